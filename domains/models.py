@@ -1,0 +1,218 @@
+"""Tenancy: domains, the user profiles in them, their policies and API access keys."""
+
+import secrets
+import string
+from pathlib import Path
+
+from django.conf import settings
+from django.db import models
+
+from studio.events import domain_group, profile_group, resource_group
+from studio.lifecycle import LifecycleModel
+
+_ID_ALPHABET = string.ascii_lowercase + string.digits
+
+
+def new_domain_id() -> str:
+    return "d-" + "".join(secrets.choice(_ID_ALPHABET) for _ in range(12))
+
+
+def new_file_system_id() -> str:
+    return "fs-" + secrets.token_hex(8)
+
+
+def arn(resource: str) -> str:
+    return f"arn:aws:sagemaker:{settings.STUDIO_REGION}:{settings.STUDIO_ACCOUNT_ID}:{resource}"
+
+
+class StudioStatus(models.TextChoices):
+    """Statuses shared by Domain, UserProfile and Space (SageMaker's DomainStatus)."""
+
+    PENDING = "Pending"
+    IN_SERVICE = "InService"
+    UPDATING = "Updating"
+    DELETING = "Deleting"
+    FAILED = "Failed"
+    UPDATE_FAILED = "Update_Failed"
+    DELETE_FAILED = "Delete_Failed"
+
+
+S = StudioStatus
+STUDIO_TRANSITIONS = {
+    S.PENDING: {S.IN_SERVICE, S.FAILED, S.DELETING},
+    S.IN_SERVICE: {S.UPDATING, S.DELETING},
+    S.UPDATING: {S.IN_SERVICE, S.UPDATE_FAILED},
+    S.UPDATE_FAILED: {S.UPDATING, S.IN_SERVICE, S.DELETING},
+    S.FAILED: {S.DELETING},
+    S.DELETING: {S.DELETE_FAILED},
+    S.DELETE_FAILED: {S.DELETING},
+}
+
+
+class AppNetworkAccessType(models.TextChoices):
+    PUBLIC_INTERNET_ONLY = "PublicInternetOnly"
+    VPC_ONLY = "VpcOnly"  # containers of this domain get no network at all
+
+
+class RetentionType(models.TextChoices):
+    RETAIN = "Retain"
+    DELETE = "Delete"
+
+
+class Domain(LifecycleModel):
+    TRANSITIONS = STUDIO_TRANSITIONS
+    RESOURCE_TYPE = "Domain"
+
+    domain_id = models.CharField(max_length=63, unique=True, default=new_domain_id, editable=False)
+    name = models.CharField(max_length=63, unique=True)
+    auth_mode = models.CharField(max_length=16, default="IAM", editable=False)
+    app_network_access_type = models.CharField(
+        max_length=32,
+        choices=AppNetworkAccessType.choices,
+        default=AppNetworkAccessType.PUBLIC_INTERNET_ONLY,
+    )
+    default_user_settings = models.JSONField(default=dict, blank=True)
+    home_efs_file_system_id = models.CharField(
+        max_length=32, default=new_file_system_id, editable=False
+    )
+    # Chosen by DeleteDomain, read by the worker that finishes the deletion.
+    home_retention = models.CharField(
+        max_length=8, choices=RetentionType.choices, default=RetentionType.RETAIN, editable=False
+    )
+    default_policies = models.ManyToManyField(
+        "Policy", blank=True, related_name="default_for_domains"
+    )
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def resource_id(self) -> str:
+        return self.domain_id
+
+    @property
+    def arn(self) -> str:
+        return arn(f"domain/{self.domain_id}")
+
+    @property
+    def home_volume(self) -> Path:
+        """The domain's home volume: one directory holding each profile's home by uid."""
+        return Path(settings.DATA_DIR) / "domains" / self.domain_id / "home"
+
+    def event_groups(self) -> list[str]:
+        return [domain_group(self.domain_id), resource_group("Domain", self.domain_id)]
+
+
+class ProfileRole(models.TextChoices):
+    MEMBER = "Member"
+    ADMIN = "Admin"  # manages the domain: its profiles, policies and settings
+
+
+class UserProfile(LifecycleModel):
+    TRANSITIONS = STUDIO_TRANSITIONS
+    RESOURCE_TYPE = "UserProfile"
+
+    domain = models.ForeignKey(Domain, on_delete=models.CASCADE, related_name="profiles")
+    name = models.CharField(max_length=63)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="studio_profiles"
+    )
+    role = models.CharField(max_length=8, choices=ProfileRole.choices, default=ProfileRole.MEMBER)
+    user_settings = models.JSONField(default=dict, blank=True)
+    # Owner of the home directory on the domain volume; never reused, so retained homes of
+    # deleted profiles are never handed to someone else.
+    home_uid = models.PositiveIntegerField(unique=True, null=True, editable=False)
+    suspended_at = models.DateTimeField(null=True, blank=True, editable=False)
+    policies = models.ManyToManyField("Policy", blank=True, related_name="profiles")
+
+    class Meta:
+        ordering = ["domain__name", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["domain", "name"], name="profile_name_per_domain"),
+            models.UniqueConstraint(fields=["domain", "user"], name="one_profile_per_user"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.domain.name})"
+
+    @property
+    def resource_id(self) -> str:
+        return f"{self.domain.domain_id}/{self.name}"
+
+    @property
+    def arn(self) -> str:
+        return arn(f"user-profile/{self.domain.domain_id}/{self.name}")
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == ProfileRole.ADMIN
+
+    @property
+    def is_suspended(self) -> bool:
+        return self.suspended_at is not None
+
+    @property
+    def home_directory(self) -> Path:
+        return self.domain.home_volume / str(self.home_uid)
+
+    def event_groups(self) -> list[str]:
+        return [
+            domain_group(self.domain.domain_id),
+            profile_group(self.pk),
+            resource_group("UserProfile", self.resource_id),
+        ]
+
+
+class Policy(models.Model):
+    """A named set of allowed (and explicitly denied) actions, with quotas."""
+
+    domain = models.ForeignKey(Domain, on_delete=models.CASCADE, related_name="policies")
+    name = models.CharField(max_length=128)
+    description = models.CharField(max_length=1000, blank=True)
+    allow = models.JSONField(
+        default=list, blank=True, help_text="Action patterns, e.g. sagemaker:*"
+    )
+    deny = models.JSONField(default=list, blank=True, help_text="Explicit denials; they win.")
+    max_instances_per_type = models.JSONField(
+        default=dict, blank=True, help_text='e.g. {"ml.m5.large": 2}'
+    )
+    max_concurrent_jobs = models.PositiveIntegerField(null=True, blank=True)
+    monthly_budget_usd = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["domain__name", "name"]
+        verbose_name_plural = "policies"
+        constraints = [
+            models.UniqueConstraint(fields=["domain", "name"], name="policy_name_per_domain")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class AccessKeyStatus(models.TextChoices):
+    ACTIVE = "Active"
+    INACTIVE = "Inactive"
+
+
+class AccessKey(models.Model):
+    """An API credential of one profile. The secret is stored encrypted: SigV4 needs it back."""
+
+    profile = models.ForeignKey(UserProfile, on_delete=models.CASCADE, related_name="access_keys")
+    access_key_id = models.CharField(max_length=32, unique=True)
+    secret_ciphertext = models.TextField(editable=False)
+    status = models.CharField(
+        max_length=8, choices=AccessKeyStatus.choices, default=AccessKeyStatus.ACTIVE
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.access_key_id

@@ -1,0 +1,142 @@
+"""CreateDomain, DescribeDomain, ListDomains, UpdateDomain, DeleteDomain."""
+
+from typing import Any
+
+from django.db import transaction
+from django.db.models import QuerySet
+
+from domains.models import (
+    AppNetworkAccessType,
+    Domain,
+    Policy,
+    RetentionType,
+    StudioStatus,
+)
+from domains.permissions import User, authorize, visible_domains
+from domains.services.lookup import get_domain, get_policies
+from domains.user_settings import validate_user_settings
+from studio.errors import ResourceInUse, ValidationException
+from studio.events import publish
+from studio.lifecycle import record_creation, transition
+from studio.queue import enqueue
+from studio.shapes import validate_name
+
+# Every new domain gets this policy as its default, so that its members can work at once;
+# admins narrow it or attach others.
+DEFAULT_POLICY_NAME = "DataScientist"
+
+
+def _validate_network(value: str) -> str:
+    if value not in AppNetworkAccessType.values:
+        raise ValidationException(
+            f"AppNetworkAccessType must be one of {', '.join(AppNetworkAccessType.values)}, "
+            f"not {value!r}.",
+            "AppNetworkAccessType",
+        )
+    return value
+
+
+def create_domain(
+    actor: User,
+    *,
+    name: str,
+    default_user_settings: dict[str, Any] | None = None,
+    app_network_access_type: str = AppNetworkAccessType.PUBLIC_INTERNET_ONLY,
+) -> Domain:
+    authorize(actor, "sagemaker:CreateDomain")
+    validate_name(name, "DomainName", "DomainName")
+    settings = validate_user_settings(default_user_settings, "DefaultUserSettings")
+    _validate_network(app_network_access_type)
+    from domains.tasks import provision_domain
+
+    with transaction.atomic():
+        if Domain.objects.filter(name=name).exists():
+            raise ResourceInUse(f"A domain named {name} already exists.")
+        domain = Domain.objects.create(
+            name=name,
+            status=StudioStatus.PENDING,
+            default_user_settings=settings,
+            app_network_access_type=app_network_access_type,
+        )
+        policy = Policy.objects.create(
+            domain=domain,
+            name=DEFAULT_POLICY_NAME,
+            description="Default for the domain's members: every SageMaker action.",
+            allow=["sagemaker:*"],
+        )
+        domain.default_policies.add(policy)
+        record_creation(domain)
+        enqueue(provision_domain, domain.pk)
+    return domain
+
+
+def describe_domain(actor: User, domain_id: str) -> Domain:
+    domain = get_domain(actor, domain_id)
+    authorize(actor, "sagemaker:DescribeDomain", domain=domain)
+    return domain
+
+
+def list_domains(actor: User) -> QuerySet[Domain]:
+    """Domains the actor can see; ListDomains itself needs no policy, as it reveals only those."""
+    return visible_domains(actor).order_by("name")
+
+
+def update_domain(
+    actor: User,
+    domain_id: str,
+    *,
+    default_user_settings: dict[str, Any] | None = None,
+    app_network_access_type: str | None = None,
+    default_policies: list[str] | None = None,
+) -> Domain:
+    domain = get_domain(actor, domain_id)
+    authorize(actor, "sagemaker:UpdateDomain", domain=domain)
+    if default_user_settings is not None:
+        validate_user_settings(default_user_settings, "DefaultUserSettings")
+    if app_network_access_type is not None:
+        _validate_network(app_network_access_type)
+    with transaction.atomic():
+        domain = get_domain(actor, domain_id, for_update=True)
+        if domain.status != StudioStatus.IN_SERVICE:
+            raise ResourceInUse(f"Domain {domain_id} is {domain.status}; wait until InService.")
+        changed = []
+        if default_user_settings is not None:
+            domain.default_user_settings = default_user_settings
+            changed.append("default_user_settings")
+        if app_network_access_type is not None:
+            domain.app_network_access_type = app_network_access_type
+            changed.append("app_network_access_type")
+        if changed:
+            domain.save(update_fields=[*changed, "last_modified_at"])
+        if default_policies is not None:
+            domain.default_policies.set(get_policies(domain, default_policies, "DefaultPolicies"))
+        publish(domain.event("updated"))
+    return domain
+
+
+def delete_domain(actor: User, domain_id: str, *, retention: str = RetentionType.RETAIN) -> Domain:
+    """Start deleting a domain; the worker removes it (and, with Delete, its home volume).
+
+    As in SageMaker, the domain's user profiles must be deleted (or be deleting) first.
+    """
+    if retention not in RetentionType.values:
+        raise ValidationException(
+            f"RetentionPolicy.HomeEfsFileSystem must be Retain or Delete, not {retention!r}.",
+            "RetentionPolicy.HomeEfsFileSystem",
+        )
+    domain = get_domain(actor, domain_id)
+    authorize(actor, "sagemaker:DeleteDomain", domain=domain)
+    from domains.tasks import finish_domain_deletion
+
+    with transaction.atomic():
+        domain = get_domain(actor, domain_id, for_update=True)
+        live = domain.profiles.exclude(status=StudioStatus.DELETING).count()
+        if live:
+            raise ResourceInUse(
+                f"Domain {domain_id} still has {live} user profile(s); delete them first."
+            )
+        domain.home_retention = retention
+        domain.save(update_fields=["home_retention"])
+        transition(domain, StudioStatus.DELETING)
+        enqueue(finish_domain_deletion, domain.pk)
+    return domain

@@ -1,0 +1,111 @@
+"""Worker side of the tenancy lifecycle. Each task is idempotent: the reconciler re-sends any
+that a crash lost, and a second run of one that did finish changes nothing."""
+
+import logging
+from datetime import timedelta
+
+from celery import shared_task
+from django.db import transaction
+from django.utils import timezone
+
+from domains.models import Domain, RetentionType, StudioStatus, UserProfile
+from domains.volumes import create_domain_volume, create_home, remove_domain_volume
+from studio.errors import ConflictException
+from studio.events import publish
+from studio.lifecycle import transition
+
+log = logging.getLogger(__name__)
+
+# Work older than this in a transient status is assumed lost and is sent again.
+STALE_AFTER = timedelta(seconds=30)
+
+
+def _finish(obj, status: str, *, reason: str = "") -> None:
+    try:
+        transition(obj, status, reason=reason)
+    except ConflictException:
+        # Someone moved it on (deleted while provisioning, say); their outcome stands.
+        log.info("%s %s already left its transient status", obj.RESOURCE_TYPE, obj.resource_id)
+
+
+@shared_task
+def provision_domain(domain_pk: int) -> None:
+    domain = Domain.objects.filter(pk=domain_pk, status=StudioStatus.PENDING).first()
+    if domain is None:
+        return
+    try:
+        create_domain_volume(domain.home_volume)
+    except OSError as e:
+        _finish(domain, StudioStatus.FAILED, reason=f"Could not create the home volume: {e}")
+        return
+    _finish(domain, StudioStatus.IN_SERVICE)
+
+
+@shared_task
+def provision_user_profile(profile_pk: int) -> None:
+    profile = (
+        UserProfile.objects.select_related("domain")
+        .filter(pk=profile_pk, status=StudioStatus.PENDING)
+        .first()
+    )
+    if profile is None:
+        return
+    try:
+        create_domain_volume(profile.domain.home_volume)
+        create_home(profile.home_directory, profile.home_uid)
+    except OSError as e:
+        _finish(profile, StudioStatus.FAILED, reason=f"Could not create the home directory: {e}")
+        return
+    _finish(profile, StudioStatus.IN_SERVICE)
+
+
+@shared_task
+def finish_user_profile_deletion(profile_pk: int) -> None:
+    profile = (
+        UserProfile.objects.select_related("domain")
+        .filter(pk=profile_pk, status=StudioStatus.DELETING)
+        .first()
+    )
+    if profile is None:
+        return
+    event = profile.event("deleted", status="Deleted")
+    with transaction.atomic():
+        profile.delete()
+        publish(event)
+
+
+@shared_task
+def finish_domain_deletion(domain_pk: int) -> None:
+    domain = Domain.objects.filter(pk=domain_pk, status=StudioStatus.DELETING).first()
+    if domain is None:
+        return
+    if domain.home_retention == RetentionType.DELETE:
+        try:
+            remove_domain_volume(domain.home_volume)
+        except OSError as e:
+            _finish(domain, StudioStatus.DELETE_FAILED, reason=f"Could not remove the volume: {e}")
+            return
+    event = domain.event("deleted", status="Deleted")
+    with transaction.atomic():
+        domain.delete()
+        publish(event)
+
+
+@shared_task
+def reconcile_tenancy() -> int:
+    """Re-send the work of domains and profiles stuck in a transient status (a lost message, a
+    worker killed mid-task). Returns how many were re-sent."""
+    cutoff = timezone.now() - STALE_AFTER
+    resent = 0
+    for model, pending_task, deleting_task in (
+        (Domain, provision_domain, finish_domain_deletion),
+        (UserProfile, provision_user_profile, finish_user_profile_deletion),
+    ):
+        stale = model.objects.filter(last_modified_at__lt=cutoff)
+        for pk in stale.filter(status=StudioStatus.PENDING).values_list("pk", flat=True):
+            pending_task.delay(pk)
+            resent += 1
+        for pk in stale.filter(status=StudioStatus.DELETING).values_list("pk", flat=True):
+            deleting_task.delay(pk)
+            resent += 1
+    return resent

@@ -1,0 +1,27 @@
+"""Home volumes on the worker's disk: one directory per domain, a 0700 home per profile."""
+
+import os
+import shutil
+from pathlib import Path
+
+# SageMaker's Studio users are in group 100 ("users"), uid per profile.
+HOME_GID = 100
+
+
+def create_domain_volume(path: Path) -> None:
+    path.mkdir(parents=True, exist_ok=True)
+    # Others may traverse to their own home but not list who else has one.
+    path.chmod(0o711)
+
+
+def create_home(path: Path, uid: int) -> None:
+    path.mkdir(mode=0o700, parents=False, exist_ok=True)
+    path.chmod(0o700)
+    if os.geteuid() == 0:
+        os.chown(path, uid, HOME_GID)
+
+
+def remove_domain_volume(path: Path) -> None:
+    """Remove the whole domain directory (the home volume and anything beside it)."""
+    if path.parent.exists():
+        shutil.rmtree(path.parent)

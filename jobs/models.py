@@ -1,0 +1,1 @@
+"""Workloads that run containers (processing, training, hosting) arrive with later issues."""

@@ -1,0 +1,78 @@
+"""The single pane: thin views that read through services and render."""
+
+from django.contrib.auth.decorators import login_required
+from django.db.models import Count, Prefetch
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from domains.models import Policy
+from domains.permissions import effective_policies
+from domains.services import list_user_profiles
+from domains.user_settings import (
+    default_image,
+    default_instance_type,
+    idle_timeout_minutes,
+    merge_user_settings,
+)
+from studio.dashboard.current import SESSION_KEY, current_profile, user_profiles
+from studio.health import health
+
+
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    state = health()
+    return JsonResponse(state, status=200 if state["status"] == "ok" else 503)
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    profile = current_profile(request)
+    if profile is None:
+        return render(request, "dashboard/no_profile.html")
+    settings = merge_user_settings(profile.domain.default_user_settings, profile.user_settings)
+    return render(
+        request,
+        "dashboard/home.html",
+        {
+            "profile": profile,
+            "domain": profile.domain,
+            "policies": effective_policies(profile),
+            "instance_type": default_instance_type(settings),
+            "image": default_image(settings),
+            "idle_timeout": idle_timeout_minutes(settings),
+        },
+    )
+
+
+@login_required
+def domain(request: HttpRequest) -> HttpResponse:
+    profile = current_profile(request)
+    if profile is None:
+        return render(request, "dashboard/no_profile.html")
+    members = (
+        list_user_profiles(request.user, profile.domain.domain_id)
+        .annotate(key_count=Count("access_keys"))
+        .prefetch_related(Prefetch("policies", queryset=Policy.objects.only("name")))
+    )
+    return render(
+        request,
+        "dashboard/domain.html",
+        {
+            "profile": profile,
+            "domain": profile.domain,
+            "members": members,
+            "default_policies": profile.domain.default_policies.all(),
+        },
+    )
+
+
+@login_required
+@require_POST
+def switch_profile(request: HttpRequest) -> HttpResponse:
+    wanted = request.POST.get("profile", "")
+    for profile in user_profiles(request):
+        if str(profile.pk) == wanted:
+            request.session[SESSION_KEY] = profile.pk
+            break
+    return redirect("dashboard:home")

@@ -1,0 +1,128 @@
+"""Validation of request values against SageMaker's own shapes, read from botocore's model.
+
+botocore ships the full SageMaker service model; validating against it keeps Studio's rules the
+same as SageMaker's (lengths, patterns, enums, ranges, required members) without copying them.
+Errors name the path of the offending value, as in `DefaultUserSettings.JupyterLabAppSettings`.
+"""
+
+import re
+from functools import cache
+from typing import Any
+
+from botocore.loaders import Loader
+
+from studio.errors import ValidationException
+
+
+@cache
+def sagemaker_shapes() -> dict[str, dict]:
+    return Loader().load_service_model("sagemaker", "service-2")["shapes"]
+
+
+@cache
+def _regex(pattern: str) -> re.Pattern | None:
+    try:
+        return re.compile(pattern)
+    except re.error:  # a Java-only construct; the other rules still apply
+        return None
+
+
+def shape(name: str) -> dict:
+    return sagemaker_shapes()[name]
+
+
+def validate(value: Any, shape_name: str, path: str) -> None:
+    """Raise ValidationException if `value` does not fit SageMaker's shape `shape_name`."""
+    spec = shape(shape_name)
+    kind = spec["type"]
+    checker = _CHECKERS.get(kind)
+    if checker is not None:
+        checker(value, spec, path)
+
+
+def _fail(path: str, rule: str) -> None:
+    raise ValidationException(f"Value at '{path}' failed to satisfy constraint: {rule}", path)
+
+
+def _check_structure(value: Any, spec: dict, path: str) -> None:
+    if not isinstance(value, dict):
+        _fail(path, "Member must be an object")
+    members = spec.get("members", {})
+    for key in value:
+        if key not in members:
+            known = ", ".join(sorted(members))
+            _fail(f"{path}.{key}", f"Unknown member; known members are {known}")
+    for key in spec.get("required", []):
+        if value.get(key) is None:
+            _fail(f"{path}.{key}", "Member must not be null")
+    for key, member_value in value.items():
+        if member_value is not None:
+            validate(member_value, members[key]["shape"], f"{path}.{key}")
+
+
+def _check_list(value: Any, spec: dict, path: str) -> None:
+    if not isinstance(value, list):
+        _fail(path, "Member must be a list")
+    _check_size(len(value), spec, path, "length")
+    for i, item in enumerate(value):
+        validate(item, spec["member"]["shape"], f"{path}[{i}]")
+
+
+def _check_map(value: Any, spec: dict, path: str) -> None:
+    if not isinstance(value, dict):
+        _fail(path, "Member must be a map")
+    _check_size(len(value), spec, path, "size")
+    for key, item in value.items():
+        validate(key, spec["key"]["shape"], f"{path} key {key!r}")
+        validate(item, spec["value"]["shape"], f"{path}.{key}")
+
+
+def _check_string(value: Any, spec: dict, path: str) -> None:
+    if not isinstance(value, str):
+        _fail(path, "Member must be a string")
+    _check_size(len(value), spec, path, "length")
+    if "enum" in spec and value not in spec["enum"]:
+        _fail(path, f"Member must satisfy enum value set: [{', '.join(spec['enum'])}]")
+    regex = _regex(spec["pattern"]) if "pattern" in spec else None
+    if regex is not None and not regex.fullmatch(value):
+        _fail(path, f"Member must satisfy regular expression pattern: {spec['pattern']}")
+
+
+def _check_number(value: Any, spec: dict, path: str) -> None:
+    integral = spec["type"] in {"integer", "long"}
+    if isinstance(value, bool) or not isinstance(value, int if integral else (int, float)):
+        _fail(path, f"Member must be {'an integer' if integral else 'a number'}")
+    _check_size(value, spec, path, "value")
+
+
+def _check_boolean(value: Any, spec: dict, path: str) -> None:
+    if not isinstance(value, bool):
+        _fail(path, "Member must be a boolean")
+
+
+def _check_size(size: float, spec: dict, path: str, what: str) -> None:
+    if "min" in spec and size < spec["min"]:
+        _fail(path, f"Member must have {what} greater than or equal to {spec['min']}")
+    if "max" in spec and size > spec["max"]:
+        _fail(path, f"Member must have {what} less than or equal to {spec['max']}")
+
+
+_CHECKERS = {
+    "structure": _check_structure,
+    "list": _check_list,
+    "map": _check_map,
+    "string": _check_string,
+    "integer": _check_number,
+    "long": _check_number,
+    "float": _check_number,
+    "double": _check_number,
+    "boolean": _check_boolean,
+}
+
+
+def validate_name(value: Any, shape_name: str, path: str) -> str:
+    """A resource name: required, and within SageMaker's length and pattern."""
+    if value is None or value == "":
+        _fail(path, "Member must not be empty")
+    validate(value, shape_name, path)
+    return value

@@ -1,0 +1,189 @@
+"""Shared fixtures: users alice and bob, a domain served by a real Celery worker, waiting.
+
+`tests/env.py` (loaded first, as a plugin) gives each test process its own data directory,
+Celery queue and Redis prefix.
+"""
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.capabilities import need
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def wait_for(condition: Callable[[], object], timeout: float = 20, what: str = "condition"):
+    """Poll until `condition()` is truthy; return its value or fail naming `what`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(0.05)
+
+
+def redis_available() -> bool:
+    from studio.health import check_redis
+
+    return check_redis()[0] == "ok"
+
+
+@pytest.fixture(scope="session")
+def postgres(django_db_setup, django_db_blocker) -> dict:
+    """The test database, which must be PostgreSQL for tests that share it across processes."""
+    from django.db import connection
+
+    need("postgres", connection.vendor == "postgresql", "DATABASE_URL is not a PostgreSQL URL")
+    return connection.settings_dict
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> None:
+    need("redis", redis_available(), "no Redis answers at REDIS_URL")
+
+
+def database_url(settings_dict: dict) -> str:
+    s = settings_dict
+    auth = s["USER"] + (f":{s['PASSWORD']}" if s["PASSWORD"] else "")
+    return f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
+
+
+def service_env(settings_dict: dict) -> dict[str, str]:
+    """Environment for a platform process (worker, web) that uses this session's test DB."""
+    return {**os.environ, "DATABASE_URL": database_url(settings_dict)}
+
+
+@pytest.fixture(scope="session")
+def celery_worker(postgres, redis_server) -> Iterator[subprocess.Popen]:
+    """A real Celery worker process consuming this session's queue."""
+    from studio.health import check_redis
+
+    hostname = f"{os.environ['STUDIO_CELERY_QUEUE']}@test"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "studio",
+            "worker",
+            "--pool=threads",
+            "--concurrency=4",
+            "--without-gossip",
+            "--without-mingle",
+            "--loglevel=WARNING",
+            "-Q",
+            os.environ["STUDIO_CELERY_QUEUE"],
+            "-n",
+            hostname,
+        ],
+        cwd=ROOT,
+        env={**service_env(postgres), "C_FORCE_ROOT": "1"},
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        wait_for(
+            lambda: hostname in check_redis()[1] or proc.poll() is not None,
+            timeout=60,
+            what="the Celery worker to start",
+        )
+        assert proc.poll() is None, "the Celery worker exited at start"
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture
+def live(transactional_db, celery_worker) -> None:
+    """Tests that need committed rows and the real worker acting on them."""
+
+
+def settled(obj, status: str = "InService", timeout: float = 20):
+    """Wait until the worker has moved `obj` to `status`; return it refreshed."""
+
+    def reached():
+        obj.refresh_from_db()
+        return obj.status == status
+
+    wait_for(reached, timeout, f"{obj.RESOURCE_TYPE} {obj.resource_id} to become {status}")
+    return obj
+
+
+def gone(model, pk: int, timeout: float = 20) -> None:
+    wait_for(
+        lambda: not model.objects.filter(pk=pk).exists(),
+        timeout,
+        f"{model.__name__} {pk} to be deleted",
+    )
+
+
+@pytest.fixture
+def root(django_user_model):
+    return django_user_model.objects.create_superuser("root", "root@example.com", "root-pass-1")
+
+
+@pytest.fixture
+def alice(django_user_model):
+    return django_user_model.objects.create_user("alice", "alice@example.com", "alice-pass-1")
+
+
+@pytest.fixture
+def bob(django_user_model):
+    return django_user_model.objects.create_user("bob", "bob@example.com", "bob-pass-1")
+
+
+@pytest.fixture
+def carol(django_user_model):
+    return django_user_model.objects.create_user("carol", "carol@example.com", "carol-pass-1")
+
+
+@pytest.fixture
+def make_domain(live, root):
+    """Create a domain through the service and wait until the worker puts it InService."""
+    from domains.services import create_domain
+
+    def make(name: str = "research", **kwargs):
+        return settled(create_domain(root, name=name, **kwargs))
+
+    return make
+
+
+@pytest.fixture
+def make_profile(live, root):
+    from domains.services import create_user_profile
+
+    def make(domain, user, name: str | None = None, **kwargs):
+        profile = create_user_profile(
+            root, domain.domain_id, name=name or user.username, user=user, **kwargs
+        )
+        return settled(profile)
+
+    return make
+
+
+@pytest.fixture
+def domain(make_domain):
+    return make_domain("research")
+
+
+@pytest.fixture
+def alice_profile(domain, alice, make_profile):
+    return make_profile(domain, alice)
+
+
+@pytest.fixture
+def bob_profile(domain, bob, make_profile):
+    return make_profile(domain, bob)

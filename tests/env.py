@@ -1,0 +1,14 @@
+"""Loaded as a pytest plugin (`-p tests.env`) so it runs before Django reads its settings.
+
+Each test process (each xdist worker) gets its own data directory, Celery queue and Redis
+prefix: parallel runs share PostgreSQL and Redis without seeing each other's work.
+"""
+
+import os
+import tempfile
+
+_worker_id = os.environ.get("PYTEST_XDIST_WORKER", "main")
+_tag = f"studio-test-{_worker_id}-{os.getpid()}"
+os.environ["STUDIO_DATA_DIR"] = tempfile.mkdtemp(prefix=f"{_tag}-")
+os.environ["STUDIO_CELERY_QUEUE"] = _tag
+os.environ["STUDIO_REDIS_PREFIX"] = _tag
