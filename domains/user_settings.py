@@ -5,6 +5,7 @@ the API returns them as stored. The accessors at the bottom read the few setting
 acts on.
 """
 
+import copy
 from typing import Any
 
 from studio.shapes import validate
@@ -21,8 +22,10 @@ def validate_user_settings(value: Any, path: str) -> dict:
 
 
 def merge_user_settings(domain_defaults: dict, profile_settings: dict) -> dict:
-    """Profile values take precedence; nested structures merge member by member."""
-    merged = dict(domain_defaults)
+    """Profile values take precedence; nested structures merge member by member.
+
+    The result shares nothing with either argument, so callers may change it freely."""
+    merged = copy.deepcopy(domain_defaults)
     for key, value in profile_settings.items():
         base = merged.get(key)
         if isinstance(base, dict) and isinstance(value, dict):
@@ -30,7 +33,7 @@ def merge_user_settings(domain_defaults: dict, profile_settings: dict) -> dict:
         elif key in AGGREGATED_LISTS and isinstance(base, list) and isinstance(value, list):
             merged[key] = base + [v for v in value if v not in base]
         else:
-            merged[key] = value
+            merged[key] = copy.deepcopy(value)
     return merged
 
 

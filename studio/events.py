@@ -28,7 +28,9 @@ def profile_group(profile_pk: int) -> str:
 
 
 def resource_group(resource_type: str, resource_id: str) -> str:
-    return f"resource.{resource_type}.{resource_id}"
+    # Channels allows only letters, digits, "-", "_" and "." in group names; a profile's id is
+    # "<domain_id>/<name>", and SageMaker names never contain ".".
+    return f"resource.{resource_type}.{resource_id.replace('/', '.')}"
 
 
 @dataclass

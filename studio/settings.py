@@ -107,6 +107,9 @@ DATABASES = {
         conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "0")),
     )
 }
+if os.environ.get("DATABASE_TEST_NAME"):
+    # Lets concurrent test runs against one server use separate test databases.
+    DATABASES["default"]["TEST"] = {"NAME": os.environ["DATABASE_TEST_NAME"]}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The embedded default is shared by web, worker and beat: WAL lets readers run beside the
     # writer, and IMMEDIATE transactions queue writers instead of failing with "locked".
@@ -162,6 +165,7 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = DATA_DIR / "staticfiles"
+STATIC_ROOT.mkdir(exist_ok=True)  # WhiteNoise serves from here after collectstatic
 WHITENOISE_USE_FINDERS = True
 
 LOGGING = {

@@ -37,12 +37,20 @@ def redis_available() -> bool:
 
 
 @pytest.fixture(scope="session")
-def postgres(django_db_setup, django_db_blocker) -> dict:
+def postgres(django_db_setup, django_db_blocker) -> Iterator[dict]:
     """The test database, which must be PostgreSQL for tests that share it across processes."""
     from django.db import connection
 
     need("postgres", connection.vendor == "postgresql", "DATABASE_URL is not a PostgreSQL URL")
-    return connection.settings_dict
+    yield connection.settings_dict
+    # Threads of in-process servers keep their own connections; end them so that the test
+    # database can be dropped.
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = %s AND pid <> pg_backend_pid()",
+            [connection.settings_dict["NAME"]],
+        )
 
 
 @pytest.fixture(scope="session")
@@ -128,6 +136,12 @@ def gone(model, pk: int, timeout: float = 20) -> None:
         timeout,
         f"{model.__name__} {pk} to be deleted",
     )
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings) -> None:
+    # PBKDF2 at Django's production cost takes ~0.5 s a user here; tests make many users.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture

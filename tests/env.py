@@ -12,3 +12,5 @@ _tag = f"studio-test-{_worker_id}-{os.getpid()}"
 os.environ["STUDIO_DATA_DIR"] = tempfile.mkdtemp(prefix=f"{_tag}-")
 os.environ["STUDIO_CELERY_QUEUE"] = _tag
 os.environ["STUDIO_REDIS_PREFIX"] = _tag
+# Separate pytest runs on one machine must not share (and drop) each other's test database.
+os.environ["DATABASE_TEST_NAME"] = _tag.replace("-", "_")

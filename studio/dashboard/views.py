@@ -2,7 +2,7 @@
 
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Prefetch
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
@@ -16,6 +16,7 @@ from domains.user_settings import (
     merge_user_settings,
 )
 from studio.dashboard.current import SESSION_KEY, current_profile, user_profiles
+from studio.errors import AccessDenied
 from studio.health import health
 
 
@@ -50,21 +51,26 @@ def domain(request: HttpRequest) -> HttpResponse:
     profile = current_profile(request)
     if profile is None:
         return render(request, "dashboard/no_profile.html")
-    members = (
-        list_user_profiles(request.user, profile.domain.domain_id)
-        .annotate(key_count=Count("access_keys"))
-        .prefetch_related(Prefetch("policies", queryset=Policy.objects.only("name")))
-    )
-    return render(
-        request,
-        "dashboard/domain.html",
-        {
-            "profile": profile,
-            "domain": profile.domain,
-            "members": members,
-            "default_policies": profile.domain.default_policies.all(),
-        },
-    )
+    context = {
+        "profile": profile,
+        "domain": profile.domain,
+        "default_policies": list(profile.domain.default_policies.all()),
+    }
+    try:
+        # One query for the rows (user and key count joined in) and one for all their
+        # policies, however many profiles the domain has.
+        context["members"] = list(
+            list_user_profiles(request.user, profile.domain.domain_id)
+            .annotate(key_count=Count("access_keys"))
+            .prefetch_related(
+                Prefetch("policies", queryset=Policy.objects.only("name").order_by("name"))
+            )
+        )
+    except AccessDenied as denied:
+        # A suspended profile, or one whose policies do not allow ListUserProfiles, still
+        # gets the page, with the reason instead of the table.
+        context["denied"] = denied.message
+    return render(request, "dashboard/domain.html", context)
 
 
 @login_required
@@ -74,5 +80,6 @@ def switch_profile(request: HttpRequest) -> HttpResponse:
     for profile in user_profiles(request):
         if str(profile.pk) == wanted:
             request.session[SESSION_KEY] = profile.pk
-            break
-    return redirect("dashboard:home")
+            return redirect("dashboard:home")
+    # Someone else's profile, or none at all: say nothing about whether it exists.
+    raise Http404("You have no such user profile.")
