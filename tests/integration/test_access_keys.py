@@ -10,8 +10,7 @@ from domains.services import (
     update_access_key,
 )
 from studio.crypto import decrypt
-from studio.errors import AccessDenied, ResourceLimitExceeded, ResourceNotFound
-from studio.errors import ValidationException
+from studio.errors import AccessDenied, ResourceLimitExceeded, ResourceNotFound, ValidationException
 
 pytestmark = pytest.mark.usefixtures("live")
 
@@ -23,8 +22,9 @@ def test_a_member_issues_their_own_key_and_the_secret_is_encrypted_at_rest(alice
     stored = AccessKey.objects.get(pk=key.pk)
     assert secret not in stored.secret_ciphertext
     assert decrypt(stored.secret_ciphertext) == secret
-    assert [k.access_key_id for k in list_access_keys(alice, alice_profile.domain.domain_id,
-                                                       "alice")] == [key.access_key_id]
+    assert [
+        k.access_key_id for k in list_access_keys(alice, alice_profile.domain.domain_id, "alice")
+    ] == [key.access_key_id]
 
 
 def test_at_most_two_keys_per_profile(alice, alice_profile):
@@ -50,8 +50,9 @@ def test_bob_cannot_issue_list_or_touch_alices_keys(alice, alice_profile, bob, b
     assert AccessKey.objects.filter(profile__user=bob).count() == 0
 
 
-def test_keys_of_another_domain_do_not_exist_for_outsiders(alice, alice_profile, carol,
-                                                            make_domain, make_profile):
+def test_keys_of_another_domain_do_not_exist_for_outsiders(
+    alice, alice_profile, carol, make_domain, make_profile
+):
     make_profile(make_domain("other"), carol)
     key, _ = create_access_key(alice, alice_profile.domain.domain_id, "alice")
     with pytest.raises(ResourceNotFound):

@@ -24,8 +24,9 @@ def other_domain(make_domain, carol, make_profile):
     return domain
 
 
-def test_an_admin_of_one_domain_cannot_touch_another(domain, alice, make_profile, other_domain,
-                                                       bob):
+def test_an_admin_of_one_domain_cannot_touch_another(
+    domain, alice, make_profile, other_domain, bob
+):
     make_profile(domain, alice, role="Admin")
     with pytest.raises(ResourceNotFound):
         describe_domain(alice, other_domain.domain_id)
@@ -42,7 +43,9 @@ def test_an_admin_of_one_domain_cannot_touch_another(domain, alice, make_profile
 
 def test_a_member_cannot_change_another_members_profile(alice, alice_profile, bob_profile):
     domain_id = alice_profile.domain.domain_id
-    settings_ = {"JupyterLabAppSettings": {"DefaultResourceSpec": {"InstanceType": "ml.p3.2xlarge"}}}
+    settings_ = {
+        "JupyterLabAppSettings": {"DefaultResourceSpec": {"InstanceType": "ml.p3.2xlarge"}}
+    }
     with pytest.raises(AccessDenied):
         update_user_profile(alice, domain_id, "bob", user_settings=settings_)
     with pytest.raises(AccessDenied):
@@ -53,11 +56,13 @@ def test_a_member_cannot_change_another_members_profile(alice, alice_profile, bo
 
 def test_a_member_cannot_act_on_another_members_resources(alice, alice_profile, bob_profile):
     with pytest.raises(AccessDenied, match="belongs to another user profile"):
-        authorize(alice, "sagemaker:StopTrainingJob", domain=alice_profile.domain,
-                  owner=bob_profile)
+        authorize(
+            alice, "sagemaker:StopTrainingJob", domain=alice_profile.domain, owner=bob_profile
+        )
     # Reading within the shared domain is what ListTrainingJobs-style pages need.
-    authorize(alice, "sagemaker:DescribeTrainingJob", domain=alice_profile.domain,
-              owner=bob_profile)
+    authorize(
+        alice, "sagemaker:DescribeTrainingJob", domain=alice_profile.domain, owner=bob_profile
+    )
 
 
 def test_a_pending_profile_cannot_act_yet(domain, bob):

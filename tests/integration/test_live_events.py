@@ -61,10 +61,10 @@ async def test_a_status_change_made_by_the_worker_reaches_the_websocket(
 
 
 async def test_anonymous_websocket_is_refused(alice_profile):
-    communicator, connected = await _connect(None, alice_profile.pk)
+    _, connected = await _connect(None, alice_profile.pk)
     assert not connected
 
 
 async def test_a_websocket_for_someone_elses_profile_is_refused(alice_profile, bob, bob_profile):
-    communicator, connected = await _connect(bob, alice_profile.pk)
+    _, connected = await _connect(bob, alice_profile.pk)
     assert not connected

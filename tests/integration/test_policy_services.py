@@ -10,12 +10,16 @@ from domains.policy import Usage
 from domains.services import (
     create_policy,
     delete_policy,
-    update_domain,
     update_policy,
     update_user_profile,
 )
-from studio.errors import AccessDenied, ResourceInUse, ResourceLimitExceeded, ResourceNotFound
-from studio.errors import ValidationException
+from studio.errors import (
+    AccessDenied,
+    ResourceInUse,
+    ResourceLimitExceeded,
+    ResourceNotFound,
+    ValidationException,
+)
 
 pytestmark = pytest.mark.usefixtures("live")
 
@@ -117,11 +121,20 @@ def test_domain_default_deny_applies_to_members(root, domain, alice, alice_profi
 
 
 def test_quotas_of_the_effective_policies_are_enforced(root, domain, alice_profile):
-    create_policy(root, domain.domain_id, name="Capped", allow=["sagemaker:*"],
-                  max_instances_per_type={"ml.m5.large": 1})
+    create_policy(
+        root,
+        domain.domain_id,
+        name="Capped",
+        allow=["sagemaker:*"],
+        max_instances_per_type={"ml.m5.large": 1},
+    )
     update_user_profile(root, domain.domain_id, "alice", policies=["Capped"])
     alice_profile.refresh_from_db()
     enforce_quotas(alice_profile, Usage(), instance_type="ml.m5.large", instance_count=1)
-    with pytest.raises(ResourceLimitExceeded, match="'Capped' allows at most 1 ml.m5.large"):
-        enforce_quotas(alice_profile, Usage(instances_by_type={"ml.m5.large": 1}),
-                       instance_type="ml.m5.large", instance_count=1)
+    with pytest.raises(ResourceLimitExceeded, match=r"'Capped' allows at most 1 ml\.m5\.large"):
+        enforce_quotas(
+            alice_profile,
+            Usage(instances_by_type={"ml.m5.large": 1}),
+            instance_type="ml.m5.large",
+            instance_count=1,
+        )

@@ -49,8 +49,10 @@ def test_create_profile_duplicates_are_in_use(root, domain, alice, alice_profile
         ({"name": "a_b"}, "UserProfileName"),
         ({"name": "x" * 64}, "UserProfileName"),
         ({"name": "ok", "role": "Owner"}, "Role"),
-        ({"name": "ok", "user_settings": {"JupyterLabAppSettings": []}},
-         "UserSettings.JupyterLabAppSettings"),
+        (
+            {"name": "ok", "user_settings": {"JupyterLabAppSettings": []}},
+            "UserSettings.JupyterLabAppSettings",
+        ),
         ({"name": "ok", "user": None}, "User"),
     ],
 )
@@ -82,8 +84,9 @@ def test_domain_admin_creates_profiles_in_their_domain(domain, alice, bob, make_
     assert profile.home_directory.is_dir()
 
 
-def test_describe_and_list_profiles(alice, alice_profile, bob_profile, make_domain, make_profile,
-                                    carol):
+def test_describe_and_list_profiles(
+    alice, alice_profile, bob_profile, make_domain, make_profile, carol
+):
     make_profile(make_domain("other"), carol)
     domain_id = alice_profile.domain.domain_id
     assert describe_user_profile(alice, domain_id, "bob").pk == bob_profile.pk

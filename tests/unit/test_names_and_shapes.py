@@ -61,8 +61,11 @@ def test_wrong_types_are_refused():
         validate({"SecurityGroups": "sg-1"}, "UserSettings", "UserSettings")
     with pytest.raises(ValidationException, match="must be an integer"):
         validate(
-            {"JupyterLabAppSettings": {"AppLifecycleManagement": {"IdleSettings": {
-                "IdleTimeoutInMinutes": True}}}},
+            {
+                "JupyterLabAppSettings": {
+                    "AppLifecycleManagement": {"IdleSettings": {"IdleTimeoutInMinutes": True}}
+                }
+            },
             "UserSettings",
             "UserSettings",
         )

@@ -61,8 +61,10 @@ def test_explicit_deny_wins_over_any_allow_in_any_policy():
 
 
 def test_nothing_allows_means_denied_with_the_policies_named():
-    decision = evaluate([P("ReadOnly", allow=["sagemaker:Describe*", "sagemaker:List*"])],
-                        "sagemaker:CreateTrainingJob")
+    decision = evaluate(
+        [P("ReadOnly", allow=["sagemaker:Describe*", "sagemaker:List*"])],
+        "sagemaker:CreateTrainingJob",
+    )
     assert not decision.allowed
     assert not decision.explicit_deny
     assert "'ReadOnly'" in decision.reason
@@ -78,8 +80,11 @@ def test_tightest_quota_wins_and_remembers_its_policy():
     quotas = effective_quotas(
         [
             P("Team", max_instances_per_type={"ml.m5.large": 4}, max_concurrent_jobs=10),
-            P("Intern", max_instances_per_type={"ml.m5.large": 1, "ml.g4dn.xlarge": 0},
-              monthly_budget_usd=Decimal("50")),
+            P(
+                "Intern",
+                max_instances_per_type={"ml.m5.large": 1, "ml.g4dn.xlarge": 0},
+                monthly_budget_usd=Decimal("50"),
+            ),
             P("Loose", max_concurrent_jobs=20),
         ]
     )
@@ -94,7 +99,7 @@ def test_instance_quota_counts_running_plus_requested():
     quotas = effective_quotas([P("Team", max_instances_per_type={"ml.m5.large": 2})])
     usage = Usage(instances_by_type={"ml.m5.large": 1})
     check_quotas(quotas, usage, instance_type="ml.m5.large", instance_count=1)
-    with pytest.raises(ResourceLimitExceeded, match="'Team' allows at most 2 ml.m5.large"):
+    with pytest.raises(ResourceLimitExceeded, match=r"'Team' allows at most 2 ml\.m5\.large"):
         check_quotas(quotas, usage, instance_type="ml.m5.large", instance_count=2)
     # Types without a quota are unlimited.
     check_quotas(quotas, usage, instance_type="ml.c5.xlarge", instance_count=50)
