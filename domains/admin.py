@@ -136,6 +136,7 @@ class ServiceModelAdmin(DomainScopedMixin, admin.ModelAdmin):
         return self.delete_objects(request, self.get_queryset(request).filter(pk=obj.pk))
 
     def delete_objects(self, request: HttpRequest, queryset: models.QuerySet) -> Any:
+        """Each admin's delete action: a confirmation page, then (with `post`) the service."""
         raise NotImplementedError
 
     def confirm(
@@ -367,6 +368,8 @@ class DomainAdmin(ServiceModelAdmin):
                 button="Add profiles",
                 form=form,
             )
+        if not queryset.exists():
+            self.message_user(request, "Nothing was changed.", messages.WARNING)
         for domain in queryset:
             for username in form.cleaned_data["usernames"]:
                 try:

@@ -124,7 +124,7 @@ class SimpleSettingsMixin(forms.Form):
         required=False,
         max_length=256,
         label="Default image ARN",
-        help_text="arn:aws:sagemaker:<region>:<account>:image/<name>; empty for the built-in.",
+        help_text="arn:aws:sagemaker:REGION:ACCOUNT:image/NAME; empty for the built-in image.",
     )
     idle_timeout = forms.IntegerField(
         required=False,
