@@ -11,7 +11,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections import deque
 from collections.abc import Sequence
@@ -69,8 +68,9 @@ class Supervisor:
         self.log_dir = log_dir
         self.stop_timeout = stop_timeout
         self.children: list[Child] = []
-        # Set by a second Ctrl-C: stop waiting for a graceful exit and kill at once.
-        self.hurry = threading.Event()
+        # Set by a second Ctrl-C: stop waiting for a graceful exit and kill at once. A plain
+        # flag, as a signal handler sets it: threading.Event.set() there could deadlock.
+        self.hurry = False
 
     def start(
         self,
@@ -121,7 +121,7 @@ class Supervisor:
         alive = children
         while True:
             alive = [c for c in alive if c.group_alive()]
-            if not alive or time.monotonic() >= deadline or self.hurry.is_set():
+            if not alive or time.monotonic() >= deadline or self.hurry:
                 break
             time.sleep(0.05)
         for child in alive:

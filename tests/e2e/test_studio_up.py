@@ -81,6 +81,13 @@ def command_name(pid: int) -> str:
         return ""
 
 
+def command_line(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except FileNotFoundError:
+        return ""
+
+
 @dataclass
 class Up:
     process: subprocess.Popen
@@ -98,6 +105,49 @@ class Up:
                 return response.status, response.read()
         except urllib.error.HTTPError as e:
             return e.code, e.read()
+
+
+def wait_until_running(up: Up) -> None:
+    wait_for(
+        lambda: "Studio is running at" in up.output() or up.process.poll() is not None,
+        timeout=120,
+        what="`studio up` to print its URL",
+    )
+    assert up.process.poll() is None, f"studio up exited early:\n{up.output()}"
+
+
+def admin_login(url: str, username: str, password: str) -> bool:
+    """Sign in to the admin console as a person would; True when it lets us in."""
+    opener = urllib.request.build_opener(
+        urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
+    )
+    page = opener.open(url + "admin/login/", timeout=10).read().decode()
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
+    assert token, "the admin login page has no CSRF token"
+    form = urllib.parse.urlencode(
+        {
+            "csrfmiddlewaretoken": token.group(1),
+            "username": username,
+            "password": password,
+            "next": "/admin/",
+        }
+    ).encode()
+    response = opener.open(url + "admin/login/?next=/admin/", data=form, timeout=10)
+    return urllib.parse.urlparse(response.geturl()).path == "/admin/"
+
+
+def assert_stops_cleanly(up: Up, sig: signal.Signals) -> None:
+    up.seen.update(descendants(up.process.pid))
+    names = sorted(command_name(pid) for pid in up.seen)
+    assert "redis-server" in names, names
+    assert len(up.seen) >= 4, names  # redis-server, web, worker, beat
+
+    up.process.send_signal(sig)
+    assert up.process.wait(timeout=60) == 0, up.output()
+    left = [pid for pid, start in up.seen.items() if running(pid, start)]
+    assert not left, f"children left running: {[command_name(p) for p in left]}"
+    assert not (up.data_dir / "redis.sock").exists()
+    assert "Stopped." in up.output()
 
 
 @pytest.fixture
@@ -130,12 +180,7 @@ def studio_up(tmp_path: Path) -> Iterator[Up]:
 
 def test_studio_up_serves_and_stops_cleanly_on_sigint(studio_up: Up) -> None:
     up = studio_up
-    wait_for(
-        lambda: "Studio is running at" in up.output() or up.process.poll() is not None,
-        timeout=120,
-        what="`studio up` to print its URL",
-    )
-    assert up.process.poll() is None, f"studio up exited early:\n{up.output()}"
+    wait_until_running(up)
     assert f"Studio is running at {up.url}" in up.output()
 
     def healthy_with_worker() -> dict | None:
@@ -153,37 +198,25 @@ def test_studio_up_serves_and_stops_cleanly_on_sigint(studio_up: Up) -> None:
     assert match, f"no one-time password in the output:\n{up.output()}"
     assert admin_login(up.url, "admin", match.group(1))
 
-    up.seen.update(descendants(up.process.pid))
-    names = sorted(command_name(pid) for pid in up.seen)
-    assert "redis-server" in names, names
-    assert len(up.seen) >= 4, names  # redis-server, web, worker, beat
+    assert_stops_cleanly(up, signal.SIGINT)
 
-    up.process.send_signal(signal.SIGINT)
-    assert up.process.wait(timeout=60) == 0, up.output()
+
+def test_studio_up_stops_cleanly_on_sigterm(studio_up: Up) -> None:
+    wait_until_running(studio_up)
+    assert_stops_cleanly(studio_up, signal.SIGTERM)
+
+
+def test_studio_up_stops_everything_when_a_child_dies(studio_up: Up) -> None:
+    up = studio_up
+    wait_until_running(up)
+    up.seen.update(descendants(up.process.pid))
+    worker = next(pid for pid in up.seen if " worker " in command_line(pid))
+
+    os.kill(worker, signal.SIGKILL)
+    assert up.process.wait(timeout=60) != 0
+    assert "worker exited unexpectedly (killed by SIGKILL)" in up.output()
     left = [pid for pid, start in up.seen.items() if running(pid, start)]
     assert not left, f"children left running: {[command_name(p) for p in left]}"
-    assert not (up.data_dir / "redis.sock").exists()
-    assert "Stopped." in up.output()
-
-
-def admin_login(url: str, username: str, password: str) -> bool:
-    """Sign in to the admin console as a person would; True when it lets us in."""
-    opener = urllib.request.build_opener(
-        urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
-    )
-    page = opener.open(url + "admin/login/", timeout=10).read().decode()
-    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
-    assert token, "the admin login page has no CSRF token"
-    form = urllib.parse.urlencode(
-        {
-            "csrfmiddlewaretoken": token.group(1),
-            "username": username,
-            "password": password,
-            "next": "/admin/",
-        }
-    ).encode()
-    response = opener.open(url + "admin/login/?next=/admin/", data=form, timeout=10)
-    return urllib.parse.urlparse(response.geturl()).path == "/admin/"
 
 
 def test_studio_up_without_redis_server_says_how_to_install_it(tmp_path: Path) -> None:

@@ -305,6 +305,21 @@ def test_domain_admin_changes_their_domains_defaults_and_keeps_other_settings(
     assert list(research.default_policies.all()) == [policy]
 
 
+def test_delete_policy_action_deletes_a_detached_policy_and_refuses_an_attached_one(
+    two_domains, alice, root
+):
+    research, _ = two_domains
+    attached = research.policies.get()  # the domain's default policy
+    spare = services.create_policy(root, research.domain_id, name="Spare", allow=["sagemaker:*"])
+
+    response = act(console(alice), "policy", "delete_objects", [attached, spare])
+
+    assert list(research.policies.all()) == [attached]
+    shown = messages_of(response)
+    assert any("detach it first" in m for m in shown), shown
+    assert any(m.startswith("Deleted: Spare") for m in shown), shown
+
+
 # --- scoping: a domain admin sees and changes only their own domains ---------------------------
 
 
@@ -384,16 +399,22 @@ def test_domain_admin_cannot_act_on_another_domains_objects_by_posting_their_ids
     key, _ = services.create_access_key(root, finance.domain_id, carol_profile.name)
     client = console(alice)
 
-    act(client, "userprofile", "suspend", [carol_profile])
-    act(client, "userprofile", "issue_access_key", [carol_profile])
-    act(client, "userprofile", "delete_objects", [carol_profile])
-    act(client, "accesskey", "deactivate", [key])
-    act(client, "domain", "add_profiles", [finance], usernames="alice", role="Member")
     # Detached, so that only the console's scoping (not DeletePolicy's in-use check) could
     # stop its deletion.
     services.update_domain(root, finance.domain_id, default_policies=[])
-    act(client, "policy", "delete_objects", [policy])
+    responses = [
+        act(client, "userprofile", "suspend", [carol_profile]),
+        act(client, "userprofile", "issue_access_key", [carol_profile]),
+        act(client, "userprofile", "delete_objects", [carol_profile]),
+        act(client, "accesskey", "deactivate", [key]),
+        act(client, "domain", "add_profiles", [finance], usernames="alice", role="Member"),
+        act(client, "policy", "delete_objects", [policy]),
+    ]
 
+    for response in responses:
+        # The ids select nothing: the services are never asked, so not even their refusals
+        # (which would name the profile or domain) reach alice.
+        assert messages_of(response) == ["Nothing was changed."]
     carol_profile.refresh_from_db()
     assert carol_profile.suspended_at is None
     assert carol_profile.status == "InService"

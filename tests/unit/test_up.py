@@ -147,3 +147,13 @@ def test_later_stages_stop_before_earlier_ones(tmp_path):
     time.sleep(0.2)
     supervisor.stop()
     assert verdict.read_text().strip() == "up"
+
+
+def test_hurry_kills_without_waiting_for_the_timeout(tmp_path):
+    supervisor = Supervisor(tmp_path / "logs", stop_timeout=60)
+    supervisor.start("stubborn", ["sh", "-c", "trap '' TERM; sleep 300"], env={})
+    time.sleep(0.2)
+    supervisor.hurry = True  # as a second Ctrl-C does
+    started = time.monotonic()
+    assert supervisor.stop() == ["stubborn"]
+    assert time.monotonic() - started < 5

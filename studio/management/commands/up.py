@@ -44,7 +44,7 @@ SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 def port_number(value: str) -> int:
-    """argparse type for --port: a TCP port to listen on (0, "any port", could not be shown)."""
+    """argparse type for --port. 0 is refused: the port uvicorn picked could not be printed."""
     try:
         port = int(value)
     except ValueError:
