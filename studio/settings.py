@@ -36,6 +36,9 @@ def _secret_from_file(path: Path, make) -> str:
 
 DATA_DIR = Path(os.environ.get("STUDIO_DATA_DIR", BASE_DIR / "var")).resolve()
 DATA_DIR.mkdir(parents=True, exist_ok=True)
+# Built images for the sandbox runtime (root file system trees). Separate from DATA_DIR so that
+# several data directories (tests, CI runs) share one set of trees, as they share Docker's.
+IMAGES_DIR = Path(os.environ.get("STUDIO_IMAGES_DIR", DATA_DIR / "images")).resolve()
 
 SECRET_KEY = os.environ.get("SECRET_KEY") or _secret_from_file(
     DATA_DIR / "secret_key", lambda: secrets.token_urlsafe(50)
@@ -147,6 +150,7 @@ CELERY_TASK_ALWAYS_EAGER = _env_bool("CELERY_TASK_ALWAYS_EAGER")
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "reconcile-tenancy": {"task": "domains.tasks.reconcile_tenancy", "schedule": 30.0},
+    "reconcile-jobs": {"task": "jobs.tasks.reconcile_jobs", "schedule": 10.0},
 }
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -51,13 +51,18 @@ def _check_structure(value: Any, spec: dict, path: str) -> None:
     for key in value:
         if key not in members:
             known = ", ".join(sorted(members))
-            _fail(f"{path}.{key}", f"Unknown member; known members are {known}")
+            _fail(_member(path, key), f"Unknown member; known members are {known}")
     for key in spec.get("required", []):
         if value.get(key) is None:
-            _fail(f"{path}.{key}", "Member must not be null")
+            _fail(_member(path, key), "Member must not be null")
     for key, member_value in value.items():
         if member_value is not None:
-            validate(member_value, members[key]["shape"], f"{path}.{key}")
+            validate(member_value, members[key]["shape"], _member(path, key))
+
+
+def _member(path: str, key: str) -> str:
+    """`Parent.Key`, or just `Key` at the top of a request."""
+    return f"{path}.{key}" if path else key
 
 
 def _check_list(value: Any, spec: dict, path: str) -> None:

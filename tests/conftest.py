@@ -69,49 +69,75 @@ def service_env(settings_dict: dict) -> dict[str, str]:
     return {**os.environ, "DATABASE_URL": database_url(settings_dict)}
 
 
-@pytest.fixture(scope="session")
-def celery_worker(postgres, redis_server) -> Iterator[subprocess.Popen]:
-    """A real Celery worker process consuming this session's queue."""
-    from studio.health import check_redis
+class WorkerProcess:
+    """A real Celery worker process consuming this session's queue; tests may kill it."""
 
-    hostname = f"{os.environ['STUDIO_CELERY_QUEUE']}@test"
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "studio",
-            "worker",
-            "--pool=threads",
-            "--concurrency=4",
-            "--without-gossip",
-            "--without-mingle",
-            "--loglevel=WARNING",
-            "-Q",
-            os.environ["STUDIO_CELERY_QUEUE"],
-            "-n",
-            hostname,
-        ],
-        cwd=ROOT,
-        env={**service_env(postgres), "C_FORCE_ROOT": "1"},
-        stdout=subprocess.DEVNULL,
-    )
-    try:
+    def __init__(self, settings_dict: dict):
+        self.env = {**service_env(settings_dict), "C_FORCE_ROOT": "1"}
+        self.proc: subprocess.Popen | None = None
+        self.starts = 0
+
+    def start(self) -> None:
+        from studio.health import check_redis
+
+        self.starts += 1
+        # A fresh name each start: a killed worker's heartbeat outlives it for a while.
+        hostname = f"{os.environ['STUDIO_CELERY_QUEUE']}-{self.starts}@test"
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "studio",
+                "worker",
+                "--pool=threads",
+                "--concurrency=4",
+                "--without-gossip",
+                "--without-mingle",
+                "--loglevel=WARNING",
+                "-Q",
+                os.environ["STUDIO_CELERY_QUEUE"],
+                "-n",
+                hostname,
+            ],
+            cwd=ROOT,
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+        )
+        proc = self.proc
         wait_for(
             lambda: hostname in check_redis()[1] or proc.poll() is not None,
             timeout=60,
             what="the Celery worker to start",
         )
         assert proc.poll() is None, "the Celery worker exited at start"
-        yield proc
-    finally:
-        proc.terminate()
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash or the OOM killer would: no cleanup runs."""
+        assert self.proc is not None
+        self.proc.kill()
+        self.proc.wait()
+
+    def stop(self) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.terminate()
         try:
-            proc.wait(timeout=15)
+            self.proc.wait(timeout=15)
         except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+            self.proc.kill()
+            self.proc.wait()
+
+
+@pytest.fixture(scope="session")
+def celery_worker(postgres, redis_server) -> Iterator[WorkerProcess]:
+    worker = WorkerProcess(postgres)
+    worker.start()
+    try:
+        yield worker
+    finally:
+        worker.stop()
 
 
 @pytest.fixture

@@ -1,1 +1,0 @@
-"""Workloads that run containers (processing, training, hosting) arrive with later issues."""

@@ -1,0 +1,99 @@
+"""TrainingJob, in SageMaker's shape: the request as given, status, secondary status with
+timestamps, and what the run produced."""
+
+from django.db import models
+from django.utils import timezone
+
+from domains.models import Domain, UserProfile, arn
+from studio.events import domain_group, profile_group, resource_group
+from studio.lifecycle import LifecycleModel
+
+
+class TrainingJobStatus(models.TextChoices):
+    IN_PROGRESS = "InProgress"
+    COMPLETED = "Completed"
+    FAILED = "Failed"
+    STOPPING = "Stopping"
+    STOPPED = "Stopped"
+
+
+T = TrainingJobStatus
+JOB_TRANSITIONS = {
+    T.IN_PROGRESS: {T.COMPLETED, T.FAILED, T.STOPPING, T.STOPPED},
+    T.STOPPING: {T.STOPPED, T.FAILED, T.COMPLETED},
+}
+
+
+class TrainingJob(LifecycleModel):
+    TRANSITIONS = JOB_TRANSITIONS
+    RESOURCE_TYPE = "TrainingJob"
+
+    name = models.CharField(max_length=63, unique=True)
+    domain = models.ForeignKey(Domain, on_delete=models.CASCADE, related_name="training_jobs")
+    profile = models.ForeignKey(
+        UserProfile, on_delete=models.CASCADE, related_name="training_jobs"
+    )
+    # The CreateTrainingJob request as accepted (with defaults filled in), for Describe.
+    request = models.JSONField()
+    secondary_status = models.CharField(max_length=32, default="Starting")
+    secondary_status_transitions = models.JSONField(default=list)
+    instance_type = models.CharField(max_length=32)
+    instance_count = models.PositiveSmallIntegerField(default=1)
+    # The runtime that runs it and that runtime's container ids per host: an opaque blob the
+    # worker owns, as a JupyterHub spawner's state.
+    runtime_state = models.JSONField(default=dict, blank=True)
+    attempt = models.PositiveSmallIntegerField(default=1)
+    model_artifacts = models.CharField(max_length=1024, blank=True)
+    final_metrics = models.JSONField(default=list, blank=True)
+    training_start_time = models.DateTimeField(null=True, blank=True)
+    training_end_time = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["domain", "status"]), models.Index(fields=["profile"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def resource_id(self) -> str:
+        return self.name
+
+    @property
+    def arn(self) -> str:
+        return arn(f"training-job/{self.name.lower()}")
+
+    def event_groups(self) -> list[str]:
+        return [
+            profile_group(self.profile_id),
+            domain_group(self.domain.domain_id),
+            resource_group(self.RESOURCE_TYPE, self.name),
+        ]
+
+    @property
+    def training_seconds(self) -> int | None:
+        if self.training_start_time is None:
+            return None
+        end = self.training_end_time or timezone.now()
+        return max(0, int((end - self.training_start_time).total_seconds()))
+
+    @property
+    def billable_seconds(self) -> int | None:
+        seconds = self.training_seconds
+        return None if seconds is None else seconds * self.instance_count
+
+
+class MetricPoint(models.Model):
+    """One value of one metric, as a MetricDefinitions regex found it in the log."""
+
+    job = models.ForeignKey(TrainingJob, on_delete=models.CASCADE, related_name="metrics")
+    name = models.CharField(max_length=255)
+    value = models.FloatField()
+    timestamp = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["timestamp", "id"]
+        indexes = [models.Index(fields=["job", "name", "timestamp"])]
+
+    def __str__(self) -> str:
+        return f"{self.name}={self.value}"

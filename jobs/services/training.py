@@ -1,0 +1,212 @@
+"""CreateTrainingJob, DescribeTrainingJob, ListTrainingJobs, StopTrainingJob."""
+
+import copy
+import re
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import QuerySet
+
+from domains.models import StudioStatus
+from domains.permissions import User, authorize, enforce_quotas, visible_domains
+from domains.services.lookup import get_domain
+from jobs import builtin_algorithms
+from jobs.models import InstanceType, TrainingJob, TrainingJobStatus
+from jobs.usage import profile_usage
+from studio import storage
+from studio.errors import ResourceInUse, ResourceNotFound, ValidationException
+from studio.lifecycle import record_creation, transition
+from studio.queue import enqueue
+from studio.runtime import runtime_name
+from studio.shapes import validate
+
+DEFAULT_MAX_RUNTIME = 86_400  # SageMaker's default: one day
+
+
+def _fill_defaults(request: dict[str, Any]) -> dict[str, Any]:
+    """What SageMaker fills in when the caller leaves it out (RoleArn is meaningless here)."""
+    request = copy.deepcopy(request)
+    request.setdefault("RoleArn", f"arn:aws:iam::{settings.STUDIO_ACCOUNT_ID}:role/studio")
+    request.setdefault("StoppingCondition", {}).setdefault(
+        "MaxRuntimeInSeconds", DEFAULT_MAX_RUNTIME
+    )
+    if isinstance(request.get("AlgorithmSpecification"), dict):
+        request["AlgorithmSpecification"].setdefault("TrainingInputMode", "File")
+    if isinstance(request.get("ResourceConfig"), dict):
+        request["ResourceConfig"].setdefault("InstanceCount", 1)
+        request["ResourceConfig"].setdefault("VolumeSizeInGB", 30)
+    return request
+
+
+def _fail(message: str, field: str) -> None:
+    raise ValidationException(message, field)
+
+
+def _check_algorithm(spec: dict[str, Any]) -> None:
+    image, algorithm = spec.get("TrainingImage"), spec.get("AlgorithmName")
+    if bool(image) == bool(algorithm):
+        _fail(
+            "AlgorithmSpecification needs exactly one of TrainingImage or AlgorithmName.",
+            "AlgorithmSpecification",
+        )
+    if algorithm and algorithm not in builtin_algorithms.names():
+        _fail(
+            f"AlgorithmName {algorithm!r} is not a built-in algorithm; choose one of "
+            f"{', '.join(builtin_algorithms.names())}.",
+            "AlgorithmSpecification.AlgorithmName",
+        )
+    if spec.get("TrainingInputMode") != "File":
+        _fail(
+            "Only TrainingInputMode File is supported.",
+            "AlgorithmSpecification.TrainingInputMode",
+        )
+    for i, definition in enumerate(spec.get("MetricDefinitions", [])):
+        try:
+            pattern = re.compile(definition["Regex"])
+        except re.error as e:
+            _fail(
+                f"MetricDefinitions[{i}].Regex is not a valid regular expression: {e}.",
+                f"AlgorithmSpecification.MetricDefinitions[{i}].Regex",
+            )
+        if pattern.groups < 1:
+            _fail(
+                f"MetricDefinitions[{i}].Regex needs a capture group around the value.",
+                f"AlgorithmSpecification.MetricDefinitions[{i}].Regex",
+            )
+
+
+def _check_channels(channels: list[dict[str, Any]]) -> None:
+    seen = set()
+    for i, channel in enumerate(channels):
+        name = channel["ChannelName"]
+        if name in seen:
+            _fail(f"Channel name {name!r} appears twice.", f"InputDataConfig[{i}].ChannelName")
+        seen.add(name)
+        source = channel["DataSource"].get("S3DataSource")
+        if source is None:
+            _fail("Each channel needs DataSource.S3DataSource.", f"InputDataConfig[{i}]")
+        field = f"InputDataConfig[{i}].DataSource.S3DataSource.S3Uri"
+        if not storage.exists(source["S3Uri"], field):
+            _fail(f"Channel {name!r}: no data at {source['S3Uri']}.", field)
+
+
+def _instance_type(name: str) -> InstanceType:
+    instance_type = InstanceType.objects.filter(name=name, enabled=True).first()
+    if instance_type is None:
+        known = ", ".join(InstanceType.objects.filter(enabled=True).values_list("name", flat=True))
+        _fail(
+            f"InstanceType {name!r} is not offered here; choose one of {known}.",
+            "ResourceConfig.InstanceType",
+        )
+    return instance_type
+
+
+def validate_training_request(request: dict[str, Any]) -> dict[str, Any]:
+    """The request with defaults filled, or ValidationException naming the field and rule."""
+    if not isinstance(request, dict):
+        _fail("The request must be an object.", "CreateTrainingJobRequest")
+    request = _fill_defaults(request)
+    validate(request, "CreateTrainingJobRequest", "")
+    for required in ("AlgorithmSpecification", "ResourceConfig"):
+        if required not in request:
+            _fail(f"{required} is required.", required)
+    _check_algorithm(request["AlgorithmSpecification"])
+    _check_channels(request.get("InputDataConfig", []))
+    storage.local_path(request["OutputDataConfig"]["S3OutputPath"], "OutputDataConfig.S3OutputPath")
+    config = request["ResourceConfig"]
+    if not config.get("InstanceType"):
+        _fail("ResourceConfig.InstanceType is required.", "ResourceConfig.InstanceType")
+    _instance_type(config["InstanceType"])
+    return request
+
+
+def create_training_job(actor: User, domain_id: str, request: dict[str, Any]) -> TrainingJob:
+    domain = get_domain(actor, domain_id)
+    profile = authorize(actor, "sagemaker:CreateTrainingJob", domain=domain)
+    if profile is None:
+        _fail("Training jobs run as a user profile; create one for yourself first.", "UserProfile")
+    request = validate_training_request(request)
+    config = request["ResourceConfig"]
+    from jobs.tasks import run_training_job
+
+    with transaction.atomic():
+        if domain.status != StudioStatus.IN_SERVICE:
+            raise ResourceInUse(f"Domain {domain_id} is {domain.status}; wait until InService.")
+        if TrainingJob.objects.filter(name=request["TrainingJobName"]).exists():
+            raise ResourceInUse(f"Training job {request['TrainingJobName']} already exists.")
+        enforce_quotas(
+            profile,
+            profile_usage(profile),
+            instance_type=config["InstanceType"],
+            instance_count=config["InstanceCount"],
+            starts_job=True,
+        )
+        job = TrainingJob.objects.create(
+            name=request["TrainingJobName"],
+            domain=domain,
+            profile=profile,
+            request=request,
+            status=TrainingJobStatus.IN_PROGRESS,
+            instance_type=config["InstanceType"],
+            instance_count=config["InstanceCount"],
+            # Chosen once, here: re-adoption after a restart must use the same runtime even
+            # if STUDIO_RUNTIME changed meanwhile.
+            runtime_state={"runtime": runtime_name()},
+        )
+        record_creation(job)
+        enqueue(run_training_job, job.pk)
+    return job
+
+
+def _get_job(actor: User, name: str) -> TrainingJob:
+    validate(name, "TrainingJobName", "TrainingJobName")
+    job = (
+        TrainingJob.objects.select_related("domain", "profile")
+        .filter(name=name, domain__in=visible_domains(actor))
+        .first()
+    )
+    if job is None:
+        raise ResourceNotFound(f"Training job {name} does not exist.")
+    return job
+
+
+def describe_training_job(actor: User, name: str) -> TrainingJob:
+    job = _get_job(actor, name)
+    authorize(actor, "sagemaker:DescribeTrainingJob", domain=job.domain, owner=job.profile)
+    return job
+
+
+def list_training_jobs(
+    actor: User, domain_id: str, *, status: str | None = None, name_contains: str | None = None
+) -> QuerySet[TrainingJob]:
+    domain = get_domain(actor, domain_id)
+    authorize(actor, "sagemaker:ListTrainingJobs", domain=domain)
+    jobs = TrainingJob.objects.filter(domain=domain).select_related("profile")
+    if status:
+        if status not in TrainingJobStatus.values:
+            _fail(f"StatusEquals must be one of {', '.join(TrainingJobStatus.values)}.",
+                  "StatusEquals")
+        jobs = jobs.filter(status=status)
+    if name_contains:
+        jobs = jobs.filter(name__icontains=name_contains)
+    return jobs.order_by("-created_at")
+
+
+def stop_training_job(actor: User, name: str) -> TrainingJob:
+    """Ask the watching worker to stop the job; it sends SIGTERM, then SIGKILL."""
+    job = _get_job(actor, name)
+    authorize(actor, "sagemaker:StopTrainingJob", domain=job.domain, owner=job.profile)
+    from jobs.tasks import run_training_job
+
+    with transaction.atomic():
+        if job.status != TrainingJobStatus.IN_PROGRESS:
+            raise ValidationException(
+                f"Training job {name} is {job.status}; only InProgress jobs can be stopped.",
+                "TrainingJobName",
+            )
+        transition(job, TrainingJobStatus.STOPPING)
+        # The watcher sees Stopping on its next poll; a lost watcher is re-sent by the
+        # reconciler. Sending one now makes stop work even while the original is gone.
+        enqueue(run_training_job, job.pk)
+    return job

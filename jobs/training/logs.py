@@ -1,0 +1,111 @@
+"""A training container's output: kept in a bounded file, parsed for metrics as it arrives,
+and streamed to the job's page in small batches."""
+
+import re
+import threading
+import time
+from collections import deque
+from collections.abc import Iterable
+from pathlib import Path
+
+from django.db import close_old_connections, connection
+
+from jobs.models import MetricPoint, TrainingJob
+from studio.events import Event, resource_group, send_now
+
+LOG_LIMIT_BYTES = 20 * 2**20
+BATCH_SECONDS = 0.25
+BATCH_LINES = 200
+TAIL_LINES = 25
+
+
+def log_path(job_dir: Path, host: str) -> Path:
+    return job_dir / "logs" / f"{host}.log"
+
+
+class MetricParser:
+    """Applies MetricDefinitions regexes to log lines, as SageMaker does to CloudWatch logs."""
+
+    def __init__(self, definitions: Iterable[dict[str, str]]):
+        self.patterns = [(d["Name"], re.compile(d["Regex"])) for d in definitions]
+
+    def parse(self, line: str) -> list[tuple[str, float]]:
+        found = []
+        for name, pattern in self.patterns:
+            match = pattern.search(line)
+            if match:
+                try:
+                    found.append((name, float(match.group(1))))
+                except (ValueError, IndexError):
+                    continue
+        return found
+
+
+class LogSink:
+    """Consumes one host's log lines. Thread-safe enough for one producer thread."""
+
+    def __init__(self, job: TrainingJob, host: str, path: Path, parser: MetricParser | None):
+        self.job = job
+        self.host = host
+        self.path = path
+        self.parser = parser
+        self.tail: deque[str] = deque(maxlen=TAIL_LINES)
+        self.written = 0
+        self.truncated = False
+        self._lines: list[str] = []
+        self._points: list[MetricPoint] = []
+        self._last_flush = time.monotonic()
+
+    def consume(self, lines: Iterable[str]) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.open("w", encoding="utf-8") as out:
+            for line in lines:
+                self._add(line, out)
+            self.flush(out)
+
+    def _add(self, line: str, out) -> None:
+        self.tail.append(line)
+        if not self.truncated:
+            data = line + "\n"
+            if self.written + len(data) > LOG_LIMIT_BYTES:
+                self.truncated = True
+                out.write(f"[Studio: log truncated at {LOG_LIMIT_BYTES // 2**20} MiB]\n")
+            else:
+                out.write(data)
+                self.written += len(data)
+        self._lines.append(line)
+        if self.parser is not None:
+            self._points.extend(
+                MetricPoint(job_id=self.job.pk, name=name, value=value)
+                for name, value in self.parser.parse(line)
+            )
+        if len(self._lines) >= BATCH_LINES or time.monotonic() - self._last_flush > BATCH_SECONDS:
+            self.flush(out)
+
+    def flush(self, out) -> None:
+        out.flush()
+        self._last_flush = time.monotonic()
+        groups = [resource_group(TrainingJob.RESOURCE_TYPE, self.job.name)]
+        if self._lines:
+            send_now(Event("log", TrainingJob.RESOURCE_TYPE, self.job.name, groups,
+                           {"host": self.host, "lines": self._lines}))
+            self._lines = []
+        if self._points:
+            MetricPoint.objects.bulk_create(self._points)
+            send_now(Event("metric", TrainingJob.RESOURCE_TYPE, self.job.name, groups,
+                           {"points": [{"name": p.name, "value": p.value,
+                                        "at": p.timestamp.isoformat()} for p in self._points]}))
+            self._points = []
+
+
+def follow_in_thread(sink: LogSink, lines: Iterable[str]) -> threading.Thread:
+    def run() -> None:
+        close_old_connections()
+        try:
+            sink.consume(lines)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run, name=f"logs-{sink.job.name}-{sink.host}", daemon=True)
+    thread.start()
+    return thread

@@ -1,0 +1,276 @@
+"""Runs one training job on a runtime: prepare, start, watch, stop, pack, finish.
+
+Idempotent and re-entrant: a job's container ids are saved as soon as each starts, so a watch
+that a crash interrupted resumes from the containers themselves (re-adoption). A Redis lease
+keeps it to one watcher at a time.
+"""
+
+import logging
+import time
+from datetime import timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from jobs import builtin_algorithms
+from jobs.models import InstanceType, MetricPoint, TrainingJob, TrainingJobStatus
+from jobs.training import workspace
+from jobs.training.logs import LogSink, MetricParser, follow_in_thread, log_path
+from studio import storage
+from studio.errors import ConflictException
+from studio.leases import Lease
+from studio.lifecycle import transition
+from studio.runtime import ContainerError, ContainerSpec, Mount, Runtime, State, get_runtime
+from studio.runtime.base import LABEL_KIND, LABEL_NAME
+
+log = logging.getLogger(__name__)
+
+POLL_SECONDS = 0.25
+STOP_GRACE_SECONDS = 10
+ACTIVE = (TrainingJobStatus.IN_PROGRESS, TrainingJobStatus.STOPPING)
+
+
+def set_secondary(job: TrainingJob, status: str, message: str = "") -> None:
+    """Record a SecondaryStatusTransition (closing the previous one) and publish it."""
+    now = timezone.now().isoformat()
+    transitions = list(job.secondary_status_transitions)
+    if transitions and transitions[-1].get("EndTime") is None:
+        transitions[-1]["EndTime"] = now
+    transitions.append({"Status": status, "StartTime": now, "StatusMessage": message})
+    job.secondary_status = status
+    job.secondary_status_transitions = transitions
+    job.last_modified_at = timezone.now()
+    with transaction.atomic():
+        job.save(update_fields=["secondary_status", "secondary_status_transitions",
+                                "last_modified_at"])
+        from studio.events import publish
+
+        publish(job.event("secondary", secondary_status=status, message=message))
+
+
+def container_name(job: TrainingJob, host: str) -> str:
+    return f"{settings.STUDIO_REDIS_PREFIX}-train-{job.name}-{host}-a{job.attempt}"
+
+
+def container_spec(job: TrainingJob, host: str, root: Path) -> ContainerSpec:
+    request = job.request
+    algorithm = request["AlgorithmSpecification"]
+    env = {**request.get("Environment", {}), "TRAINING_JOB_NAME": job.name}
+    if algorithm.get("AlgorithmName"):
+        image = builtin_algorithms.BUILTIN_IMAGE
+        env["STUDIO_BUILTIN_ALGORITHM"] = algorithm["AlgorithmName"]
+    else:
+        image = algorithm["TrainingImage"]
+    cpus, memory = InstanceType.objects.get(name=job.instance_type).container_limits()
+    command = list(algorithm.get("ContainerEntrypoint") or []) + list(
+        algorithm.get("ContainerArguments") or ([] if algorithm.get("ContainerEntrypoint")
+                                                else ["train"])
+    )
+    return ContainerSpec(
+        name=container_name(job, host),
+        image=image,
+        command=command,
+        env=env,
+        mounts=[Mount(root, "/opt/ml")],
+        cpus=cpus,
+        memory_bytes=memory,
+        # SageMaker's network isolation: training sees no network at all here.
+        network="none",
+        workdir="/opt/ml/code",
+        labels={LABEL_KIND: TrainingJob.RESOURCE_TYPE, LABEL_NAME: job.name, "studio.host": host},
+    )
+
+
+def _metric_parser(job: TrainingJob) -> MetricParser:
+    algorithm = job.request["AlgorithmSpecification"]
+    definitions = list(algorithm.get("MetricDefinitions", []))
+    if algorithm.get("AlgorithmName"):
+        definitions += builtin_algorithms.metric_definitions()[algorithm["AlgorithmName"]]
+    return MetricParser(definitions)
+
+
+def run(job_pk: int) -> None:
+    job = TrainingJob.objects.select_related("domain", "profile").filter(pk=job_pk).first()
+    if job is None or job.status not in ACTIVE:
+        return
+    lease = Lease(TrainingJob.RESOURCE_TYPE, job.name)
+    if not lease.acquire():
+        return  # another worker is watching it
+    try:
+        runtime = get_runtime(job.runtime_state.get("runtime"))
+        if not job.runtime_state.get("containers"):
+            if job.status == TrainingJobStatus.STOPPING:
+                _end(job, TrainingJobStatus.STOPPED, "Stopped", "Stopped before it started.")
+                return
+            if not _start(job, runtime):
+                return
+        _watch(job, runtime, lease)
+    finally:
+        lease.release()
+
+
+def _start(job: TrainingJob, runtime: Runtime) -> bool:
+    set_secondary(job, "Starting", "Preparing the instances required to run the training job")
+    hosts = workspace.hosts(job.instance_count)
+    set_secondary(job, "Downloading", "Downloading input data")
+    try:
+        roots = {h: workspace.prepare(job.name, job.request, h, hosts) for h in hosts}
+    except (OSError, ValueError) as e:
+        _end(job, TrainingJobStatus.FAILED, "Failed", f"ClientError: could not prepare input: {e}")
+        return False
+    job.runtime_state = {**job.runtime_state, "runtime": runtime.name, "containers": {}}
+    job.training_start_time = timezone.now()
+    job.save(update_fields=["runtime_state", "training_start_time"])
+    set_secondary(job, "Training", "Training image download completed. Training in progress.")
+    for host in hosts:
+        try:
+            container_id = runtime.start(container_spec(job, host, roots[host]))
+        except ContainerError as e:
+            _stop_all(job, runtime)
+            _end(job, TrainingJobStatus.FAILED, "Failed", f"ClientError: {e}")
+            return False
+        job.runtime_state["containers"][host] = container_id
+        job.save(update_fields=["runtime_state"])
+    return True
+
+
+def _stop_all(job: TrainingJob, runtime: Runtime) -> None:
+    for container_id in job.runtime_state.get("containers", {}).values():
+        runtime.stop(container_id, timeout=STOP_GRACE_SECONDS)
+
+
+def _watch(job: TrainingJob, runtime: Runtime, lease: Lease) -> None:
+    containers: dict[str, str] = job.runtime_state["containers"]
+    root = workspace.job_dir(job.name)
+    # Logs are read from the start every time, so a resumed watch rebuilds them whole.
+    MetricPoint.objects.filter(job=job).delete()
+    parser = _metric_parser(job)
+    sinks = {
+        host: LogSink(job, host, log_path(root, host), parser if host == "algo-1" else None)
+        for host in containers
+    }
+    threads = [
+        follow_in_thread(sinks[host], runtime.logs(cid, follow=True))
+        for host, cid in containers.items()
+    ]
+    max_runtime = job.request["StoppingCondition"]["MaxRuntimeInSeconds"]
+    deadline = job.training_start_time + timedelta(seconds=max_runtime)
+    ended_by = ""
+    while True:
+        lease.renew()
+        statuses = {host: runtime.status(cid) for host, cid in containers.items()}
+        if any(s.state == State.MISSING for s in statuses.values()):
+            ended_by = "vanished"
+            break
+        if all(s.state == State.EXITED for s in statuses.values()):
+            break
+        current = TrainingJob.objects.values_list("status", flat=True).get(pk=job.pk)
+        if current == TrainingJobStatus.STOPPING:
+            set_secondary(job, "Stopping", "Stopping the training job")
+            _stop_all(job, runtime)
+            ended_by = "stopped"
+        elif timezone.now() >= deadline:
+            _stop_all(job, runtime)
+            ended_by = "max_runtime"
+        if ended_by:
+            statuses = {host: runtime.wait(cid, timeout=5) for host, cid in containers.items()}
+            break
+        time.sleep(POLL_SECONDS)
+    for thread in threads:
+        thread.join(timeout=10)
+    _finish(job, runtime, statuses, ended_by, sinks.get("algo-1"))
+
+
+def _failure_reason(job: TrainingJob, statuses, sink: LogSink | None) -> str:
+    root = workspace.job_dir(job.name)
+    for host, status in statuses.items():
+        if status.exit_code in (0, None) and not status.oom_killed:
+            continue
+        written = workspace.failure_file(root / host)
+        if written:
+            return f"AlgorithmError: {written}"
+        if status.oom_killed:
+            memory = InstanceType.objects.get(name=job.instance_type).memory_gib
+            return (
+                f"OutOfMemory: {host} used more than the {memory} GiB of {job.instance_type} "
+                "and was killed. Use a larger instance type or less data per batch."
+            )
+        tail = "\n".join(sink.tail) if sink else ""
+        return (
+            f"AlgorithmError: {host} exited with code {status.exit_code}. "
+            f"Last log lines:\n{tail}"
+        )
+    return ""
+
+
+def _finish(job: TrainingJob, runtime: Runtime, statuses, ended_by: str,
+            sink: LogSink | None) -> None:
+    root = workspace.job_dir(job.name)
+    job.training_end_time = timezone.now()
+    job.save(update_fields=["training_end_time"])
+    if ended_by == "vanished":
+        missing = [h for h, s in statuses.items() if s.state == State.MISSING]
+        _end(job, TrainingJobStatus.FAILED, "Failed",
+             f"InternalServerError: the container of {', '.join(missing)} vanished "
+             "(removed outside Studio, or lost with its host).")
+        _remove_all(job, runtime)
+        return
+    set_secondary(job, "Uploading", "Uploading generated training model")
+    output = storage.join(job.request["OutputDataConfig"]["S3OutputPath"], job.name, "output")
+    try:
+        model = workspace.pack(root / "algo-1" / "model", storage.join(output, "model.tar.gz"))
+        workspace.pack(root / "algo-1" / "output" / "data", storage.join(output, "output.tar.gz"))
+    except OSError as e:
+        _remove_all(job, runtime)
+        _end(job, TrainingJobStatus.FAILED, "Failed", f"ClientError: could not upload: {e}")
+        return
+    job.model_artifacts = model or ""
+    job.final_metrics = _final_metrics(job)
+    job.save(update_fields=["model_artifacts", "final_metrics"])
+    _remove_all(job, runtime)
+    if ended_by == "stopped":
+        _end(job, TrainingJobStatus.STOPPED, "Stopped", "The job was stopped.")
+    elif ended_by == "max_runtime":
+        seconds = job.request["StoppingCondition"]["MaxRuntimeInSeconds"]
+        _end(job, TrainingJobStatus.STOPPED, "MaxRuntimeExceeded",
+             f"The job exceeded MaxRuntimeInSeconds ({seconds} s) and was stopped.",
+             reason=f"MaxRuntimeExceeded: the job ran longer than {seconds} seconds.")
+    else:
+        reason = _failure_reason(job, statuses, sink)
+        if reason:
+            _end(job, TrainingJobStatus.FAILED, "Failed", "Training job failed", reason=reason)
+        else:
+            _end(job, TrainingJobStatus.COMPLETED, "Completed", "Training job completed")
+
+
+def _final_metrics(job: TrainingJob) -> list[dict]:
+    latest: dict[str, MetricPoint] = {}
+    for point in MetricPoint.objects.filter(job=job).order_by("timestamp", "id"):
+        latest[point.name] = point
+    return [
+        {"MetricName": p.name, "Value": p.value, "Timestamp": p.timestamp.isoformat()}
+        for p in latest.values()
+    ]
+
+
+def _remove_all(job: TrainingJob, runtime: Runtime) -> None:
+    for container_id in job.runtime_state.get("containers", {}).values():
+        runtime.remove(container_id)
+
+
+def _end(job: TrainingJob, status: str, secondary: str, message: str, reason: str = "") -> None:
+    if job.training_end_time is None and job.training_start_time is not None:
+        job.training_end_time = timezone.now()
+        job.save(update_fields=["training_end_time"])
+    set_secondary(job, secondary, message)
+    if job.secondary_status_transitions[-1].get("EndTime") is None:
+        job.secondary_status_transitions[-1]["EndTime"] = timezone.now().isoformat()
+        job.save(update_fields=["secondary_status_transitions"])
+    if status == TrainingJobStatus.FAILED and not reason:
+        reason = message
+    try:
+        transition(job, status, reason=reason)
+    except ConflictException:
+        log.info("training job %s already ended", job.name)

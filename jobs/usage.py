@@ -1,0 +1,39 @@
+"""What a profile runs and has spent now, for its policy quotas."""
+
+from collections import Counter
+from decimal import Decimal
+
+from django.utils import timezone
+
+from domains.models import UserProfile
+from domains.policy import Usage
+from jobs.models import InstanceType, TrainingJob, TrainingJobStatus
+
+ACTIVE = [TrainingJobStatus.IN_PROGRESS, TrainingJobStatus.STOPPING]
+
+
+def profile_usage(profile: UserProfile) -> Usage:
+    jobs = list(
+        TrainingJob.objects.filter(profile=profile).filter(
+            status__in=ACTIVE
+        ).values_list("instance_type", "instance_count")
+    )
+    instances: Counter[str] = Counter()
+    for instance_type, count in jobs:
+        instances[instance_type] += count
+    return Usage(
+        instances_by_type=dict(instances),
+        concurrent_jobs=len(jobs),
+        month_spend_usd=month_spend(profile),
+    )
+
+
+def month_spend(profile: UserProfile) -> Decimal:
+    """Billable instance-seconds of this month's training jobs at their type's price."""
+    start = timezone.now().replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    prices = dict(InstanceType.objects.values_list("name", "price_per_hour"))
+    total = Decimal(0)
+    for job in TrainingJob.objects.filter(profile=profile, created_at__gte=start):
+        seconds = job.billable_seconds or 0
+        total += prices.get(job.instance_type, Decimal(0)) * seconds / 3600
+    return total

@@ -1,0 +1,51 @@
+"""Redis leases: at most one worker watches a resource; a lapsed lease means its watcher died.
+
+A watcher takes the lease (SET NX with a TTL) and renews it while it works. The reconciler
+re-sends the watch task for any active resource whose lease has lapsed.
+"""
+
+import uuid
+
+from django.conf import settings
+
+from studio.health import redis_client
+
+TTL_SECONDS = 15
+
+# Renew only if we still hold it (the value is ours), atomically.
+_RENEW = """
+if redis.call('get', KEYS[1]) == ARGV[1] then
+  return redis.call('expire', KEYS[1], ARGV[2])
+end
+return 0
+"""
+_RELEASE = """
+if redis.call('get', KEYS[1]) == ARGV[1] then
+  return redis.call('del', KEYS[1])
+end
+return 0
+"""
+
+
+def _key(resource_type: str, name: str) -> str:
+    return f"{settings.STUDIO_REDIS_PREFIX}:lease:{resource_type}:{name}"
+
+
+class Lease:
+    def __init__(self, resource_type: str, name: str):
+        self.key = _key(resource_type, name)
+        self.token = uuid.uuid4().hex
+        self.client = redis_client()
+
+    def acquire(self) -> bool:
+        return bool(self.client.set(self.key, self.token, nx=True, ex=TTL_SECONDS))
+
+    def renew(self) -> bool:
+        return bool(self.client.eval(_RENEW, 1, self.key, self.token, TTL_SECONDS))
+
+    def release(self) -> None:
+        self.client.eval(_RELEASE, 1, self.key, self.token)
+
+
+def held(resource_type: str, name: str) -> bool:
+    return bool(redis_client().exists(_key(resource_type, name)))

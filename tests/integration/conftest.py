@@ -1,0 +1,67 @@
+"""Fixtures for workloads: the instance-type catalog, a runtime per test, data in the store."""
+
+import importlib
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.capabilities import need
+
+SKLEARN_IMAGE = "studio/sklearn:latest"
+
+
+@pytest.fixture
+def instance_types(transactional_db) -> None:
+    """The seeded catalog (a transactional test's flush empties every table)."""
+    from django.apps import apps
+
+    seed = importlib.import_module("jobs.migrations.0002_seed_instance_types").seed
+    seed(apps, None)
+
+
+def _require_runtime(name: str) -> None:
+    from studio.runtime import docker_available, get_runtime
+
+    if name == "docker":
+        need("docker", docker_available(), "no Docker Engine answers (start dockerd)")
+    else:
+        need("sandbox", shutil.which("bwrap") is not None, "bwrap is not installed")
+    need(
+        name,
+        get_runtime(name).has_image(SKLEARN_IMAGE),
+        f"{SKLEARN_IMAGE} is not built for {name}: run `studio images build sklearn`",
+    )
+
+
+@pytest.fixture(params=["docker", "sandbox"])
+def runtime(request, settings, instance_types) -> str:
+    """Each test using this runs once per runtime; jobs it creates run there."""
+    _require_runtime(request.param)
+    settings.STUDIO_RUNTIME = request.param
+    return request.param
+
+
+def put(uri: str, content: bytes | str) -> str:
+    """Store `content` at `uri` in the artifact store."""
+    from studio import storage
+
+    path = storage.local_path(uri)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(content.encode() if isinstance(content, str) else content)
+    return uri
+
+
+def put_sourcedir(uri: str, files: dict[str, str], tmp_path: Path) -> str:
+    """A script-mode `sourcedir.tar.gz`, as the SageMaker SDK uploads it."""
+    import tarfile
+
+    source = tmp_path / "src"
+    source.mkdir()
+    for name, text in files.items():
+        (source / name).write_text(text)
+    archive = tmp_path / "sourcedir.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        for name in files:
+            tar.add(source / name, arcname=name)
+    return put(uri, archive.read_bytes())

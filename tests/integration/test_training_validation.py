@@ -1,0 +1,127 @@
+"""Every CreateTrainingJob field's validation: a clear ValidationException, nothing created."""
+
+import pytest
+
+from jobs.models import TrainingJob
+from jobs.services import (
+    create_training_job,
+    describe_training_job,
+    list_training_jobs,
+    stop_training_job,
+)
+from studio.errors import (
+    AccessDenied,
+    ResourceInUse,
+    ResourceLimitExceeded,
+    ResourceNotFound,
+    ValidationException,
+)
+from tests.integration.conftest import put
+from tests.integration.test_training_jobs import DATA, request, separable_csv
+
+pytestmark = pytest.mark.usefixtures("live", "instance_types")
+
+
+@pytest.fixture(autouse=True)
+def data() -> None:
+    put(DATA, separable_csv(20))
+
+
+def channel(name="train", uri=DATA):
+    return {"ChannelName": name,
+            "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": uri}}}
+
+
+CASES = [
+    ({"TrainingJobName": "bad_name"}, "TrainingJobName"),
+    ({"TrainingJobName": "x" * 64}, "TrainingJobName"),
+    ({"TrainingJobName": ""}, "TrainingJobName"),
+    ({"InputDataConfig": []}, "InputDataConfig"),
+    ({"InputDataConfig": [channel("train", "s3://research-data/missing/")]},
+     "InputDataConfig[0].DataSource.S3DataSource.S3Uri"),
+    ({"InputDataConfig": [channel("bad channel!")]}, "InputDataConfig[0].ChannelName"),
+    ({"InputDataConfig": [channel(), channel()]}, "InputDataConfig[1].ChannelName"),
+    ({"InputDataConfig": [channel(f"c{i}") for i in range(21)]}, "InputDataConfig"),
+    ({"AlgorithmSpecification": {"AlgorithmName": "linear-learner",
+                                 "MetricDefinitions": [{"Name": "m", "Regex": "([0-9"}]}},
+     "AlgorithmSpecification.MetricDefinitions[0].Regex"),
+    ({"AlgorithmSpecification": {"AlgorithmName": "linear-learner",
+                                 "MetricDefinitions": [{"Name": "m", "Regex": "loss=[0-9]+"}]}},
+     "AlgorithmSpecification.MetricDefinitions[0].Regex"),
+    ({"AlgorithmSpecification": {"AlgorithmName": "deep-magic"}},
+     "AlgorithmSpecification.AlgorithmName"),
+    ({"AlgorithmSpecification": {}}, "AlgorithmSpecification"),
+    ({"AlgorithmSpecification": {"AlgorithmName": "xgboost", "TrainingImage": "x"}},
+     "AlgorithmSpecification"),
+    ({"AlgorithmSpecification": {"AlgorithmName": "xgboost", "TrainingInputMode": "Pipe"}},
+     "AlgorithmSpecification.TrainingInputMode"),
+    ({"ResourceConfig": {"InstanceType": "ml.m5.huge", "InstanceCount": 1}},
+     "ResourceConfig.InstanceType"),
+    ({"ResourceConfig": {"InstanceType": "ml.p4d.24xlarge", "InstanceCount": 1}},
+     "ResourceConfig.InstanceType"),
+    ({"ResourceConfig": {"InstanceType": "ml.m5.large", "InstanceCount": 0}},
+     "ResourceConfig.InstanceCount"),
+    ({"HyperParameters": {"lr": "x" * 2501}}, "HyperParameters.lr"),
+    ({"HyperParameters": {f"h{i}": "1" for i in range(101)}}, "HyperParameters"),
+    ({"HyperParameters": {"epochs": 10}}, "HyperParameters.epochs"),
+    ({"StoppingCondition": {"MaxRuntimeInSeconds": 0}}, "StoppingCondition.MaxRuntimeInSeconds"),
+    ({"OutputDataConfig": {"S3OutputPath": "ftp://elsewhere/x"}}, "OutputDataConfig.S3OutputPath"),
+    ({"OutputDataConfig": {"S3OutputPath": "s3://bucket/../escape"}},
+     "OutputDataConfig.S3OutputPath"),
+    ({"Environment": {f"V{i}": "1" for i in range(101)}}, "Environment"),
+    ({"Bogus": 1}, "Bogus"),
+]
+
+
+@pytest.mark.parametrize(("override", "field"), CASES)
+def test_bad_request_names_the_field_and_creates_nothing(alice, alice_profile, override, field):
+    with pytest.raises(ValidationException) as e:
+        create_training_job(alice, alice_profile.domain.domain_id, request("job-1", **override))
+    assert e.value.field == field, e.value.message
+    assert not TrainingJob.objects.exists()
+
+
+def test_a_duplicate_name_is_in_use(alice, alice_profile):
+    create_training_job(alice, alice_profile.domain.domain_id, request("twice"))
+    with pytest.raises(ResourceInUse, match="twice already exists"):
+        create_training_job(alice, alice_profile.domain.domain_id, request("twice"))
+    assert TrainingJob.objects.count() == 1
+
+
+def test_instance_quota_refuses_before_anything_starts(root, alice, alice_profile):
+    from domains.services import create_policy, update_user_profile
+
+    domain_id = alice_profile.domain.domain_id
+    create_policy(root, domain_id, name="Tiny", allow=["sagemaker:*"],
+                  max_instances_per_type={"ml.m5.large": 1})
+    update_user_profile(root, domain_id, "alice", policies=["Tiny"])
+    spec = request("big", ResourceConfig={"InstanceType": "ml.m5.large", "InstanceCount": 2})
+    with pytest.raises(ResourceLimitExceeded, match=r"'Tiny' allows at most 1 ml\.m5\.large"):
+        create_training_job(alice, domain_id, spec)
+    assert not TrainingJob.objects.exists()
+
+
+def test_a_denied_profile_cannot_train(root, alice, alice_profile):
+    from domains.services import update_policy
+
+    update_policy(root, alice_profile.domain.domain_id, "DataScientist",
+                  deny=["sagemaker:CreateTrainingJob"])
+    with pytest.raises(AccessDenied, match="explicitly denies sagemaker:CreateTrainingJob"):
+        create_training_job(alice, alice_profile.domain.domain_id, request("denied"))
+    assert not TrainingJob.objects.exists()
+
+
+def test_bob_can_read_but_not_stop_alices_job(alice, alice_profile, bob, bob_profile):
+    create_training_job(alice, alice_profile.domain.domain_id, request("alices"))
+    assert describe_training_job(bob, "alices").profile == alice_profile
+    with pytest.raises(AccessDenied, match="belongs to another user profile"):
+        stop_training_job(bob, "alices")
+
+
+def test_outsiders_do_not_see_the_job(alice, alice_profile, carol, make_domain, make_profile):
+    make_profile(make_domain("other"), carol)
+    create_training_job(alice, alice_profile.domain.domain_id, request("private"))
+    with pytest.raises(ResourceNotFound):
+        describe_training_job(carol, "private")
+    with pytest.raises(ResourceNotFound):
+        list_training_jobs(carol, alice_profile.domain.domain_id)
