@@ -9,7 +9,10 @@ BIN := $(VENV)/bin
 # As root (CI, containers) apt-get runs as it is; otherwise through sudo.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: up test lint install system-packages test-packages
+# The built-in images `make images` builds (`make images IMAGES="sklearn jupyter"`).
+IMAGES ?= sklearn
+
+.PHONY: up test lint install system-packages test-packages images image-packages
 
 up: install system-packages
 	$(BIN)/studio up $(ARGS)
@@ -22,6 +25,12 @@ lint: install
 	$(BIN)/ruff format --check .
 
 install: $(BIN)/.installed
+
+# The air-gapped Debian base, then the images on it, for Docker and the sandbox runtime; both
+# steps skip what is built already and unchanged (docs/images.md).
+images: install image-packages
+	$(BIN)/studio images build-base
+	$(BIN)/studio images build $(IMAGES)
 
 # Reinstalled when pyproject.toml changes; the stamp keeps later runs quiet and quick. Debian and
 # Ubuntu ship venv's pip bootstrap (ensurepip) separately, in python3-venv.
@@ -40,6 +49,10 @@ system-packages:
 # The studio-up test needs redis-server; the browser tests need Debian's Chromium and its driver.
 test-packages:
 	@$(call apt-get-missing,redis-server:redis-server chromium:chromium chromedriver:chromium-driver)
+
+# Without Docker, images are built as sandbox trees: debootstrap, then bubblewrap.
+image-packages:
+	@$(call apt-get-missing,debootstrap:debootstrap bwrap:bubblewrap)
 
 # $(call apt-get,PACKAGES): install PACKAGES with apt-get, or say what to install without it.
 define apt-get

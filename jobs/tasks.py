@@ -9,7 +9,7 @@ from django.utils import timezone
 from jobs.models import TrainingJob
 from jobs.training import runner
 from studio import leases
-from studio.runtime import get_runtime
+from studio.runtime import get_runtime, runtime_name
 from studio.runtime.base import LABEL_KIND, LABEL_NAME
 
 log = logging.getLogger(__name__)
@@ -38,16 +38,18 @@ def reconcile_jobs() -> dict[str, int]:
             run_training_job.delay(job.pk)
             resent += 1
     removed = 0
-    runtime = get_runtime()
-    active = set(
-        TrainingJob.objects.filter(status__in=runner.ACTIVE).values_list("name", flat=True)
+    active = dict(
+        TrainingJob.objects.filter(status__in=runner.ACTIVE).values_list("name", "runtime_state")
     )
-    for container in runtime.list_managed():
-        if container.labels.get(LABEL_KIND) != TrainingJob.RESOURCE_TYPE:
-            continue
-        if container.labels.get(LABEL_NAME) not in active:
-            log.info("removing orphan container %s", container.name)
-            runtime.stop(container.id, timeout=2)
-            runtime.remove(container.id)
-            removed += 1
+    runtimes = {runtime_name()} | {state.get("runtime") for state in active.values()} - {None}
+    for name in sorted(runtimes):
+        runtime = get_runtime(name)
+        for container in runtime.list_managed():
+            if container.labels.get(LABEL_KIND) != TrainingJob.RESOURCE_TYPE:
+                continue
+            if container.labels.get(LABEL_NAME) not in active:
+                log.info("removing orphan container %s", container.name)
+                runtime.stop(container.id, timeout=2)
+                runtime.remove(container.id)
+                removed += 1
     return {"resent": resent, "removed": removed}

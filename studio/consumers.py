@@ -1,10 +1,25 @@
-"""The dashboard's one websocket: it delivers the events of the signed-in user's profile."""
+"""The dashboard's one websocket: it delivers the events of the signed-in user's profile, and
+of single resources the page subscribes to (a job's log lines and metrics)."""
+
+from collections.abc import Callable
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from domains.models import UserProfile
-from studio.events import domain_group, profile_group
+from studio.errors import StudioError
+from studio.events import domain_group, profile_group, resource_group
+
+# A page subscribes to the few resources it shows; a cap keeps one socket from joining
+# thousands of groups.
+MAX_SUBSCRIPTIONS = 20
+
+
+def _describers() -> dict[str, Callable]:
+    """Resource type → the Describe service that decides who may watch it."""
+    from jobs.services import describe_training_job
+
+    return {"TrainingJob": describe_training_job}
 
 
 @database_sync_to_async
@@ -14,8 +29,25 @@ def _own_profile(user, profile_pk: str) -> UserProfile | None:
     return UserProfile.objects.select_related("domain").filter(pk=profile_pk, user=user).first()
 
 
+@database_sync_to_async
+def _may_watch(user, resource_type: str, resource_id: str) -> str | None:
+    """None when `user` may see the resource; else why not (the service's own message)."""
+    describe = _describers().get(resource_type)
+    if describe is None:
+        return f"Cannot subscribe to {resource_type} resources."
+    try:
+        describe(user, resource_id)
+    except StudioError as e:
+        return e.message
+    return None
+
+
 class EventsConsumer(AsyncJsonWebsocketConsumer):
-    """`/ws/events/?profile=<id>`: the profile's events and its domain's, for its owner only."""
+    """`/ws/events/?profile=<id>`: the profile's events and its domain's, for its owner only.
+
+    The client may then send `{"subscribe": "<ResourceType>:<id>"}` to also receive that
+    resource's own events, once its Describe service allows the user to see it.
+    """
 
     async def connect(self) -> None:
         user = self.scope.get("user")
@@ -28,10 +60,41 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
         if profile is None:
             await self.close(code=4404)
             return
+        # A copy: `groups` is a class attribute, and subscriptions below extend this one.
         self.groups = [profile_group(profile.pk), domain_group(profile.domain.domain_id)]
+        self.subscriptions: set[str] = set()
         for group in self.groups:
             await self.channel_layer.group_add(group, self.channel_name)
         await self.accept()
+
+    async def receive_json(self, content, **kwargs) -> None:
+        key = content.get("subscribe") if isinstance(content, dict) else None
+        if not isinstance(key, str) or ":" not in key:
+            await self.send_json(
+                {"kind": "error", "message": 'Expected {"subscribe": "<ResourceType>:<id>"}.'}
+            )
+            return
+        if key in self.subscriptions:
+            return
+        if len(self.subscriptions) >= MAX_SUBSCRIPTIONS:
+            await self.send_json(
+                {
+                    "kind": "error",
+                    "subscribe": key,
+                    "message": f"At most {MAX_SUBSCRIPTIONS} subscriptions.",
+                }
+            )
+            return
+        resource_type, resource_id = key.split(":", 1)
+        refused = await _may_watch(self.scope["user"], resource_type, resource_id)
+        if refused:
+            await self.send_json({"kind": "error", "subscribe": key, "message": refused})
+            return
+        group = resource_group(resource_type, resource_id)
+        self.subscriptions.add(key)
+        self.groups.append(group)  # left on disconnect with the others
+        await self.channel_layer.group_add(group, self.channel_name)
+        await self.send_json({"kind": "subscribed", "subscribe": key})
 
     async def studio_event(self, message: dict) -> None:
         await self.send_json(message["event"])

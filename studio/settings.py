@@ -52,6 +52,9 @@ DEBUG = _env_bool("DEBUG")
 ALLOWED_HOSTS = [h for h in os.environ.get("ALLOWED_HOSTS", "*").split(",") if h]
 CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o]
 
+# Built images for the sandbox runtime (root file system trees, hundreds of MB each): shared
+# by every data directory on the machine that points here.
+STUDIO_IMAGES_DIR = Path(os.environ.get("STUDIO_IMAGES_DIR", DATA_DIR / "images")).resolve()
 STUDIO_RUNTIME = os.environ.get("STUDIO_RUNTIME", "auto")
 if STUDIO_RUNTIME not in {"docker", "sandbox", "auto"}:
     raise ValueError(f"STUDIO_RUNTIME must be docker, sandbox or auto, not {STUDIO_RUNTIME!r}")
@@ -59,6 +62,7 @@ STUDIO_REGION = os.environ.get("STUDIO_REGION", "us-east-1")
 STUDIO_ACCOUNT_ID = os.environ.get("STUDIO_ACCOUNT_ID", "000000000000")
 # Home directories of user profiles get uids from here up, as SageMaker's EFS homes do.
 STUDIO_HOME_UID_BASE = int(os.environ.get("STUDIO_HOME_UID_BASE", "200000"))
+STUDIO_MAX_UPLOAD_BYTES = int(os.environ.get("STUDIO_MAX_UPLOAD_BYTES", str(512 * 1024**2)))
 
 INSTALLED_APPS = [
     "django.contrib.admin",

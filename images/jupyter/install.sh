@@ -5,8 +5,8 @@ set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 
 # The host's certificate bundle and constraints, when `studio images build` passed them.
-[ -f "$here/.studio-build/ca.pem" ] && export PIP_CERT="$here/.studio-build/ca.pem"
-[ -f "$here/.studio-build/constraints.txt" ] && export PIP_CONSTRAINT="$here/.studio-build/constraints.txt"
+if [ -f "$here/.pip-ca.pem" ]; then export PIP_CERT="$here/.pip-ca.pem"; fi
+if [ -f "$here/.pip-constraints.txt" ]; then export PIP_CONSTRAINT="$here/.pip-constraints.txt"; fi
 export PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 
 # A virtual environment, so Debian's externally managed Python is left alone.

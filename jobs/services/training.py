@@ -22,6 +22,8 @@ from studio.runtime import runtime_name
 from studio.shapes import validate
 
 DEFAULT_MAX_RUNTIME = 86_400  # SageMaker's default: one day
+# Hosts of one job all run on this machine's runtime; more than this is a mistake, not a plan.
+MAX_INSTANCE_COUNT = 16
 
 
 def _fill_defaults(request: dict[str, Any]) -> dict[str, Any]:
@@ -118,6 +120,11 @@ def validate_training_request(request: dict[str, Any]) -> dict[str, Any]:
     if not config.get("InstanceType"):
         _fail("ResourceConfig.InstanceType is required.", "ResourceConfig.InstanceType")
     _instance_type(config["InstanceType"])
+    if not 1 <= config["InstanceCount"] <= MAX_INSTANCE_COUNT:
+        _fail(
+            f"ResourceConfig.InstanceCount must be between 1 and {MAX_INSTANCE_COUNT}.",
+            "ResourceConfig.InstanceCount",
+        )
     return request
 
 

@@ -132,6 +132,8 @@ def _start(job: TrainingJob, runtime: Runtime) -> bool:
             _end(job, TrainingJobStatus.FAILED, "Failed", f"ClientError: {e}")
             return False
         job.runtime_state["containers"][host] = container_id
+        # When each container was running, for the dashboard and the overhead benchmark.
+        job.runtime_state.setdefault("started_at", {})[host] = time.time()
         job.save(update_fields=["runtime_state"])
     return True
 
@@ -188,15 +190,17 @@ def _failure_reason(job: TrainingJob, statuses, sink: LogSink | None) -> str:
     for host, status in statuses.items():
         if status.exit_code in (0, None) and not status.oom_killed:
             continue
-        written = workspace.failure_file(root / host)
-        if written:
-            return f"AlgorithmError: {written}"
+        # The runtime's word on memory outranks the algorithm's guess at why it was killed.
         if status.oom_killed:
             memory = InstanceType.objects.get(name=job.instance_type).memory_gib
             return (
-                f"OutOfMemory: {host} used more than the {memory} GiB of {job.instance_type} "
+                f"OutOfMemory: {host} ran out of memory: it used more than the {memory} GiB of "
+                f"{job.instance_type} "
                 "and was killed. Use a larger instance type or less data per batch."
             )
+        written = workspace.failure_file(root / host)
+        if written:
+            return f"AlgorithmError: {written}"
         tail = "\n".join(sink.tail) if sink else ""
         return (
             f"AlgorithmError: {host} exited with code {status.exit_code}. "

@@ -3,6 +3,11 @@
 // Elements opt in with data attributes, so templates need no script of their own:
 //   data-status-of="<resource_type>:<resource_id>"     badge: text and data-status follow status
 //   data-suspended-of="UserProfile:<resource_id>"      shown while the profile is suspended
+//   data-subscribe="<resource_type>:<resource_id>"     also receive that resource's own events
+//                                                      (a job's log lines and metrics)
+// Every event is also dispatched on `document` as a "studio:event" CustomEvent (detail: the
+// event), and every connection change as "studio:live" (detail: {state, reconnected}), for
+// page scripts that do more than swap a badge.
 (function () {
   "use strict";
 
@@ -14,12 +19,21 @@
   var MAX_DELAY = 30000;
   var attempts = 0;
   var toastTimer = null;
+  var opened = false; // whether a connection was ever open: a later open is a reconnect
 
   function setState(state) {
     if (!indicator) return;
     indicator.dataset.liveState = state;
     var label = indicator.querySelector(".live-label");
     if (label) label.textContent = { live: "Live", connecting: "Connecting", offline: "Offline" }[state];
+  }
+
+  var NAMES = { Domain: "The domain", UserProfile: "User profile", TrainingJob: "Training job" };
+
+  function describe(event) {
+    if (event.resource_type === "Domain") return NAMES.Domain;
+    var name = NAMES[event.resource_type] || event.resource_type;
+    return name + " " + event.resource_id.split("/").pop();
   }
 
   function matching(attribute, key) {
@@ -54,8 +68,7 @@
     }
     // Changes the page cannot patch in place (new rows, edited settings) are offered as a reload.
     if (event.kind === "created" || event.kind === "updated" || event.kind === "deleted") {
-      var name = event.resource_type === "Domain" ? "The domain" : "User profile " + event.resource_id.split("/").pop();
-      notify(name + " was " + event.kind + ".");
+      notify(describe(event) + " was " + event.kind + ".");
     }
   }
 
@@ -65,15 +78,23 @@
     var socket = new WebSocket(scheme + location.host + "/ws/events/?profile=" + encodeURIComponent(profile));
     socket.addEventListener("open", function () {
       attempts = 0;
+      // Subscriptions belong to the connection: (re)send them on every open.
+      document.querySelectorAll("[data-subscribe]").forEach(function (el) {
+        socket.send(JSON.stringify({ subscribe: el.dataset.subscribe }));
+      });
       setState("live");
+      document.dispatchEvent(new CustomEvent("studio:live", { detail: { state: "live", reconnected: opened } }));
+      opened = true;
     });
     socket.addEventListener("message", function (message) {
       var event;
       try { event = JSON.parse(message.data); } catch (e) { return; }
       apply(event);
+      document.dispatchEvent(new CustomEvent("studio:event", { detail: event }));
     });
     socket.addEventListener("close", function () {
       setState("offline");
+      document.dispatchEvent(new CustomEvent("studio:live", { detail: { state: "offline", reconnected: false } }));
       // Exponential backoff with jitter, so a restarted server is not hit by every tab at once.
       var delay = Math.min(MAX_DELAY, 1000 * Math.pow(2, attempts)) * (0.5 + Math.random() / 2);
       attempts += 1;

@@ -6,7 +6,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from domains.models import Policy
+from domains.models import Policy, UserProfile
 from domains.permissions import effective_policies
 from domains.services import list_user_profiles
 from domains.user_settings import (
@@ -15,6 +15,8 @@ from domains.user_settings import (
     idle_timeout_minutes,
     merge_user_settings,
 )
+from jobs.models import TrainingJob
+from jobs.services import list_training_jobs
 from studio.dashboard.current import SESSION_KEY, current_profile, user_profiles
 from studio.errors import AccessDenied
 from studio.health import health
@@ -42,8 +44,18 @@ def home(request: HttpRequest) -> HttpResponse:
             "instance_type": default_instance_type(settings),
             "image": default_image(settings),
             "idle_timeout": idle_timeout_minutes(settings),
+            "recent_jobs": _recent_jobs(request, profile),
         },
     )
+
+
+def _recent_jobs(request: HttpRequest, profile: UserProfile) -> list[TrainingJob]:
+    """The domain's five newest training jobs, or none when the profile may not list them
+    (a suspended profile still gets its home page)."""
+    try:
+        return list(list_training_jobs(request.user, profile.domain.domain_id)[:5])
+    except AccessDenied:
+        return []
 
 
 @login_required

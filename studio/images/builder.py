@@ -94,7 +94,10 @@ def build_base(
 
 def _pip_settings(progress: Progress) -> PipSettings:
     pip = host_pip_settings()
-    passed = [*pip.env, *(["cert"] if pip.cert else []), *(["constraints"] * bool(pip.constraints))]
+    passed = list(pip.env)
+    if pip.cert:
+        passed.append(f"certificates {pip.cert}")
+    passed += [f"constraints {path}" for path in pip.constraints]
     progress.say(f"pip settings passed to the build: {', '.join(passed) or 'none'}")
     for skipped in pip.skipped:
         progress.say(f"    left out: {skipped}")
@@ -109,9 +112,7 @@ def _context(name: str, pip: PipSettings, workdir: Path) -> Path:
     return context
 
 
-def build_image(
-    name: str, progress: Progress, *, use_docker: bool, force: bool = False
-) -> None:
+def build_image(name: str, progress: Progress, *, use_docker: bool, force: bool = False) -> None:
     source = images_source_dir() / name
     if not (source / "Dockerfile").is_file():
         raise BuildError(f"no image {name!r}: {source}/Dockerfile does not exist")

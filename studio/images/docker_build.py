@@ -53,9 +53,7 @@ def image_labels(ref: str) -> dict[str, str] | None:
     return info.get("Config", {}).get("Labels") or {}
 
 
-def import_tree(
-    tree: Path, ref: str, changes: Sequence[str], progress: Progress
-) -> None:
+def import_tree(tree: Path, ref: str, changes: Sequence[str], progress: Progress) -> None:
     """`tar -C tree -c . | docker import`: a directory tree becomes image `ref`."""
     command = ["docker", "import"]
     for change in changes:
@@ -98,9 +96,7 @@ def export_filesystem(ref: str, target: Path, progress: Progress) -> None:
         export = subprocess.Popen(["docker", "export", name], stdout=subprocess.PIPE)
         assert export.stdout is not None
         try:
-            progress.run(
-                ["tar", "--numeric-owner", "-x", "-C", str(target)], stdin=export.stdout
-            )
+            progress.run(["tar", "--numeric-owner", "-x", "-C", str(target)], stdin=export.stdout)
         finally:
             export.stdout.close()
             if export.wait() != 0:

@@ -26,15 +26,16 @@ _PASSED_AS_ENV = {
     "trusted-host": "PIP_TRUSTED_HOST",
     "proxy": "PIP_PROXY",
     "timeout": "PIP_DEFAULT_TIMEOUT",
-    "default-timeout": "PIP_DEFAULT_TIMEOUT",
     "retries": "PIP_RETRIES",
     "no-index": "PIP_NO_INDEX",
 }
+# Two names of one option: PIP_DEFAULT_TIMEOUT shows as `:env:.default-timeout`.
+_ALIASES = {"default-timeout": "timeout"}
 _URL_LISTS = {"index-url", "extra-index-url", "find-links"}
-# Where the copied files land inside the build context (and so inside the build).
-CONTEXT_DIR = ".studio-build"
-CERT_FILE = "ca.pem"
-CONSTRAINTS_FILE = "constraints.txt"
+# The copied files, at the top of the build context: the Dockerfiles COPY `.pip-*` with the
+# files install.sh needs first, so a plain `docker build` (without them) works too.
+CERT_FILE = ".pip-ca.pem"
+CONSTRAINTS_FILE = ".pip-constraints.txt"
 
 
 @dataclass
@@ -45,17 +46,13 @@ class PipSettings:
     skipped: list[str] = field(default_factory=list)  # host-only settings left out, said why
 
     def write_context(self, context: Path) -> None:
-        """Copy the certificate bundle and constraints into `context/.studio-build/`, where
+        """Copy the certificate bundle and constraints into the build context `context`, where
         the images' install.sh looks for them."""
-        if not (self.cert or self.constraints):
-            return
-        target = context / CONTEXT_DIR
-        target.mkdir(parents=True, exist_ok=True)
         if self.cert:
-            (target / CERT_FILE).write_bytes(self.cert.read_bytes())
+            (context / CERT_FILE).write_bytes(self.cert.read_bytes())
         if self.constraints:
             text = "\n".join(p.read_text() for p in self.constraints)
-            (target / CONSTRAINTS_FILE).write_text(text)
+            (context / CONSTRAINTS_FILE).write_text(text)
 
 
 def parse_config_list(output: str) -> dict[str, str]:
@@ -79,7 +76,8 @@ def _effective(items: Mapping[str, str]) -> dict[str, str]:
         prefix = section + "."
         for key, value in items.items():
             if key.startswith(prefix):
-                merged[key[len(prefix) :]] = value
+                option = key[len(prefix) :]
+                merged[_ALIASES.get(option, option)] = value
     return merged
 
 

@@ -7,7 +7,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
@@ -96,7 +96,13 @@ class Progress:
                 f"{command[0]} exited with code {returncode}; its last lines:\n{shown}"
             )
 
-    def _tick(self, done: threading.Event, started: float, tail, count) -> None:
+    def _tick(
+        self,
+        done: threading.Event,
+        started: float,
+        tail: collections.deque[str],
+        count: Callable[[], int],
+    ) -> None:
         """Keep the live line moving even while the command prints nothing."""
         frame = 0
         last_log = started

@@ -35,9 +35,12 @@ def runtime_name(name: str | None = None) -> str:
     return name
 
 
-@cache
 def get_runtime(name: str | None = None) -> Runtime:
-    resolved = runtime_name(name)
+    return _runtime(runtime_name(name))
+
+
+@cache
+def _runtime(resolved: str) -> Runtime:
     if resolved == "docker":
         from studio.runtime.docker import DockerRuntime
 

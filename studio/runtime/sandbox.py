@@ -10,7 +10,7 @@ reconciler) can report on it, stop it or remove it:
     launch.json   what the shim runs: the bwrap command line, the mounts to stage, the limits
     pid           "<shim pid> <its start time>" (a reused pid is not mistaken for the shim)
     limits.json   how the limits were applied: cgroup-v1, cgroup-v2 or rlimit, and the groups
-    started       when bwrap started, and its pid
+    started.json  when bwrap started, and its pid
     log           the container's stdout and stderr
     exit.json     exit code, OOM flag, finish time, error (written atomically at the end)
 
@@ -18,6 +18,7 @@ A state directory with neither a live shim nor `exit.json` is a container whose 
 killed; it is reported as exited with an error rather than waited on forever.
 """
 
+import contextlib
 import json
 import os
 import re
@@ -178,10 +179,8 @@ def _time(value: str | None) -> datetime | None:
 
 def _signal(pids: set[int], sig: int) -> None:
     for pid in pids:
-        try:
+        with contextlib.suppress(ProcessLookupError):  # exited meanwhile
             os.kill(pid, sig)
-        except ProcessLookupError:
-            pass
 
 
 def _is_sandbox_init(pid: int) -> bool:
@@ -246,7 +245,7 @@ class SandboxRuntime(Runtime):
         limits = _read_json(state / "limits.json") or {}
         if limits.get("cgroups"):
             return shim.cgroup_pids(list(limits["cgroups"].values()))
-        started = _read_json(state / "started")
+        started = _read_json(state / "started.json")
         if started and self._shim_alive(state):
             return _descendants(started["bwrap_pid"])
         return set()
@@ -338,7 +337,7 @@ class SandboxRuntime(Runtime):
         """Return once bwrap runs; raise (and clean up) if the shim could not start it."""
         deadline = time.monotonic() + START_TIMEOUT
         delay = 0.001
-        while not (state / "started").exists():
+        while not (state / "started.json").exists():
             result = _read_json(state / "exit.json")
             failed = result["error"] if result else None
             if not failed and (state / "pid").exists() and not self._shim_alive(state):
@@ -359,11 +358,13 @@ class SandboxRuntime(Runtime):
             return ContainerStatus(State.MISSING, error="no such container")
         if not state.is_dir():
             return ContainerStatus(State.MISSING, error="no such container")
-        started = _read_json(state / "started") or {}
+        started = _read_json(state / "started.json") or {}
         started_at = _time(started.get("at"))
         result = _read_json(state / "exit.json")
         if result is None and self._shim_alive(state):
-            return ContainerStatus(State.RUNNING if started else State.CREATED, started_at=started_at)
+            return ContainerStatus(
+                State.RUNNING if started else State.CREATED, started_at=started_at
+            )
         # The shim may have finished between the two reads.
         result = result or _read_json(state / "exit.json")
         if result is None:

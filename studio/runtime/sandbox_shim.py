@@ -100,17 +100,17 @@ def oom_kills(limits: dict) -> int:
 # -- cgroups ---------------------------------------------------------------------------------
 
 
-def _cgroup_mounts() -> tuple[dict[str, str], str | None]:
-    """The cgroup v1 hierarchy mount of each controller, and the cgroup2 mount point."""
-    v1: dict[str, str] = {}
+def _cgroup_mounts() -> tuple[dict[str, tuple[str, str]], str | None]:
+    """The cgroup v1 (mount point, mount root) of each controller, and the cgroup2 mount."""
+    v1: dict[str, tuple[str, str]] = {}
     v2 = None
     for line in Path("/proc/self/mountinfo").read_text().splitlines():
         pre, _, post = line.partition(" - ")
         fstype, _source, super_options = post.split(" ")[:3]
-        mount_point = pre.split(" ")[4]
+        mount_root, mount_point = pre.split(" ")[3:5]
         if fstype == "cgroup":
             for option in super_options.split(","):
-                v1.setdefault(option, mount_point)
+                v1.setdefault(option, (mount_point, mount_root))
         elif fstype == "cgroup2" and v2 is None:
             v2 = mount_point
     return v1, v2
@@ -130,7 +130,9 @@ def _write(path: Path, value: object) -> None:
     path.write_text(str(value))
 
 
-def _setup_v1(mounts: dict[str, str], cid: str, memory: int | None, cpus: float | None) -> dict:
+def _setup_v1(
+    mounts: dict[str, tuple[str, str]], cid: str, memory: int | None, cpus: float | None
+) -> dict:
     own = _own_cgroups()
     dirs: dict[str, str] = {}
     try:
@@ -139,7 +141,11 @@ def _setup_v1(mounts: dict[str, str], cid: str, memory: int | None, cpus: float 
                 continue
             # Nested under our own cgroup, so that limits set on Studio's processes (a
             # service's slice, an outer container) still bound the containers it starts.
-            d = Path(mounts[controller] + own.get(controller, "/"), "studio", cid)
+            mount_point, mount_root = mounts[controller]
+            path = own.get(controller, "/")
+            if mount_root != "/" and path.startswith(mount_root):  # a subtree mounted alone
+                path = path[len(mount_root) :]
+            d = Path(mount_point + path, "studio", cid)
             d.mkdir(parents=True)
             dirs[controller] = str(d)
         if "memory" not in dirs:
@@ -293,7 +299,7 @@ def supervise(state: Path) -> None:
                 close_fds=True,
                 preexec_fn=_enter(limits, launch["memory_bytes"]),
             )
-        write_atomic(state / "started", json.dumps({"at": now_iso(), "bwrap_pid": child.pid}))
+        write_atomic(state / "started.json", json.dumps({"at": now_iso(), "bwrap_pid": child.pid}))
         exit_code = child.wait()
         if exit_code < 0:  # bwrap itself killed by a signal: report it as a shell would
             exit_code = 128 - exit_code

@@ -65,3 +65,11 @@ def put_sourcedir(uri: str, files: dict[str, str], tmp_path: Path) -> str:
         for name in files:
             tar.add(source / name, arcname=name)
     return put(uri, archive.read_bytes())
+
+
+@pytest.fixture
+def data() -> str:
+    """A small separable CSV (label first) at the URI the training requests use."""
+    from tests.integration.training import DATA, separable_csv
+
+    return put(DATA, separable_csv())

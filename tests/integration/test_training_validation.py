@@ -17,7 +17,7 @@ from studio.errors import (
     ValidationException,
 )
 from tests.integration.conftest import put
-from tests.integration.test_training_jobs import DATA, request, separable_csv
+from tests.integration.training import DATA, request, separable_csv
 
 pytestmark = pytest.mark.usefixtures("live", "instance_types")
 
@@ -28,8 +28,10 @@ def data() -> None:
 
 
 def channel(name="train", uri=DATA):
-    return {"ChannelName": name,
-            "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": uri}}}
+    return {
+        "ChannelName": name,
+        "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": uri}},
+    }
 
 
 CASES = [
@@ -37,37 +39,65 @@ CASES = [
     ({"TrainingJobName": "x" * 64}, "TrainingJobName"),
     ({"TrainingJobName": ""}, "TrainingJobName"),
     ({"InputDataConfig": []}, "InputDataConfig"),
-    ({"InputDataConfig": [channel("train", "s3://research-data/missing/")]},
-     "InputDataConfig[0].DataSource.S3DataSource.S3Uri"),
+    (
+        {"InputDataConfig": [channel("train", "s3://research-data/missing/")]},
+        "InputDataConfig[0].DataSource.S3DataSource.S3Uri",
+    ),
     ({"InputDataConfig": [channel("bad channel!")]}, "InputDataConfig[0].ChannelName"),
     ({"InputDataConfig": [channel(), channel()]}, "InputDataConfig[1].ChannelName"),
     ({"InputDataConfig": [channel(f"c{i}") for i in range(21)]}, "InputDataConfig"),
-    ({"AlgorithmSpecification": {"AlgorithmName": "linear-learner",
-                                 "MetricDefinitions": [{"Name": "m", "Regex": "([0-9"}]}},
-     "AlgorithmSpecification.MetricDefinitions[0].Regex"),
-    ({"AlgorithmSpecification": {"AlgorithmName": "linear-learner",
-                                 "MetricDefinitions": [{"Name": "m", "Regex": "loss=[0-9]+"}]}},
-     "AlgorithmSpecification.MetricDefinitions[0].Regex"),
-    ({"AlgorithmSpecification": {"AlgorithmName": "deep-magic"}},
-     "AlgorithmSpecification.AlgorithmName"),
+    (
+        {
+            "AlgorithmSpecification": {
+                "AlgorithmName": "linear-learner",
+                "MetricDefinitions": [{"Name": "m", "Regex": "([0-9"}],
+            }
+        },
+        "AlgorithmSpecification.MetricDefinitions[0].Regex",
+    ),
+    (
+        {
+            "AlgorithmSpecification": {
+                "AlgorithmName": "linear-learner",
+                "MetricDefinitions": [{"Name": "m", "Regex": "loss=[0-9]+"}],
+            }
+        },
+        "AlgorithmSpecification.MetricDefinitions[0].Regex",
+    ),
+    (
+        {"AlgorithmSpecification": {"AlgorithmName": "deep-magic"}},
+        "AlgorithmSpecification.AlgorithmName",
+    ),
     ({"AlgorithmSpecification": {}}, "AlgorithmSpecification"),
-    ({"AlgorithmSpecification": {"AlgorithmName": "xgboost", "TrainingImage": "x"}},
-     "AlgorithmSpecification"),
-    ({"AlgorithmSpecification": {"AlgorithmName": "xgboost", "TrainingInputMode": "Pipe"}},
-     "AlgorithmSpecification.TrainingInputMode"),
-    ({"ResourceConfig": {"InstanceType": "ml.m5.huge", "InstanceCount": 1}},
-     "ResourceConfig.InstanceType"),
-    ({"ResourceConfig": {"InstanceType": "ml.p4d.24xlarge", "InstanceCount": 1}},
-     "ResourceConfig.InstanceType"),
-    ({"ResourceConfig": {"InstanceType": "ml.m5.large", "InstanceCount": 0}},
-     "ResourceConfig.InstanceCount"),
+    (
+        {"AlgorithmSpecification": {"AlgorithmName": "xgboost", "TrainingImage": "x"}},
+        "AlgorithmSpecification",
+    ),
+    (
+        {"AlgorithmSpecification": {"AlgorithmName": "xgboost", "TrainingInputMode": "Pipe"}},
+        "AlgorithmSpecification.TrainingInputMode",
+    ),
+    (
+        {"ResourceConfig": {"InstanceType": "ml.m5.huge", "InstanceCount": 1}},
+        "ResourceConfig.InstanceType",
+    ),
+    (
+        {"ResourceConfig": {"InstanceType": "ml.p4d.24xlarge", "InstanceCount": 1}},
+        "ResourceConfig.InstanceType",
+    ),
+    (
+        {"ResourceConfig": {"InstanceType": "ml.m5.large", "InstanceCount": 0}},
+        "ResourceConfig.InstanceCount",
+    ),
     ({"HyperParameters": {"lr": "x" * 2501}}, "HyperParameters.lr"),
     ({"HyperParameters": {f"h{i}": "1" for i in range(101)}}, "HyperParameters"),
     ({"HyperParameters": {"epochs": 10}}, "HyperParameters.epochs"),
     ({"StoppingCondition": {"MaxRuntimeInSeconds": 0}}, "StoppingCondition.MaxRuntimeInSeconds"),
     ({"OutputDataConfig": {"S3OutputPath": "ftp://elsewhere/x"}}, "OutputDataConfig.S3OutputPath"),
-    ({"OutputDataConfig": {"S3OutputPath": "s3://bucket/../escape"}},
-     "OutputDataConfig.S3OutputPath"),
+    (
+        {"OutputDataConfig": {"S3OutputPath": "s3://bucket/../escape"}},
+        "OutputDataConfig.S3OutputPath",
+    ),
     ({"Environment": {f"V{i}": "1" for i in range(101)}}, "Environment"),
     ({"Bogus": 1}, "Bogus"),
 ]
@@ -92,8 +122,13 @@ def test_instance_quota_refuses_before_anything_starts(root, alice, alice_profil
     from domains.services import create_policy, update_user_profile
 
     domain_id = alice_profile.domain.domain_id
-    create_policy(root, domain_id, name="Tiny", allow=["sagemaker:*"],
-                  max_instances_per_type={"ml.m5.large": 1})
+    create_policy(
+        root,
+        domain_id,
+        name="Tiny",
+        allow=["sagemaker:*"],
+        max_instances_per_type={"ml.m5.large": 1},
+    )
     update_user_profile(root, domain_id, "alice", policies=["Tiny"])
     spec = request("big", ResourceConfig={"InstanceType": "ml.m5.large", "InstanceCount": 2})
     with pytest.raises(ResourceLimitExceeded, match=r"'Tiny' allows at most 1 ml\.m5\.large"):
@@ -104,8 +139,9 @@ def test_instance_quota_refuses_before_anything_starts(root, alice, alice_profil
 def test_a_denied_profile_cannot_train(root, alice, alice_profile):
     from domains.services import update_policy
 
-    update_policy(root, alice_profile.domain.domain_id, "DataScientist",
-                  deny=["sagemaker:CreateTrainingJob"])
+    update_policy(
+        root, alice_profile.domain.domain_id, "DataScientist", deny=["sagemaker:CreateTrainingJob"]
+    )
     with pytest.raises(AccessDenied, match="explicitly denies sagemaker:CreateTrainingJob"):
         create_training_job(alice, alice_profile.domain.domain_id, request("denied"))
     assert not TrainingJob.objects.exists()

@@ -1,0 +1,168 @@
+// A training job's page, kept live over live.js's websocket (this page subscribes to the job
+// with data-subscribe, so its log and metric events arrive too):
+//   log      lines appended to the host's <pre>, scrolled to the end while "Follow" is on
+//   metric   points added to that metric's chart (a chart is made for a new metric)
+//   status / secondary   the server-rendered regions (stats, timeline, artifacts, Stop) are
+//            re-fetched and swapped in, so there is one source of truth for their markup
+// Between events, training time and cost so far tick every second while the job runs.
+(function () {
+  "use strict";
+
+  var root = document.getElementById("job");
+  if (!root) return;
+  var jobName = root.dataset.job;
+  var MAX_LOG_LINES = 5000; // per host, in the page; the download has them all
+  // The browser's clock may differ from the server's; times from the server are shifted by this.
+  var skew = Date.now() - Date.parse(root.dataset.now);
+
+  // --- Logs ---------------------------------------------------------------------------------
+  var follow = document.getElementById("log-follow");
+  var hostSelect = document.getElementById("log-host");
+
+  function logOf(host) {
+    return root.querySelector('pre.log[data-log-host="' + CSS.escape(host) + '"]');
+  }
+
+  function scrollToEnd(pre) {
+    if (follow && follow.checked) pre.scrollTop = pre.scrollHeight;
+  }
+
+  function appendLog(host, lines) {
+    var pre = logOf(host);
+    if (!pre || !lines.length) return;
+    pre.appendChild(document.createTextNode(lines.join("\n") + "\n"));
+    var count = (pre.dataset.lines ? Number(pre.dataset.lines) : 0) + lines.length;
+    if (count > MAX_LOG_LINES) {
+      // Drop from the front, keeping the page light on a chatty job.
+      var text = pre.textContent.split("\n");
+      pre.textContent = text.slice(text.length - MAX_LOG_LINES - 1).join("\n");
+      count = MAX_LOG_LINES;
+    }
+    pre.dataset.lines = String(count);
+    scrollToEnd(pre);
+  }
+
+  root.querySelectorAll("pre.log").forEach(function (pre) {
+    pre.dataset.lines = String(pre.textContent ? pre.textContent.split("\n").length - 1 : 0);
+    scrollToEnd(pre);
+    // Scrolling up to read pauses following; scrolling back to the end resumes it.
+    pre.addEventListener("scroll", function () {
+      if (!follow) return;
+      follow.checked = pre.scrollHeight - pre.scrollTop - pre.clientHeight < 24;
+    });
+  });
+
+  if (hostSelect) {
+    hostSelect.addEventListener("change", function () {
+      root.querySelectorAll("pre.log").forEach(function (pre) {
+        pre.hidden = pre.dataset.logHost !== hostSelect.value;
+      });
+      root.querySelectorAll("[data-log-download]").forEach(function (link) {
+        link.hidden = link.dataset.logDownload !== hostSelect.value;
+      });
+      scrollToEnd(logOf(hostSelect.value));
+    });
+  }
+
+  // --- Metrics ------------------------------------------------------------------------------
+  var chartsEl = document.getElementById("charts");
+  var charts = {};
+
+  function chartFor(name) {
+    if (!charts[name]) {
+      charts[name] = new window.StudioChart(chartsEl, name);
+      document.getElementById("metrics-empty").hidden = true;
+      document.getElementById("metric-count").textContent = String(Object.keys(charts).length);
+    }
+    return charts[name];
+  }
+
+  var initial = JSON.parse(document.getElementById("job-metrics").textContent);
+  Object.keys(initial).forEach(function (name) {
+    chartFor(name).add(initial[name].map(function (p) { return { at: p[0], value: p[1] }; }));
+  });
+
+  function addPoints(points) {
+    var byName = {};
+    points.forEach(function (p) { (byName[p.name] = byName[p.name] || []).push(p); });
+    Object.keys(byName).forEach(function (name) { chartFor(name).add(byName[name]); });
+  }
+
+  // --- Training time and cost so far ---------------------------------------------------------
+  function formatDuration(seconds) {
+    var h = Math.floor(seconds / 3600), m = Math.floor((seconds % 3600) / 60), s = seconds % 60;
+    var pad = function (n) { return (n < 10 ? "0" : "") + n; };
+    if (h) return h + " h " + pad(m) + " min";
+    if (m) return m + " min " + pad(s) + " s";
+    return s + " s";
+  }
+
+  function tick() {
+    var stats = document.getElementById("job-stats");
+    if (!stats || stats.dataset.running !== "true" || !stats.dataset.start) return;
+    var start = Date.parse(stats.dataset.start) + skew;
+    var seconds = Math.max(0, Math.floor((Date.now() - start) / 1000));
+    var billable = seconds * Number(stats.dataset.count);
+    document.getElementById("training-time").textContent = formatDuration(seconds);
+    document.getElementById("billable-time").textContent = formatDuration(billable);
+    if (stats.dataset.price) {
+      var cost = billable * Number(stats.dataset.price) / 3600;
+      document.getElementById("cost").textContent = "$" + cost.toFixed(4);
+    }
+  }
+  setInterval(tick, 1000);
+
+  // --- Server-rendered regions ---------------------------------------------------------------
+  var refreshTimer = null;
+
+  function refreshRegions() {
+    // Several events arrive together (one per group the socket is in): fetch once for them.
+    clearTimeout(refreshTimer);
+    refreshTimer = setTimeout(function () {
+      fetch(location.pathname, { credentials: "same-origin", headers: { Accept: "text/html" } })
+        .then(function (response) { return response.ok ? response.text() : null; })
+        .then(function (html) {
+          if (!html) return;
+          var fresh = new DOMParser().parseFromString(html, "text/html");
+          fresh.querySelectorAll("[data-region]").forEach(function (region) {
+            var current = root.querySelector('[data-region="' + region.dataset.region + '"]');
+            if (current) current.replaceWith(document.importNode(region, true));
+          });
+          root.dataset.now = fresh.getElementById("job").dataset.now;
+          tick();
+        })
+        .catch(function () { /* the next event, or a reload, repairs it */ });
+    }, 250);
+  }
+
+  // --- Events --------------------------------------------------------------------------------
+  document.addEventListener("studio:event", function (e) {
+    var event = e.detail;
+    if (event.kind === "subscribed" && event.subscribe === "TrainingJob:" + jobName) {
+      root.dataset.subscribed = "true";
+      return;
+    }
+    if (event.resource_type !== "TrainingJob" || event.resource_id !== jobName) return;
+    if (event.kind === "log") appendLog(event.host, event.lines);
+    else if (event.kind === "metric") addPoints(event.points);
+    else if (event.kind === "status" || event.kind === "secondary") {
+      if (event.secondary_status) {
+        var secondary = document.getElementById("secondary-status");
+        if (secondary) secondary.textContent = event.secondary_status;
+      }
+      refreshRegions();
+    }
+  });
+
+  document.addEventListener("studio:live", function (e) {
+    if (e.detail.state !== "live") {
+      root.dataset.subscribed = "false";
+      return;
+    }
+    // Events sent while the socket was down are lost: say so, and catch up what can be.
+    if (e.detail.reconnected) {
+      document.getElementById("log-gap").hidden = false;
+      refreshRegions();
+    }
+  });
+})();
