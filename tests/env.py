@@ -7,17 +7,11 @@ prefix: parallel runs share PostgreSQL and Redis without seeing each other's wor
 import os
 import tempfile
 from pathlib import Path
-from pathlib import Path
 
 _worker_id = os.environ.get("PYTEST_XDIST_WORKER", "main")
 _tag = f"studio-test-{_worker_id}-{os.getpid()}"
 os.environ["STUDIO_DATA_DIR"] = tempfile.mkdtemp(prefix=f"{_tag}-")
 # Images are built once (`make images`, into the checkout's ./var) and shared by test runs.
-os.environ.setdefault(
-    "STUDIO_IMAGES_DIR", str(Path(__file__).resolve().parent.parent / "var" / "images")
-)
-# Built images are not per test: the tests use the trees `studio images build` made (CI sets
-# STUDIO_IMAGES_DIR; a developer's build lands in ./var/images, the default data directory's).
 os.environ.setdefault(
     "STUDIO_IMAGES_DIR", str(Path(__file__).resolve().parent.parent / "var" / "images")
 )

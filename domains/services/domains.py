@@ -24,6 +24,7 @@ from studio.shapes import validate_name
 # Every new domain gets this policy as its default, so that its members can work at once;
 # admins narrow it or attach others.
 DEFAULT_POLICY_NAME = "DataScientist"
+DEFAULT_POLICY_ALLOW = ["sagemaker:*", "studio:*Dataset*"]
 
 
 def _validate_network(value: str) -> str:
@@ -61,8 +62,8 @@ def create_domain(
         policy = Policy.objects.create(
             domain=domain,
             name=DEFAULT_POLICY_NAME,
-            description="Default for the domain's members: every SageMaker action.",
-            allow=["sagemaker:*"],
+            description="Default for the domain's members: every SageMaker action, and datasets.",
+            allow=DEFAULT_POLICY_ALLOW,
         )
         domain.default_policies.add(policy)
         record_creation(domain)

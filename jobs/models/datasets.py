@@ -10,8 +10,6 @@ from domains.models import Domain, UserProfile
 from studio import storage
 from studio.events import domain_group, resource_group
 
-PREVIEW_ROWS = 20
-
 
 class DatasetFormat(models.TextChoices):
     CSV = "csv", "CSV"
@@ -37,7 +35,7 @@ class Dataset(models.Model):
     row_count = models.BigIntegerField()
     # [{"name": ..., "type": "int" | "float" | "bool" | "string"}, ...]
     columns = models.JSONField(default=list)
-    # The first PREVIEW_ROWS rows, one list of cells per row, in column order.
+    # The first rows (studio.storage.uploads.PREVIEW_ROWS), a list of cells each, in column order.
     preview = models.JSONField(default=list)
     # Built-in algorithms read CSV without a header row; the page says which kind this is.
     has_header = models.BooleanField(default=False)

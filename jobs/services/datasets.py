@@ -155,8 +155,11 @@ def dataset_file(actor: User, domain_id: str, name: str, file: str | None = None
     for relative, path in dataset.files():
         if file is None or relative == file:
             return path
-    raise ResourceNotFound(f"Dataset {name} has no file {file}." if file else
-                           f"Dataset {name} has no files in the store.")
+    raise ResourceNotFound(
+        f"Dataset {name} has no file {file}."
+        if file
+        else f"Dataset {name} has no files in the store."
+    )
 
 
 def delete_dataset(actor: User, domain_id: str, name: str) -> None:

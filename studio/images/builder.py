@@ -196,7 +196,7 @@ def _build_with_bwrap(name: str, ref: str, source: Path, progress: Progress, for
             "image": ref,
             "input_hash": wanted,
             "built": _now(),
-            **rootfs.dockerfile_config(source / "Dockerfile"),
+            **rootfs.dockerfile_config(source / "Dockerfile", base_meta.get("env", [])),
         }
         rootfs.install_tree(staged, dest, metadata)
         progress.say(f"    sandbox tree at {dest}")

@@ -80,13 +80,14 @@ def install_tree(staged: Path, rootfs: Path, metadata: Mapping) -> None:
         shutil.rmtree(old)
 
 
-def dockerfile_config(dockerfile: Path) -> dict:
-    """ENV, USER, WORKDIR and CMD of a Dockerfile, for a tree built without Docker.
+def dockerfile_config(dockerfile: Path, base_env: Iterable[str] = ()) -> dict:
+    """ENV, USER, WORKDIR and CMD of a Dockerfile, for a tree built without Docker, over the
+    base's environment (`KEY=value` strings).
 
     Only the simple forms the built-in images use (`ENV KEY=value ...`, exec-form CMD) are
-    read; `$PATH` in an ENV value expands to the default PATH.
+    read; `$PATH` in an ENV value expands to the PATH so far.
     """
-    env = {"PATH": DEFAULT_PATH}
+    env = {"PATH": DEFAULT_PATH, **dict(item.split("=", 1) for item in base_env)}
     config: dict = {"user": "", "workdir": "", "cmd": [], "entrypoint": []}
     for raw in dockerfile.read_text().splitlines():
         words = raw.strip().split(None, 1)

@@ -40,8 +40,10 @@ MAGIC = [
 NOT_COMMA_OR_NEWLINE = bytes(b for b in range(256) if b not in b",\n")
 SPACE = b" \t\r\x0c"
 CONTROL_BYTES = re.compile(rb"[\x00-\x08\x0b\x0e-\x1f\x7f]")
-INT = re.compile(r"[+-]?\d+")
-FLOAT = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?|[+-]?(nan|inf|infinity)", re.I)
+INT = re.compile(r"[+-]?\d+", re.ASCII)
+FLOAT = re.compile(
+    r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?|[+-]?(nan|inf|infinity)", re.I | re.ASCII
+)
 BOOL = frozenset({"true", "false"})
 SAFE_FILE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 

@@ -14,6 +14,7 @@ from django.urls import reverse
 
 from domains import services
 from domains.models import AccessKey, Domain, Policy, UserProfile
+from domains.services.domains import DEFAULT_POLICY_ALLOW
 from studio.crypto import decrypt
 from tests.conftest import gone, settled
 
@@ -358,7 +359,7 @@ def test_domain_admin_gets_no_page_of_another_domains_objects(two_domains, alice
     # A forged change POST finds nothing to change either.
     client.post(url("policy", "change", policy.pk), {"allow": "*", "deny": ""})
     policy.refresh_from_db()
-    assert policy.allow == ["sagemaker:*"]
+    assert policy.allow == DEFAULT_POLICY_ALLOW
 
 
 def test_another_domains_objects_are_absent_from_lists_filters_and_choices(

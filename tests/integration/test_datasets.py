@@ -7,8 +7,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from domains.services import create_policy, update_policy, update_user_profile
-from domains.services.domains import DEFAULT_POLICY_NAME
+from domains.services import create_policy, update_user_profile
 from jobs.models import Dataset
 from jobs.services import describe_dataset, register_dataset, upload_dataset
 from studio import storage
@@ -20,15 +19,7 @@ IRIS = b"sepal_length,sepal_width,species\n5.1,3.5,setosa\n4.9,3.0,setosa\n6.3,3
 
 
 @pytest.fixture
-def members_use_datasets(root, domain):
-    """The domain's default policy, with the dataset actions added to SageMaker's."""
-    update_policy(
-        root, domain.domain_id, DEFAULT_POLICY_NAME, allow=["sagemaker:*", "studio:*Dataset*"]
-    )
-
-
-@pytest.fixture
-def alice_client(client, alice, alice_profile, members_use_datasets):
+def alice_client(client, alice, alice_profile):
     client.force_login(alice)
     return client
 
@@ -153,9 +144,7 @@ def test_an_upload_over_the_limit_is_refused(alice_client, domain, settings):
     assert upload(alice_client, "small", "small.csv", b"1,2\n" * 25).status_code == 302
 
 
-def test_the_service_enforces_the_limit_too(
-    alice, alice_profile, domain, members_use_datasets, settings
-):
+def test_the_service_enforces_the_limit_too(alice, alice_profile, domain, settings):
     settings.STUDIO_MAX_UPLOAD_BYTES = 10
     with pytest.raises(ValidationException, match="upload limit of 10 bytes"):
         upload_dataset(
@@ -269,7 +258,7 @@ def test_a_policy_can_deny_uploads(alice_client, alice_profile, root, domain):
     assert stored_uploads() == []
 
 
-def test_processing_output_registers_in_place(alice_profile, alice, domain, members_use_datasets):
+def test_processing_output_registers_in_place(alice_profile, alice, domain):
     prefix = f"s3://studio-{domain.domain_id}/processing/job-1/output/train/"
     put(prefix + "part-0.csv", "1,0.5\n0,1.5\n")
     put(prefix + "part-1.csv", "1,2.5\n")

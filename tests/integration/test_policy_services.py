@@ -13,6 +13,7 @@ from domains.services import (
     update_policy,
     update_user_profile,
 )
+from domains.services.domains import DEFAULT_POLICY_ALLOW
 from studio.errors import (
     AccessDenied,
     ResourceInUse,
@@ -76,7 +77,7 @@ def test_members_cannot_manage_policies(alice, alice_profile):
         create_policy(alice, domain_id, name="Mine", allow=["*"])
     with pytest.raises(AccessDenied):
         update_policy(alice, domain_id, "DataScientist", allow=["*"])
-    assert Policy.objects.get().allow == ["sagemaker:*"]
+    assert Policy.objects.get().allow == DEFAULT_POLICY_ALLOW
 
 
 def test_update_policy_keeps_unnamed_quotas(root, domain):

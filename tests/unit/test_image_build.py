@@ -1,12 +1,14 @@
 """The pure parts of `studio images`: pip settings carried into builds, the Debian mirror read
 from APT sources, the input hash that decides whether an image is rebuilt."""
 
+import io
 from pathlib import Path
 
 import pytest
 
 from studio.images import debian, pip_settings, rootfs
 from studio.images.pip_settings import parse_config_list, settings_from_config
+from studio.images.progress import Progress, StepFailed
 
 DEB822 = """\
 Types: deb
@@ -167,8 +169,12 @@ def test_dockerfile_config_is_what_a_tree_built_without_docker_runs_with(tmp_pat
         "USER sagemaker-user\nWORKDIR /opt/ml\n"
         'CMD ["jupyter", "lab"]\n'
     )
-    config = rootfs.dockerfile_config(dockerfile)
-    assert config["env"] == [f"PATH=/opt/venv/bin:{rootfs.DEFAULT_PATH}", "PYTHONUNBUFFERED=1"]
+    config = rootfs.dockerfile_config(dockerfile, ["PATH=/usr/bin:/bin", "LANG=C.UTF-8"])
+    assert config["env"] == [
+        "PATH=/opt/venv/bin:/usr/bin:/bin",
+        "LANG=C.UTF-8",
+        "PYTHONUNBUFFERED=1",
+    ]
     assert config["user"] == "sagemaker-user"
     assert config["workdir"] == "/opt/ml"
     assert config["cmd"] == ["jupyter", "lab"]
@@ -186,3 +192,26 @@ def test_install_tree_replaces_the_old_tree_and_writes_metadata_last(tmp_path: P
     assert sorted(p.name for p in dest.iterdir()) == ["new"]
     assert rootfs.read_metadata(dest) == {"input_hash": "abc"}
     assert sorted(p.name for p in dest.parent.iterdir()) == [dest.name, dest.name + ".json"]
+
+
+def test_a_failing_step_says_how_long_it_ran_and_shows_the_commands_last_lines():
+    out = io.StringIO()
+    progress = Progress(out)
+    with pytest.raises(StepFailed) as failed, progress.step("pip install"):
+        progress.run(["sh", "-c", "for i in $(seq 1 60); do echo line $i; done; exit 3"])
+    assert "exited with code 3" in str(failed.value)
+    assert "| line 60" in str(failed.value)
+    assert "| line 20" not in str(failed.value)  # only the tail
+    assert out.getvalue().splitlines()[0] == "==> pip install"
+    assert out.getvalue().splitlines()[-1].startswith("    failed after ")
+
+
+def test_a_step_that_succeeds_prints_its_elapsed_time_not_its_output():
+    out = io.StringIO()
+    progress = Progress(out)
+    with progress.step("debootstrap"):
+        progress.run(["sh", "-c", "echo noisy"])
+    lines = out.getvalue().splitlines()
+    assert lines[0] == "==> debootstrap"
+    assert lines[-1].startswith("    done in ")
+    assert "noisy" not in out.getvalue()
