@@ -6,8 +6,9 @@ from datetime import timedelta
 from celery import shared_task
 from django.utils import timezone
 
-from jobs.models import TrainingJob
-from jobs.training import runner
+from jobs.models import ProcessingJob, TrainingJob
+from jobs.processing import runner as processing_runner
+from jobs.training import runner as training_runner
 from studio import leases
 from studio.runtime import get_runtime, runtime_name
 from studio.runtime.base import LABEL_KIND, LABEL_NAME
@@ -16,12 +17,21 @@ log = logging.getLogger(__name__)
 
 # A job this long without a watcher has lost it (a queued task starts well within this).
 UNWATCHED_AFTER = timedelta(seconds=15)
+ACTIVE = training_runner.ACTIVE
 
 
 @shared_task
 def run_training_job(job_pk: int) -> None:
     """Start, or resume watching, a training job; a no-op while another worker watches it."""
-    runner.run(job_pk)
+    training_runner.run(job_pk)
+
+
+@shared_task
+def run_processing_job(job_pk: int) -> None:
+    processing_runner.run(job_pk)
+
+
+WORKLOADS = ((TrainingJob, run_training_job), (ProcessingJob, run_processing_job))
 
 
 @shared_task
@@ -33,23 +43,25 @@ def reconcile_jobs() -> dict[str, int]:
     removed."""
     resent = 0
     cutoff = timezone.now() - UNWATCHED_AFTER
-    for job in TrainingJob.objects.filter(status__in=runner.ACTIVE, last_modified_at__lt=cutoff):
-        if not leases.held(TrainingJob.RESOURCE_TYPE, job.name):
-            run_training_job.delay(job.pk)
-            resent += 1
+    active: dict[tuple[str, str], dict] = {}
+    for model, task in WORKLOADS:
+        for job in model.objects.filter(status__in=ACTIVE):
+            active[model.RESOURCE_TYPE, job.name] = job.runtime_state
+            stale = job.last_modified_at < cutoff
+            if stale and not leases.held(model.RESOURCE_TYPE, job.name):
+                task.delay(job.pk)
+                resent += 1
     removed = 0
-    active = dict(
-        TrainingJob.objects.filter(status__in=runner.ACTIVE).values_list("name", "runtime_state")
-    )
+    kinds = {model.RESOURCE_TYPE for model, _ in WORKLOADS}
     runtimes = {runtime_name()} | {state.get("runtime") for state in active.values()} - {None}
     for name in sorted(runtimes):
         runtime = get_runtime(name)
         for container in runtime.list_managed():
-            if container.labels.get(LABEL_KIND) != TrainingJob.RESOURCE_TYPE:
+            kind = container.labels.get(LABEL_KIND)
+            if kind not in kinds or (kind, container.labels.get(LABEL_NAME)) in active:
                 continue
-            if container.labels.get(LABEL_NAME) not in active:
-                log.info("removing orphan container %s", container.name)
-                runtime.stop(container.id, timeout=2)
-                runtime.remove(container.id)
-                removed += 1
+            log.info("removing orphan container %s", container.name)
+            runtime.stop(container.id, timeout=2)
+            runtime.remove(container.id)
+            removed += 1
     return {"resent": resent, "removed": removed}

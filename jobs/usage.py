@@ -7,23 +7,26 @@ from django.utils import timezone
 
 from domains.models import UserProfile
 from domains.policy import Usage
-from jobs.models import InstanceType, TrainingJob, TrainingJobStatus
+from jobs.models import InstanceType, ProcessingJob, TrainingJob, TrainingJobStatus
 
 ACTIVE = [TrainingJobStatus.IN_PROGRESS, TrainingJobStatus.STOPPING]
+METERED = (TrainingJob, ProcessingJob)
 
 
 def profile_usage(profile: UserProfile) -> Usage:
-    jobs = list(
-        TrainingJob.objects.filter(profile=profile).filter(
-            status__in=ACTIVE
-        ).values_list("instance_type", "instance_count")
-    )
+    running = [
+        row
+        for model in METERED
+        for row in model.objects.filter(profile=profile, status__in=ACTIVE).values_list(
+            "instance_type", "instance_count"
+        )
+    ]
     instances: Counter[str] = Counter()
-    for instance_type, count in jobs:
+    for instance_type, count in running:
         instances[instance_type] += count
     return Usage(
         instances_by_type=dict(instances),
-        concurrent_jobs=len(jobs),
+        concurrent_jobs=len(running),
         month_spend_usd=month_spend(profile),
     )
 

@@ -30,9 +30,7 @@ class TrainingJob(LifecycleModel):
 
     name = models.CharField(max_length=63, unique=True)
     domain = models.ForeignKey(Domain, on_delete=models.CASCADE, related_name="training_jobs")
-    profile = models.ForeignKey(
-        UserProfile, on_delete=models.CASCADE, related_name="training_jobs"
-    )
+    profile = models.ForeignKey(UserProfile, on_delete=models.CASCADE, related_name="training_jobs")
     # The CreateTrainingJob request as accepted (with defaults filled in), for Describe.
     request = models.JSONField()
     secondary_status = models.CharField(max_length=32, default="Starting")

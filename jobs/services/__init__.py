@@ -7,6 +7,12 @@ from jobs.services.datasets import (
     register_dataset,
     upload_dataset,
 )
+from jobs.services.processing import (
+    create_processing_job,
+    describe_processing_job,
+    list_processing_jobs,
+    stop_processing_job,
+)
 from jobs.services.training import (
     create_training_job,
     describe_training_job,
@@ -15,13 +21,17 @@ from jobs.services.training import (
 )
 
 __all__ = [
+    "create_processing_job",
     "create_training_job",
     "delete_dataset",
     "describe_dataset",
+    "describe_processing_job",
     "describe_training_job",
     "list_datasets",
+    "list_processing_jobs",
     "list_training_jobs",
     "register_dataset",
+    "stop_processing_job",
     "stop_training_job",
     "upload_dataset",
 ]

@@ -4,32 +4,28 @@ import copy
 import re
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import QuerySet
 
-from domains.models import StudioStatus
-from domains.permissions import User, authorize, enforce_quotas, visible_domains
+from domains.permissions import User, authorize, visible_domains
 from domains.services.lookup import get_domain
 from jobs import builtin_algorithms
-from jobs.models import InstanceType, TrainingJob, TrainingJobStatus
-from jobs.usage import profile_usage
+from jobs.models import TrainingJob, TrainingJobStatus
+from jobs.services.common import admit, check_instances, require_profile, role_arn
 from studio import storage
-from studio.errors import ResourceInUse, ResourceNotFound, ValidationException
+from studio.errors import ResourceNotFound, ValidationException
 from studio.lifecycle import record_creation, transition
 from studio.queue import enqueue
 from studio.runtime import runtime_name
 from studio.shapes import validate
 
 DEFAULT_MAX_RUNTIME = 86_400  # SageMaker's default: one day
-# Hosts of one job all run on this machine's runtime; more than this is a mistake, not a plan.
-MAX_INSTANCE_COUNT = 16
 
 
 def _fill_defaults(request: dict[str, Any]) -> dict[str, Any]:
     """What SageMaker fills in when the caller leaves it out (RoleArn is meaningless here)."""
     request = copy.deepcopy(request)
-    request.setdefault("RoleArn", f"arn:aws:iam::{settings.STUDIO_ACCOUNT_ID}:role/studio")
+    request.setdefault("RoleArn", role_arn())
     request.setdefault("StoppingCondition", {}).setdefault(
         "MaxRuntimeInSeconds", DEFAULT_MAX_RUNTIME
     )
@@ -93,17 +89,6 @@ def _check_channels(channels: list[dict[str, Any]]) -> None:
             _fail(f"Channel {name!r}: no data at {source['S3Uri']}.", field)
 
 
-def _instance_type(name: str) -> InstanceType:
-    instance_type = InstanceType.objects.filter(name=name, enabled=True).first()
-    if instance_type is None:
-        known = ", ".join(InstanceType.objects.filter(enabled=True).values_list("name", flat=True))
-        _fail(
-            f"InstanceType {name!r} is not offered here; choose one of {known}.",
-            "ResourceConfig.InstanceType",
-        )
-    return instance_type
-
-
 def validate_training_request(request: dict[str, Any]) -> dict[str, Any]:
     """The request with defaults filled, or ValidationException naming the field and rule."""
     if not isinstance(request, dict):
@@ -119,35 +104,27 @@ def validate_training_request(request: dict[str, Any]) -> dict[str, Any]:
     config = request["ResourceConfig"]
     if not config.get("InstanceType"):
         _fail("ResourceConfig.InstanceType is required.", "ResourceConfig.InstanceType")
-    _instance_type(config["InstanceType"])
-    if not 1 <= config["InstanceCount"] <= MAX_INSTANCE_COUNT:
-        _fail(
-            f"ResourceConfig.InstanceCount must be between 1 and {MAX_INSTANCE_COUNT}.",
-            "ResourceConfig.InstanceCount",
-        )
+    check_instances(config["InstanceType"], config["InstanceCount"], "ResourceConfig")
     return request
 
 
 def create_training_job(actor: User, domain_id: str, request: dict[str, Any]) -> TrainingJob:
     domain = get_domain(actor, domain_id)
-    profile = authorize(actor, "sagemaker:CreateTrainingJob", domain=domain)
-    if profile is None:
-        _fail("Training jobs run as a user profile; create one for yourself first.", "UserProfile")
+    profile = require_profile(
+        authorize(actor, "sagemaker:CreateTrainingJob", domain=domain), "Training jobs"
+    )
     request = validate_training_request(request)
     config = request["ResourceConfig"]
     from jobs.tasks import run_training_job
 
     with transaction.atomic():
-        if domain.status != StudioStatus.IN_SERVICE:
-            raise ResourceInUse(f"Domain {domain_id} is {domain.status}; wait until InService.")
-        if TrainingJob.objects.filter(name=request["TrainingJobName"]).exists():
-            raise ResourceInUse(f"Training job {request['TrainingJobName']} already exists.")
-        enforce_quotas(
+        admit(
+            domain,
             profile,
-            profile_usage(profile),
-            instance_type=config["InstanceType"],
-            instance_count=config["InstanceCount"],
-            starts_job=True,
+            TrainingJob,
+            request["TrainingJobName"],
+            config["InstanceType"],
+            config["InstanceCount"],
         )
         job = TrainingJob.objects.create(
             name=request["TrainingJobName"],
@@ -192,8 +169,10 @@ def list_training_jobs(
     jobs = TrainingJob.objects.filter(domain=domain).select_related("profile")
     if status:
         if status not in TrainingJobStatus.values:
-            _fail(f"StatusEquals must be one of {', '.join(TrainingJobStatus.values)}.",
-                  "StatusEquals")
+            _fail(
+                f"StatusEquals must be one of {', '.join(TrainingJobStatus.values)}.",
+                "StatusEquals",
+            )
         jobs = jobs.filter(status=status)
     if name_contains:
         jobs = jobs.filter(name__icontains=name_contains)

@@ -1,4 +1,4 @@
-"""A training container's output: kept in a bounded file, parsed for metrics as it arrives,
+"""A job container's output: kept in a bounded file, parsed for metrics as it arrives,
 and streamed to the job's page in small batches."""
 
 import re
@@ -10,8 +10,9 @@ from pathlib import Path
 
 from django.db import close_old_connections, connection
 
-from jobs.models import MetricPoint, TrainingJob
+from jobs.models import MetricPoint
 from studio.events import Event, resource_group, send_now
+from studio.lifecycle import LifecycleModel
 
 LOG_LIMIT_BYTES = 20 * 2**20
 BATCH_SECONDS = 0.25
@@ -44,7 +45,8 @@ class MetricParser:
 class LogSink:
     """Consumes one host's log lines. Thread-safe enough for one producer thread."""
 
-    def __init__(self, job: TrainingJob, host: str, path: Path, parser: MetricParser | None):
+    def __init__(self, job: LifecycleModel, host: str, path: Path, parser: MetricParser | None):
+        """`parser` only for a training job: metric points belong to one."""
         self.job = job
         self.host = host
         self.path = path
@@ -85,16 +87,34 @@ class LogSink:
     def flush(self, out) -> None:
         out.flush()
         self._last_flush = time.monotonic()
-        groups = [resource_group(TrainingJob.RESOURCE_TYPE, self.job.name)]
+        groups = [resource_group(self.job.RESOURCE_TYPE, self.job.name)]
         if self._lines:
-            send_now(Event("log", TrainingJob.RESOURCE_TYPE, self.job.name, groups,
-                           {"host": self.host, "lines": self._lines}))
+            send_now(
+                Event(
+                    "log",
+                    self.job.RESOURCE_TYPE,
+                    self.job.name,
+                    groups,
+                    {"host": self.host, "lines": self._lines},
+                )
+            )
             self._lines = []
         if self._points:
             MetricPoint.objects.bulk_create(self._points)
-            send_now(Event("metric", TrainingJob.RESOURCE_TYPE, self.job.name, groups,
-                           {"points": [{"name": p.name, "value": p.value,
-                                        "at": p.timestamp.isoformat()} for p in self._points]}))
+            send_now(
+                Event(
+                    "metric",
+                    self.job.RESOURCE_TYPE,
+                    self.job.name,
+                    groups,
+                    {
+                        "points": [
+                            {"name": p.name, "value": p.value, "at": p.timestamp.isoformat()}
+                            for p in self._points
+                        ]
+                    },
+                )
+            )
             self._points = []
 
 

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from jobs import builtin_algorithms
+from jobs import builtin_algorithms, execution
 from jobs.models import InstanceType, MetricPoint, TrainingJob, TrainingJobStatus
 from jobs.training import workspace
 from jobs.training.logs import LogSink, MetricParser, follow_in_thread, log_path
@@ -22,13 +22,11 @@ from studio import storage
 from studio.errors import ConflictException
 from studio.leases import Lease
 from studio.lifecycle import transition
-from studio.runtime import ContainerError, ContainerSpec, Mount, Runtime, State, get_runtime
+from studio.runtime import ContainerError, ContainerSpec, Mount, Runtime, get_runtime
 from studio.runtime.base import LABEL_KIND, LABEL_NAME
 
 log = logging.getLogger(__name__)
 
-POLL_SECONDS = 0.25
-STOP_GRACE_SECONDS = 10
 ACTIVE = (TrainingJobStatus.IN_PROGRESS, TrainingJobStatus.STOPPING)
 
 
@@ -43,8 +41,9 @@ def set_secondary(job: TrainingJob, status: str, message: str = "") -> None:
     job.secondary_status_transitions = transitions
     job.last_modified_at = timezone.now()
     with transaction.atomic():
-        job.save(update_fields=["secondary_status", "secondary_status_transitions",
-                                "last_modified_at"])
+        job.save(
+            update_fields=["secondary_status", "secondary_status_transitions", "last_modified_at"]
+        )
         from studio.events import publish
 
         publish(job.event("secondary", secondary_status=status, message=message))
@@ -65,8 +64,8 @@ def container_spec(job: TrainingJob, host: str, root: Path) -> ContainerSpec:
         image = algorithm["TrainingImage"]
     cpus, memory = InstanceType.objects.get(name=job.instance_type).container_limits()
     command = list(algorithm.get("ContainerEntrypoint") or []) + list(
-        algorithm.get("ContainerArguments") or ([] if algorithm.get("ContainerEntrypoint")
-                                                else ["train"])
+        algorithm.get("ContainerArguments")
+        or ([] if algorithm.get("ContainerEntrypoint") else ["train"])
     )
     return ContainerSpec(
         name=container_name(job, host),
@@ -128,7 +127,7 @@ def _start(job: TrainingJob, runtime: Runtime) -> bool:
         try:
             container_id = runtime.start(container_spec(job, host, roots[host]))
         except ContainerError as e:
-            _stop_all(job, runtime)
+            execution.stop_all(runtime, job.runtime_state["containers"])
             _end(job, TrainingJobStatus.FAILED, "Failed", f"ClientError: {e}")
             return False
         job.runtime_state["containers"][host] = container_id
@@ -136,11 +135,6 @@ def _start(job: TrainingJob, runtime: Runtime) -> bool:
         job.runtime_state.setdefault("started_at", {})[host] = time.time()
         job.save(update_fields=["runtime_state"])
     return True
-
-
-def _stop_all(job: TrainingJob, runtime: Runtime) -> None:
-    for container_id in job.runtime_state.get("containers", {}).values():
-        runtime.stop(container_id, timeout=STOP_GRACE_SECONDS)
 
 
 def _watch(job: TrainingJob, runtime: Runtime, lease: Lease) -> None:
@@ -158,38 +152,23 @@ def _watch(job: TrainingJob, runtime: Runtime, lease: Lease) -> None:
         for host, cid in containers.items()
     ]
     max_runtime = job.request["StoppingCondition"]["MaxRuntimeInSeconds"]
-    deadline = job.training_start_time + timedelta(seconds=max_runtime)
-    ended_by = ""
-    while True:
-        lease.renew()
-        statuses = {host: runtime.status(cid) for host, cid in containers.items()}
-        if any(s.state == State.MISSING for s in statuses.values()):
-            ended_by = "vanished"
-            break
-        if all(s.state == State.EXITED for s in statuses.values()):
-            break
-        current = TrainingJob.objects.values_list("status", flat=True).get(pk=job.pk)
-        if current == TrainingJobStatus.STOPPING:
-            set_secondary(job, "Stopping", "Stopping the training job")
-            _stop_all(job, runtime)
-            ended_by = "stopped"
-        elif timezone.now() >= deadline:
-            _stop_all(job, runtime)
-            ended_by = "max_runtime"
-        if ended_by:
-            statuses = {host: runtime.wait(cid, timeout=5) for host, cid in containers.items()}
-            break
-        time.sleep(POLL_SECONDS)
+    result = execution.watch(
+        job,
+        runtime,
+        lease,
+        containers,
+        deadline=job.training_start_time + timedelta(seconds=max_runtime),
+        on_stop_request=lambda: set_secondary(job, "Stopping", "Stopping the training job"),
+    )
     for thread in threads:
         thread.join(timeout=10)
-    _finish(job, runtime, statuses, ended_by, sinks.get("algo-1"))
+    _finish(job, runtime, result, sinks.get("algo-1"))
 
 
-def _failure_reason(job: TrainingJob, statuses, sink: LogSink | None) -> str:
+def _failure_reason(job: TrainingJob, result: execution.WatchResult, sink: LogSink | None) -> str:
     root = workspace.job_dir(job.name)
-    for host, status in statuses.items():
-        if status.exit_code in (0, None) and not status.oom_killed:
-            continue
+    for host in result.failed_hosts():
+        status = result.statuses[host]
         # The runtime's word on memory outranks the algorithm's guess at why it was killed.
         if status.oom_killed:
             memory = InstanceType.objects.get(name=job.instance_type).memory_gib
@@ -203,23 +182,21 @@ def _failure_reason(job: TrainingJob, statuses, sink: LogSink | None) -> str:
             return f"AlgorithmError: {written}"
         tail = "\n".join(sink.tail) if sink else ""
         return (
-            f"AlgorithmError: {host} exited with code {status.exit_code}. "
-            f"Last log lines:\n{tail}"
+            f"AlgorithmError: {host} exited with code {status.exit_code}. Last log lines:\n{tail}"
         )
     return ""
 
 
-def _finish(job: TrainingJob, runtime: Runtime, statuses, ended_by: str,
-            sink: LogSink | None) -> None:
+def _finish(
+    job: TrainingJob, runtime: Runtime, result: execution.WatchResult, sink: LogSink | None
+) -> None:
     root = workspace.job_dir(job.name)
+    containers = job.runtime_state["containers"]
     job.training_end_time = timezone.now()
     job.save(update_fields=["training_end_time"])
-    if ended_by == "vanished":
-        missing = [h for h, s in statuses.items() if s.state == State.MISSING]
-        _end(job, TrainingJobStatus.FAILED, "Failed",
-             f"InternalServerError: the container of {', '.join(missing)} vanished "
-             "(removed outside Studio, or lost with its host).")
-        _remove_all(job, runtime)
+    if result.ended_by == execution.VANISHED:
+        execution.remove_all(runtime, containers)
+        _end(job, TrainingJobStatus.FAILED, "Failed", vanished_reason(result))
         return
     set_secondary(job, "Uploading", "Uploading generated training model")
     output = storage.join(job.request["OutputDataConfig"]["S3OutputPath"], job.name, "output")
@@ -227,26 +204,37 @@ def _finish(job: TrainingJob, runtime: Runtime, statuses, ended_by: str,
         model = workspace.pack(root / "algo-1" / "model", storage.join(output, "model.tar.gz"))
         workspace.pack(root / "algo-1" / "output" / "data", storage.join(output, "output.tar.gz"))
     except OSError as e:
-        _remove_all(job, runtime)
+        execution.remove_all(runtime, containers)
         _end(job, TrainingJobStatus.FAILED, "Failed", f"ClientError: could not upload: {e}")
         return
     job.model_artifacts = model or ""
     job.final_metrics = _final_metrics(job)
     job.save(update_fields=["model_artifacts", "final_metrics"])
-    _remove_all(job, runtime)
-    if ended_by == "stopped":
+    execution.remove_all(runtime, containers)
+    if result.ended_by == execution.STOPPED:
         _end(job, TrainingJobStatus.STOPPED, "Stopped", "The job was stopped.")
-    elif ended_by == "max_runtime":
+    elif result.ended_by == execution.MAX_RUNTIME:
         seconds = job.request["StoppingCondition"]["MaxRuntimeInSeconds"]
-        _end(job, TrainingJobStatus.STOPPED, "MaxRuntimeExceeded",
-             f"The job exceeded MaxRuntimeInSeconds ({seconds} s) and was stopped.",
-             reason=f"MaxRuntimeExceeded: the job ran longer than {seconds} seconds.")
+        _end(
+            job,
+            TrainingJobStatus.STOPPED,
+            "MaxRuntimeExceeded",
+            f"The job exceeded MaxRuntimeInSeconds ({seconds} s) and was stopped.",
+            reason=f"MaxRuntimeExceeded: the job ran longer than {seconds} seconds.",
+        )
     else:
-        reason = _failure_reason(job, statuses, sink)
+        reason = _failure_reason(job, result, sink)
         if reason:
             _end(job, TrainingJobStatus.FAILED, "Failed", "Training job failed", reason=reason)
         else:
             _end(job, TrainingJobStatus.COMPLETED, "Completed", "Training job completed")
+
+
+def vanished_reason(result: execution.WatchResult) -> str:
+    return (
+        f"InternalServerError: the container of {', '.join(result.missing_hosts())} vanished "
+        "(removed outside Studio, or lost with its host)."
+    )
 
 
 def _final_metrics(job: TrainingJob) -> list[dict]:
@@ -257,11 +245,6 @@ def _final_metrics(job: TrainingJob) -> list[dict]:
         {"MetricName": p.name, "Value": p.value, "Timestamp": p.timestamp.isoformat()}
         for p in latest.values()
     ]
-
-
-def _remove_all(job: TrainingJob, runtime: Runtime) -> None:
-    for container_id in job.runtime_state.get("containers", {}).values():
-        runtime.remove(container_id)
 
 
 def _end(job: TrainingJob, status: str, secondary: str, message: str, reason: str = "") -> None:

@@ -27,7 +27,7 @@ def hosts(count: int) -> list[str]:
     return [f"algo-{i}" for i in range(1, count + 1)]
 
 
-def _own(path: Path) -> None:
+def own(path: Path) -> None:
     """Give the container's non-root user the directories it writes."""
     if os.geteuid() == 0:
         os.chown(path, CONTAINER_UID, CONTAINER_GID)
@@ -90,8 +90,8 @@ def prepare(job_name: str, request: dict[str, Any], host: str, all_hosts: list[s
     (root / "input" / "data").mkdir(parents=True, exist_ok=True)
     for writable in ("model", "output", "output/data", "checkpoints", "code"):
         (root / writable).mkdir(parents=True, exist_ok=True)
-        _own(root / writable)
-    _own(root / "output")
+        own(root / writable)
+    own(root / "output")
     _place_code(root / "code", hyperparameters)
     return root
 
@@ -109,7 +109,7 @@ def _place_code(code: Path, hyperparameters: dict[str, str]) -> None:
         else:
             shutil.copyfile(source, code / source.name)
     for path in [code, *code.rglob("*")]:
-        _own(path)
+        own(path)
 
 
 def pack(directory: Path, uri: str) -> str | None:

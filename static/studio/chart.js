@@ -2,6 +2,7 @@
 //
 //   var chart = new StudioChart(container, "train:loss");
 //   chart.add([{at: "2026-01-01T00:00:00Z", value: 0.7}, ...]);   // appends and redraws
+//   chart.reset([...]);                                             // replaces and redraws
 //
 // x is the point's step (1, 2, ...): metrics are usually printed once per epoch or round, and a
 // fast job prints them all within a second, where a time axis would pile them up.
@@ -49,6 +50,11 @@
     });
     container.insertBefore(this.figure, next || null);
   }
+
+  StudioChart.prototype.reset = function (points) {
+    this.points = [];
+    this.add(points);
+  };
 
   StudioChart.prototype.add = function (points) {
     var self = this;

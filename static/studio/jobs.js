@@ -4,7 +4,10 @@
 //   metric   points added to that metric's chart (a chart is made for a new metric)
 //   status / secondary   the server-rendered regions (stats, timeline, artifacts, Stop) are
 //            re-fetched and swapped in, so there is one source of truth for their markup
-// Between events, training time and cost so far tick every second while the job runs.
+// Each time the subscription is acknowledged (first connect and every reconnect) the page
+// catches up: events sent before it was subscribed never reach it, so it re-reads the page
+// and merges what arrived meanwhile. Between events, training time and cost so far tick every
+// second while the job runs.
 (function () {
   "use strict";
 
@@ -27,23 +30,41 @@
     if (follow && follow.checked) pre.scrollTop = pre.scrollHeight;
   }
 
+  function linesOf(pre) {
+    return pre.textContent ? pre.textContent.replace(/\n$/, "").split("\n") : [];
+  }
+
+  function setLog(pre, lines) {
+    // Keep the page light on a chatty job: the download has every line.
+    lines = lines.slice(-MAX_LOG_LINES);
+    pre.textContent = lines.length ? lines.join("\n") + "\n" : "";
+    pre.dataset.lines = String(lines.length);
+    scrollToEnd(pre);
+  }
+
   function appendLog(host, lines) {
     var pre = logOf(host);
     if (!pre || !lines.length) return;
+    var count = Number(pre.dataset.lines || 0) + lines.length;
+    if (count > MAX_LOG_LINES) return setLog(pre, linesOf(pre).concat(lines));
     pre.appendChild(document.createTextNode(lines.join("\n") + "\n"));
-    var count = (pre.dataset.lines ? Number(pre.dataset.lines) : 0) + lines.length;
-    if (count > MAX_LOG_LINES) {
-      // Drop from the front, keeping the page light on a chatty job.
-      var text = pre.textContent.split("\n");
-      pre.textContent = text.slice(text.length - MAX_LOG_LINES - 1).join("\n");
-      count = MAX_LOG_LINES;
-    }
     pre.dataset.lines = String(count);
     scrollToEnd(pre);
   }
 
+  // `tail` (read from the log file) may already end with the first lines of `incoming` (sent
+  // while it was read); join them without repeating those.
+  function joinLines(tail, incoming) {
+    for (var k = Math.min(tail.length, incoming.length); k > 0; k--) {
+      var same = true;
+      for (var i = 0; i < k && same; i++) same = tail[tail.length - k + i] === incoming[i];
+      if (same) return tail.concat(incoming.slice(k));
+    }
+    return tail.concat(incoming);
+  }
+
   root.querySelectorAll("pre.log").forEach(function (pre) {
-    pre.dataset.lines = String(pre.textContent ? pre.textContent.split("\n").length - 1 : 0);
+    pre.dataset.lines = String(linesOf(pre).length);
     scrollToEnd(pre);
     // Scrolling up to read pauses following; scrolling back to the end resumes it.
     pre.addEventListener("scroll", function () {
@@ -77,10 +98,13 @@
     return charts[name];
   }
 
-  var initial = JSON.parse(document.getElementById("job-metrics").textContent);
-  Object.keys(initial).forEach(function (name) {
-    chartFor(name).add(initial[name].map(function (p) { return { at: p[0], value: p[1] }; }));
-  });
+  // Series as the page renders them: {name: [[at, value], ...]}.
+  function setMetrics(series) {
+    Object.keys(series).forEach(function (name) {
+      chartFor(name).reset(series[name].map(function (p) { return { at: p[0], value: p[1] }; }));
+    });
+  }
+  setMetrics(JSON.parse(document.getElementById("job-metrics").textContent));
 
   function addPoints(points) {
     var byName = {};
@@ -112,40 +136,88 @@
   }
   setInterval(tick, 1000);
 
-  // --- Server-rendered regions ---------------------------------------------------------------
+  // --- Server-rendered regions and catching up ----------------------------------------------
   var refreshTimer = null;
+  var buffered = null; // while catching up: the log and metric events that arrive meanwhile
+
+  function fetchPage() {
+    return fetch(location.pathname, { credentials: "same-origin", headers: { Accept: "text/html" } })
+      .then(function (response) {
+        if (!response.ok) throw new Error(response.status);
+        return response.text();
+      })
+      .then(function (html) { return new DOMParser().parseFromString(html, "text/html"); });
+  }
+
+  function swapRegions(fresh) {
+    fresh.querySelectorAll("[data-region]").forEach(function (region) {
+      var current = root.querySelector('[data-region="' + region.dataset.region + '"]');
+      if (current) current.replaceWith(document.importNode(region, true));
+    });
+    root.dataset.now = fresh.getElementById("job").dataset.now;
+    skew = Date.now() - Date.parse(root.dataset.now);
+    tick();
+  }
 
   function refreshRegions() {
     // Several events arrive together (one per group the socket is in): fetch once for them.
     clearTimeout(refreshTimer);
     refreshTimer = setTimeout(function () {
-      fetch(location.pathname, { credentials: "same-origin", headers: { Accept: "text/html" } })
-        .then(function (response) { return response.ok ? response.text() : null; })
-        .then(function (html) {
-          if (!html) return;
-          var fresh = new DOMParser().parseFromString(html, "text/html");
-          fresh.querySelectorAll("[data-region]").forEach(function (region) {
-            var current = root.querySelector('[data-region="' + region.dataset.region + '"]');
-            if (current) current.replaceWith(document.importNode(region, true));
-          });
-          root.dataset.now = fresh.getElementById("job").dataset.now;
-          tick();
-        })
-        .catch(function () { /* the next event, or a reload, repairs it */ });
+      fetchPage().then(swapRegions).catch(function () { /* the next event repairs it */ });
     }, 250);
+  }
+
+  function catchUp() {
+    buffered = [];
+    fetchPage()
+      .then(function (fresh) {
+        swapRegions(fresh);
+        var pending = buffered;
+        root.querySelectorAll("pre.log").forEach(function (pre) {
+          var host = pre.dataset.logHost;
+          var freshPre = fresh.querySelector('pre.log[data-log-host="' + CSS.escape(host) + '"]');
+          var incoming = [];
+          pending.forEach(function (ev) { if (ev.kind === "log" && ev.host === host) incoming = incoming.concat(ev.lines); });
+          setLog(pre, joinLines(freshPre ? linesOf(freshPre) : [], incoming));
+        });
+        var series = JSON.parse(fresh.getElementById("job-metrics").textContent);
+        setMetrics(series);
+        // Points stored before the page was read are in it already; later ones are newer.
+        pending.forEach(function (ev) {
+          if (ev.kind !== "metric") return;
+          addPoints(ev.points.filter(function (p) {
+            var known = series[p.name];
+            return !known || !known.length || Date.parse(p.at) > Date.parse(known[known.length - 1][0]);
+          }));
+        });
+      })
+      .catch(function () {
+        // Keep what the page has, and what came meanwhile.
+        (buffered || []).forEach(apply);
+      })
+      .then(function () {
+        buffered = null;
+        root.dataset.subscribed = "true";
+      });
+  }
+
+  function apply(event) {
+    if (event.kind === "log") appendLog(event.host, event.lines);
+    else if (event.kind === "metric") addPoints(event.points);
   }
 
   // --- Events --------------------------------------------------------------------------------
   document.addEventListener("studio:event", function (e) {
     var event = e.detail;
     if (event.kind === "subscribed" && event.subscribe === "TrainingJob:" + jobName) {
-      root.dataset.subscribed = "true";
+      catchUp();
       return;
     }
     if (event.resource_type !== "TrainingJob" || event.resource_id !== jobName) return;
-    if (event.kind === "log") appendLog(event.host, event.lines);
-    else if (event.kind === "metric") addPoints(event.points);
-    else if (event.kind === "status" || event.kind === "secondary") {
+    if (event.kind === "log" || event.kind === "metric") {
+      if (buffered) buffered.push(event);
+      else apply(event);
+    } else if (event.kind === "status" || event.kind === "secondary") {
       if (event.secondary_status) {
         var secondary = document.getElementById("secondary-status");
         if (secondary) secondary.textContent = event.secondary_status;
@@ -155,14 +227,6 @@
   });
 
   document.addEventListener("studio:live", function (e) {
-    if (e.detail.state !== "live") {
-      root.dataset.subscribed = "false";
-      return;
-    }
-    // Events sent while the socket was down are lost: say so, and catch up what can be.
-    if (e.detail.reconnected) {
-      document.getElementById("log-gap").hidden = false;
-      refreshRegions();
-    }
+    if (e.detail.state !== "live") root.dataset.subscribed = "false";
   });
 })();

@@ -124,6 +124,7 @@ class TrainingJobForm(forms.Form):
         ]
         if not datasets:
             self.fields["dataset"].label = "Training data URI"
+            self.fields["dataset"].required = True
         self.fields["algorithm"].choices = [("", "— none: use my script —")] + [
             (name, name) for name in builtin_algorithms.names()
         ]
@@ -164,7 +165,9 @@ class TrainingJobForm(forms.Form):
         if bool(data.get("algorithm")) == bool(data.get("script")):
             self.add_error("algorithm", "Choose a built-in algorithm or upload a script (one).")
         chosen, uri = data.get("dataset_name"), data.get("dataset")
-        if bool(chosen) == bool(uri):
+        if "dataset" in self.errors:
+            pass  # already told (required when there are no datasets to choose from)
+        elif bool(chosen) == bool(uri):
             self.add_error("dataset", "Choose a dataset or give an s3:// URI (one).")
         elif chosen:
             data["dataset"] = self.datasets[chosen].s3_uri

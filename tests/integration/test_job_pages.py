@@ -389,7 +389,7 @@ def data() -> str:
         ({"dataset": "s3://research-data/nothing-here/"}, "dataset", "no data at"),
         ({"dataset": "http://example.com/x.csv"}, "dataset", "S3Uri"),
         ({"algorithm": ""}, "algorithm", "Choose a built-in algorithm or upload a script"),
-        ({"dataset": ""}, "dataset", "Choose a dataset or give an s3:// URI"),
+        ({"dataset": ""}, "dataset", "This field is required"),
         ({"max_runtime": "0"}, "max_runtime", "greater than or equal to 1"),
         ({"metric_definitions": "loss=([0-9"}, "metric_definitions", "not a valid regular"),
         ({"output_path": "s3://UPPER/x"}, "output_path", "bucket"),

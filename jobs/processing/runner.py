@@ -1,0 +1,216 @@
+"""Runs one processing job: inputs copied in, the container run with its inputs and outputs
+under /opt/ml/processing/, outputs copied to their S3Uri and kept as datasets."""
+
+import json
+import logging
+import shutil
+import time
+from datetime import timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.utils import timezone
+
+from jobs import execution
+from jobs.models import InstanceType, ProcessingJob, TrainingJobStatus
+from jobs.services.datasets import register_dataset
+from jobs.training.logs import LogSink, follow_in_thread, log_path
+from jobs.training.workspace import hosts, own
+from studio import storage
+from studio.errors import ConflictException, StudioError
+from studio.leases import Lease
+from studio.lifecycle import transition
+from studio.runtime import ContainerError, ContainerSpec, Mount, Runtime, get_runtime
+from studio.runtime.base import LABEL_KIND, LABEL_NAME
+
+log = logging.getLogger(__name__)
+ACTIVE = (TrainingJobStatus.IN_PROGRESS, TrainingJobStatus.STOPPING)
+
+
+def job_dir(name: str) -> Path:
+    return Path(settings.DATA_DIR) / "jobs" / "processing" / name
+
+
+def _prepare(job: ProcessingJob, host: str, all_hosts: list[str]) -> tuple[Path, list[Mount]]:
+    """One host's directories, and the mounts that put them where the request says."""
+    root = job_dir(job.name) / host
+    if root.exists():
+        shutil.rmtree(root)
+    config = root / "config"
+    config.mkdir(parents=True)
+    (config / "processingjobconfig.json").write_text(json.dumps(job.request, indent=2))
+    (config / "resourceconfig.json").write_text(
+        json.dumps({"current_host": host, "hosts": all_hosts})
+    )
+    mounts = [Mount(config, "/opt/ml/config", read_only=True)]
+    for item in job.request.get("ProcessingInputs", []):
+        target = root / "inputs" / item["InputName"]
+        target.mkdir(parents=True)
+        for relative, source in storage.files_under(item["S3Input"]["S3Uri"]):
+            (target / relative).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, target / relative)
+        mounts.append(Mount(target, item["S3Input"]["LocalPath"], read_only=True))
+    for item in _outputs(job):
+        target = root / "outputs" / item["OutputName"]
+        target.mkdir(parents=True)
+        own(target)
+        mounts.append(Mount(target, item["S3Output"]["LocalPath"]))
+    (root / "output").mkdir()
+    own(root / "output")
+    mounts.append(Mount(root / "output", "/opt/ml/output"))
+    return root, mounts
+
+
+def _outputs(job: ProcessingJob) -> list[dict]:
+    return job.request.get("ProcessingOutputConfig", {}).get("Outputs", [])
+
+
+def _spec(job: ProcessingJob, host: str, mounts: list[Mount]) -> ContainerSpec:
+    app = job.request["AppSpecification"]
+    cpus, memory = InstanceType.objects.get(name=job.instance_type).container_limits()
+    return ContainerSpec(
+        name=f"{settings.STUDIO_REDIS_PREFIX}-proc-{job.name}-{host}",
+        image=app["ImageUri"],
+        command=list(app.get("ContainerEntrypoint") or [])
+        + list(app.get("ContainerArguments") or []),
+        env={**job.request.get("Environment", {}), "PROCESSING_JOB_NAME": job.name},
+        mounts=mounts,
+        cpus=cpus,
+        memory_bytes=memory,
+        network="none",
+        labels={LABEL_KIND: ProcessingJob.RESOURCE_TYPE, LABEL_NAME: job.name, "studio.host": host},
+    )
+
+
+def run(job_pk: int) -> None:
+    job = ProcessingJob.objects.select_related("domain", "profile").filter(pk=job_pk).first()
+    if job is None or job.status not in ACTIVE:
+        return
+    lease = Lease(ProcessingJob.RESOURCE_TYPE, job.name)
+    if not lease.acquire():
+        return
+    try:
+        runtime = get_runtime(job.runtime_state.get("runtime"))
+        if not job.runtime_state.get("containers"):
+            if job.status == TrainingJobStatus.STOPPING:
+                _end(job, TrainingJobStatus.STOPPED)
+                return
+            if not _start(job, runtime):
+                return
+        _watch(job, runtime, lease)
+    finally:
+        lease.release()
+
+
+def _start(job: ProcessingJob, runtime: Runtime) -> bool:
+    all_hosts = hosts(job.instance_count)
+    try:
+        prepared = {h: _prepare(job, h, all_hosts) for h in all_hosts}
+    except (OSError, StudioError) as e:
+        _end(job, TrainingJobStatus.FAILED, f"ClientError: could not prepare the inputs: {e}")
+        return False
+    job.runtime_state = {**job.runtime_state, "runtime": runtime.name, "containers": {}}
+    job.processing_start_time = timezone.now()
+    job.save(update_fields=["runtime_state", "processing_start_time"])
+    for host, (_, mounts) in prepared.items():
+        try:
+            container_id = runtime.start(_spec(job, host, mounts))
+        except ContainerError as e:
+            execution.stop_all(runtime, job.runtime_state["containers"])
+            _end(job, TrainingJobStatus.FAILED, f"ClientError: {e}")
+            return False
+        job.runtime_state["containers"][host] = container_id
+        job.runtime_state.setdefault("started_at", {})[host] = time.time()
+        job.save(update_fields=["runtime_state"])
+    return True
+
+
+def _watch(job: ProcessingJob, runtime: Runtime, lease: Lease) -> None:
+    containers: dict[str, str] = job.runtime_state["containers"]
+    sinks = {h: LogSink(job, h, log_path(job_dir(job.name), h), None) for h in containers}
+    threads = [
+        follow_in_thread(sinks[h], runtime.logs(cid, follow=True)) for h, cid in containers.items()
+    ]
+    max_runtime = job.request["StoppingCondition"]["MaxRuntimeInSeconds"]
+    result = execution.watch(
+        job,
+        runtime,
+        lease,
+        containers,
+        deadline=job.processing_start_time + timedelta(seconds=max_runtime),
+    )
+    for thread in threads:
+        thread.join(timeout=10)
+    job.processing_end_time = timezone.now()
+    job.exit_message = _message(job_dir(job.name) / "algo-1")
+    job.save(update_fields=["processing_end_time", "exit_message"])
+    execution.remove_all(runtime, containers)
+    if result.ended_by == execution.VANISHED:
+        _end(
+            job,
+            TrainingJobStatus.FAILED,
+            f"InternalServerError: the container of {', '.join(result.missing_hosts())} "
+            "vanished (removed outside Studio, or lost with its host).",
+        )
+    elif result.ended_by == execution.STOPPED:
+        _end(job, TrainingJobStatus.STOPPED)
+    elif result.ended_by == execution.MAX_RUNTIME:
+        _end(
+            job,
+            TrainingJobStatus.FAILED,
+            f"MaxRuntimeExceeded: the job ran longer than {max_runtime} seconds.",
+        )
+    elif result.failed_hosts():
+        host = result.failed_hosts()[0]
+        status = result.statuses[host]
+        if status.oom_killed:
+            reason = f"OutOfMemory: {host} ran out of memory on {job.instance_type}."
+        else:
+            tail = "\n".join(sinks[host].tail)
+            reason = (
+                f"AlgorithmError: {job.exit_message or f'exit code {status.exit_code}'}"
+                f". Last log lines:\n{tail}"
+            )
+        _end(job, TrainingJobStatus.FAILED, reason)
+    else:
+        _upload_outputs(job)
+
+
+def _message(root: Path) -> str:
+    try:
+        return (root / "output" / "message").read_text(errors="replace").strip()[:1024]
+    except OSError:
+        return ""
+
+
+def _upload_outputs(job: ProcessingJob) -> None:
+    """EndOfJob upload: copy each output to its S3Uri, then keep it as a dataset if it is a
+    table (CSV or Parquet); other outputs stay plain files in the store."""
+    root = job_dir(job.name) / "algo-1" / "outputs"
+    datasets = {}
+    try:
+        for item in _outputs(job):
+            uri = item["S3Output"]["S3Uri"]
+            source = root / item["OutputName"]
+            for path in sorted(p for p in source.rglob("*") if p.is_file()):
+                storage.put_file(path, storage.join(uri, str(path.relative_to(source))))
+            name = f"{job.name}-{item['OutputName']}"[:63].rstrip("-")
+            try:
+                datasets[item["OutputName"]] = register_dataset(
+                    job.profile, job.domain, name, uri
+                ).name
+            except StudioError as e:
+                log.info("output %s of %s is not a dataset: %s", item["OutputName"], job.name, e)
+    except OSError as e:
+        _end(job, TrainingJobStatus.FAILED, f"ClientError: could not upload the outputs: {e}")
+        return
+    job.output_datasets = datasets
+    job.save(update_fields=["output_datasets"])
+    _end(job, TrainingJobStatus.COMPLETED)
+
+
+def _end(job: ProcessingJob, status: str, reason: str = "") -> None:
+    try:
+        transition(job, status, reason=reason)
+    except ConflictException:
+        log.info("processing job %s already ended", job.name)

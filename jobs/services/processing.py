@@ -1,0 +1,155 @@
+"""CreateProcessingJob, DescribeProcessingJob, ListProcessingJobs, StopProcessingJob."""
+
+import copy
+from typing import Any
+
+from django.db import transaction
+from django.db.models import QuerySet
+
+from domains.permissions import User, authorize, visible_domains
+from domains.services.lookup import get_domain
+from jobs.models import ProcessingJob, TrainingJobStatus
+from jobs.services.common import admit, check_instances, require_profile, role_arn
+from studio import storage
+from studio.errors import ResourceNotFound, ValidationException
+from studio.lifecycle import record_creation, transition
+from studio.queue import enqueue
+from studio.runtime import runtime_name
+from studio.shapes import validate
+
+PROCESSING_ROOT = "/opt/ml/processing/"
+DEFAULT_MAX_RUNTIME = 86_400
+
+
+def _local_path(value: str, field: str) -> str:
+    """SageMaker maps inputs and outputs under /opt/ml/processing/; nowhere else."""
+    path = value.rstrip("/")
+    if not path.startswith(PROCESSING_ROOT) or ".." in path.split("/") or path == PROCESSING_ROOT:
+        raise ValidationException(
+            f"{field} must be a directory under {PROCESSING_ROOT}, not {value!r}.", field
+        )
+    return path
+
+
+def validate_processing_request(request: dict[str, Any]) -> dict[str, Any]:
+    if not isinstance(request, dict):
+        raise ValidationException("The request must be an object.", "CreateProcessingJobRequest")
+    request = copy.deepcopy(request)
+    request.setdefault("RoleArn", role_arn())
+    request.setdefault("StoppingCondition", {}).setdefault(
+        "MaxRuntimeInSeconds", DEFAULT_MAX_RUNTIME
+    )
+    validate(request, "CreateProcessingJobRequest", "")
+    cluster = request["ProcessingResources"]["ClusterConfig"]
+    check_instances(
+        cluster.get("InstanceType", ""),
+        cluster.get("InstanceCount", 1),
+        "ProcessingResources.ClusterConfig",
+    )
+    names, paths = set(), set()
+    for i, item in enumerate(request.get("ProcessingInputs", [])):
+        field = f"ProcessingInputs[{i}]"
+        if item["InputName"] in names:
+            raise ValidationException(
+                f"InputName {item['InputName']!r} appears twice.", f"{field}.InputName"
+            )
+        names.add(item["InputName"])
+        source = item.get("S3Input")
+        if source is None:
+            raise ValidationException("Each input needs S3Input.", field)
+        paths.add(_local_path(source.get("LocalPath", ""), f"{field}.S3Input.LocalPath"))
+        if not storage.exists(source["S3Uri"], f"{field}.S3Input.S3Uri"):
+            raise ValidationException(f"No data at {source['S3Uri']}.", f"{field}.S3Input.S3Uri")
+    outputs = request.get("ProcessingOutputConfig", {}).get("Outputs", [])
+    for i, item in enumerate(outputs):
+        field = f"ProcessingOutputConfig.Outputs[{i}]"
+        if item["OutputName"] in names:
+            raise ValidationException(
+                f"OutputName {item['OutputName']!r} is already used.", f"{field}.OutputName"
+            )
+        names.add(item["OutputName"])
+        destination = item.get("S3Output")
+        if destination is None:
+            raise ValidationException("Each output needs S3Output.", field)
+        path = _local_path(destination.get("LocalPath", ""), f"{field}.S3Output.LocalPath")
+        if path in paths:
+            raise ValidationException(
+                f"LocalPath {path} is used twice.", f"{field}.S3Output.LocalPath"
+            )
+        paths.add(path)
+        storage.local_path(destination["S3Uri"], f"{field}.S3Output.S3Uri")
+    return request
+
+
+def create_processing_job(actor: User, domain_id: str, request: dict[str, Any]) -> ProcessingJob:
+    domain = get_domain(actor, domain_id)
+    profile = require_profile(
+        authorize(actor, "sagemaker:CreateProcessingJob", domain=domain), "Processing jobs"
+    )
+    request = validate_processing_request(request)
+    cluster = request["ProcessingResources"]["ClusterConfig"]
+    count = cluster.get("InstanceCount", 1)
+    from jobs.tasks import run_processing_job
+
+    with transaction.atomic():
+        admit(
+            domain,
+            profile,
+            ProcessingJob,
+            request["ProcessingJobName"],
+            cluster["InstanceType"],
+            count,
+        )
+        job = ProcessingJob.objects.create(
+            name=request["ProcessingJobName"],
+            domain=domain,
+            profile=profile,
+            request=request,
+            status=TrainingJobStatus.IN_PROGRESS,
+            instance_type=cluster["InstanceType"],
+            instance_count=count,
+            runtime_state={"runtime": runtime_name()},
+        )
+        record_creation(job)
+        enqueue(run_processing_job, job.pk)
+    return job
+
+
+def _get_job(actor: User, name: str) -> ProcessingJob:
+    validate(name, "ProcessingJobName", "ProcessingJobName")
+    job = (
+        ProcessingJob.objects.select_related("domain", "profile")
+        .filter(name=name, domain__in=visible_domains(actor))
+        .first()
+    )
+    if job is None:
+        raise ResourceNotFound(f"Processing job {name} does not exist.")
+    return job
+
+
+def describe_processing_job(actor: User, name: str) -> ProcessingJob:
+    job = _get_job(actor, name)
+    authorize(actor, "sagemaker:DescribeProcessingJob", domain=job.domain, owner=job.profile)
+    return job
+
+
+def list_processing_jobs(actor: User, domain_id: str) -> QuerySet[ProcessingJob]:
+    domain = get_domain(actor, domain_id)
+    authorize(actor, "sagemaker:ListProcessingJobs", domain=domain)
+    return ProcessingJob.objects.filter(domain=domain).select_related("profile")
+
+
+def stop_processing_job(actor: User, name: str) -> ProcessingJob:
+    job = _get_job(actor, name)
+    authorize(actor, "sagemaker:StopProcessingJob", domain=job.domain, owner=job.profile)
+    from jobs.tasks import run_processing_job
+
+    with transaction.atomic():
+        if job.status != TrainingJobStatus.IN_PROGRESS:
+            raise ValidationException(
+                f"Processing job {name} is {job.status}; only InProgress jobs can be stopped.",
+                "ProcessingJobName",
+            )
+        transition(job, TrainingJobStatus.STOPPING)
+        enqueue(run_processing_job, job.pk)
+    return job
