@@ -14,6 +14,8 @@ from celery.signals import worker_ready, worker_shutdown
 from django.conf import settings
 from django.db import connection
 
+from studio.runtime import runtime_name
+
 log = logging.getLogger(__name__)
 
 HEARTBEAT_SECONDS = 5
@@ -80,4 +82,6 @@ def health() -> dict:
         "redis": redis_state,
         "worker": "ok" if workers else "unavailable",
         "workers": workers,
+        # Which backend runs containers: `docker` or `sandbox` (STUDIO_RUNTIME=auto decides).
+        "runtime": runtime_name(),
     }

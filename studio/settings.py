@@ -36,10 +36,6 @@ def _secret_from_file(path: Path, make) -> str:
 
 DATA_DIR = Path(os.environ.get("STUDIO_DATA_DIR", BASE_DIR / "var")).resolve()
 DATA_DIR.mkdir(parents=True, exist_ok=True)
-# Built images for the sandbox runtime (root file system trees). Separate from DATA_DIR so that
-# several data directories (tests, CI runs) share one set of trees, as they share Docker's.
-IMAGES_DIR = Path(os.environ.get("STUDIO_IMAGES_DIR", DATA_DIR / "images")).resolve()
-
 SECRET_KEY = os.environ.get("SECRET_KEY") or _secret_from_file(
     DATA_DIR / "secret_key", lambda: secrets.token_urlsafe(50)
 )

@@ -12,6 +12,7 @@ from domains.services.lookup import get_domain
 from jobs import builtin_algorithms
 from jobs.models import TrainingJob, TrainingJobStatus
 from jobs.services.common import admit, check_instances, require_profile, role_arn
+from jobs.services.images import resolve_image, training_image
 from studio import storage
 from studio.errors import ResourceNotFound, ValidationException
 from studio.lifecycle import record_creation, transition
@@ -54,6 +55,8 @@ def _check_algorithm(spec: dict[str, Any]) -> None:
             f"{', '.join(builtin_algorithms.names())}.",
             "AlgorithmSpecification.AlgorithmName",
         )
+    if image:
+        resolve_image(image)
     if spec.get("TrainingInputMode") != "File":
         _fail(
             "Only TrainingInputMode File is supported.",
@@ -136,7 +139,10 @@ def create_training_job(actor: User, domain_id: str, request: dict[str, Any]) ->
             instance_count=config["InstanceCount"],
             # Chosen once, here: re-adoption after a restart must use the same runtime even
             # if STUDIO_RUNTIME changed meanwhile.
-            runtime_state={"runtime": runtime_name()},
+            runtime_state={
+                "runtime": runtime_name(),
+                "image": training_image(request["AlgorithmSpecification"]),
+            },
         )
         record_creation(job)
         enqueue(run_training_job, job.pk)

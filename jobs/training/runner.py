@@ -61,7 +61,8 @@ def container_spec(job: TrainingJob, host: str, root: Path) -> ContainerSpec:
         image = builtin_algorithms.BUILTIN_IMAGE
         env["STUDIO_BUILTIN_ALGORITHM"] = algorithm["AlgorithmName"]
     else:
-        image = algorithm["TrainingImage"]
+        # Resolved from a reference or an Image(Version)Arn when the job was created.
+        image = job.runtime_state.get("image", algorithm["TrainingImage"])
     cpus, memory = InstanceType.objects.get(name=job.instance_type).container_limits()
     command = list(algorithm.get("ContainerEntrypoint") or []) + list(
         algorithm.get("ContainerArguments")

@@ -38,7 +38,7 @@ class BuildError(Exception):
 def build_lock() -> Iterator[None]:
     """One build at a time per images directory: two would share staging dirs and images.
     Staging left by a build that was killed is removed once the lock is held."""
-    root = Path(settings.IMAGES_DIR)
+    root = Path(settings.STUDIO_IMAGES_DIR)
     (root / "rootfs").mkdir(parents=True, exist_ok=True)
     with open(root / ".build.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)

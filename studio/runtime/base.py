@@ -82,7 +82,7 @@ def sandbox_rootfs(image: str) -> Path:
     from django.conf import settings
 
     safe = image.replace("/", "_").replace(":", "_")
-    return Path(settings.IMAGES_DIR) / "rootfs" / safe
+    return Path(settings.STUDIO_IMAGES_DIR) / "rootfs" / safe
 
 
 class Runtime(abc.ABC):

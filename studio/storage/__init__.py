@@ -29,8 +29,9 @@ def local_path(uri: str, field: str = "S3Uri") -> Path:
     if parsed.scheme != "s3":
         raise ValidationException(f"{field} must be an s3:// or file:// URI, not {uri!r}.", field)
     bucket = parsed.netloc
-    if not (3 <= len(bucket) <= 63) or not all(c.islower() or c.isdigit() or c in ".-"
-                                               for c in bucket):
+    if not (3 <= len(bucket) <= 63) or not all(
+        c.islower() or c.isdigit() or c in ".-" for c in bucket
+    ):
         raise ValidationException(f"{field}: the bucket in {uri!r} must be {BUCKET_RULE}.", field)
     key = PurePosixPath(parsed.path.lstrip("/"))
     if any(part in {"..", "."} for part in key.parts):

@@ -155,7 +155,7 @@ class Command(BaseCommand):
 
         self._say(f"Data directory: {data_dir}")
         call_command("migrate", interactive=False, verbosity=0)
-        # Served by ServeStatic (async WhiteNoise) from STATIC_ROOT; unchanged files are skipped on later starts.
+        # Served by ServeStatic from STATIC_ROOT; unchanged files are skipped on later starts.
         call_command("collectstatic", interactive=False, verbosity=0)
         self._announce_admin()
 

@@ -1,0 +1,398 @@
+"""The admin console's workload pages: the instance-type catalog, the image registry and a
+read-only view of training jobs (see `domains.admin` for the console's rules).
+
+- Instance types are the platform's catalog: superusers edit it, domain admins read it.
+- Images are site-wide (docs/images.md): superusers only, created and deleted through
+  `jobs.services.images`, so the console makes the same checks as the API.
+- Training jobs are shown to the admins of their domain; they change only through the
+  dashboard and the API, which run them.
+"""
+
+import json
+import re
+from typing import Any, ClassVar
+
+from django import forms
+from django.contrib import admin
+from django.db import models
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+
+from domains.admin import ServiceModelAdmin, badge
+from domains.admin_forms import ServiceForm
+from domains.admin_scope import DomainScopedMixin, SuperuserOnlyMixin, may_manage
+from jobs.models import Image, ImageVersion, InstanceType, TrainingJob, TrainingJobStatus
+from jobs.services import images as image_services
+
+INSTANCE_TYPE_NAME = re.compile(r"ml\.[a-z0-9-]+\.[a-z0-9]+")
+_TONES = {
+    "CREATED": "ok",
+    "CREATING": "busy",
+    "UPDATING": "busy",
+    "DELETING": "busy",
+    "CREATE_FAILED": "bad",
+    "UPDATE_FAILED": "bad",
+    "DELETE_FAILED": "bad",
+    TrainingJobStatus.COMPLETED: "ok",
+    TrainingJobStatus.IN_PROGRESS: "busy",
+    TrainingJobStatus.STOPPING: "busy",
+    TrainingJobStatus.FAILED: "bad",
+    TrainingJobStatus.STOPPED: "off",
+}
+
+
+def status_badge(status: str) -> SafeString:
+    return badge(status, _TONES.get(status, "off"))
+
+
+def is_superuser(request: HttpRequest) -> bool:
+    return request.user.is_active and request.user.is_superuser
+
+
+# --- instance types ---------------------------------------------------------------------------
+
+
+class InstanceTypeForm(forms.ModelForm):
+    class Meta:
+        model = InstanceType
+        fields = ("name", "vcpus", "memory_gib", "gpus", "price_per_hour", "enabled")
+
+    def clean_name(self) -> str:
+        name = self.cleaned_data["name"]
+        if not INSTANCE_TYPE_NAME.fullmatch(name):
+            raise forms.ValidationError("Name it like SageMaker does: ml.<family>.<size>.")
+        return name
+
+    def clean_vcpus(self) -> int:
+        if self.cleaned_data["vcpus"] < 1:
+            raise forms.ValidationError("An instance type has at least one vCPU.")
+        return self.cleaned_data["vcpus"]
+
+    def clean_memory_gib(self) -> Any:
+        if self.cleaned_data["memory_gib"] <= 0:
+            raise forms.ValidationError("Memory must be more than 0 GiB.")
+        return self.cleaned_data["memory_gib"]
+
+    def clean_price_per_hour(self) -> Any:
+        if self.cleaned_data["price_per_hour"] < 0:
+            raise forms.ValidationError("The price cannot be negative.")
+        return self.cleaned_data["price_per_hour"]
+
+
+@admin.register(InstanceType)
+class InstanceTypeAdmin(admin.ModelAdmin):
+    form = InstanceTypeForm
+    list_display = ("name", "vcpus", "memory_gib", "gpus", "price_per_hour", "enabled")
+    list_editable = ("price_per_hour", "enabled")
+    list_filter = ("enabled", "gpus")
+    search_fields = ("name",)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
+        # Jobs, quotas and the bill refer to a type by name: a rename would orphan them.
+        return ("name",) if obj is not None else ()
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return may_manage(request)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return may_manage(request)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return is_superuser(request)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return is_superuser(request)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        """Never: jobs and usage records name their type. Untick "enabled" to retire one."""
+        return False
+
+
+# --- images -----------------------------------------------------------------------------------
+
+
+class ImageCreateForm(ServiceForm):
+    base_image = forms.CharField(
+        required=False,
+        max_length=255,
+        label="Base image",
+        help_text="The container reference of version 1, e.g. myteam/trainer:1.2. It must "
+        "already be on the runtime (docker load, or studio images build). Empty adds no "
+        "version yet.",
+    )
+    service_fields: ClassVar[dict[str, str]] = {
+        "ImageName": "name",
+        "DisplayName": "display_name",
+        "Description": "description",
+        "BaseImage": "base_image",
+    }
+    in_use_field = "name"
+
+    class Meta:
+        model = Image
+        fields = ("name", "display_name", "description")
+        labels: ClassVar[dict[str, str]] = {"name": "Image name"}
+        help_texts: ClassVar[dict[str, str]] = {
+            "name": "Letters, digits, '-' and '.'; unique (ignoring case)."
+        }
+
+    def perform(self, data: dict[str, Any]) -> Image:
+        image = image_services.create_image(
+            self.actor,
+            data["name"],
+            display_name=data["display_name"],
+            description=data["description"],
+        )
+        if data["base_image"]:
+            image_services.create_image_version(self.actor, image.name, data["base_image"])
+        return image
+
+
+class ImageVersionCreateForm(ServiceForm):
+    service_fields: ClassVar[dict[str, str]] = {"ImageName": "image", "BaseImage": "base_image"}
+
+    class Meta:
+        model = ImageVersion
+        fields = ("image", "base_image")
+        help_texts: ClassVar[dict[str, str]] = {
+            "base_image": "A container reference already on the runtime, e.g. "
+            "myteam/trainer:1.3 (docker load, or studio images build)."
+        }
+
+    def perform(self, data: dict[str, Any]) -> ImageVersion:
+        return image_services.create_image_version(
+            self.actor, data["image"].name, data["base_image"]
+        )
+
+
+class SiteServiceAdmin(SuperuserOnlyMixin, ServiceModelAdmin):
+    """Site-wide objects changed through services: superusers only, created and deleted but
+    never edited in place (a new version is the way to change what an image runs)."""
+
+    def get_queryset(self, request: HttpRequest) -> models.QuerySet:
+        # Not a domain's objects: skip DomainScopedMixin's filter (only superusers get here).
+        return admin.ModelAdmin.get_queryset(self, request)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class ImageVersionInline(admin.TabularInline):
+    model = ImageVersion
+    fields = readonly_fields = ("version", "base_image", "status_badge", "arn", "created_at")
+    extra = 0
+    max_num = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return is_superuser(request)
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description="status")
+    def status_badge(self, version: ImageVersion) -> SafeString:
+        return status_badge(version.status)
+
+    @admin.display(description="ARN")
+    def arn(self, version: ImageVersion) -> str:
+        return version.arn
+
+
+@admin.register(Image)
+class ImageAdmin(SiteServiceAdmin):
+    add_form = ImageCreateForm
+    inlines = (ImageVersionInline,)
+    list_display = ("name", "display_name", "status_badge", "version_count", "created_at")
+    list_filter = ("status",)
+    search_fields = ("name", "display_name", "description")
+    actions = ("delete_objects",)
+    add_fieldsets = ((None, {"fields": ("name", "display_name", "description", "base_image")}),)
+    fields = (
+        "name",
+        "display_name",
+        "description",
+        "status_badge",
+        "failure_reason",
+        "arn",
+        "add_version_link",
+        "created_at",
+        "last_modified_at",
+    )
+    readonly_fields = fields
+
+    def get_queryset(self, request: HttpRequest) -> models.QuerySet:
+        return super().get_queryset(request).annotate(version_total=models.Count("versions"))
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
+        return () if obj is None else self.readonly_fields
+
+    @admin.display(description="status", ordering="status")
+    def status_badge(self, image: Image) -> SafeString:
+        return status_badge(image.status)
+
+    @admin.display(description="versions", ordering="version_total")
+    def version_count(self, image: Image) -> int:
+        return image.version_total
+
+    @admin.display(description="ARN")
+    def arn(self, image: Image) -> str:
+        return image.arn
+
+    @admin.display(description="new version")
+    def add_version_link(self, image: Image) -> SafeString:
+        url = reverse("admin:jobs_imageversion_add")
+        return format_html('<a class="addlink" href="{}?image={}">Add a version</a>', url, image.pk)
+
+    @admin.action(description="Delete the selected images…", permissions=["delete"])
+    def delete_objects(self, request: HttpRequest, queryset: models.QuerySet) -> Any:
+        if "post" not in request.POST:
+            return self.confirm(
+                request,
+                queryset,
+                action="delete_objects",
+                title="Delete images",
+                question="Delete these images and all their versions? Jobs can no longer name "
+                "them; the container images stay on the runtime.",
+                button="Delete images",
+            )
+        self.run_each(
+            request,
+            queryset,
+            lambda image: image_services.delete_image(request.user, image.name),
+            "Deleted",
+        )
+        return None
+
+
+@admin.register(ImageVersion)
+class ImageVersionAdmin(SiteServiceAdmin):
+    add_form = ImageVersionCreateForm
+    list_display = ("__str__", "image", "version", "base_image", "status_badge", "created_at")
+    list_filter = ("status", ("image", admin.RelatedOnlyFieldListFilter))
+    list_select_related = ("image",)
+    search_fields = ("image__name", "base_image")
+    actions = ("delete_objects",)
+    add_fieldsets = ((None, {"fields": ("image", "base_image")}),)
+    fields = (
+        "image",
+        "version",
+        "base_image",
+        "status_badge",
+        "failure_reason",
+        "arn",
+        "created_at",
+        "last_modified_at",
+    )
+    readonly_fields = fields
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
+        return () if obj is None else self.readonly_fields
+
+    @admin.display(description="status", ordering="status")
+    def status_badge(self, version: ImageVersion) -> SafeString:
+        return status_badge(version.status)
+
+    @admin.display(description="ARN")
+    def arn(self, version: ImageVersion) -> str:
+        return version.arn
+
+    @admin.action(description="Delete the selected image versions…", permissions=["delete"])
+    def delete_objects(self, request: HttpRequest, queryset: models.QuerySet) -> Any:
+        if "post" not in request.POST:
+            return self.confirm(
+                request,
+                queryset,
+                action="delete_objects",
+                title="Delete image versions",
+                question="Delete these image versions? Their ARNs stop resolving; the "
+                "container images stay on the runtime.",
+                button="Delete versions",
+            )
+        self.run_each(
+            request,
+            queryset,
+            lambda v: image_services.delete_image_version(request.user, v.image.name, v.version),
+            "Deleted",
+        )
+        return None
+
+
+# --- training jobs ----------------------------------------------------------------------------
+
+
+@admin.register(TrainingJob)
+class TrainingJobAdmin(DomainScopedMixin, admin.ModelAdmin):
+    list_display = (
+        "name",
+        "domain",
+        "status_badge",
+        "owner",
+        "instance_type",
+        "instance_count",
+        "created_at",
+    )
+    list_filter = (
+        "status",
+        ("domain", admin.RelatedOnlyFieldListFilter),
+        "instance_type",
+    )
+    list_select_related = ("domain", "profile__user")
+    search_fields = ("name", "profile__name", "profile__user__username")
+    date_hierarchy = "created_at"
+    fields = (
+        "name",
+        "domain",
+        "owner",
+        "status_badge",
+        "secondary_status",
+        "failure_reason",
+        "instance_type",
+        "instance_count",
+        "image",
+        "runtime",
+        "created_at",
+        "training_start_time",
+        "training_end_time",
+        "model_artifacts",
+        "request_json",
+    )
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description="status", ordering="status")
+    def status_badge(self, job: TrainingJob) -> SafeString:
+        return status_badge(job.status)
+
+    @admin.display(description="owner", ordering="profile__name")
+    def owner(self, job: TrainingJob) -> str:
+        return f"{job.profile.name} ({job.profile.user.get_username()})"
+
+    @admin.display(description="image")
+    def image(self, job: TrainingJob) -> str:
+        return job.runtime_state.get("image", "—")
+
+    @admin.display(description="runtime")
+    def runtime(self, job: TrainingJob) -> str:
+        return job.runtime_state.get("runtime", "—")
+
+    @admin.display(description="CreateTrainingJob request")
+    def request_json(self, job: TrainingJob) -> SafeString:
+        return format_html("<pre>{}</pre>", json.dumps(job.request, indent=2, sort_keys=True))

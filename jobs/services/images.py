@@ -1,0 +1,284 @@
+"""CreateImage, DescribeImage, ListImages, DeleteImage, CreateImageVersion,
+DescribeImageVersion, ListImageVersions, DeleteImageVersion; and `resolve_image`, which turns
+what a job names as its image into the container reference the runtime runs.
+
+Images are site-wide (docs/images.md): superusers register and delete them, every signed-in
+user may read them. The registry is the runtime's own image store, so there is nothing to copy:
+a new image or version is CREATED at once, and deleting one never deletes the container image.
+"""
+
+import re
+
+from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
+
+from domains.permissions import User, authorize
+from jobs import builtin_algorithms
+from jobs.models import Image, ImageStatus, ImageVersion, ImageVersionStatus
+from jobs.models.images import default_role_arn
+from studio.errors import AccessDenied, ResourceInUse, ResourceNotFound, ValidationException
+from studio.images import buildable_images, image_ref
+from studio.lifecycle import record_creation, transition
+from studio.runtime import get_runtime, runtime_name
+from studio.runtime.base import sandbox_rootfs
+from studio.shapes import validate, validate_name
+
+TRAINING_IMAGE = "AlgorithmSpecification.TrainingImage"
+# A Docker image reference: [registry[:port]/]path[:tag][@digest], as `docker pull` takes it.
+_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+REFERENCE = re.compile(
+    rf"(?:[a-zA-Z0-9.-]+(?::[0-9]+)?/)?{_COMPONENT}(?:/{_COMPONENT})*"
+    r"(?::[\w][\w.-]{0,127})?(?:@sha256:[0-9a-f]{64})?"
+)
+IMAGE_ARN = re.compile(r"arn:aws[\w-]*:sagemaker:[^:]+:[0-9]{12}:image/(?P<name>[a-z0-9.-]+)")
+IMAGE_VERSION_ARN = re.compile(
+    r"arn:aws[\w-]*:sagemaker:[^:]+:[0-9]{12}:image-version/(?P<name>[a-z0-9.-]+)/(?P<version>[0-9]+)"
+)
+
+
+def _authorize_read(actor: User, action: str) -> None:
+    """Images are the platform's, like instance types: anyone signed in may see them."""
+    if not actor.is_authenticated or not actor.is_active:
+        raise AccessDenied(f"Sign in to perform {action}.")
+
+
+def _get_image(name: str, *, for_update: bool = False) -> Image:
+    validate_name(name, "ImageName", "ImageName")
+    images = Image.objects.select_for_update() if for_update else Image.objects.all()
+    image = images.filter(name__iexact=name).first()
+    if image is None:
+        raise ResourceNotFound(f"Image {name} does not exist.")
+    return image
+
+
+def _check_reference(reference: str) -> str:
+    validate_name(reference, "ImageBaseImage", "BaseImage")
+    if not REFERENCE.fullmatch(reference):
+        raise ValidationException(
+            f"BaseImage {reference!r} is not a container image reference such as "
+            "myteam/trainer:1.2 or registry.example:5000/team/image@sha256:<digest>.",
+            "BaseImage",
+        )
+    runtime = runtime_name()
+    try:
+        present = get_runtime().has_image(reference)
+    except Exception as error:  # the engine's own failure; the form must say it, not crash
+        raise ValidationException(
+            f"The {runtime} runtime could not be asked for {reference!r}: {error}", "BaseImage"
+        ) from error
+    if present:
+        return reference
+    if runtime == "docker":
+        how = (
+            "Load it into the Docker engine first (`docker load -i image.tar`, or "
+            f"`docker build -t {reference} DIR`)"
+        )
+    else:
+        how = (
+            f"The sandbox runtime runs an image from its root file system tree at "
+            f"{sandbox_rootfs(reference)}; prepare that first"
+        )
+    raise ValidationException(
+        f"BaseImage {reference!r} is not on the {runtime} runtime. {how}; the built-in "
+        "images are made with `studio images build NAME`.",
+        "BaseImage",
+    )
+
+
+def create_image(
+    actor: User,
+    name: str,
+    *,
+    display_name: str = "",
+    description: str = "",
+    role_arn: str | None = None,
+) -> Image:
+    authorize(actor, "sagemaker:CreateImage")
+    validate_name(name, "ImageName", "ImageName")
+    if display_name:
+        validate(display_name, "ImageDisplayName", "DisplayName")
+    if description:
+        validate(description, "ImageDescription", "Description")
+    if role_arn:
+        validate(role_arn, "RoleArn", "RoleArn")
+    with transaction.atomic():
+        if Image.objects.filter(name__iexact=name).exists():
+            raise ResourceInUse(f"Image {name} already exists.")
+        try:
+            with transaction.atomic():
+                image = Image.objects.create(
+                    name=name,
+                    display_name=display_name,
+                    description=description,
+                    role_arn=role_arn or default_role_arn(),
+                    # Nothing to build or copy: the runtime already holds the images.
+                    status=ImageStatus.CREATED,
+                )
+        except IntegrityError as error:  # a concurrent CreateImage of the same name won
+            raise ResourceInUse(f"Image {name} already exists.") from error
+        record_creation(image)
+    return image
+
+
+def describe_image(actor: User, name: str) -> Image:
+    _authorize_read(actor, "sagemaker:DescribeImage")
+    return _get_image(name)
+
+
+def list_images(actor: User, *, name_contains: str | None = None) -> QuerySet[Image]:
+    """Newest first, as ListImages sorts by default (CREATION_TIME, DESCENDING)."""
+    _authorize_read(actor, "sagemaker:ListImages")
+    images = Image.objects.all()
+    if name_contains:
+        validate(name_contains, "ImageNameContains", "NameContains")
+        images = images.filter(name__icontains=name_contains)
+    return images.order_by("-created_at", "name")
+
+
+def delete_image(actor: User, name: str) -> None:
+    """Delete the image and every version of it; the container images stay on the runtime."""
+    authorize(actor, "sagemaker:DeleteImage")
+    with transaction.atomic():
+        image = _get_image(name, for_update=True)
+        if image.status == ImageStatus.DELETING:
+            raise ResourceInUse(f"Image {name} is already being deleted.")
+        for version in image.versions.select_related("image"):
+            transition(version, ImageVersionStatus.DELETING)
+        transition(image, ImageStatus.DELETING)
+        image.delete()
+
+
+def create_image_version(
+    actor: User, image_name: str, base_image: str, *, client_token: str | None = None
+) -> ImageVersion:
+    """A new version of `image_name` pointing at `base_image`, which the active runtime must
+    already have. A repeated call with the same ClientToken returns the version it made."""
+    authorize(actor, "sagemaker:CreateImageVersion")
+    if client_token:
+        validate(client_token, "ClientToken", "ClientToken")
+    with transaction.atomic():
+        image = _get_image(image_name, for_update=True)
+        if client_token:
+            made = image.versions.filter(client_token=client_token).first()
+            if made is not None:
+                return made
+        if image.status != ImageStatus.CREATED:
+            raise ResourceInUse(f"Image {image.name} is {image.status}, not CREATED.")
+        _check_reference(base_image)
+        # The image row is locked, so two callers cannot take the same number.
+        image.last_version += 1
+        image.save(update_fields=["last_version"])
+        version = ImageVersion.objects.create(
+            image=image,
+            version=image.last_version,
+            base_image=base_image,
+            client_token=client_token or "",
+            status=ImageVersionStatus.CREATED,
+        )
+        record_creation(version)
+    return version
+
+
+def _get_version(image: Image, version: int | None) -> ImageVersion:
+    if version is None:
+        found = image.versions.select_related("image").order_by("-version").first()
+        if found is None:
+            raise ResourceNotFound(f"Image {image.name} has no versions.")
+        return found
+    validate(version, "ImageVersionNumber", "Version")
+    found = image.versions.select_related("image").filter(version=version).first()
+    if found is None:
+        raise ResourceNotFound(f"Image {image.name} has no version {version}.")
+    return found
+
+
+def describe_image_version(
+    actor: User, image_name: str, version: int | None = None
+) -> ImageVersion:
+    """The given version, or the latest one when `version` is None (as SageMaker does)."""
+    _authorize_read(actor, "sagemaker:DescribeImageVersion")
+    return _get_version(_get_image(image_name), version)
+
+
+def list_image_versions(actor: User, image_name: str) -> QuerySet[ImageVersion]:
+    _authorize_read(actor, "sagemaker:ListImageVersions")
+    return _get_image(image_name).versions.select_related("image").order_by("-version")
+
+
+def delete_image_version(actor: User, image_name: str, version: int) -> None:
+    authorize(actor, "sagemaker:DeleteImageVersion")
+    with transaction.atomic():
+        found = _get_version(_get_image(image_name, for_update=True), version)
+        transition(found, ImageVersionStatus.DELETING)
+        found.delete()
+
+
+def _registered() -> str:
+    """The registered images, for an error message: `sklearn (studio/sklearn:latest), ...`."""
+    latest = {}
+    for version in ImageVersion.objects.filter(
+        status=ImageVersionStatus.CREATED, image__status=ImageStatus.CREATED
+    ).select_related("image"):
+        if version.version > latest.get(version.image.name, (0, ""))[0]:
+            latest[version.image.name] = (version.version, version.base_image)
+    return ", ".join(f"{name} ({ref})" for name, (_, ref) in sorted(latest.items())) or "none"
+
+
+def resolve_image(reference: str) -> str:
+    """The container reference for what a job names as its image: an ImageVersionArn, an
+    ImageArn (its latest CREATED version) or a registered version's BaseImage.
+
+    The built-in images (`studio/NAME:latest` for each images/NAME/) are always accepted: the
+    platform runs them for built-in algorithms whatever the registry holds.
+    """
+    created = ImageVersion.objects.filter(
+        status=ImageVersionStatus.CREATED, image__status=ImageStatus.CREATED
+    )
+    match = IMAGE_VERSION_ARN.fullmatch(reference)
+    if match:
+        version = created.filter(
+            image__name__iexact=match["name"], version=int(match["version"])
+        ).first()
+        if version is None or version.arn != reference:
+            raise ValidationException(
+                f"TrainingImage {reference}: no such image version here. Registered images: "
+                f"{_registered()}.",
+                TRAINING_IMAGE,
+            )
+        return version.base_image
+    match = IMAGE_ARN.fullmatch(reference)
+    if match:
+        image = Image.objects.filter(name__iexact=match["name"], status=ImageStatus.CREATED).first()
+        if image is None or image.arn != reference:
+            raise ValidationException(
+                f"TrainingImage {reference}: no such image here. Registered images: "
+                f"{_registered()}.",
+                TRAINING_IMAGE,
+            )
+        latest = image.latest_version()
+        if latest is None:
+            raise ValidationException(
+                f"TrainingImage {reference}: image {image.name} has no CREATED version; "
+                "add one with CreateImageVersion.",
+                TRAINING_IMAGE,
+            )
+        return latest.base_image
+    if reference in _builtin_references() or created.filter(base_image=reference).exists():
+        return reference
+    raise ValidationException(
+        f"TrainingImage {reference!r} is not a registered image. Give an ImageArn, an "
+        f"ImageVersionArn or the reference of a registered version; registered images: "
+        f"{_registered()}. An admin registers others with CreateImage and CreateImageVersion.",
+        TRAINING_IMAGE,
+    )
+
+
+def _builtin_references() -> set[str]:
+    return {builtin_algorithms.BUILTIN_IMAGE, *(image_ref(n) for n in buildable_images())}
+
+
+def training_image(algorithm: dict) -> str:
+    """The container reference a training job with this AlgorithmSpecification runs."""
+    if algorithm.get("TrainingImage"):
+        return resolve_image(algorithm["TrainingImage"])
+    return builtin_algorithms.BUILTIN_IMAGE
