@@ -75,6 +75,8 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
             )
             return
         if key in self.subscriptions:
+            # Acknowledged again: a page waits for the ack to catch up on what it missed.
+            await self.send_json({"kind": "subscribed", "subscribe": key})
             return
         if len(self.subscriptions) >= MAX_SUBSCRIPTIONS:
             await self.send_json(

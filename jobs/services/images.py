@@ -26,8 +26,10 @@ from studio.shapes import validate, validate_name
 TRAINING_IMAGE = "AlgorithmSpecification.TrainingImage"
 # A Docker image reference: [registry[:port]/]path[:tag][@digest], as `docker pull` takes it.
 _COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+# The first component is a registry only if it looks like a host: a dot, a port or localhost.
+_REGISTRY = r"(?:localhost|[a-zA-Z0-9-]+(?:\.[a-zA-Z0-9-]+)+|[a-zA-Z0-9-]+(?=:))(?::[0-9]+)?/"
 REFERENCE = re.compile(
-    rf"(?:[a-zA-Z0-9.-]+(?::[0-9]+)?/)?{_COMPONENT}(?:/{_COMPONENT})*"
+    rf"(?:{_REGISTRY})?{_COMPONENT}(?:/{_COMPONENT})*"
     r"(?::[\w][\w.-]{0,127})?(?:@sha256:[0-9a-f]{64})?"
 )
 IMAGE_ARN = re.compile(r"arn:aws[\w-]*:sagemaker:[^:]+:[0-9]{12}:image/(?P<name>[a-z0-9.-]+)")

@@ -417,11 +417,11 @@ class SandboxRuntime(Runtime):
             time.sleep(POLL)
 
     def logs(self, container_id: str, follow: bool = False) -> Iterator[str]:
-        state = self._dir(container_id)
+        # A container that is gone has no logs left, as with Docker: an empty stream.
         try:
-            log = open(state / "log", "rb")  # noqa: SIM115 (closed by the generator)
-        except FileNotFoundError:
-            raise ContainerError(f"no such container: {container_id}") from None
+            log = open(self._dir(container_id) / "log", "rb")  # noqa: SIM115 (closed by _tail)
+        except (ContainerError, FileNotFoundError):
+            return iter(())
         return self._tail(container_id, log, follow)
 
     def _tail(self, container_id: str, log, follow: bool) -> Iterator[str]:
