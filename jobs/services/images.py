@@ -53,7 +53,7 @@ def _get_image(name: str, *, for_update: bool = False) -> Image:
     return image
 
 
-def _check_reference(reference: str) -> str:
+def _check_reference(reference: str) -> None:
     validate_name(reference, "ImageBaseImage", "BaseImage")
     if not REFERENCE.fullmatch(reference):
         raise ValidationException(
@@ -69,7 +69,7 @@ def _check_reference(reference: str) -> str:
             f"The {runtime} runtime could not be asked for {reference!r}: {error}", "BaseImage"
         ) from error
     if present:
-        return reference
+        return
     if runtime == "docker":
         how = (
             "Load it into the Docker engine first (`docker load -i image.tar`, or "
@@ -142,8 +142,6 @@ def delete_image(actor: User, name: str) -> None:
     authorize(actor, "sagemaker:DeleteImage")
     with transaction.atomic():
         image = _get_image(name, for_update=True)
-        if image.status == ImageStatus.DELETING:
-            raise ResourceInUse(f"Image {name} is already being deleted.")
         for version in image.versions.select_related("image"):
             transition(version, ImageVersionStatus.DELETING)
         transition(image, ImageStatus.DELETING)

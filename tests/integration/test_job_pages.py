@@ -19,8 +19,6 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from domains.services import update_policy
-from domains.services.domains import DEFAULT_POLICY_NAME
 from jobs.models import Dataset, InstanceType, MetricPoint, TrainingJob
 from jobs.training import workspace
 from jobs.training.logs import log_path
@@ -436,13 +434,7 @@ def test_the_form_starts_a_builtin_algorithm_job(client, alice, alice_profile, d
     assert "Training job from-form was created" in html_of(client, job_url("from-form"))
 
 
-def test_the_form_offers_the_domains_datasets(
-    client, root, domain, alice, alice_profile, carol_elsewhere, data
-):
-    # Dataset actions are Studio's own, not in the default policy's sagemaker:*.
-    update_policy(
-        root, domain.domain_id, DEFAULT_POLICY_NAME, allow=["sagemaker:*", "studio:*Dataset*"]
-    )
+def test_the_form_offers_the_domains_datasets(client, alice, alice_profile, carol_elsewhere, data):
     put("s3://research-data/iris/part.csv", separable_csv(10))
     for profile, name, uri in [
         (alice_profile, "iris", "s3://research-data/iris/"),

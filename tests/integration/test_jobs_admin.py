@@ -139,6 +139,8 @@ def test_superuser_adds_an_image_with_its_first_version(runtime, root):
     image = Image.objects.get(name="team-sklearn")
     assert image.status == "CREATED"
     assert [(v.version, v.base_image) for v in image.versions.all()] == [(1, SKLEARN_IMAGE)]
+    assert image in listed(console(root), "image")
+    assert console(root).get(url("instancetype", "changelist")).status_code == 200
     page = console(root).get(url("image", "change", image.pk))
     assert page.status_code == 200
     assert image.versions.get().arn in page.content.decode()
