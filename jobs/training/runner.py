@@ -100,15 +100,31 @@ def run(job_pk: int) -> None:
         return  # another worker is watching it
     try:
         runtime = get_runtime(job.runtime_state.get("runtime"))
-        if not job.runtime_state.get("containers"):
-            if job.status == TrainingJobStatus.STOPPING:
-                _end(job, TrainingJobStatus.STOPPED, "Stopped", "Stopped before it started.")
+        while True:  # once, plus once per retry the job's RetryStrategy allows
+            if not job.runtime_state.get("containers"):
+                if job.status == TrainingJobStatus.STOPPING:
+                    _end(job, TrainingJobStatus.STOPPED, "Stopped", "Stopped before it started.")
+                    return
+                if not _start(job, runtime):
+                    return
+            if not _watch(job, runtime, lease):
                 return
-            if not _start(job, runtime):
-                return
-        _watch(job, runtime, lease)
     finally:
         lease.release()
+
+
+def _retry(job: TrainingJob, reason: str) -> bool:
+    """After an infrastructure failure (never the algorithm's own), start a new attempt if the
+    job's RetryStrategy allows one. SageMaker moves a retried job back to Starting."""
+    allowed = job.request.get("RetryStrategy", {}).get("MaximumRetryAttempts", 0)
+    if job.attempt > allowed:
+        return False
+    job.attempt += 1
+    job.runtime_state = {k: v for k, v in job.runtime_state.items() if k == "runtime"}
+    job.training_end_time = None
+    job.save(update_fields=["attempt", "runtime_state", "training_end_time"])
+    set_secondary(job, "Restarting", f"{reason} Retrying: attempt {job.attempt}.")
+    return True
 
 
 def _start(job: TrainingJob, runtime: Runtime) -> bool:
@@ -121,7 +137,8 @@ def _start(job: TrainingJob, runtime: Runtime) -> bool:
         _end(job, TrainingJobStatus.FAILED, "Failed", f"ClientError: could not prepare input: {e}")
         return False
     job.runtime_state = {**job.runtime_state, "runtime": runtime.name, "containers": {}}
-    job.training_start_time = timezone.now()
+    # MaxRuntimeInSeconds covers all attempts together, as in SageMaker: the first start counts.
+    job.training_start_time = job.training_start_time or timezone.now()
     job.save(update_fields=["runtime_state", "training_start_time"])
     set_secondary(job, "Training", "Training image download completed. Training in progress.")
     for host in hosts:
@@ -138,7 +155,8 @@ def _start(job: TrainingJob, runtime: Runtime) -> bool:
     return True
 
 
-def _watch(job: TrainingJob, runtime: Runtime, lease: Lease) -> None:
+def _watch(job: TrainingJob, runtime: Runtime, lease: Lease) -> bool:
+    """Watch the job to its end; True when it should be tried again."""
     containers: dict[str, str] = job.runtime_state["containers"]
     root = workspace.job_dir(job.name)
     # Logs are read from the start every time, so a resumed watch rebuilds them whole.
@@ -163,7 +181,7 @@ def _watch(job: TrainingJob, runtime: Runtime, lease: Lease) -> None:
     )
     for thread in threads:
         thread.join(timeout=10)
-    _finish(job, runtime, result, sinks.get("algo-1"))
+    return _finish(job, runtime, result, sinks.get("algo-1"))
 
 
 def _failure_reason(job: TrainingJob, result: execution.WatchResult, sink: LogSink | None) -> str:
@@ -190,15 +208,18 @@ def _failure_reason(job: TrainingJob, result: execution.WatchResult, sink: LogSi
 
 def _finish(
     job: TrainingJob, runtime: Runtime, result: execution.WatchResult, sink: LogSink | None
-) -> None:
+) -> bool:
+    """Pack and record the outcome; True when the job should be tried again instead."""
     root = workspace.job_dir(job.name)
     containers = job.runtime_state["containers"]
     job.training_end_time = timezone.now()
     job.save(update_fields=["training_end_time"])
     if result.ended_by == execution.VANISHED:
         execution.remove_all(runtime, containers)
+        if _retry(job, vanished_reason(result)):
+            return True
         _end(job, TrainingJobStatus.FAILED, "Failed", vanished_reason(result))
-        return
+        return False
     set_secondary(job, "Uploading", "Uploading generated training model")
     output = storage.join(job.request["OutputDataConfig"]["S3OutputPath"], job.name, "output")
     try:
@@ -207,7 +228,7 @@ def _finish(
     except OSError as e:
         execution.remove_all(runtime, containers)
         _end(job, TrainingJobStatus.FAILED, "Failed", f"ClientError: could not upload: {e}")
-        return
+        return False
     job.model_artifacts = model or ""
     job.final_metrics = _final_metrics(job)
     job.save(update_fields=["model_artifacts", "final_metrics"])
@@ -229,6 +250,7 @@ def _finish(
             _end(job, TrainingJobStatus.FAILED, "Failed", "Training job failed", reason=reason)
         else:
             _end(job, TrainingJobStatus.COMPLETED, "Completed", "Training job completed")
+    return False
 
 
 def vanished_reason(result: execution.WatchResult) -> str:

@@ -82,3 +82,24 @@ def test_orphan_containers_are_removed(runtime):
     assert container_id in {c.id for c in backend.list_managed()}
     assert reconcile_jobs()["removed"] >= 1
     assert container_id not in {c.id for c in backend.list_managed()}
+
+
+def test_retry_strategy_restarts_a_job_whose_container_vanished(
+    runtime, alice, alice_profile, data, tmp_path, celery_worker
+):
+    source = put_sourcedir(
+        "s3://research-code/retry/sourcedir.tar.gz", {"train.py": SLOW}, tmp_path
+    )
+    spec = script_request("retried", source, RetryStrategy={"MaximumRetryAttempts": 1})
+    job = create_training_job(alice, alice_profile.domain.domain_id, spec)
+    training_started(job)
+    # The container is lost while nobody watches (as with its host), so it is seen as gone.
+    celery_worker.kill()
+    backend = get_runtime(runtime)
+    for container_id in job.runtime_state["containers"].values():
+        backend.remove(container_id)
+    celery_worker.start()
+    job = _resolve_like_beat(job, timeout=90)
+    assert job.status == "Completed", job.failure_reason
+    assert job.attempt == 2
+    assert "Restarting" in [t["Status"] for t in job.secondary_status_transitions]
