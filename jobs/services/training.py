@@ -103,6 +103,15 @@ def validate_training_request(request: dict[str, Any]) -> dict[str, Any]:
             _fail(f"{required} is required.", required)
     _check_algorithm(request["AlgorithmSpecification"])
     _check_channels(request.get("InputDataConfig", []))
+    checkpoints = request.get("CheckpointConfig")
+    if checkpoints:
+        storage.local_path(checkpoints["S3Uri"], "CheckpointConfig.S3Uri")
+        local = checkpoints.get("LocalPath", "/opt/ml/checkpoints").rstrip("/")
+        if not local.startswith("/opt/ml/") or ".." in local.split("/"):
+            _fail(
+                "CheckpointConfig.LocalPath must be a directory under /opt/ml/.",
+                "CheckpointConfig.LocalPath",
+            )
     storage.local_path(request["OutputDataConfig"]["S3OutputPath"], "OutputDataConfig.S3OutputPath")
     config = request["ResourceConfig"]
     if not config.get("InstanceType"):

@@ -214,6 +214,11 @@ def _finish(
     containers = job.runtime_state["containers"]
     job.training_end_time = timezone.now()
     job.save(update_fields=["training_end_time"])
+    try:
+        # Whatever happened, keep what the job checkpointed: a retry resumes from it.
+        workspace.save_checkpoints(job.request, root / "algo-1")
+    except OSError as e:
+        log.warning("could not save checkpoints of %s: %s", job.name, e)
     if result.ended_by == execution.VANISHED:
         execution.remove_all(runtime, containers)
         if _retry(job, vanished_reason(result)):

@@ -93,7 +93,41 @@ def prepare(job_name: str, request: dict[str, Any], host: str, all_hosts: list[s
         own(root / writable)
     own(root / "output")
     _place_code(root / "code", hyperparameters)
+    restore_checkpoints(request, root)
     return root
+
+
+def checkpoint_dir(request: dict[str, Any], root: Path) -> Path:
+    """Where the container's CheckpointConfig.LocalPath (default /opt/ml/checkpoints) lands
+    on the host: it must be under /opt/ml, which is this host directory."""
+    local = request.get("CheckpointConfig", {}).get("LocalPath", "/opt/ml/checkpoints")
+    return root / local.removeprefix("/opt/ml/").strip("/")
+
+
+def restore_checkpoints(request: dict[str, Any], root: Path) -> None:
+    """SageMaker copies CheckpointConfig.S3Uri into LocalPath before training starts, so a
+    retried (or re-run) job resumes from what an earlier attempt saved."""
+    config = request.get("CheckpointConfig")
+    if not config:
+        return
+    target = checkpoint_dir(request, root)
+    target.mkdir(parents=True, exist_ok=True)
+    own(target)
+    for relative, source in storage.files_under(config["S3Uri"], "CheckpointConfig.S3Uri"):
+        destination = target / relative
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, destination)
+        own(destination)
+
+
+def save_checkpoints(request: dict[str, Any], root: Path) -> None:
+    """Copy what the job left in LocalPath to CheckpointConfig.S3Uri."""
+    config = request.get("CheckpointConfig")
+    source = checkpoint_dir(request, root)
+    if not config or not source.is_dir():
+        return
+    for path in sorted(p for p in source.rglob("*") if p.is_file()):
+        storage.put_file(path, storage.join(config["S3Uri"], str(path.relative_to(source))))
 
 
 def _place_code(code: Path, hyperparameters: dict[str, str]) -> None:

@@ -73,3 +73,12 @@ def data() -> str:
     from tests.integration.training import DATA, separable_csv
 
     return put(DATA, separable_csv())
+
+
+@pytest.fixture(autouse=True)
+def _empty_artifact_store():
+    """Each test starts with an empty store, as each starts with an empty database."""
+    yield
+    from studio import storage
+
+    shutil.rmtree(storage.root(), ignore_errors=True)

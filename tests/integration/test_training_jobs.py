@@ -207,3 +207,36 @@ def test_a_training_container_sees_no_other_data_and_no_network(
     assert job.status == "Completed", job.failure_reason
     found = json.loads(model_files(job)["probe.json"])
     assert found == {**dict.fromkeys(paths, False), "network": False}
+
+
+CHECKPOINTING = """
+import os
+path = "/opt/ml/checkpoints/epoch.txt"
+epoch = int(open(path).read()) if os.path.exists(path) else 0
+open(path, "w").write(str(epoch + 1))
+open(os.path.join(os.environ["SM_MODEL_DIR"], "resumed_from.txt"), "w").write(str(epoch))
+"""
+
+
+def test_checkpoints_are_saved_and_restored_for_the_next_run(
+    runtime, alice, alice_profile, data, tmp_path
+):
+    source = put_sourcedir(
+        "s3://research-code/ckpt/sourcedir.tar.gz", {"train.py": CHECKPOINTING}, tmp_path
+    )
+    checkpoints = {"S3Uri": "s3://research-output/checkpoints/run"}
+    domain_id = alice_profile.domain.domain_id
+    first = ended(
+        create_training_job(
+            alice, domain_id, script_request("ckpt-1", source, CheckpointConfig=checkpoints)
+        )
+    )
+    second = ended(
+        create_training_job(
+            alice, domain_id, script_request("ckpt-2", source, CheckpointConfig=checkpoints)
+        )
+    )
+    assert (first.status, second.status) == ("Completed", "Completed"), second.failure_reason
+    assert model_files(first)["resumed_from.txt"] == b"0"
+    assert model_files(second)["resumed_from.txt"] == b"1"
+    assert storage.local_path("s3://research-output/checkpoints/run/epoch.txt").read_text() == "2"
