@@ -14,7 +14,9 @@ IMAGES ?= sklearn
 
 .PHONY: up test lint install system-packages test-packages images image-packages
 
-up: install system-packages
+# Jobs need the built-in images: the first `make up` builds them (a few minutes), later ones
+# find them unchanged and go straight on.
+up: install system-packages images
 	$(BIN)/studio up $(ARGS)
 
 test: install test-packages
