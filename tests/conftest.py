@@ -4,6 +4,7 @@
 Celery queue and Redis prefix.
 """
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -141,8 +142,33 @@ def celery_worker(postgres, redis_server) -> Iterator[WorkerProcess]:
 
 
 @pytest.fixture
-def live(transactional_db, celery_worker) -> None:
-    """Tests that need committed rows and the real worker acting on them."""
+def live(transactional_db, celery_worker) -> Iterator[None]:
+    """Tests that need committed rows and the real worker acting on them.
+
+    Jobs a test leaves running are stopped, and waited for, before the database is emptied
+    for the next test: a worker still writing while the tables are truncated deadlocks."""
+    yield
+    from jobs.models import ProcessingJob, TrainingJob
+    from jobs.tasks import WORKLOADS
+    from studio.errors import ConflictException
+    from studio.lifecycle import transition
+
+    active = ["InProgress", "Stopping"]
+    for model, task in WORKLOADS:
+        for job in model.objects.filter(status__in=active):
+            with contextlib.suppress(ConflictException):
+                transition(job, "Stopping")
+            # Rows a test made directly have no watcher yet; this one ends them.
+            task.delay(job.pk)
+    wait_for(
+        lambda: (
+            not any(
+                m.objects.filter(status__in=active).exists() for m in (TrainingJob, ProcessingJob)
+            )
+        ),
+        timeout=60,
+        what="jobs left running by the test to stop",
+    )
 
 
 def settled(obj, status: str = "InService", timeout: float = 20):

@@ -3,15 +3,16 @@ under /opt/ml/processing/."""
 
 from django.db import models
 
-from domains.models import Domain, UserProfile, arn
+from domains.models import Domain, UserProfile
+from jobs.models.base import JobIdentity
 from jobs.models.training import JOB_TRANSITIONS
-from studio.events import domain_group, profile_group, resource_group
 from studio.lifecycle import LifecycleModel
 
 
-class ProcessingJob(LifecycleModel):
+class ProcessingJob(JobIdentity, LifecycleModel):
     TRANSITIONS = JOB_TRANSITIONS
     RESOURCE_TYPE = "ProcessingJob"
+    ARN_KIND = "processing-job"
 
     name = models.CharField(max_length=63, unique=True)
     domain = models.ForeignKey(Domain, on_delete=models.CASCADE, related_name="processing_jobs")
@@ -31,21 +32,3 @@ class ProcessingJob(LifecycleModel):
     class Meta:
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["domain", "status"])]
-
-    def __str__(self) -> str:
-        return self.name
-
-    @property
-    def resource_id(self) -> str:
-        return self.name
-
-    @property
-    def arn(self) -> str:
-        return arn(f"processing-job/{self.name.lower()}")
-
-    def event_groups(self) -> list[str]:
-        return [
-            profile_group(self.profile_id),
-            domain_group(self.domain.domain_id),
-            resource_group(self.RESOURCE_TYPE, self.name),
-        ]

@@ -4,8 +4,8 @@ timestamps, and what the run produced."""
 from django.db import models
 from django.utils import timezone
 
-from domains.models import Domain, UserProfile, arn
-from studio.events import domain_group, profile_group, resource_group
+from domains.models import Domain, UserProfile
+from jobs.models.base import JobIdentity
 from studio.lifecycle import LifecycleModel
 
 
@@ -24,9 +24,10 @@ JOB_TRANSITIONS = {
 }
 
 
-class TrainingJob(LifecycleModel):
+class TrainingJob(JobIdentity, LifecycleModel):
     TRANSITIONS = JOB_TRANSITIONS
     RESOURCE_TYPE = "TrainingJob"
+    ARN_KIND = "training-job"
 
     name = models.CharField(max_length=63, unique=True)
     domain = models.ForeignKey(Domain, on_delete=models.CASCADE, related_name="training_jobs")
@@ -49,24 +50,6 @@ class TrainingJob(LifecycleModel):
     class Meta:
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["domain", "status"]), models.Index(fields=["profile"])]
-
-    def __str__(self) -> str:
-        return self.name
-
-    @property
-    def resource_id(self) -> str:
-        return self.name
-
-    @property
-    def arn(self) -> str:
-        return arn(f"training-job/{self.name.lower()}")
-
-    def event_groups(self) -> list[str]:
-        return [
-            profile_group(self.profile_id),
-            domain_group(self.domain.domain_id),
-            resource_group(self.RESOURCE_TYPE, self.name),
-        ]
 
     @property
     def training_seconds(self) -> int | None:

@@ -70,7 +70,8 @@ def _spec(job: ProcessingJob, host: str, mounts: list[Mount]) -> ContainerSpec:
     cpus, memory = InstanceType.objects.get(name=job.instance_type).container_limits()
     return ContainerSpec(
         name=f"{settings.STUDIO_REDIS_PREFIX}-proc-{job.name}-{host}",
-        image=app["ImageUri"],
+        # As resolved when the job was accepted; jobs from before that was stored run theirs.
+        image=job.runtime_state.get("image", app["ImageUri"]),
         command=list(app.get("ContainerEntrypoint") or [])
         + list(app.get("ContainerArguments") or []),
         env={**job.request.get("Environment", {}), "PROCESSING_JOB_NAME": job.name},

@@ -1,12 +1,19 @@
 """What CreateTrainingJob and CreateProcessingJob check alike."""
 
+from typing import Any
+
 from django.conf import settings
+from django.db import transaction
 
 from domains.models import Domain, StudioStatus, UserProfile
-from domains.permissions import enforce_quotas
+from domains.permissions import User, authorize, enforce_quotas, visible_domains
 from jobs.models import InstanceType
+from jobs.models import TrainingJobStatus as JobStatus
 from jobs.usage import profile_usage
-from studio.errors import ResourceInUse, ValidationException
+from studio.errors import ResourceInUse, ResourceNotFound, ValidationException
+from studio.lifecycle import transition
+from studio.queue import enqueue
+from studio.shapes import validate
 
 # All of one job's hosts run on this machine's runtime; more than this is a mistake.
 MAX_INSTANCE_COUNT = 16
@@ -50,7 +57,7 @@ def admit(
     if domain.status != StudioStatus.IN_SERVICE:
         raise ResourceInUse(f"Domain {domain.domain_id} is {domain.status}; wait until InService.")
     if model.objects.filter(name=name).exists():
-        label = "Training" if model.RESOURCE_TYPE == "TrainingJob" else "Processing"
+        label = model.RESOURCE_TYPE.removesuffix("Job")
         raise ResourceInUse(f"{label} job {name} already exists.")
     enforce_quotas(
         profile,
@@ -59,3 +66,35 @@ def admit(
         instance_count=count,
         starts_job=True,
     )
+
+
+def get_job(model, actor: User, name: str):
+    """The job named `name` in a domain the actor can see, else ResourceNotFound."""
+    label = model.RESOURCE_TYPE.removesuffix("Job")
+    validate(name, f"{model.RESOURCE_TYPE}Name", f"{model.RESOURCE_TYPE}Name")
+    job = (
+        model.objects.select_related("domain", "profile")
+        .filter(name=name, domain__in=visible_domains(actor))
+        .first()
+    )
+    if job is None:
+        raise ResourceNotFound(f"{label} job {name} does not exist.")
+    return job
+
+
+def request_stop(model, actor: User, name: str, task) -> Any:
+    """Stop{Training,Processing}Job: mark the job Stopping; its watcher stops the containers
+    (SIGTERM, then SIGKILL) on its next poll. `task` is sent too, so that a stop works even
+    while the watcher is lost (the lease makes a second watcher a no-op)."""
+    job = get_job(model, actor, name)
+    authorize(actor, f"sagemaker:Stop{model.RESOURCE_TYPE}", domain=job.domain, owner=job.profile)
+    with transaction.atomic():
+        if job.status != JobStatus.IN_PROGRESS:
+            label = model.RESOURCE_TYPE.removesuffix("Job")
+            raise ValidationException(
+                f"{label} job {name} is {job.status}; only InProgress jobs can be stopped.",
+                f"{model.RESOURCE_TYPE}Name",
+            )
+        transition(job, JobStatus.STOPPING)
+        enqueue(task, job.pk)
+    return job

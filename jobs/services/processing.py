@@ -6,19 +6,28 @@ from typing import Any
 from django.db import transaction
 from django.db.models import QuerySet
 
-from domains.permissions import User, authorize, visible_domains
+from domains.permissions import User, authorize
 from domains.services.lookup import get_domain
 from jobs.models import ProcessingJob, TrainingJobStatus
-from jobs.services.common import admit, check_instances, require_profile, role_arn
+from jobs.services.common import (
+    admit,
+    check_instances,
+    get_job,
+    request_stop,
+    require_profile,
+    role_arn,
+)
+from jobs.services.images import resolve_image
 from studio import storage
-from studio.errors import ResourceNotFound, ValidationException
-from studio.lifecycle import record_creation, transition
+from studio.errors import ValidationException
+from studio.lifecycle import record_creation
 from studio.queue import enqueue
 from studio.runtime import runtime_name
 from studio.shapes import validate
 
 PROCESSING_ROOT = "/opt/ml/processing/"
 DEFAULT_MAX_RUNTIME = 86_400
+IMAGE_URI = "AppSpecification.ImageUri"
 
 
 def _local_path(value: str, field: str) -> str:
@@ -31,6 +40,18 @@ def _local_path(value: str, field: str) -> str:
     return path
 
 
+def processing_image(request: dict[str, Any]) -> str:
+    """The container reference the job runs: its ImageUri resolved as a TrainingImage is (an
+    ImageArn, an ImageVersionArn, a registered or built-in reference)."""
+    reference = request["AppSpecification"]["ImageUri"]
+    try:
+        return resolve_image(reference)
+    except ValidationException as e:
+        # resolve_image speaks of TrainingImage; here the same rules apply to ImageUri.
+        message = e.message.replace("TrainingImage", IMAGE_URI, 1)
+        raise ValidationException(message, IMAGE_URI) from e
+
+
 def validate_processing_request(request: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(request, dict):
         raise ValidationException("The request must be an object.", "CreateProcessingJobRequest")
@@ -40,6 +61,7 @@ def validate_processing_request(request: dict[str, Any]) -> dict[str, Any]:
         "MaxRuntimeInSeconds", DEFAULT_MAX_RUNTIME
     )
     validate(request, "CreateProcessingJobRequest", "")
+    processing_image(request)
     cluster = request["ProcessingResources"]["ClusterConfig"]
     check_instances(
         cluster.get("InstanceType", ""),
@@ -108,27 +130,17 @@ def create_processing_job(actor: User, domain_id: str, request: dict[str, Any]) 
             status=TrainingJobStatus.IN_PROGRESS,
             instance_type=cluster["InstanceType"],
             instance_count=count,
-            runtime_state={"runtime": runtime_name()},
+            # Both chosen once, here: a re-adopted job keeps its runtime and image even if
+            # STUDIO_RUNTIME or the image registry changed meanwhile.
+            runtime_state={"runtime": runtime_name(), "image": processing_image(request)},
         )
         record_creation(job)
         enqueue(run_processing_job, job.pk)
     return job
 
 
-def _get_job(actor: User, name: str) -> ProcessingJob:
-    validate(name, "ProcessingJobName", "ProcessingJobName")
-    job = (
-        ProcessingJob.objects.select_related("domain", "profile")
-        .filter(name=name, domain__in=visible_domains(actor))
-        .first()
-    )
-    if job is None:
-        raise ResourceNotFound(f"Processing job {name} does not exist.")
-    return job
-
-
 def describe_processing_job(actor: User, name: str) -> ProcessingJob:
-    job = _get_job(actor, name)
+    job = get_job(ProcessingJob, actor, name)
     authorize(actor, "sagemaker:DescribeProcessingJob", domain=job.domain, owner=job.profile)
     return job
 
@@ -140,16 +152,6 @@ def list_processing_jobs(actor: User, domain_id: str) -> QuerySet[ProcessingJob]
 
 
 def stop_processing_job(actor: User, name: str) -> ProcessingJob:
-    job = _get_job(actor, name)
-    authorize(actor, "sagemaker:StopProcessingJob", domain=job.domain, owner=job.profile)
     from jobs.tasks import run_processing_job
 
-    with transaction.atomic():
-        if job.status != TrainingJobStatus.IN_PROGRESS:
-            raise ValidationException(
-                f"Processing job {name} is {job.status}; only InProgress jobs can be stopped.",
-                "ProcessingJobName",
-            )
-        transition(job, TrainingJobStatus.STOPPING)
-        enqueue(run_processing_job, job.pk)
-    return job
+    return request_stop(ProcessingJob, actor, name, run_processing_job)

@@ -7,15 +7,22 @@ from typing import Any
 from django.db import transaction
 from django.db.models import QuerySet
 
-from domains.permissions import User, authorize, visible_domains
+from domains.permissions import User, authorize
 from domains.services.lookup import get_domain
 from jobs import builtin_algorithms
 from jobs.models import TrainingJob, TrainingJobStatus
-from jobs.services.common import admit, check_instances, require_profile, role_arn
+from jobs.services.common import (
+    admit,
+    check_instances,
+    get_job,
+    request_stop,
+    require_profile,
+    role_arn,
+)
 from jobs.services.images import resolve_image, training_image
 from studio import storage
-from studio.errors import ResourceNotFound, ValidationException
-from studio.lifecycle import record_creation, transition
+from studio.errors import ValidationException
+from studio.lifecycle import record_creation
 from studio.queue import enqueue
 from studio.runtime import runtime_name
 from studio.shapes import validate
@@ -158,20 +165,8 @@ def create_training_job(actor: User, domain_id: str, request: dict[str, Any]) ->
     return job
 
 
-def _get_job(actor: User, name: str) -> TrainingJob:
-    validate(name, "TrainingJobName", "TrainingJobName")
-    job = (
-        TrainingJob.objects.select_related("domain", "profile")
-        .filter(name=name, domain__in=visible_domains(actor))
-        .first()
-    )
-    if job is None:
-        raise ResourceNotFound(f"Training job {name} does not exist.")
-    return job
-
-
 def describe_training_job(actor: User, name: str) -> TrainingJob:
-    job = _get_job(actor, name)
+    job = get_job(TrainingJob, actor, name)
     authorize(actor, "sagemaker:DescribeTrainingJob", domain=job.domain, owner=job.profile)
     return job
 
@@ -195,19 +190,6 @@ def list_training_jobs(
 
 
 def stop_training_job(actor: User, name: str) -> TrainingJob:
-    """Ask the watching worker to stop the job; it sends SIGTERM, then SIGKILL."""
-    job = _get_job(actor, name)
-    authorize(actor, "sagemaker:StopTrainingJob", domain=job.domain, owner=job.profile)
     from jobs.tasks import run_training_job
 
-    with transaction.atomic():
-        if job.status != TrainingJobStatus.IN_PROGRESS:
-            raise ValidationException(
-                f"Training job {name} is {job.status}; only InProgress jobs can be stopped.",
-                "TrainingJobName",
-            )
-        transition(job, TrainingJobStatus.STOPPING)
-        # The watcher sees Stopping on its next poll; a lost watcher is re-sent by the
-        # reconciler. Sending one now makes stop work even while the original is gone.
-        enqueue(run_training_job, job.pk)
-    return job
+    return request_stop(TrainingJob, actor, name, run_training_job)
