@@ -72,6 +72,9 @@ def main() -> None:
         sys.exit("Set DATABASE_URL to a PostgreSQL server (the benchmark makes a scratch DB).")
     db_url, db_name = scratch_database(admin_url)
     data_dir = Path(tempfile.mkdtemp(prefix="studio-bench-"))
+    # The bare sandbox baseline runs bwrap as the container user, who must reach /opt/ml's
+    # source (Studio's own runtime stages mounts as root instead).
+    data_dir.chmod(0o755)
     tag = f"studio-bench-{uuid.uuid4().hex[:8]}"
     os.environ.update(
         DATABASE_URL=db_url,
