@@ -370,6 +370,12 @@ class SandboxRuntime(Runtime):
         if result is None:
             if not (state / "pid").exists():
                 return ContainerStatus(State.CREATED)
+            # With its supervisor gone nothing would ever reap or report what is left of the
+            # container (bwrap's --die-with-parent is not guaranteed across setpriv's exec):
+            # it is dead, so make it so.
+            for pid in self._pids(state):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
             return ContainerStatus(State.EXITED, started_at=started_at, error=SHIM_DIED)
         return ContainerStatus(
             State.EXITED,
