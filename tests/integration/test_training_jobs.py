@@ -240,3 +240,33 @@ def test_checkpoints_are_saved_and_restored_for_the_next_run(
     assert model_files(first)["resumed_from.txt"] == b"0"
     assert model_files(second)["resumed_from.txt"] == b"1"
     assert storage.local_path("s3://research-output/checkpoints/run/epoch.txt").read_text() == "2"
+
+
+HOSTS = """
+import json, os
+config = json.load(open("/opt/ml/input/config/resourceconfig.json"))
+seen = {"config": config, "env_hosts": json.loads(os.environ["SM_HOSTS"]),
+        "env_current": os.environ["SM_CURRENT_HOST"]}
+open(os.path.join(os.environ["SM_MODEL_DIR"], "hosts.json"), "w").write(json.dumps(seen))
+"""
+
+
+def test_two_instances_get_their_own_host_in_a_correct_resourceconfig(
+    runtime, alice, alice_profile, data, tmp_path
+):
+    from jobs.training.workspace import job_dir
+
+    source = put_sourcedir(
+        "s3://research-code/hosts/sourcedir.tar.gz", {"train.py": HOSTS}, tmp_path
+    )
+    spec = script_request(
+        "two-hosts", source, ResourceConfig={"InstanceType": "ml.m5.large", "InstanceCount": 2}
+    )
+    job = ended(create_training_job(alice, alice_profile.domain.domain_id, spec))
+    assert job.status == "Completed", job.failure_reason
+    assert job.billable_seconds == 2 * job.training_seconds
+    for host in ("algo-1", "algo-2"):
+        seen = json.loads((job_dir("two-hosts") / host / "model" / "hosts.json").read_text())
+        assert seen["config"]["current_host"] == host == seen["env_current"]
+        assert seen["config"]["hosts"] == ["algo-1", "algo-2"] == seen["env_hosts"]
+        assert seen["config"]["current_instance_type"] == "ml.m5.large"
