@@ -216,3 +216,126 @@ class AccessKey(models.Model):
 
     def __str__(self) -> str:
         return self.access_key_id
+
+
+class SharingType(models.TextChoices):
+    PRIVATE = "Private"
+    SHARED = "Shared"
+
+
+class Space(LifecycleModel):
+    """Where a JupyterLab app runs and what it sees as home: a Private space is its owner's
+    home directory; a Shared space has a volume of its own, open to its members."""
+
+    TRANSITIONS = STUDIO_TRANSITIONS
+    RESOURCE_TYPE = "Space"
+
+    domain = models.ForeignKey(Domain, on_delete=models.CASCADE, related_name="spaces")
+    name = models.CharField(max_length=63)
+    owner = models.ForeignKey(UserProfile, on_delete=models.CASCADE, related_name="owned_spaces")
+    sharing_type = models.CharField(
+        max_length=8, choices=SharingType.choices, default=SharingType.PRIVATE
+    )
+    members = models.ManyToManyField(UserProfile, blank=True, related_name="shared_spaces")
+    space_settings = models.JSONField(default=dict, blank=True)
+    display_name = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["domain__name", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["domain", "name"], name="space_name_per_domain")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def resource_id(self) -> str:
+        return f"{self.domain.domain_id}/{self.name}"
+
+    @property
+    def arn(self) -> str:
+        return arn(f"space/{self.domain.domain_id}/{self.name}")
+
+    @property
+    def home_uid(self) -> int:
+        """Whose files the space's home holds: the owner's (private) or the space's own uid
+        derived like a profile's, above every profile uid (shared)."""
+        if self.sharing_type == SharingType.PRIVATE:
+            return self.owner.home_uid
+        return settings.STUDIO_HOME_UID_BASE + 100_000_000 + self.pk
+
+    @property
+    def home_volume(self) -> Path:
+        if self.sharing_type == SharingType.PRIVATE:
+            return self.owner.home_directory
+        return self.domain.home_volume.parent / "shared" / self.name
+
+    def event_groups(self) -> list[str]:
+        return [
+            domain_group(self.domain.domain_id),
+            profile_group(self.owner_id),
+            resource_group("Space", self.resource_id),
+        ]
+
+
+class AppStatus(models.TextChoices):
+    PENDING = "Pending"
+    IN_SERVICE = "InService"
+    DELETING = "Deleting"
+    DELETED = "Deleted"
+    FAILED = "Failed"
+
+
+A = AppStatus
+APP_TRANSITIONS = {
+    A.PENDING: {A.IN_SERVICE, A.FAILED, A.DELETING},
+    A.IN_SERVICE: {A.DELETING, A.FAILED},
+    A.DELETING: {A.DELETED, A.FAILED},
+    # A stopped or failed app starts again as the same app (CreateApp on its name).
+    A.DELETED: {A.PENDING},
+    A.FAILED: {A.PENDING, A.DELETING},
+}
+
+
+class App(LifecycleModel):
+    """A JupyterLab server running in a space (SageMaker's App, AppType JupyterLab)."""
+
+    TRANSITIONS = APP_TRANSITIONS
+    RESOURCE_TYPE = "App"
+
+    space = models.ForeignKey(Space, on_delete=models.CASCADE, related_name="apps")
+    app_type = models.CharField(max_length=32, default="JupyterLab")
+    app_name = models.CharField(max_length=63, default="default")
+    resource_spec = models.JSONField(default=dict, blank=True)
+    # The runtime, container id, socket path and (encrypted) server token: the worker's.
+    runtime_state = models.JSONField(default=dict, blank=True)
+    last_user_activity_at = models.DateTimeField(null=True, blank=True)
+    # Why it stopped, when Studio stopped it ("idle"), for the dashboard to say so.
+    stopped_reason = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["space__name", "app_name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["space", "app_type", "app_name"], name="app_name_per_space"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.space.name}/{self.app_name}"
+
+    @property
+    def resource_id(self) -> str:
+        return f"{self.space.domain.domain_id}/{self.space.name}/{self.app_type}/{self.app_name}"
+
+    @property
+    def arn(self) -> str:
+        return arn(f"app/{self.resource_id.lower()}")
+
+    def event_groups(self) -> list[str]:
+        return [
+            profile_group(self.space.owner_id),
+            resource_group("App", self.resource_id),
+            resource_group("Space", self.space.resource_id),
+        ]
