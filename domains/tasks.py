@@ -8,7 +8,8 @@ from celery import shared_task
 from django.db import transaction
 from django.utils import timezone
 
-from domains.models import Domain, RetentionType, StudioStatus, UserProfile
+from domains import app_server
+from domains.models import Domain, RetentionType, Space, StudioStatus, UserProfile
 from domains.volumes import create_domain_volume, create_home, remove_domain_volume
 from studio.errors import ConflictException
 from studio.events import publish
@@ -92,6 +93,50 @@ def finish_domain_deletion(domain_pk: int) -> None:
 
 
 @shared_task
+def provision_space(space_pk: int) -> None:
+    space = (
+        Space.objects.select_related("domain", "owner")
+        .filter(pk=space_pk, status=StudioStatus.PENDING)
+        .first()
+    )
+    if space is None:
+        return
+    try:
+        create_domain_volume(space.domain.home_volume)
+        space.home_volume.parent.mkdir(parents=True, exist_ok=True)
+        create_home(space.home_volume, space.home_uid)
+    except OSError as e:
+        _finish(space, StudioStatus.FAILED, reason=f"Could not create the space's volume: {e}")
+        return
+    _finish(space, StudioStatus.IN_SERVICE)
+
+
+@shared_task
+def finish_space_deletion(space_pk: int) -> None:
+    space = (
+        Space.objects.select_related("domain")
+        .filter(pk=space_pk, status=StudioStatus.DELETING)
+        .first()
+    )
+    if space is None:
+        return
+    event = space.event("deleted", status="Deleted")
+    with transaction.atomic():
+        space.delete()
+        publish(event)
+
+
+@shared_task
+def start_app(app_pk: int) -> None:
+    app_server.start(app_pk)
+
+
+@shared_task
+def stop_app(app_pk: int) -> None:
+    app_server.stop(app_pk)
+
+
+@shared_task
 def reconcile_tenancy() -> int:
     """Re-send the work of domains and profiles stuck in a transient status (a lost message, a
     worker killed mid-task). Returns how many were re-sent."""
@@ -100,6 +145,7 @@ def reconcile_tenancy() -> int:
     for model, pending_task, deleting_task in (
         (Domain, provision_domain, finish_domain_deletion),
         (UserProfile, provision_user_profile, finish_user_profile_deletion),
+        (Space, provision_space, finish_space_deletion),
     ):
         stale = model.objects.filter(last_modified_at__lt=cutoff)
         for pk in stale.filter(status=StudioStatus.PENDING).values_list("pk", flat=True):

@@ -5,7 +5,7 @@ from decimal import Decimal
 
 from django.utils import timezone
 
-from domains.models import UserProfile
+from domains.models import App, AppStatus, UserProfile
 from domains.policy import Usage
 from jobs.models import InstanceType, ProcessingJob, TrainingJob, TrainingJobStatus
 
@@ -24,6 +24,11 @@ def profile_usage(profile: UserProfile) -> Usage:
     instances: Counter[str] = Counter()
     for instance_type, count in running:
         instances[instance_type] += count
+    # A running JupyterLab app holds an instance too.
+    for spec in App.objects.filter(
+        space__owner=profile, status__in=[AppStatus.PENDING, AppStatus.IN_SERVICE]
+    ).values_list("resource_spec", flat=True):
+        instances[spec.get("InstanceType", "")] += 1
     return Usage(
         instances_by_type=dict(instances),
         concurrent_jobs=len(running),

@@ -10,6 +10,7 @@ from domains.services.access_keys import (
     list_access_keys,
     update_access_key,
 )
+from domains.services.apps import create_app, delete_app, describe_app, list_apps
 from domains.services.domains import (
     create_domain,
     delete_domain,
@@ -27,20 +28,29 @@ from domains.services.profiles import (
     suspend_user_profile,
     update_user_profile,
 )
+from domains.services.spaces import create_space, delete_space, describe_space, list_spaces
 
 __all__ = [
     "create_access_key",
+    "create_app",
     "create_domain",
     "create_policy",
+    "create_space",
     "create_user_profile",
     "delete_access_key",
+    "delete_app",
     "delete_domain",
     "delete_policy",
+    "delete_space",
     "delete_user_profile",
+    "describe_app",
     "describe_domain",
+    "describe_space",
     "describe_user_profile",
     "list_access_keys",
+    "list_apps",
     "list_domains",
+    "list_spaces",
     "list_user_profiles",
     "resume_user_profile",
     "suspend_user_profile",

@@ -1,0 +1,186 @@
+"""The worker side of a JupyterLab app: start its container, wait until the server answers on
+its socket, stop it. Progress goes to the space's page as events."""
+
+import http.client
+import json
+import logging
+import secrets
+import socket
+import time
+from pathlib import Path
+
+from django.conf import settings
+
+from domains.app_access import SOCKET_NAME, proxy_prefix, runtime_dir
+from domains.models import App, AppStatus
+from domains.volumes import HOME_GID, create_home
+from studio.crypto import encrypt
+from studio.errors import ConflictException
+from studio.events import publish
+from studio.lifecycle import transition
+from studio.runtime import ContainerError, ContainerSpec, Mount, State, get_runtime
+from studio.runtime.base import LABEL_KIND, LABEL_NAME
+
+log = logging.getLogger(__name__)
+
+READY_TIMEOUT = 90
+HOME = "/home/sagemaker-user"
+
+
+class _UnixConnection(http.client.HTTPConnection):
+    def __init__(self, path: Path, timeout: float = 2):
+        super().__init__("localhost", timeout=timeout)
+        self.path = str(path)
+
+    def connect(self) -> None:
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(self.timeout)
+        self.sock.connect(self.path)
+
+
+def server_get(sock: Path, path: str, token: str) -> tuple[int, bytes]:
+    """GET `path` from the server behind `sock`, with its token: (status, body)."""
+    connection = _UnixConnection(sock)
+    try:
+        connection.request("GET", path, headers={"Authorization": f"token {token}"})
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+def server_answers(sock: Path, prefix: str, token: str) -> bool:
+    """Does the server behind `sock` answer its status API?"""
+    try:
+        return server_get(sock, f"{prefix}api/status", token)[0] == 200
+    except OSError:
+        return False
+
+
+def _progress(app: App, step: str, percent: int) -> None:
+    publish(app.event("progress", step=step, percent=percent))
+
+
+def _fail(app: App, reason: str) -> None:
+    try:
+        transition(app, AppStatus.FAILED, reason=reason)
+    except ConflictException:
+        log.info("app %s already left Pending", app.resource_id)
+
+
+def container_spec(app: App, token: str) -> ContainerSpec:
+    from jobs.models import InstanceType
+
+    space = app.space
+    cpus, memory = InstanceType.objects.get(
+        name=app.resource_spec["InstanceType"]
+    ).container_limits()
+    prefix = proxy_prefix(space.domain.domain_id, space.name)
+    return ContainerSpec(
+        name=f"{settings.STUDIO_REDIS_PREFIX}-app-{space.domain.domain_id}-{space.name}",
+        image=app.runtime_state.get("image") or app.resource_spec["SageMakerImageArn"],
+        command=[
+            "jupyter",
+            "lab",
+            "--no-browser",
+            f"--ServerApp.sock=/run/studio/{SOCKET_NAME}",
+            "--ServerApp.sock_mode=0600",
+            f"--ServerApp.base_url={prefix}",
+            f"--ServerApp.root_dir={HOME}",
+        ],
+        # The token travels in the environment, not the command line other tools display.
+        env={"JUPYTER_TOKEN": token, "HOME": HOME, "SHELL": "/bin/bash"},
+        mounts=[Mount(space.home_volume, HOME), Mount(runtime_dir(space), "/run/studio")],
+        cpus=cpus,
+        memory_bytes=memory,
+        network="none",
+        user=f"{space.home_uid}:{HOME_GID}",
+        workdir=HOME,
+        labels={LABEL_KIND: App.RESOURCE_TYPE, LABEL_NAME: app.resource_id},
+    )
+
+
+def start(app_pk: int) -> None:
+    app = App.objects.select_related("space__domain", "space__owner").filter(pk=app_pk).first()
+    if app is None or app.status != AppStatus.PENDING:
+        return
+    space = app.space
+    runtime = get_runtime(app.runtime_state.get("runtime"))
+    _progress(app, "starting container", 10)
+    rundir = runtime_dir(space)
+    try:
+        create_home(space.home_volume, space.home_uid)
+        rundir.mkdir(parents=True, exist_ok=True)
+        create_home(rundir, space.home_uid)
+        (rundir / SOCKET_NAME).unlink(missing_ok=True)
+    except OSError as e:
+        _fail(app, f"Could not prepare the space's volume: {e}")
+        return
+    token = secrets.token_urlsafe(32)
+    app.runtime_state = {**app.runtime_state, "token": encrypt(token)}
+    app.save(update_fields=["runtime_state"])
+    spec = container_spec(app, token)
+    stale = [c for c in runtime.list_managed() if c.name == spec.name]
+    for container in stale:  # an earlier run of this app that nobody removed
+        runtime.remove(container.id)
+    try:
+        container_id = runtime.start(spec)
+    except ContainerError as e:
+        _fail(app, str(e))
+        return
+    app.runtime_state["container"] = container_id
+    app.save(update_fields=["runtime_state"])
+    _progress(app, "starting server", 40)
+    deadline = time.monotonic() + READY_TIMEOUT
+    prefix = proxy_prefix(space.domain.domain_id, space.name)
+    while not server_answers(rundir / SOCKET_NAME, prefix, token):
+        status = runtime.status(container_id)
+        if status.state != State.RUNNING or time.monotonic() > deadline:
+            tail = "\n".join(list(runtime.logs(container_id))[-20:])
+            why = (
+                f"The server exited with code {status.exit_code}"
+                if status.state != State.RUNNING
+                else f"The server did not answer within {READY_TIMEOUT} s"
+            )
+            runtime.remove(container_id)
+            _fail(app, f"{why}. Its last log lines:\n{tail}")
+            return
+        time.sleep(0.05)
+    _progress(app, "ready", 100)
+    try:
+        transition(app, AppStatus.IN_SERVICE)
+    except ConflictException:
+        # Deleted while starting: the stop task will find the container and remove it.
+        log.info("app %s was deleted while starting", app.resource_id)
+
+
+def stop(app_pk: int) -> None:
+    app = App.objects.select_related("space__domain").filter(pk=app_pk).first()
+    if app is None or app.status != AppStatus.DELETING:
+        return
+    runtime = get_runtime(app.runtime_state.get("runtime"))
+    container_id = app.runtime_state.get("container")
+    if container_id:
+        runtime.stop(container_id, timeout=10)
+        runtime.remove(container_id)
+    (runtime_dir(app.space) / SOCKET_NAME).unlink(missing_ok=True)
+    app.runtime_state = {k: v for k, v in app.runtime_state.items() if k == "runtime"}
+    app.save(update_fields=["runtime_state"])
+    try:
+        transition(app, AppStatus.DELETED)
+    except ConflictException:
+        log.info("app %s already deleted", app.resource_id)
+
+
+def activity(app: App) -> dict:
+    """The server's own account of activity: its status (last_activity, connections) and its
+    kernels (execution_state, last_activity). Raises OSError when it does not answer."""
+    from studio.crypto import decrypt
+
+    token = decrypt(app.runtime_state["token"])
+    prefix = proxy_prefix(app.space.domain.domain_id, app.space.name)
+    sock = runtime_dir(app.space) / SOCKET_NAME
+    return {
+        "status": json.loads(server_get(sock, f"{prefix}api/status", token)[1]),
+        "kernels": json.loads(server_get(sock, f"{prefix}api/kernels", token)[1]),
+    }

@@ -1,0 +1,212 @@
+"""Spaces and JupyterLab apps on the real runtimes: start, use, stop, start again; the server
+runs as the profile's uid, on a socket nobody else can reach."""
+
+import json
+import uuid
+
+import pytest
+from websockets.sync.client import unix_connect
+
+from domains.app_access import SOCKET_NAME, proxy_prefix, runtime_dir
+from domains.models import App, Space
+from domains.services import create_app, create_space, delete_app, delete_space
+from studio.crypto import decrypt
+from studio.errors import AccessDenied, ResourceInUse, ResourceNotFound, ValidationException
+from tests.conftest import settled, wait_for
+
+pytestmark = pytest.mark.usefixtures("live")
+
+
+@pytest.fixture
+def jupyter(runtime, settings) -> str:
+    from studio.runtime import get_runtime
+    from tests.capabilities import need
+
+    need(
+        runtime,
+        get_runtime(runtime).has_image("studio/jupyter:latest"),
+        "studio/jupyter:latest is not built: run `studio images build jupyter`",
+    )
+    return runtime
+
+
+def running(app, timeout=120):
+    def ready():
+        app.refresh_from_db()
+        return app.status in {"InService", "Failed"}
+
+    wait_for(ready, timeout, f"app {app.resource_id} to start")
+    assert app.status == "InService", app.failure_reason
+    return app
+
+
+class Server:
+    """Talks to an app's server directly on its socket, as the proxy does."""
+
+    def __init__(self, app: App):
+        space = app.space
+        self.sock = runtime_dir(space) / SOCKET_NAME
+        self.prefix = proxy_prefix(space.domain.domain_id, space.name)
+        self.token = decrypt(app.runtime_state["token"])
+
+    def request(self, method: str, path: str, body: dict | None = None) -> tuple[int, dict]:
+        from domains.app_server import _UnixConnection
+
+        connection = _UnixConnection(self.sock, timeout=30)
+        try:
+            connection.request(
+                method,
+                f"{self.prefix}{path}",
+                body=json.dumps(body) if body is not None else None,
+                headers={
+                    "Authorization": f"token {self.token}",
+                    "Content-Type": "application/json",
+                },
+            )
+            response = connection.getresponse()
+            data = response.read()
+            return response.status, json.loads(data) if data else {}
+        finally:
+            connection.close()
+
+    def execute(self, code: str) -> str:
+        """Run `code` in a new kernel over the websocket; return what it printed or returned."""
+        status, kernel = self.request("POST", "api/kernels", {})
+        assert status == 201, kernel
+        uri = f"ws://localhost{self.prefix}api/kernels/{kernel['id']}/channels"
+        with unix_connect(
+            str(self.sock), uri, additional_headers={"Authorization": f"token {self.token}"}
+        ) as ws:
+            msg_id = uuid.uuid4().hex
+            ws.send(
+                json.dumps(
+                    {
+                        "header": {
+                            "msg_id": msg_id,
+                            "username": "test",
+                            "session": uuid.uuid4().hex,
+                            "msg_type": "execute_request",
+                            "version": "5.3",
+                        },
+                        "parent_header": {},
+                        "metadata": {},
+                        "channel": "shell",
+                        "content": {
+                            "code": code,
+                            "silent": False,
+                            "store_history": False,
+                            "user_expressions": {},
+                            "allow_stdin": False,
+                        },
+                    }
+                )
+            )
+            out = []
+            while True:
+                message = json.loads(ws.recv(timeout=60))
+                if message.get("parent_header", {}).get("msg_id") != msg_id:
+                    continue
+                kind = message["msg_type"]
+                if kind == "stream":
+                    out.append(message["content"]["text"])
+                elif kind == "execute_result":
+                    out.append(message["content"]["data"]["text/plain"])
+                elif kind == "error":
+                    out.append("\n".join(message["content"]["traceback"]))
+                elif kind == "status" and message["content"]["execution_state"] == "idle":
+                    return "".join(out)
+
+
+def test_a_private_space_runs_jupyterlab_and_keeps_work_across_restarts(
+    jupyter, alice, alice_profile
+):
+    domain_id = alice_profile.domain.domain_id
+    settled(create_space(alice, domain_id, name="lab"))
+    app = running(create_app(alice, domain_id, space_name="lab"))
+    server = Server(app)
+    status, _ = server.request(
+        "PUT",
+        "api/contents/hello.ipynb",
+        {
+            "type": "notebook",
+            "format": "json",
+            "content": {"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5},
+        },
+    )
+    assert status == 201
+    assert server.execute("1+1") == "2"
+    assert server.execute("import os; print(os.getuid(), os.getgid())").strip() == (
+        f"{alice_profile.home_uid} 100"
+    )
+    notebook = alice_profile.home_directory / "hello.ipynb"
+    assert notebook.stat().st_uid == alice_profile.home_uid
+
+    delete_app(alice, domain_id, "lab")
+    wait_for(lambda: App.objects.get(pk=app.pk).status == "Deleted", 60, "the app to stop")
+    assert not server.sock.exists()
+    app = running(create_app(alice, domain_id, space_name="lab"))
+    status, listing = Server(app).request("GET", "api/contents")
+    assert "hello.ipynb" in [item["name"] for item in listing["content"]]
+
+
+ATTACK = """
+import os, socket
+found = {{}}
+for path in {paths!r}:
+    try:
+        os.listdir(path) if os.path.isdir(path) else open(path).read(1)
+        found[path] = "READ"
+    except OSError as e:
+        found[path] = type(e).__name__
+for port in (5432, 6379, 8000):
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        found[port] = "CONNECTED"
+    except OSError:
+        found[port] = "refused"
+print(found)
+"""
+
+
+def test_a_kernel_cannot_reach_other_homes_the_data_dir_or_other_servers(
+    jupyter, alice, alice_profile, bob, bob_profile, settings
+):
+    domain_id = alice_profile.domain.domain_id
+    settled(create_space(alice, domain_id, name="alice-lab"))
+    settled(create_space(bob, domain_id, name="bob-lab"))
+    app = running(create_app(alice, domain_id, space_name="alice-lab"))
+    bob_app = running(create_app(bob, domain_id, space_name="bob-lab"))
+    paths = [
+        str(bob_profile.home_directory),
+        str(settings.DATA_DIR),
+        str(settings.DATA_DIR / "studio.sqlite3"),
+        "/var/run/docker.sock",
+        str(runtime_dir(bob_app.space) / SOCKET_NAME),
+        "/root",
+    ]
+    found = Server(app).execute(ATTACK.format(paths=paths))
+    for path in paths:
+        assert f"'{path}': 'READ'" not in found, found
+    assert "CONNECTED" not in found, found
+
+
+def test_space_and_app_errors_change_nothing(
+    instance_types, alice, alice_profile, bob, bob_profile
+):
+    domain_id = alice_profile.domain.domain_id
+    with pytest.raises(ValidationException):
+        create_space(alice, domain_id, name="bad_name")
+    settled(create_space(alice, domain_id, name="mine"))
+    with pytest.raises(ResourceInUse):
+        create_space(alice, domain_id, name="mine")
+    with pytest.raises(AccessDenied):
+        create_space(bob, domain_id, name="for-alice", owner="alice")
+    with pytest.raises(ResourceNotFound):
+        create_app(bob, domain_id, space_name="mine")
+    with pytest.raises(ValidationException, match="InstanceType"):
+        create_app(
+            alice, domain_id, space_name="mine", resource_spec={"InstanceType": "ml.p4d.24xlarge"}
+        )
+    assert Space.objects.count() == 1 and not App.objects.exists()
+    delete_space(alice, domain_id, "mine")
+    wait_for(lambda: not Space.objects.exists(), 30, "the space to be deleted")
