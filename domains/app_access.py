@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
+from django.utils import timezone
 
 from domains.models import App, AppStatus, SharingType, Space, StudioStatus
 from domains.permissions import User
@@ -67,3 +68,14 @@ def proxy_target(user: User, domain_id: str, space_name: str) -> ProxyTarget | N
         token=decrypt(app.runtime_state["token"]),
         prefix=proxy_prefix(domain_id, space_name),
     )
+
+
+def note_activity(domain_id: str, space_name: str) -> None:
+    """Record that someone used the space's running app just now (the idle culler reads it).
+    One UPDATE, no reads: the proxy calls it while serving traffic."""
+    App.objects.filter(
+        space__domain__domain_id=domain_id,
+        space__name=space_name,
+        app_type="JupyterLab",
+        status=AppStatus.IN_SERVICE,
+    ).update(last_user_activity_at=timezone.now())

@@ -7,9 +7,11 @@ import logging
 import secrets
 import socket
 import time
+from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
+from django.utils import timezone
 
 from domains.app_access import SOCKET_NAME, proxy_prefix, runtime_dir
 from domains.models import App, AppStatus
@@ -18,7 +20,7 @@ from studio.crypto import encrypt
 from studio.errors import ConflictException
 from studio.events import publish
 from studio.lifecycle import transition
-from studio.runtime import ContainerError, ContainerSpec, Mount, State, get_runtime
+from studio.runtime import ContainerError, ContainerSpec, Mount, State, get_runtime, runtime_name
 from studio.runtime.base import LABEL_KIND, LABEL_NAME
 
 log = logging.getLogger(__name__)
@@ -184,3 +186,50 @@ def activity(app: App) -> dict:
         "status": json.loads(server_get(sock, f"{prefix}api/status", token)[1]),
         "kernels": json.loads(server_get(sock, f"{prefix}api/kernels", token)[1]),
     }
+
+
+# A start that has not finished in this long was lost with its worker.
+START_LOST_AFTER = timedelta(seconds=2 * READY_TIMEOUT)
+STOP_LOST_AFTER = timedelta(seconds=30)
+
+
+def reconcile() -> dict[str, int]:
+    now = timezone.now()
+    counts = {"failed": 0, "resent": 0, "removed": 0}
+    apps = App.objects.select_related("space__domain").filter(
+        status__in=[AppStatus.PENDING, AppStatus.IN_SERVICE, AppStatus.DELETING]
+    )
+    live_names = set()
+    for app in apps:
+        live_names.add(app.resource_id)
+        runtime = get_runtime(app.runtime_state.get("runtime"))
+        container_id = app.runtime_state.get("container")
+        if app.status == AppStatus.IN_SERVICE:
+            status = runtime.status(container_id) if container_id else None
+            if status is None or status.state != State.RUNNING:
+                code = "" if status is None else f" (exit code {status.exit_code})"
+                if container_id:
+                    runtime.remove(container_id)
+                _fail(app, f"The server's container stopped{code}; start the app again.")
+                counts["failed"] += 1
+        elif app.status == AppStatus.PENDING and now - app.last_modified_at > START_LOST_AFTER:
+            if container_id:
+                runtime.remove(container_id)
+            _fail(app, "The start was interrupted (the worker stopped); start the app again.")
+            counts["failed"] += 1
+        elif app.status == AppStatus.DELETING and now - app.last_modified_at > STOP_LOST_AFTER:
+            from domains.tasks import stop_app
+
+            stop_app.delay(app.pk)
+            counts["resent"] += 1
+    runtimes = {runtime_name()} | {a.runtime_state.get("runtime") for a in apps} - {None}
+    for name in sorted(runtimes):
+        runtime = get_runtime(name)
+        for container in runtime.list_managed():
+            if container.labels.get(LABEL_KIND) != App.RESOURCE_TYPE:
+                continue
+            if container.labels.get(LABEL_NAME) not in live_names:
+                runtime.stop(container.id, timeout=2)
+                runtime.remove(container.id)
+                counts["removed"] += 1
+    return counts

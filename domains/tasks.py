@@ -127,6 +127,22 @@ def finish_space_deletion(space_pk: int) -> None:
 
 
 @shared_task
+def cull_idle_apps() -> list[str]:
+    from domains import idle
+
+    return idle.cull()
+
+
+@shared_task
+def reconcile_apps() -> dict[str, int]:
+    """Apps and containers agree after a crash: a running app whose container died is Failed,
+    a stop a crash interrupted is finished, a start a crash interrupted is failed, and
+    containers of apps that should not run are removed. Running servers are left alone, so
+    restarting web, worker or beat never stops a notebook."""
+    return app_server.reconcile()
+
+
+@shared_task
 def start_app(app_pk: int) -> None:
     app_server.start(app_pk)
 

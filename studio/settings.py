@@ -151,6 +151,8 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "reconcile-tenancy": {"task": "domains.tasks.reconcile_tenancy", "schedule": 30.0},
     "reconcile-jobs": {"task": "jobs.tasks.reconcile_jobs", "schedule": 10.0},
+    "reconcile-apps": {"task": "domains.tasks.reconcile_apps", "schedule": 10.0},
+    "cull-idle-apps": {"task": "domains.tasks.cull_idle_apps", "schedule": 60.0},
 }
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -210,3 +210,76 @@ def test_space_and_app_errors_change_nothing(
     assert Space.objects.count() == 1 and not App.objects.exists()
     delete_space(alice, domain_id, "mine")
     wait_for(lambda: not Space.objects.exists(), 30, "the space to be deleted")
+
+
+def test_idle_shutdown_stops_an_idle_app_and_leaves_a_busy_one(
+    jupyter, root, domain, alice, alice_profile, bob, bob_profile
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from domains import idle
+    from domains.services import update_domain
+    from domains.user_settings import simple_user_settings
+
+    update_domain(
+        root, domain.domain_id, default_user_settings=simple_user_settings(None, None, 60)
+    )
+    settled(create_space(alice, domain.domain_id, name="idle-lab"))
+    settled(create_space(bob, domain.domain_id, name="busy-lab"))
+    idle_app = running(create_app(alice, domain.domain_id, space_name="idle-lab"))
+    busy_app = running(create_app(bob, domain.domain_id, space_name="busy-lab"))
+    busy = Server(busy_app)
+    _, kernel = busy.request("POST", "api/kernels", {})
+    uri = f"ws://localhost{busy.prefix}api/kernels/{kernel['id']}/channels"
+    with unix_connect(
+        str(busy.sock), uri, additional_headers={"Authorization": f"token {busy.token}"}
+    ) as ws:
+        ws.send(
+            json.dumps(
+                {
+                    "header": {
+                        "msg_id": "sleep",
+                        "username": "bob",
+                        "session": "s",
+                        "msg_type": "execute_request",
+                        "version": "5.3",
+                    },
+                    "parent_header": {},
+                    "metadata": {},
+                    "channel": "shell",
+                    "content": {"code": "import time; time.sleep(600)", "silent": False},
+                }
+            )
+        )
+        wait_for(
+            lambda: any(
+                k["execution_state"] == "busy" for k in busy.request("GET", "api/kernels")[1]
+            ),
+            30,
+            "bob's kernel to be busy",
+        )
+        # An hour and a bit later (SageMaker's shortest idle timeout is 60 minutes).
+        stopped = idle.cull(now=timezone.now() + timedelta(minutes=61))
+    assert stopped == [idle_app.resource_id]
+    wait_for(lambda: App.objects.get(pk=idle_app.pk).status == "Deleted", 60, "the idle stop")
+    assert App.objects.get(pk=idle_app.pk).stopped_reason == "idle"
+    assert App.objects.get(pk=busy_app.pk).status == "InService"
+    assert alice_profile.home_directory.is_dir()
+
+
+def test_an_app_whose_container_died_is_marked_failed(jupyter, alice, alice_profile):
+    from domains.tasks import reconcile_apps
+    from studio.runtime import get_runtime
+
+    domain_id = alice_profile.domain.domain_id
+    settled(create_space(alice, domain_id, name="doomed"))
+    app = running(create_app(alice, domain_id, space_name="doomed"))
+    get_runtime(jupyter).stop(app.runtime_state["container"], timeout=0)
+    assert reconcile_apps()["failed"] == 1
+    app.refresh_from_db()
+    assert app.status == "Failed"
+    assert "container stopped" in app.failure_reason
+    # Starting it again works from Failed.
+    running(create_app(alice, domain_id, space_name="doomed"))
