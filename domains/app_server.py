@@ -4,6 +4,7 @@ its socket, stop it. Progress goes to the space's page as events."""
 import http.client
 import json
 import logging
+import os
 import secrets
 import socket
 import time
@@ -11,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
+from django.core.exceptions import ObjectDoesNotExist
 from django.utils import timezone
 
 from domains.app_access import SOCKET_NAME, proxy_prefix, runtime_dir
@@ -78,18 +80,19 @@ def container_spec(app: App, token: str) -> ContainerSpec:
         name=app.resource_spec["InstanceType"]
     ).container_limits()
     prefix = proxy_prefix(space.domain.domain_id, space.name)
+    server = [
+        "jupyter",
+        "lab",
+        "--no-browser",
+        f"--ServerApp.sock=/run/studio/{SOCKET_NAME}",
+        "--ServerApp.sock_mode=0600",
+        f"--ServerApp.base_url={prefix}",
+        f"--ServerApp.root_dir={HOME}",
+    ]
     return ContainerSpec(
         name=f"{settings.STUDIO_REDIS_PREFIX}-app-{space.domain.domain_id}-{space.name}",
         image=app.runtime_state.get("image") or app.resource_spec["SageMakerImageArn"],
-        command=[
-            "jupyter",
-            "lab",
-            "--no-browser",
-            f"--ServerApp.sock=/run/studio/{SOCKET_NAME}",
-            "--ServerApp.sock_mode=0600",
-            f"--ServerApp.base_url={prefix}",
-            f"--ServerApp.root_dir={HOME}",
-        ],
+        command=_with_lifecycle_config(app, server),
         # The token travels in the environment, not the command line other tools display.
         env={"JUPYTER_TOKEN": token, "HOME": HOME, "SHELL": "/bin/bash"},
         mounts=[Mount(space.home_volume, HOME), Mount(runtime_dir(space), "/run/studio")],
@@ -100,6 +103,40 @@ def container_spec(app: App, token: str) -> ContainerSpec:
         workdir=HOME,
         labels={LABEL_KIND: App.RESOURCE_TYPE, LABEL_NAME: app.resource_id},
     )
+
+
+LCC_FILE = "lifecycle.sh"
+LCC_FAILED = "studio: lifecycle configuration failed with exit code"
+
+
+def _with_lifecycle_config(app: App, server: list[str]) -> list[str]:
+    """The server command, preceded by the app's lifecycle configuration when it has one: its
+    output goes to the app's log, and its failure ends the start with that output."""
+    if not app.resource_spec.get("LifecycleConfigArn"):
+        return server
+    return [
+        "bash",
+        "-c",
+        f'bash /run/studio/{LCC_FILE} || {{ code=$?; echo "{LCC_FAILED} $code"; exit $code; }}; '
+        'exec "$@"',
+        "lifecycle",
+        *server,
+    ]
+
+
+def _write_lifecycle_config(app: App, rundir: Path) -> None:
+    from domains.models import StudioLifecycleConfig
+
+    arn = app.resource_spec.get("LifecycleConfigArn")
+    script = rundir / LCC_FILE
+    script.unlink(missing_ok=True)
+    if not arn:
+        return
+    config = StudioLifecycleConfig.objects.get(name=arn.rsplit("/", 1)[-1])
+    script.write_text(config.content)
+    script.chmod(0o500)
+    if os.geteuid() == 0:
+        os.chown(script, app.space.home_uid, HOME_GID)
 
 
 def start(app_pk: int) -> None:
@@ -115,7 +152,8 @@ def start(app_pk: int) -> None:
         rundir.mkdir(parents=True, exist_ok=True)
         create_home(rundir, space.home_uid)
         (rundir / SOCKET_NAME).unlink(missing_ok=True)
-    except OSError as e:
+        _write_lifecycle_config(app, rundir)
+    except (OSError, ObjectDoesNotExist) as e:
         _fail(app, f"Could not prepare the space's volume: {e}")
         return
     token = secrets.token_urlsafe(32)
@@ -139,11 +177,13 @@ def start(app_pk: int) -> None:
         status = runtime.status(container_id)
         if status.state != State.RUNNING or time.monotonic() > deadline:
             tail = "\n".join(list(runtime.logs(container_id))[-20:])
-            why = (
-                f"The server exited with code {status.exit_code}"
-                if status.state != State.RUNNING
-                else f"The server did not answer within {READY_TIMEOUT} s"
-            )
+            if LCC_FAILED in tail:
+                name = app.resource_spec["LifecycleConfigArn"].rsplit("/", 1)[-1]
+                why = f"Lifecycle configuration {name} failed (exit code {status.exit_code})"
+            elif status.state != State.RUNNING:
+                why = f"The server exited with code {status.exit_code}"
+            else:
+                why = f"The server did not answer within {READY_TIMEOUT} s"
             runtime.remove(container_id)
             _fail(app, f"{why}. Its last log lines:\n{tail}")
             return

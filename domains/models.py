@@ -339,3 +339,24 @@ class App(LifecycleModel):
             resource_group("App", self.resource_id),
             resource_group("Space", self.space.resource_id),
         ]
+
+
+class StudioLifecycleConfig(models.Model):
+    """An admin's script run inside a JupyterLab container before the server starts (SageMaker's
+    StudioLifecycleConfig); attached through UserSettings' JupyterLabAppSettings."""
+
+    name = models.CharField(max_length=63, unique=True)
+    app_type = models.CharField(max_length=32, default="JupyterLab")
+    content = models.TextField(help_text="The script itself (the API takes it base64-encoded).")
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_modified_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def arn(self) -> str:
+        return arn(f"studio-lifecycle-config/{self.name}")

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from domains.models import App, AppStatus, SharingType, Space, StudioStatus, UserProfile
 from domains.permissions import User, authorize, enforce_quotas
+from domains.services.lifecycle_configs import lifecycle_config_for
 from domains.services.lookup import get_domain
 from domains.services.spaces import get_space
 from domains.user_settings import default_image, default_instance_type, merge_user_settings
@@ -50,6 +51,9 @@ def _resource_spec(space: Space, given: dict[str, Any] | None) -> dict[str, Any]
         **space_spec,
         **(given or {}),
     }
+    config = lifecycle_config_for(space, spec.get("LifecycleConfigArn"))
+    if config is not None:
+        spec["LifecycleConfigArn"] = config.arn
     if not InstanceType.objects.filter(name=spec["InstanceType"], enabled=True).exists():
         raise ValidationException(
             f"InstanceType {spec['InstanceType']!r} is not offered here.",

@@ -283,3 +283,70 @@ def test_an_app_whose_container_died_is_marked_failed(jupyter, alice, alice_prof
     assert "container stopped" in app.failure_reason
     # Starting it again works from Failed.
     running(create_app(alice, domain_id, space_name="doomed"))
+
+
+def _attach_lifecycle_config(root, domain, name: str, script: str) -> str:
+    import base64
+
+    from domains.services import update_domain
+    from domains.services.lifecycle_configs import create_studio_lifecycle_config
+
+    config = create_studio_lifecycle_config(
+        root, name=name, content=base64.b64encode(script.encode()).decode()
+    )
+    update_domain(
+        root,
+        domain.domain_id,
+        default_user_settings={
+            "JupyterLabAppSettings": {
+                "LifecycleConfigArns": [config.arn],
+                "DefaultResourceSpec": {"LifecycleConfigArn": config.arn},
+            }
+        },
+    )
+    return config.arn
+
+
+def test_a_lifecycle_config_runs_before_the_server(jupyter, root, domain, alice, alice_profile):
+    _attach_lifecycle_config(
+        root, domain, "setup", "echo configuring\necho ready > $HOME/.configured\n"
+    )
+    settled(create_space(alice, domain.domain_id, name="configured"))
+    app = running(create_app(alice, domain.domain_id, space_name="configured"))
+    assert app.resource_spec["LifecycleConfigArn"].endswith("/setup")
+    assert (alice_profile.home_directory / ".configured").read_text() == "ready\n"
+
+
+def test_a_failing_lifecycle_config_fails_the_start_with_its_output(
+    jupyter, root, domain, alice, alice_profile
+):
+    _attach_lifecycle_config(
+        root, domain, "broken", "echo 'pip: no matching distribution for nosuchpkg' >&2\nexit 3\n"
+    )
+    settled(create_space(alice, domain.domain_id, name="broken-lab"))
+    app = create_app(alice, domain.domain_id, space_name="broken-lab")
+    wait_for(lambda: App.objects.get(pk=app.pk).status == "Failed", 90, "the start to fail")
+    app.refresh_from_db()
+    assert "Lifecycle configuration broken failed (exit code 3)" in app.failure_reason
+    assert "no matching distribution for nosuchpkg" in app.failure_reason
+
+
+def test_an_unattached_lifecycle_config_is_refused(
+    instance_types, root, domain, alice, alice_profile
+):
+    import base64
+
+    from domains.services.lifecycle_configs import create_studio_lifecycle_config
+
+    config = create_studio_lifecycle_config(
+        root, name="loose", content=base64.b64encode(b"true").decode()
+    )
+    settled(create_space(alice, domain.domain_id, name="plain"))
+    with pytest.raises(ValidationException, match="not attached"):
+        create_app(
+            alice,
+            domain.domain_id,
+            space_name="plain",
+            resource_spec={"LifecycleConfigArn": config.arn},
+        )
+    assert not App.objects.exists()
