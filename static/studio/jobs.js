@@ -1,19 +1,22 @@
-// A training job's page, kept live over live.js's websocket (this page subscribes to the job
-// with data-subscribe, so its log and metric events arrive too):
+// A job's page (training or processing), kept live over live.js's websocket (the page
+// subscribes to the job with data-subscribe, "<ResourceType>:<name>", so its log and metric
+// events arrive too):
 //   log      lines appended to the host's <pre>, scrolled to the end while "Follow" is on
 //   metric   points added to that metric's chart (a chart is made for a new metric)
 //   status / secondary   the server-rendered regions (stats, timeline, artifacts, Stop) are
 //            re-fetched and swapped in, so there is one source of truth for their markup
 // Each time the subscription is acknowledged (first connect and every reconnect) the page
 // catches up: events sent before it was subscribed never reach it, so it re-reads the page
-// and merges what arrived meanwhile. Between events, training time and cost so far tick every
-// second while the job runs.
+// and merges what arrived meanwhile. Between events, run time, billable time and cost so far
+// (the elements marked data-tick) tick every second while the job runs.
 (function () {
   "use strict";
 
   var root = document.getElementById("job");
   if (!root) return;
   var jobName = root.dataset.job;
+  var subscription = root.dataset.subscribe;
+  var resourceType = subscription.split(":")[0];
   var MAX_LOG_LINES = 5000; // per host, in the page; the download has them all
   // The browser's clock may differ from the server's; times from the server are shifted by this.
   var skew = Date.now() - Date.parse(root.dataset.now);
@@ -104,7 +107,9 @@
       chartFor(name).reset(series[name].map(function (p) { return { at: p[0], value: p[1] }; }));
     });
   }
-  setMetrics(JSON.parse(document.getElementById("job-metrics").textContent));
+  // Processing jobs have no metric definitions, so their page has no charts.
+  var metricsData = document.getElementById("job-metrics");
+  if (metricsData) setMetrics(JSON.parse(metricsData.textContent));
 
   function addPoints(points) {
     var byName = {};
@@ -112,7 +117,7 @@
     Object.keys(byName).forEach(function (name) { chartFor(name).add(byName[name]); });
   }
 
-  // --- Training time and cost so far ---------------------------------------------------------
+  // --- Run time and cost so far --------------------------------------------------------------
   function formatDuration(seconds) {
     var h = Math.floor(seconds / 3600), m = Math.floor((seconds % 3600) / 60), s = seconds % 60;
     var pad = function (n) { return (n < 10 ? "0" : "") + n; };
@@ -127,12 +132,13 @@
     var start = Date.parse(stats.dataset.start) + skew;
     var seconds = Math.max(0, Math.floor((Date.now() - start) / 1000));
     var billable = seconds * Number(stats.dataset.count);
-    document.getElementById("training-time").textContent = formatDuration(seconds);
-    document.getElementById("billable-time").textContent = formatDuration(billable);
-    if (stats.dataset.price) {
-      var cost = billable * Number(stats.dataset.price) / 3600;
-      document.getElementById("cost").textContent = "$" + cost.toFixed(4);
-    }
+    var show = function (tick, text) {
+      var el = stats.querySelector('[data-tick="' + tick + '"]');
+      if (el) el.textContent = text;
+    };
+    show("elapsed", formatDuration(seconds));
+    show("billable", formatDuration(billable));
+    if (stats.dataset.price) show("cost", "$" + (billable * Number(stats.dataset.price) / 3600).toFixed(4));
   }
   setInterval(tick, 1000);
 
@@ -180,7 +186,9 @@
           pending.forEach(function (ev) { if (ev.kind === "log" && ev.host === host) incoming = incoming.concat(ev.lines); });
           setLog(pre, joinLines(freshPre ? linesOf(freshPre) : [], incoming));
         });
-        var series = JSON.parse(fresh.getElementById("job-metrics").textContent);
+        var freshMetrics = fresh.getElementById("job-metrics");
+        if (!freshMetrics) return;
+        var series = JSON.parse(freshMetrics.textContent);
         setMetrics(series);
         // Points stored before the page was read are in it already; later ones are newer.
         pending.forEach(function (ev) {
@@ -209,11 +217,11 @@
   // --- Events --------------------------------------------------------------------------------
   document.addEventListener("studio:event", function (e) {
     var event = e.detail;
-    if (event.kind === "subscribed" && event.subscribe === "TrainingJob:" + jobName) {
+    if (event.kind === "subscribed" && event.subscribe === subscription) {
       catchUp();
       return;
     }
-    if (event.resource_type !== "TrainingJob" || event.resource_id !== jobName) return;
+    if (event.resource_type !== resourceType || event.resource_id !== jobName) return;
     if (event.kind === "log" || event.kind === "metric") {
       if (buffered) buffered.push(event);
       else apply(event);

@@ -1,7 +1,8 @@
-"""The form that starts a training job: what a person fills in, turned into a CreateTrainingJob
-request. The service validates the request; its ValidationException is shown next to the field
-it names."""
+"""The forms that start jobs: what a person fills in, turned into a CreateTrainingJob or a
+CreateProcessingJob request. The service validates the request; its ValidationException is
+shown next to the field it names."""
 
+import contextlib
 import io
 import re
 import tarfile
@@ -11,6 +12,7 @@ from typing import Any
 
 from django import forms
 from django.core.files.uploadedfile import UploadedFile
+from django.core.validators import RegexValidator
 from django.utils import timezone
 
 from domains.models import Domain
@@ -18,6 +20,7 @@ from jobs import builtin_algorithms
 from jobs.models import Dataset, InstanceType
 from studio import storage
 from studio.errors import ValidationException
+from studio.shapes import validate
 
 SCRIPT_IMAGE = builtin_algorithms.BUILTIN_IMAGE
 MAX_SCRIPT_BYTES = 1 * 2**20
@@ -66,12 +69,42 @@ def parse_pairs(text: str, what: str) -> dict[str, str]:
     return pairs
 
 
-def field_for(path: str | None) -> str | None:
+def field_for(path: str | None, fields: list[tuple[str, str]] = FIELD_OF_PATH) -> str | None:
     """The form field that shows an error about request path `path` (None: the whole form)."""
-    for prefix, field in FIELD_OF_PATH:
+    for prefix, field in fields:
         if path and path.startswith(prefix):
             return field
     return None
+
+
+def instance_type_choices() -> list[tuple[str, str]]:
+    return [
+        (
+            t.name,
+            f"{t.name} · {t.vcpus} vCPU, {float(t.memory_gib):g} GiB"
+            f"{f', {t.gpus} GPU' if t.gpus else ''} · ${float(t.price_per_hour):g}/h",
+        )
+        for t in InstanceType.objects.filter(enabled=True)
+    ]
+
+
+def dataset_choices(datasets: list[Dataset]) -> list[tuple[str, str]]:
+    return [("", "— none: use the URI below —")] + [
+        (d.name, f"{d.name} · {d.row_count:,} rows{' · header row' if d.has_header else ''}")
+        for d in datasets
+    ]
+
+
+def _clean_script(script: UploadedFile | None, example: str) -> UploadedFile | None:
+    if script is None:
+        return None
+    if not SCRIPT_NAME.match(Path(script.name).name):
+        raise forms.ValidationError(f"Upload a Python script (a .py file), such as {example}.")
+    if script.size > MAX_SCRIPT_BYTES:
+        raise forms.ValidationError(
+            f"The script is {script.size:,} bytes; the limit is {MAX_SCRIPT_BYTES:,}."
+        )
+    return script
 
 
 class TrainingJobForm(forms.Form):
@@ -118,24 +151,14 @@ class TrainingJobForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.domain = domain
         self.datasets = {d.name: d for d in datasets}
-        self.fields["dataset_name"].choices = [("", "— none: use the URI below —")] + [
-            (d.name, f"{d.name} · {d.row_count:,} rows{' · header row' if d.has_header else ''}")
-            for d in datasets
-        ]
+        self.fields["dataset_name"].choices = dataset_choices(datasets)
         if not datasets:
             self.fields["dataset"].label = "Training data URI"
             self.fields["dataset"].required = True
         self.fields["algorithm"].choices = [("", "— none: use my script —")] + [
             (name, name) for name in builtin_algorithms.names()
         ]
-        self.fields["instance_type"].choices = [
-            (
-                t.name,
-                f"{t.name} · {t.vcpus} vCPU, {float(t.memory_gib):g} GiB"
-                f"{f', {t.gpus} GPU' if t.gpus else ''} · ${float(t.price_per_hour):g}/h",
-            )
-            for t in InstanceType.objects.filter(enabled=True)
-        ]
+        self.fields["instance_type"].choices = instance_type_choices()
         self.fields["name"].initial = timezone.now().strftime("training-%Y%m%d-%H%M%S")
         self.fields["output_path"].initial = default_output_path(domain)
 
@@ -149,16 +172,7 @@ class TrainingJobForm(forms.Form):
         return [{"Name": name, "Regex": regex} for name, regex in pairs.items()]
 
     def clean_script(self) -> UploadedFile | None:
-        script = self.cleaned_data["script"]
-        if script is None:
-            return None
-        if not SCRIPT_NAME.match(Path(script.name).name):
-            raise forms.ValidationError("Upload a Python script (a .py file), such as train.py.")
-        if script.size > MAX_SCRIPT_BYTES:
-            raise forms.ValidationError(
-                f"The script is {script.size:,} bytes; the limit is {MAX_SCRIPT_BYTES:,}."
-            )
-        return script
+        return _clean_script(self.cleaned_data["script"], "train.py")
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
@@ -228,3 +242,200 @@ class TrainingJobForm(forms.Form):
     def show_error(self, error: ValidationException) -> None:
         """Put the service's message next to the field its path names."""
         self.add_error(field_for(error.field), error.message)
+
+
+# --- Processing ---------------------------------------------------------------------------
+
+PROCESSING_IMAGE = "studio/sklearn:latest"
+CODE_DIR = "/opt/ml/processing/input/code"
+DATA_DIR = "/opt/ml/processing/input/data"
+OUTPUT_DIR = "/opt/ml/processing/output"
+# The form's request has the code first, then the data: errors about either land there.
+PROCESSING_FIELD_OF_PATH = [
+    ("ProcessingJobName", "name"),
+    ("AppSpecification.ImageUri", "image"),
+    ("AppSpecification", "script"),
+    ("ProcessingInputs[0]", "script"),
+    ("ProcessingInputs[1]", "dataset"),
+    ("ProcessingOutputConfig", "output_name"),
+    ("ProcessingResources", "instance_type"),
+    ("StoppingCondition", "max_runtime"),
+    ("Environment", "environment"),
+]
+
+
+def processing_code_uri(domain: Domain, job_name: str, script: str) -> str:
+    """Where the form stores a processing job's script, as the SDK's ScriptProcessor would."""
+    return f"s3://studio-{domain.domain_id}/code/{job_name}/{script}"
+
+
+def processing_output_uri(domain: Domain, job_name: str, output: str) -> str:
+    return f"s3://studio-{domain.domain_id}/processing/{job_name}/{output}"
+
+
+class ProcessingJobForm(forms.Form):
+    name = forms.CharField(
+        label="Job name",
+        max_length=63,
+        help_text="Letters, digits and hyphens; unique across Studio.",
+    )
+    script = forms.FileField(
+        label="Processing script",
+        help_text=f"A preprocess.py, run as python3 {CODE_DIR}/<script>. It reads its input "
+        f"from {DATA_DIR} and writes what it makes to {OUTPUT_DIR}.",
+    )
+    dataset_name = forms.ChoiceField(label="Input dataset", required=False)
+    dataset = forms.CharField(
+        label="Or input data URI",
+        required=False,
+        help_text=f"An s3:// URI of a file or prefix in the store, mounted at {DATA_DIR}.",
+    )
+    output_name = forms.CharField(
+        label="Output name",
+        max_length=40,
+        initial="output",
+        # The output becomes dataset <job>-<output>, and dataset names allow no more.
+        validators=[
+            RegexValidator(
+                r"^[A-Za-z0-9](-*[A-Za-z0-9])*$", "Letters, digits and hyphens, as in clean-data."
+            )
+        ],
+        help_text=f"What {OUTPUT_DIR} holds when the script ends; a table there becomes the "
+        "dataset <job>-<output>.",
+    )
+    image = forms.CharField(
+        label="Image",
+        initial=PROCESSING_IMAGE,
+        help_text="A built-in or registered image (reference, ImageArn or ImageVersionArn).",
+    )
+    instance_type = forms.ChoiceField(label="Instance type")
+    max_runtime = forms.IntegerField(label="Max runtime (seconds)", min_value=1, initial=3600)
+    environment = forms.CharField(
+        label="Environment",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "placeholder": "MIN_VALUE=0.5\nLOG_LEVEL=info"}),
+        help_text="One KEY=value a line, set in the container's environment.",
+    )
+
+    def __init__(self, *args: Any, domain: Domain, datasets: list[Dataset], **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.domain = domain
+        self.datasets = {d.name: d for d in datasets}
+        self.fields["dataset_name"].choices = dataset_choices(datasets)
+        if not datasets:
+            self.fields["dataset"].label = "Input data URI"
+            self.fields["dataset"].required = True
+        self.fields["instance_type"].choices = instance_type_choices()
+        self.fields["name"].initial = timezone.now().strftime("processing-%Y%m%d-%H%M%S")
+
+    def clean_name(self) -> str:
+        # Checked here, not only by the service: the name is a path in the store, and the
+        # script is stored under it before the service sees the request.
+        name = self.cleaned_data["name"]
+        try:
+            validate(name, "ProcessingJobName", "ProcessingJobName")
+        except ValidationException as e:
+            raise forms.ValidationError(e.message) from e
+        return name
+
+    def clean_script(self) -> UploadedFile | None:
+        return _clean_script(self.cleaned_data["script"], "preprocess.py")
+
+    def clean_environment(self) -> dict[str, str]:
+        return parse_pairs(self.cleaned_data["environment"], "KEY=value")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        chosen, uri = data.get("dataset_name"), data.get("dataset")
+        if "dataset" in self.errors:
+            pass  # already told (required when there are no datasets to choose from)
+        elif bool(chosen) == bool(uri):
+            self.add_error("dataset", "Choose a dataset or give an s3:// URI (one).")
+        elif chosen:
+            data["dataset"] = self.datasets[chosen].s3_uri
+        return data
+
+    @property
+    def code_uri(self) -> str:
+        data = self.cleaned_data
+        return processing_code_uri(self.domain, data["name"], Path(data["script"].name).name)
+
+    def request(self) -> dict[str, Any]:
+        """The CreateProcessingJob request the cleaned form describes."""
+        data = self.cleaned_data
+        script = Path(data["script"].name).name
+
+        def mounted(name: str, uri: str, path: str) -> dict[str, Any]:
+            return {
+                "InputName": name,
+                "S3Input": {
+                    "S3Uri": uri,
+                    "LocalPath": path,
+                    "S3DataType": "S3Prefix",
+                    "S3InputMode": "File",
+                },
+            }
+
+        return {
+            "ProcessingJobName": data["name"],
+            "AppSpecification": {
+                "ImageUri": data["image"],
+                "ContainerEntrypoint": ["python3", f"{CODE_DIR}/{script}"],
+            },
+            "ProcessingInputs": [
+                mounted("code", self.code_uri, CODE_DIR),
+                mounted("data", data["dataset"], DATA_DIR),
+            ],
+            "ProcessingOutputConfig": {
+                "Outputs": [
+                    {
+                        "OutputName": data["output_name"],
+                        "S3Output": {
+                            "S3Uri": processing_output_uri(
+                                self.domain, data["name"], data["output_name"]
+                            ),
+                            "LocalPath": OUTPUT_DIR,
+                            "S3UploadMode": "EndOfJob",
+                        },
+                    }
+                ]
+            },
+            "ProcessingResources": {
+                "ClusterConfig": {
+                    "InstanceType": data["instance_type"],
+                    "InstanceCount": 1,
+                    "VolumeSizeInGB": 30,
+                }
+            },
+            "StoppingCondition": {"MaxRuntimeInSeconds": data["max_runtime"]},
+            "Environment": data["environment"],
+        }
+
+    def store_script(self) -> bool:
+        """Store the script where the request's code input names, before the job is created
+        (the service checks that every input exists). False, storing nothing, when something
+        is there already: another job of that name owns it and must keep it."""
+        script: UploadedFile = self.cleaned_data["script"]
+        target = storage.local_path(self.code_uri)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        script.seek(0)
+        try:
+            # Exclusive create: of two requests racing for one name, only one writes.
+            with target.open("xb") as f:
+                for chunk in script.chunks():
+                    f.write(chunk)
+        except FileExistsError:
+            return False
+        return True
+
+    def remove_script(self) -> None:
+        """Undo `store_script` for a request the service refused."""
+        target = storage.local_path(self.code_uri)
+        target.unlink(missing_ok=True)
+        # Left when not empty: other files under that name are not this request's.
+        with contextlib.suppress(OSError):
+            target.parent.rmdir()
+
+    def show_error(self, error: ValidationException) -> None:
+        """Put the service's message next to the field its path names."""
+        self.add_error(field_for(error.field, PROCESSING_FIELD_OF_PATH), error.message)

@@ -1,5 +1,6 @@
-"""Training jobs in the dashboard: the list, a job's page (spec, timeline, logs, charts,
-artifacts, cost), Stop, downloads, and the form that starts one. Every read and change goes
+"""Jobs in the dashboard: the list of training and processing jobs together; a training job's
+page (spec, timeline, logs, charts, artifacts, cost), Stop, downloads, and the form that starts
+one (processing jobs' own pages are in `processing`). Every read and change goes
 through `jobs.services`, which decides who may do what."""
 
 import asyncio
@@ -13,17 +14,21 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db import transaction
+from django.db.models import CharField, F, QuerySet, Value
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
+from domains.models import UserProfile
+from domains.permissions import User
 from jobs.models import InstanceType, MetricPoint, TrainingJob, TrainingJobStatus
 from jobs.services import (
     create_training_job,
     describe_training_job,
     list_datasets,
+    list_processing_jobs,
     list_training_jobs,
     stop_training_job,
 )
@@ -47,6 +52,9 @@ TAIL_LINES = 500
 CHUNK_BYTES = 256 * 1024
 ARTIFACTS = ("model.tar.gz", "output.tar.gz")
 RUNNING = {TrainingJobStatus.IN_PROGRESS, TrainingJobStatus.STOPPING}
+# The list's type filter: its value → the resource type it shows.
+KIND_TYPES = {"training": "TrainingJob", "processing": "ProcessingJob"}
+JOB_KINDS = list(KIND_TYPES.values())
 
 
 def duration(seconds: int | None) -> str:
@@ -70,8 +78,77 @@ def _describe_or_404(request: HttpRequest, name: str) -> TrainingJob:
         raise Http404(str(e)) from e
 
 
+def denied_page(request: HttpRequest, denied: AccessDenied, what: str) -> HttpResponse:
+    context = {"denied": denied.message, "what": what}
+    return render(request, "dashboard/jobs_denied.html", context, status=403)
+
+
 def _denied(request: HttpRequest, denied: AccessDenied) -> HttpResponse:
-    return render(request, "dashboard/jobs_denied.html", {"denied": denied.message}, status=403)
+    return denied_page(request, denied, "training job")
+
+
+# The list's columns, the same for both kinds so that one UNION query pages them together.
+ROW_FIELDS = ("name", "status", "instance_type", "instance_count", "created_at", "profile_id")
+
+
+def _rows(jobs: QuerySet, resource_type: str, started: str, ended: str) -> QuerySet:
+    return jobs.order_by().values(
+        *ROW_FIELDS,
+        owner=F("profile__name"),
+        resource_type=Value(resource_type, output_field=CharField()),
+        started=F(started),
+        ended=F(ended),
+    )
+
+
+def job_rows(
+    actor: User,
+    domain_id: str,
+    *,
+    kind: str = "",
+    status: str = "",
+    name_contains: str = "",
+    owner: UserProfile | None = None,
+) -> tuple[QuerySet, list[str]]:
+    """Training and processing jobs of the domain as one queryset of row dicts, newest first
+    (a single query however many of each), and why a kind is missing (the actor may not list
+    it). AccessDenied when no asked-for kind may be listed; ValidationException for a bad
+    filter."""
+    if status and status not in TrainingJobStatus.values:
+        # Both kinds share SageMaker's job statuses; say it as ListTrainingJobs does.
+        raise ValidationException(
+            f"StatusEquals must be one of {', '.join(TrainingJobStatus.values)}.", "StatusEquals"
+        )
+    parts, hidden = [], []
+    for resource_type in JOB_KINDS if not kind else [KIND_TYPES[kind]]:
+        try:
+            if resource_type == "TrainingJob":
+                jobs = list_training_jobs(actor, domain_id)
+                started, ended = "training_start_time", "training_end_time"
+            else:
+                jobs = list_processing_jobs(actor, domain_id)
+                started, ended = "processing_start_time", "processing_end_time"
+        except AccessDenied as denied:
+            hidden.append(denied.message)
+            continue
+        if status:
+            jobs = jobs.filter(status=status)
+        if name_contains:
+            jobs = jobs.filter(name__icontains=name_contains)
+        if owner is not None:
+            jobs = jobs.filter(profile=owner)
+        parts.append(_rows(jobs, resource_type, started, ended))
+    if not parts:
+        raise AccessDenied(" ".join(hidden))
+    rows = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
+    return rows.order_by("-created_at", "name"), hidden
+
+
+def _elapsed(row: dict[str, Any]) -> int | None:
+    if row["started"] is None:
+        return None
+    end = row["ended"] or timezone.now()
+    return max(0, int((end - row["started"]).total_seconds()))
 
 
 @login_required
@@ -79,20 +156,32 @@ def job_list(request: HttpRequest) -> HttpResponse:
     profile = current_profile(request)
     if profile is None:
         return render(request, "dashboard/no_profile.html")
+    kind = request.GET.get("type", "")
     status = request.GET.get("status", "")
     contains = request.GET.get("q", "").strip()
     mine = request.GET.get("mine") == "1"
     context: dict[str, Any] = {
         "profile": profile,
         "domain": profile.domain,
+        "kinds": KIND_TYPES,
+        "kind": kind,
         "statuses": TrainingJobStatus.values,
         "status": status,
         "q": contains,
         "mine": mine,
+        "filtered": bool(kind or status or contains or mine),
     }
+    if kind and kind not in KIND_TYPES:
+        context["invalid"] = f"Type must be one of {', '.join(KIND_TYPES)}."
+        return render(request, "dashboard/jobs_list.html", context)
     try:
-        jobs = list_training_jobs(
-            request.user, profile.domain.domain_id, status=status or None, name_contains=contains
+        jobs, context["hidden"] = job_rows(
+            request.user,
+            profile.domain.domain_id,
+            kind=kind,
+            status=status,
+            name_contains=contains,
+            owner=profile if mine else None,
         )
     except AccessDenied as denied:
         context["denied"] = denied.message
@@ -100,12 +189,10 @@ def job_list(request: HttpRequest) -> HttpResponse:
     except ValidationException as invalid:
         context["invalid"] = invalid.message
         return render(request, "dashboard/jobs_list.html", context)
-    if mine:
-        jobs = jobs.filter(profile=profile)
-    # Two queries (count, page) whatever the page holds: the profile comes joined in.
+    # Two queries (count, page) whatever the page holds: the owner's name comes joined in.
     page = Paginator(jobs, PAGE_SIZE).get_page(request.GET.get("page"))
     context["page"] = page
-    context["rows"] = [(job, duration(job.training_seconds)) for job in page]
+    context["rows"] = [(job, duration(_elapsed(job))) for job in page]
     return render(request, "dashboard/jobs_list.html", context)
 
 
@@ -151,7 +238,7 @@ def _timeline(job: TrainingJob) -> list[dict[str, Any]]:
     return steps
 
 
-def _tail(path: Path) -> str:
+def tail(path: Path) -> str:
     """The last lines of a log, read from its end so a 20 MiB log costs no more than a small
     one."""
     try:
@@ -206,7 +293,7 @@ def job_detail(request: HttpRequest, name: str) -> HttpResponse:
         "job": job,
         "spec": _spec(job),
         "timeline": _timeline(job),
-        "logs": [{"host": h, "text": _tail(log_path(root, h))} for h in hosts],
+        "logs": [{"host": h, "text": tail(log_path(root, h))} for h in hosts],
         "metrics": _metric_series(job),
         "artifacts": [a for a in ARTIFACTS if _artifact_path(job, a)],
         "price": price,
@@ -233,7 +320,7 @@ def job_stop(request: HttpRequest, name: str) -> HttpResponse:
         messages.error(request, e.message)
     else:
         messages.success(request, f"Stopping {name}: the container gets SIGTERM, then SIGKILL.")
-    return redirect("dashboard:job", name=name)
+    return redirect("dashboard:training_job", name=name)
 
 
 async def _chunks(path: Path, size: int) -> AsyncIterator[bytes]:
@@ -252,7 +339,7 @@ async def _chunks(path: Path, size: int) -> AsyncIterator[bytes]:
         f.close()
 
 
-def _download(path: Path, filename: str, content_type: str) -> StreamingHttpResponse:
+def download(path: Path, filename: str, content_type: str) -> StreamingHttpResponse:
     size = path.stat().st_size
     response = StreamingHttpResponse(_chunks(path, size), content_type=content_type)
     response["Content-Length"] = str(size)
@@ -272,7 +359,7 @@ def job_log(request: HttpRequest, name: str, host: str) -> HttpResponse:
     path = log_path(workspace.job_dir(job.name), host)
     if not path.is_file():
         raise Http404(f"Training job {name} has no log for {host} yet.")
-    return _download(path, f"{job.name}-{host}.log", "text/plain; charset=utf-8")
+    return download(path, f"{job.name}-{host}.log", "text/plain; charset=utf-8")
 
 
 @login_required
@@ -285,7 +372,7 @@ def job_artifact(request: HttpRequest, name: str, artifact: str) -> HttpResponse
     path = _artifact_path(job, artifact) if artifact in ARTIFACTS else None
     if path is None:
         raise Http404(f"Training job {name} has no {artifact}.")
-    return _download(path, f"{job.name}-{artifact}", "application/gzip")
+    return download(path, f"{job.name}-{artifact}", "application/gzip")
 
 
 @login_required
@@ -317,5 +404,5 @@ def job_new(request: HttpRequest) -> HttpResponse:
             form.add_error("name" if taken else None, refused.message)
         else:
             messages.success(request, f"Training job {job.name} was created.")
-            return redirect(reverse("dashboard:job", kwargs={"name": job.name}))
+            return redirect(reverse("dashboard:training_job", kwargs={"name": job.name}))
     return render(request, "dashboard/jobs_new.html", {"form": form, "domain": domain})

@@ -1,5 +1,7 @@
 """The single pane: thin views that read through services and render."""
 
+from typing import Any
+
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Prefetch
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -15,9 +17,8 @@ from domains.user_settings import (
     idle_timeout_minutes,
     merge_user_settings,
 )
-from jobs.models import TrainingJob
-from jobs.services import list_training_jobs
 from studio.dashboard.current import SESSION_KEY, current_profile, user_profiles
+from studio.dashboard.jobs import job_rows
 from studio.errors import AccessDenied
 from studio.health import health
 
@@ -49,13 +50,14 @@ def home(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _recent_jobs(request: HttpRequest, profile: UserProfile) -> list[TrainingJob]:
-    """The domain's five newest training jobs, or none when the profile may not list them
-    (a suspended profile still gets its home page)."""
+def _recent_jobs(request: HttpRequest, profile: UserProfile) -> list[dict[str, Any]]:
+    """The domain's five newest jobs of either kind (one query), or none when the profile may
+    not list them (a suspended profile still gets its home page)."""
     try:
-        return list(list_training_jobs(request.user, profile.domain.domain_id)[:5])
+        rows, _ = job_rows(request.user, profile.domain.domain_id)
     except AccessDenied:
         return []
+    return list(rows[:5])
 
 
 @login_required

@@ -42,7 +42,7 @@ def test_start_a_training_job_and_watch_it_live(
     page.get_by_label("Username").fill("alice")
     page.get_by_label("Password").fill("alice-pass-1")
     page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name="Training jobs", level=1)).to_be_visible()
+    expect(page.get_by_role("heading", name="Jobs", level=1)).to_be_visible()
     page.get_by_role("link", name="Start a training job").click()
 
     page.get_by_label("Job name").fill(name)
@@ -56,7 +56,7 @@ def test_start_a_training_job_and_watch_it_live(
     page.screenshot(path=artifacts / f"training-form-{runtime}.png", full_page=True)
     page.get_by_role("button", name="Start training job").click()
 
-    expect(page).to_have_url(f"{asgi_server}/jobs/{name}/")
+    expect(page).to_have_url(f"{asgi_server}/jobs/training/{name}/")
     job = page.locator("#job")
     expect(job).to_have_attribute("data-subscribed", "true", timeout=10_000)
     # A marker a reload would wipe: everything below must arrive over the websocket.

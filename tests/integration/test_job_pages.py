@@ -33,11 +33,11 @@ from tests.integration.training import DATA, OUTPUT, separable_csv
 pytestmark = pytest.mark.usefixtures("live", "instance_types")
 
 JOBS = reverse("dashboard:jobs")
-NEW = reverse("dashboard:job_new")
+NEW = reverse("dashboard:training_job_new")
 
 
 def job_url(name: str, view: str = "job", **kwargs) -> str:
-    return reverse(f"dashboard:{view}", kwargs={"name": name, **kwargs})
+    return reverse(f"dashboard:training_{view}", kwargs={"name": name, **kwargs})
 
 
 def make_job(profile, name: str, status: str = "InProgress", **fields) -> TrainingJob:
