@@ -1,4 +1,5 @@
-"""The web process: Django for HTTP, Channels for the dashboard's websocket."""
+"""The web process: Django for HTTP, Channels for the dashboard's websocket, and the notebook
+proxy for everything under /jupyter/ (HTTP and websocket alike)."""
 
 import os
 
@@ -13,12 +14,15 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 from django.urls import path  # noqa: E402
 
 from studio.consumers import EventsConsumer  # noqa: E402
+from studio.proxy import with_notebook_proxy  # noqa: E402
 
-application = ProtocolTypeRouter(
-    {
-        "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(URLRouter([path("ws/events/", EventsConsumer.as_asgi())]))
-        ),
-    }
+application = with_notebook_proxy(
+    ProtocolTypeRouter(
+        {
+            "http": django_asgi_app,
+            "websocket": AllowedHostsOriginValidator(
+                AuthMiddlewareStack(URLRouter([path("ws/events/", EventsConsumer.as_asgi())]))
+            ),
+        }
+    )
 )

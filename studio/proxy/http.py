@@ -1,0 +1,157 @@
+"""HTTP through the proxy: any method, bodies streamed in both directions.
+
+Connections go over the server's Unix socket through an httpx transport kept per socket (and
+per event loop), so requests reuse keep-alive connections. The transport is used directly
+rather than through an AsyncClient: a client would add its own default headers and keep a
+cookie jar shared by every user of that server, neither of which a proxy wants.
+"""
+
+import asyncio
+import weakref
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from studio.proxy.headers import request_headers, response_headers, strip_token
+from studio.proxy.scrub import TokenScrubber
+
+Scope = dict[str, Any]
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+CONNECT_TIMEOUT_S = 5.0
+# Reading has no deadline: kernels' long requests and large downloads take what they take.
+TIMEOUTS = {"connect": CONNECT_TIMEOUT_S, "read": None, "write": None, "pool": None}
+
+_transports: weakref.WeakKeyDictionary[
+    asyncio.AbstractEventLoop, dict[Path, httpx.AsyncHTTPTransport]
+] = weakref.WeakKeyDictionary()
+
+
+class ClientGone(Exception):
+    """The browser went away while its request body was still arriving."""
+
+
+def transport_for(socket: Path) -> httpx.AsyncHTTPTransport:
+    """The pooled transport to `socket` in the running loop (pools cannot cross loops)."""
+    pools = _transports.setdefault(asyncio.get_running_loop(), {})
+    transport = pools.get(socket)
+    if transport is None:
+        transport = pools[socket] = httpx.AsyncHTTPTransport(
+            uds=str(socket),
+            # One user's server; long polls and parallel downloads must not queue for a slot.
+            limits=httpx.Limits(max_connections=None, max_keepalive_connections=20),
+        )
+    return transport
+
+
+async def request_body(receive: Receive) -> AsyncIterator[bytes]:
+    """The request body as it arrives, chunk by chunk."""
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientGone
+        chunk = message.get("body", b"")
+        if chunk:
+            yield chunk
+        if not message.get("more_body", False):
+            return
+
+
+def has_body(headers: list[tuple[bytes, bytes]]) -> bool:
+    for name, value in headers:
+        name = name.lower()
+        if name == b"transfer-encoding" or (name == b"content-length" and value.strip() != b"0"):
+            return True
+    return False
+
+
+async def send_plain(
+    send: Send, status: int, text: str, headers: Iterable[tuple[bytes, bytes]] = ()
+) -> None:
+    body = text.encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"text/plain; charset=utf-8"),
+                (b"content-length", str(len(body)).encode()),
+                (b"cache-control", b"no-store"),
+                *headers,
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+async def forward(
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+    *,
+    socket: Path,
+    token: str,
+    prefix: str,
+    cookies: frozenset[str],
+) -> bool:
+    """Send one request to the server on `socket` and stream its answer back; False when
+    the server could not be reached (the browser got a 502)."""
+    client = scope.get("client")
+    headers = request_headers(
+        scope["headers"],
+        token=token,
+        client_host=client[0] if client else None,
+        scheme=scope.get("scheme", "http"),
+        studio_cookies=cookies,
+    )
+    raw_path = scope.get("raw_path") or scope["path"].encode()
+    query = strip_token(scope.get("query_string", b""))
+    url = httpx.URL(
+        scheme="http", host="localhost", raw_path=raw_path + (b"?" + query if query else b"")
+    )
+    upstream = httpx.Request(
+        scope["method"],
+        url,
+        headers=headers,
+        content=request_body(receive) if has_body(scope["headers"]) else None,
+        extensions={"timeout": TIMEOUTS},
+    )
+    try:
+        response = await transport_for(socket).handle_async_request(upstream)
+    except ClientGone:
+        return True
+    except httpx.TransportError:
+        await send_plain(
+            send,
+            502,
+            "The notebook server of this space is not answering: it may be starting or "
+            "stopping. Try again in a moment.",
+        )
+        return False
+
+    scrubber = TokenScrubber(token)
+    try:
+        await send(
+            {
+                "type": "http.response.start",
+                "status": response.status_code,
+                "headers": [
+                    (name, scrubber.header_value(value))
+                    for name, value in response_headers(
+                        response.headers.raw, prefix=prefix, studio_cookies=cookies
+                    )
+                ],
+            }
+        )
+        async for chunk in response.stream:
+            out = scrubber.feed(chunk)
+            if out:
+                await send({"type": "http.response.body", "body": out, "more_body": True})
+        await send({"type": "http.response.body", "body": scrubber.flush()})
+    finally:
+        await response.stream.aclose()
+    return True
