@@ -9,8 +9,8 @@ BIN := $(VENV)/bin
 # As root (CI, containers) apt-get runs as it is; otherwise through sudo.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-# The built-in images `make images` builds (`make images IMAGES="sklearn jupyter"`).
-IMAGES ?= sklearn
+# The built-in images `make images` builds (`make images IMAGES=sklearn` for one).
+IMAGES ?= sklearn jupyter
 
 .PHONY: up test lint install system-packages test-packages images image-packages
 

@@ -82,3 +82,17 @@ def _empty_artifact_store():
     from studio import storage
 
     shutil.rmtree(storage.root(), ignore_errors=True)
+
+
+@pytest.fixture
+def jupyter(runtime) -> str:
+    """The runtime, once the JupyterLab image is known to be built for it."""
+    from studio.runtime import get_runtime
+    from tests.capabilities import need
+
+    need(
+        runtime,
+        get_runtime(runtime).has_image("studio/jupyter:latest"),
+        "studio/jupyter:latest is not built: run `studio images build jupyter`",
+    )
+    return runtime

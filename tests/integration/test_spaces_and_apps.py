@@ -13,31 +13,9 @@ from domains.services import create_app, create_space, delete_app, delete_space
 from studio.crypto import decrypt
 from studio.errors import AccessDenied, ResourceInUse, ResourceNotFound, ValidationException
 from tests.conftest import settled, wait_for
+from tests.integration.notebooks import running
 
 pytestmark = pytest.mark.usefixtures("live")
-
-
-@pytest.fixture
-def jupyter(runtime, settings) -> str:
-    from studio.runtime import get_runtime
-    from tests.capabilities import need
-
-    need(
-        runtime,
-        get_runtime(runtime).has_image("studio/jupyter:latest"),
-        "studio/jupyter:latest is not built: run `studio images build jupyter`",
-    )
-    return runtime
-
-
-def running(app, timeout=120):
-    def ready():
-        app.refresh_from_db()
-        return app.status in {"InService", "Failed"}
-
-    wait_for(ready, timeout, f"app {app.resource_id} to start")
-    assert app.status == "InService", app.failure_reason
-    return app
 
 
 class Server:

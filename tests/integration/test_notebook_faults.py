@@ -1,0 +1,155 @@
+"""Restarting the platform never stops a notebook: after the web process and the worker are
+SIGKILLed and started again, the kernel is alive and reachable through the proxy."""
+
+import json
+import socket
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from websockets.sync.client import connect
+
+from domains.app_access import proxy_prefix
+from domains.models import App
+from domains.services import create_app, create_space
+from domains.tasks import reconcile_apps
+from tests.conftest import ROOT, service_env, settled, wait_for
+from tests.integration.notebooks import running
+
+pytestmark = pytest.mark.usefixtures("live")
+
+
+class WebProcess:
+    """`uvicorn studio.asgi:application`, as `studio up` runs it, against the test database."""
+
+    def __init__(self, settings_dict: dict):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.env = service_env(settings_dict)
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "studio.asgi:application",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--log-level",
+                "warning",
+            ],
+            cwd=ROOT,
+            env=self.env,
+        )
+
+        def up():
+            try:
+                return httpx.get(f"{self.url}/healthz", timeout=1).status_code in (200, 503)
+            except httpx.HTTPError:
+                return False
+
+        wait_for(up, 30, "the web process to answer")
+
+    def kill(self) -> None:
+        self.proc.kill()
+        self.proc.wait()
+
+
+@pytest.fixture
+def web(postgres) -> Iterator[WebProcess]:
+    process = WebProcess(postgres)
+    process.start()
+    yield process
+    if process.proc.poll() is None:
+        process.proc.terminate()
+        process.proc.wait(timeout=10)
+
+
+def _session(user) -> str:
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    return client.cookies["sessionid"].value
+
+
+def _execute(web: WebProcess, prefix: str, session: str, kernel_id: str, code: str) -> str:
+    """Run `code` through the proxy on the kernel's channels (Jupyter's JSON protocol)."""
+    url = f"ws://127.0.0.1:{web.port}{prefix}api/kernels/{kernel_id}/channels"
+    headers = {"Cookie": f"sessionid={session}", "Origin": web.url}
+    with connect(url, additional_headers=headers, open_timeout=30) as ws:
+        msg_id = uuid.uuid4().hex
+        ws.send(
+            json.dumps(
+                {
+                    "header": {
+                        "msg_id": msg_id,
+                        "username": "alice",
+                        "session": uuid.uuid4().hex,
+                        "msg_type": "execute_request",
+                        "version": "5.3",
+                    },
+                    "parent_header": {},
+                    "metadata": {},
+                    "channel": "shell",
+                    "content": {
+                        "code": code,
+                        "silent": False,
+                        "store_history": True,
+                        "user_expressions": {},
+                        "allow_stdin": False,
+                    },
+                }
+            )
+        )
+        result = ""
+        while True:
+            message = json.loads(ws.recv(timeout=60))
+            if message.get("parent_header", {}).get("msg_id") != msg_id:
+                continue
+            if message["msg_type"] == "execute_result":
+                result = message["content"]["data"]["text/plain"]
+            if message["msg_type"] == "status" and message["content"]["execution_state"] == "idle":
+                return result
+
+
+def test_a_notebook_survives_the_web_process_and_the_worker_being_killed(
+    jupyter, alice, alice_profile, web, celery_worker
+):
+    domain_id = alice_profile.domain.domain_id
+    settled(create_space(alice, domain_id, name="durable"))
+    app = running(create_app(alice, domain_id, space_name="durable"))
+    prefix = proxy_prefix(domain_id, "durable")
+    session = _session(alice)
+    cookies = {"sessionid": session}
+    kernel = httpx.post(
+        f"{web.url}{prefix}api/kernels",
+        json={},
+        cookies=cookies,
+        headers={"Origin": web.url},
+        timeout=30,
+    ).json()
+    _execute(web, prefix, session, kernel["id"], "x = 41 + 1")
+
+    web.kill()
+    celery_worker.kill()
+    web.start()
+    celery_worker.start()
+
+    assert reconcile_apps()["failed"] == 0
+    assert App.objects.get(pk=app.pk).status == "InService"
+    kernels = httpx.get(f"{web.url}{prefix}api/kernels", cookies=cookies, timeout=30).json()
+    assert [k["id"] for k in kernels] == [kernel["id"]]
+    assert _execute(web, prefix, session, kernel["id"], "x") == "42"
