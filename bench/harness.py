@@ -72,9 +72,13 @@ class Platform:
             DJANGO_SETTINGS_MODULE="studio.settings",
         )
         os.environ.setdefault("STUDIO_IMAGES_DIR", str(ROOT / "var" / "images"))
+        import logging
+
         import django
 
         django.setup()
+        # Benchmarks make thousands of requests; one log line each would drown the table.
+        logging.getLogger("httpx").setLevel(logging.WARNING)
         from django.core.management import call_command
 
         call_command("migrate", verbosity=0)

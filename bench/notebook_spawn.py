@@ -1,0 +1,320 @@
+"""Click → JupyterLab ready through the proxy, per runtime, next to a bare `jupyter lab` start
+of the same image; and what the proxy adds to an HTTP request and a websocket message.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/test REDIS_URL=redis://127.0.0.1:6379/0 \\
+        .venv/bin/python bench/notebook_spawn.py --runs 10 [--json out.json]
+
+Spawn is timed from `create_app` (what the Open JupyterLab button calls) to the first 200 of
+`/jupyter/<domain>/<space>/lab` through a real web process (uvicorn, as `studio up` runs it).
+The baseline is the same image started directly (`docker run`, or `bwrap` over the same tree)
+until its server answers on its socket. Proxy overhead compares a contents GET and a kernel
+execute round trip made through the proxy with the same calls made on the socket directly.
+"""
+
+import argparse
+import json
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from harness import ROOT, Platform, p50, p95, print_table, wait
+
+IMAGE = "studio/jupyter:latest"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument("--calls", type=int, default=200)
+    parser.add_argument("--runtimes", default="docker,sandbox")
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    with Platform() as platform:
+        web = start_web()
+        try:
+            results = run_all(args, platform, web[1])
+        finally:
+            web[0].terminate()
+            web[0].wait(timeout=10)
+    print_table(
+        "Notebook spawn (seconds) and proxy overhead (milliseconds)",
+        [
+            "runtime",
+            "spawn p50",
+            "spawn p95",
+            "bare p50",
+            "spawn / bare",
+            "HTTP +ms p50",
+            "WS +ms p50",
+        ],
+        [
+            [
+                runtime,
+                f"{r['spawn_p50_s']:.2f}",
+                f"{r['spawn_p95_s']:.2f}",
+                f"{r['bare_p50_s']:.2f}",
+                f"{r['spawn_p50_s'] / r['bare_p50_s']:.2f}x",
+                f"{r['proxy_http_overhead_p50_ms']:.2f}",
+                f"{r['proxy_ws_overhead_p50_ms']:.2f}",
+            ]
+            for runtime, r in results.items()
+        ],
+    )
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2))
+
+
+def start_web() -> tuple[subprocess.Popen, str]:
+    import os
+    import socket
+
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "studio.asgi:application",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=dict(os.environ),
+    )
+    url = f"http://127.0.0.1:{port}"
+
+    def up() -> bool:
+        try:
+            return httpx.get(f"{url}/healthz", timeout=1).status_code in (200, 503)
+        except httpx.HTTPError:
+            return False
+
+    wait(up, 30, "the web process", interval=0.1)
+    return proc, url
+
+
+def run_all(args, platform: Platform, url: str) -> dict:
+    import httpx
+    from django.conf import settings
+    from django.test import Client
+
+    from domains.app_access import proxy_prefix
+    from domains.models import App, Space
+    from domains.services import create_app, create_space, delete_app
+    from studio.runtime import get_runtime
+
+    client = Client()
+    client.force_login(platform.user)
+    cookies = {"sessionid": client.cookies["sessionid"].value}
+    domain_id = platform.domain.domain_id
+    results = {}
+    for runtime in args.runtimes.split(","):
+        if not get_runtime(runtime).has_image(IMAGE):
+            print(f"skipping {runtime}: {IMAGE} is not built for it")
+            continue
+        settings.STUDIO_RUNTIME = runtime
+        name = f"bench-{runtime}"
+        space = create_space(platform.user, domain_id, name=name)
+        wait(lambda s=space: Space.objects.get(pk=s.pk).status == "InService", 30, "space")
+        lab = f"{url}{proxy_prefix(domain_id, name)}lab"
+        spawns = []
+        with httpx.Client(cookies=cookies, timeout=30, trust_env=False) as browser:
+            for i in range(args.runs):
+                clicked = time.perf_counter()
+                app = create_app(platform.user, domain_id, space_name=name)
+                wait(lambda u=lab: browser.get(u).status_code == 200, 120, f"spawn {i}", 0.01)
+                spawns.append(time.perf_counter() - clicked)
+                if i < args.runs - 1:
+                    delete_app(platform.user, domain_id, name)
+                    wait(lambda a=app: App.objects.get(pk=a.pk).status == "Deleted", 60, "stop")
+            app = App.objects.select_related("space__domain").get(pk=app.pk)
+            http_overhead, ws_overhead = proxy_overhead(app, url, browser, cookies, args.calls)
+        delete_app(platform.user, domain_id, name)
+        bare = [bare_start(runtime) for _ in range(args.runs)]
+        results[runtime] = {
+            "spawn_p50_s": p50(spawns),
+            "spawn_p95_s": p95(spawns),
+            "bare_p50_s": p50(bare),
+            "proxy_http_overhead_p50_ms": http_overhead,
+            "proxy_ws_overhead_p50_ms": ws_overhead,
+        }
+    return results
+
+
+def proxy_overhead(app, url: str, browser, cookies: dict, calls: int) -> tuple[float, float]:
+    """Median ms the proxy adds to a contents GET and to a kernel execute round trip."""
+    import httpx
+    from websockets.sync.client import connect, unix_connect
+
+    from domains.app_access import SOCKET_NAME, proxy_prefix, runtime_dir
+    from studio.crypto import decrypt
+
+    prefix = proxy_prefix(app.space.domain.domain_id, app.space.name)
+    sock = str(runtime_dir(app.space) / SOCKET_NAME)
+    token = decrypt(app.runtime_state["token"])
+    auth = {"Authorization": f"token {token}"}
+    direct = httpx.Client(
+        transport=httpx.HTTPTransport(uds=sock),
+        base_url="http://localhost",
+        headers=auth,
+        timeout=30,
+    )
+    via_proxy, on_socket = [], []
+    for _ in range(calls):
+        started = time.perf_counter()
+        browser.get(f"{url}{prefix}api/contents").raise_for_status()
+        via_proxy.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        direct.get(f"{prefix}api/contents").raise_for_status()
+        on_socket.append(time.perf_counter() - started)
+    kernel = direct.post(f"{prefix}api/kernels", json={}).json()
+    channels = f"{prefix}api/kernels/{kernel['id']}/channels"
+    with connect(
+        url.replace("http", "ws") + channels,
+        open_timeout=30,
+        additional_headers={"Cookie": f"sessionid={cookies['sessionid']}", "Origin": url},
+    ) as ws:
+        proxied_ws = [round_trip(ws) for _ in range(calls // 2)]
+    with unix_connect(sock, f"ws://localhost{channels}", additional_headers=auth) as ws:
+        direct_ws = [round_trip(ws) for _ in range(calls // 2)]
+    direct.close()
+    return (
+        (p50(via_proxy) - p50(on_socket)) * 1000,
+        (p50(proxied_ws) - p50(direct_ws)) * 1000,
+    )
+
+
+def round_trip(ws) -> float:
+    """Execute `1` and wait for its reply on the shell channel: one message each way."""
+    msg_id = uuid.uuid4().hex
+    started = time.perf_counter()
+    ws.send(
+        json.dumps(
+            {
+                "header": {
+                    "msg_id": msg_id,
+                    "username": "bench",
+                    "session": "bench",
+                    "msg_type": "execute_request",
+                    "version": "5.3",
+                },
+                "parent_header": {},
+                "metadata": {},
+                "channel": "shell",
+                "content": {
+                    "code": "1",
+                    "silent": True,
+                    "store_history": False,
+                    "user_expressions": {},
+                    "allow_stdin": False,
+                },
+            }
+        )
+    )
+    while True:
+        message = json.loads(ws.recv(timeout=30))
+        if (
+            message.get("msg_type") == "execute_reply"
+            and message.get("parent_header", {}).get("msg_id") == msg_id
+        ):
+            return time.perf_counter() - started
+
+
+def bare_start(runtime: str) -> float:
+    """The same image's `jupyter lab` started directly until it answers on its socket."""
+    from domains.app_server import server_answers
+    from studio.runtime.base import sandbox_rootfs
+
+    rundir = Path(tempfile.mkdtemp(prefix="bare-lab-"))
+    rundir.chmod(0o777)
+    token = secrets.token_urlsafe(16)
+    server = [
+        "jupyter",
+        "lab",
+        "--no-browser",
+        "--ServerApp.sock=/run/studio/jupyter.sock",
+        "--ServerApp.base_url=/bare/",
+    ]
+    name = f"bare-lab-{uuid.uuid4().hex[:8]}"
+    if runtime == "docker":
+        command = [
+            "docker",
+            "run",
+            "-d",
+            "--rm",
+            "--name",
+            name,
+            "--network",
+            "none",
+            "--user",
+            "1000:100",
+            "-e",
+            f"JUPYTER_TOKEN={token}",
+            "-v",
+            f"{rundir}:/run/studio",
+            IMAGE,
+            *server,
+        ]
+    else:
+        command = [
+            "setpriv",
+            "--reuid=1000",
+            "--regid=100",
+            "--clear-groups",
+            "bwrap",
+            "--ro-bind",
+            str(sandbox_rootfs(IMAGE)),
+            "/",
+            "--tmpfs",
+            "/run",
+            "--bind",
+            str(rundir),
+            "/run/studio",
+            "--proc",
+            "/proc",
+            "--dev",
+            "/dev",
+            "--tmpfs",
+            "/tmp",
+            "--tmpfs",
+            "/home/sagemaker-user",
+            "--unshare-all",
+            "--die-with-parent",
+            "--setenv",
+            "PATH",
+            "/opt/venv/bin:/usr/bin:/bin",
+            "--setenv",
+            "HOME",
+            "/home/sagemaker-user",
+            "--setenv",
+            "JUPYTER_TOKEN",
+            token,
+            *server,
+        ]
+    started = time.perf_counter()
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait(lambda: server_answers(rundir / "jupyter.sock", "/bare/", token), 120, "bare lab", 0.01)
+    elapsed = time.perf_counter() - started
+    if runtime == "docker":
+        subprocess.run(["docker", "rm", "-f", name], capture_output=True)
+    proc.terminate()
+    proc.wait(timeout=30)
+    shutil.rmtree(rundir, ignore_errors=True)
+    return elapsed
+
+
+if __name__ == "__main__":
+    main()
