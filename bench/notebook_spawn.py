@@ -233,9 +233,17 @@ def round_trip(ws) -> float:
             return time.perf_counter() - started
 
 
+def lab_answers(sock: Path, token: str) -> bool:
+    from domains.app_server import server_get
+
+    try:
+        return server_get(sock, "/bare/lab", token)[0] == 200
+    except OSError:
+        return False
+
+
 def bare_start(runtime: str) -> float:
-    """The same image's `jupyter lab` started directly until it answers on its socket."""
-    from domains.app_server import server_answers
+    """The same image's `jupyter lab` started directly until its page answers on its socket."""
     from studio.runtime.base import sandbox_rootfs
 
     rundir = Path(tempfile.mkdtemp(prefix="bare-lab-"))
@@ -306,7 +314,8 @@ def bare_start(runtime: str) -> float:
         ]
     started = time.perf_counter()
     proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wait(lambda: server_answers(rundir / "jupyter.sock", "/bare/", token), 120, "bare lab", 0.01)
+    # Ready means what it means through Studio: the JupyterLab page itself answers.
+    wait(lambda: lab_answers(rundir / "jupyter.sock", token), 120, "bare lab", 0.01)
     elapsed = time.perf_counter() - started
     if runtime == "docker":
         subprocess.run(["docker", "rm", "-f", name], capture_output=True)
