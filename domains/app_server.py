@@ -139,6 +139,20 @@ def _write_lifecycle_config(app: App, rundir: Path) -> None:
         os.chown(script, app.space.home_uid, HOME_GID)
 
 
+def _start_container(runtime, spec: ContainerSpec) -> str:
+    try:
+        return runtime.start(spec)
+    except ContainerError:
+        # An earlier run of this app that nobody removed may hold the name; listing is slow,
+        # so it is only looked for when a start fails.
+        stale = [c for c in runtime.list_managed() if c.name == spec.name]
+        if not stale:
+            raise
+        for container in stale:
+            runtime.remove(container.id)
+        return runtime.start(spec)
+
+
 def start(app_pk: int) -> None:
     app = App.objects.select_related("space__domain", "space__owner").filter(pk=app_pk).first()
     if app is None or app.status != AppStatus.PENDING:
@@ -160,11 +174,8 @@ def start(app_pk: int) -> None:
     app.runtime_state = {**app.runtime_state, "token": encrypt(token)}
     app.save(update_fields=["runtime_state"])
     spec = container_spec(app, token)
-    stale = [c for c in runtime.list_managed() if c.name == spec.name]
-    for container in stale:  # an earlier run of this app that nobody removed
-        runtime.remove(container.id)
     try:
-        container_id = runtime.start(spec)
+        container_id = _start_container(runtime, spec)
     except ContainerError as e:
         _fail(app, str(e))
         return
