@@ -17,9 +17,21 @@ MAX_SUBSCRIPTIONS = 20
 
 def _describers() -> dict[str, Callable]:
     """Resource type → the Describe service that decides who may watch it."""
-    from jobs.services import describe_training_job
+    from jobs.services import describe_processing_job, describe_training_job
 
-    return {"TrainingJob": describe_training_job}
+    return {
+        "TrainingJob": describe_training_job,
+        "ProcessingJob": describe_processing_job,
+        "Space": _describe_space,
+    }
+
+
+def _describe_space(user, resource_id: str):
+    """A space's id is "<domain id>/<space name>": its page watches its app start and stop."""
+    from domains.services import describe_space
+
+    domain_id, _, name = resource_id.partition("/")
+    return describe_space(user, domain_id, name)
 
 
 @database_sync_to_async

@@ -28,7 +28,12 @@
     if (label) label.textContent = { live: "Live", connecting: "Connecting", offline: "Offline" }[state];
   }
 
-  var NAMES = { Domain: "The domain", UserProfile: "User profile", TrainingJob: "Training job" };
+  var NAMES = {
+    Domain: "The domain",
+    UserProfile: "User profile",
+    TrainingJob: "Training job",
+    ProcessingJob: "Processing job",
+  };
 
   function describe(event) {
     if (event.resource_type === "Domain") return NAMES.Domain;

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from studio.dashboard import datasets, jobs, views
+from studio.dashboard import datasets, jobs, processing, spaces, views
 
 app_name = "dashboard"
 urlpatterns = [
@@ -19,10 +19,29 @@ urlpatterns = [
         datasets.dataset_download,
         name="dataset_download",
     ),
+    path("spaces/", spaces.space_list, name="spaces"),
+    path("spaces/<str:space_name>/", spaces.space_detail, name="space"),
+    path("spaces/<str:space_name>/start/", spaces.space_start, name="space_start"),
+    path("spaces/<str:space_name>/stop/", spaces.space_stop, name="space_stop"),
+    path("spaces/<str:space_name>/restart/", spaces.space_restart, name="space_restart"),
     path("jobs/", jobs.job_list, name="jobs"),
-    path("jobs/new/", jobs.job_new, name="job_new"),
-    path("jobs/<str:name>/", jobs.job_detail, name="job"),
-    path("jobs/<str:name>/stop/", jobs.job_stop, name="job_stop"),
-    path("jobs/<str:name>/logs/<str:host>.log", jobs.job_log, name="job_log"),
-    path("jobs/<str:name>/artifacts/<str:artifact>", jobs.job_artifact, name="job_artifact"),
+    # The forms live under new/ and each kind's pages under its own prefix: a job may be
+    # named "new", and a training and a processing job may share a name.
+    path("jobs/new/training/", jobs.job_new, name="training_job_new"),
+    path("jobs/new/processing/", processing.job_new, name="processing_job_new"),
+    path("jobs/training/<str:name>/", jobs.job_detail, name="training_job"),
+    path("jobs/training/<str:name>/stop/", jobs.job_stop, name="training_job_stop"),
+    path("jobs/training/<str:name>/logs/<str:host>.log", jobs.job_log, name="training_job_log"),
+    path(
+        "jobs/training/<str:name>/artifacts/<str:artifact>",
+        jobs.job_artifact,
+        name="training_job_artifact",
+    ),
+    path("jobs/processing/<str:name>/", processing.job_detail, name="processing_job"),
+    path("jobs/processing/<str:name>/stop/", processing.job_stop, name="processing_job_stop"),
+    path(
+        "jobs/processing/<str:name>/logs/<str:host>.log",
+        processing.job_log,
+        name="processing_job_log",
+    ),
 ]

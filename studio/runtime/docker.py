@@ -102,7 +102,6 @@ class DockerRuntime(Runtime):
             "command": spec.command,
             "name": spec.name,
             "hostname": spec.name,
-            "detach": True,
             "environment": spec.env,
             "labels": {**spec.labels, **deployment_labels()},
             "volumes": {
@@ -130,12 +129,20 @@ class DockerRuntime(Runtime):
                 docker.types.DeviceRequest(count=spec.gpus, capabilities=[["gpu"]])
             ]
         try:
-            container = self.client.containers.run(**kwargs)
+            # create + start, not run: `run` pulls a missing image from a registry, and here
+            # there is none to ask (DESIGN.md §5); a missing image is the user's to build.
+            container = self.client.containers.create(**kwargs)
         except ImageNotFound as e:
             raise ContainerError(
                 f"Image {spec.image} is not on this host; build it with `studio images build`."
             ) from e
         except (APIError, requests.RequestException) as e:
+            raise ContainerError(f"Docker could not create {spec.name}: {e}") from e
+        try:
+            container.start()
+        except (APIError, requests.RequestException) as e:
+            with contextlib.suppress(APIError, requests.RequestException):
+                container.remove(force=True)
             raise ContainerError(f"Docker could not start {spec.name}: {e}") from e
         return container.id
 

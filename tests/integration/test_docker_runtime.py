@@ -1,0 +1,80 @@
+"""The docker backend on the real Docker Engine: least privilege, limits, labels, no pulls."""
+
+import time
+
+import pytest
+
+from studio.runtime import ContainerError, ContainerSpec, State
+from studio.runtime.base import LABEL_DEPLOYMENT, LABEL_KIND, LABEL_MANAGED
+from tests.capabilities import need
+
+IMAGE = "studio/sklearn:latest"
+
+
+@pytest.fixture
+def docker_runtime():
+    from studio.runtime import docker_available, get_runtime
+
+    need("docker", docker_available(), "no Docker Engine answers (start dockerd)")
+    runtime = get_runtime("docker")
+    need("docker", runtime.has_image(IMAGE), f"{IMAGE} is not built: run `make images`")
+    started = []
+    yield runtime, started
+    for container_id in started:
+        runtime.remove(container_id)
+
+
+def spec(**overrides) -> ContainerSpec:
+    values = {
+        "name": f"rt-test-{time.monotonic_ns()}",
+        "image": IMAGE,
+        "command": ["python", "-c", "print('hello')"],
+        "labels": {LABEL_KIND: "Test"},
+    }
+    values.update(overrides)
+    return ContainerSpec(**values)
+
+
+def test_a_container_runs_as_non_root_with_no_privileges_and_its_limits(docker_runtime):
+    runtime, started = docker_runtime
+    container_id = runtime.start(
+        spec(
+            command=["python", "-c", "import os; print(os.getuid(), os.getgid())"],
+            cpus=1.0,
+            memory_bytes=256 * 2**20,
+        )
+    )
+    started.append(container_id)
+    status = runtime.wait(container_id, timeout=60)
+    assert (status.state, status.exit_code) == (State.EXITED, 0)
+    assert list(runtime.logs(container_id)) == ["1000 100"]
+    attrs = runtime.client.containers.get(container_id).attrs
+    host = attrs["HostConfig"]
+    assert host["CapDrop"] == ["ALL"] and not host["Privileged"]
+    assert "no-new-privileges:true" in host["SecurityOpt"]
+    assert host["NetworkMode"] == "none"
+    assert host["Memory"] == host["MemorySwap"] == 256 * 2**20
+    assert host["NanoCpus"] == 10**9
+    labels = attrs["Config"]["Labels"]
+    assert labels[LABEL_MANAGED] == "true" and labels[LABEL_KIND] == "Test"
+    assert labels[LABEL_DEPLOYMENT]
+    assert container_id in {c.id for c in runtime.list_managed()}
+
+
+def test_a_missing_image_is_refused_without_asking_a_registry(docker_runtime):
+    runtime, _ = docker_runtime
+    # A pull would end in a registry error instead; this message comes only from the refusal.
+    with pytest.raises(ContainerError, match="not on this host; build it with `studio images"):
+        runtime.start(spec(image="studio/does-not-exist:latest"))
+    assert not runtime.has_image("studio/does-not-exist:latest")
+
+
+def test_stop_and_remove(docker_runtime):
+    runtime, _ = docker_runtime
+    container_id = runtime.start(spec(command=["sleep", "300"]))
+    assert runtime.status(container_id).running
+    runtime.stop(container_id, timeout=1)
+    assert runtime.status(container_id).state == State.EXITED
+    runtime.remove(container_id)
+    assert runtime.status(container_id).state == State.MISSING
+    assert list(runtime.logs(container_id)) == []
