@@ -6,7 +6,6 @@ through `jobs.services`, which decides who may do what."""
 import asyncio
 from collections.abc import AsyncIterator
 from datetime import datetime
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +22,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from domains.models import UserProfile
 from domains.permissions import User
-from jobs.models import InstanceType, MetricPoint, TrainingJob, TrainingJobStatus
+from jobs.models import MetricPoint, TrainingJob, TrainingJobStatus
 from jobs.services import (
     create_training_job,
     describe_training_job,
@@ -35,6 +34,7 @@ from jobs.services import (
 from jobs.training import workspace
 from jobs.training.logs import log_path
 from studio import storage
+from studio.dashboard.cost import cost_context
 from studio.dashboard.current import current_profile
 from studio.dashboard.forms import TrainingJobForm
 from studio.errors import (
@@ -281,11 +281,6 @@ def job_detail(request: HttpRequest, name: str) -> HttpResponse:
         job = _describe_or_404(request, name)
     except AccessDenied as denied:
         return _denied(request, denied)
-    price = (
-        InstanceType.objects.filter(name=job.instance_type)
-        .values_list("price_per_hour", flat=True)
-        .first()
-    )
     billable = job.billable_seconds
     root = workspace.job_dir(job.name)
     hosts = workspace.hosts(job.instance_count)
@@ -296,9 +291,7 @@ def job_detail(request: HttpRequest, name: str) -> HttpResponse:
         "logs": [{"host": h, "text": tail(log_path(root, h))} for h in hosts],
         "metrics": _metric_series(job),
         "artifacts": [a for a in ARTIFACTS if _artifact_path(job, a)],
-        "price": price,
-        "price_label": "" if price is None else f"{float(price):g}",
-        "cost": None if price is None or billable is None else price * billable / Decimal(3600),
+        **cost_context(job.instance_type, billable),
         "training_time": duration(job.training_seconds),
         "billable_time": duration(billable),
         "now": timezone.now(),
@@ -308,11 +301,10 @@ def job_detail(request: HttpRequest, name: str) -> HttpResponse:
     return render(request, "dashboard/jobs_detail.html", context)
 
 
-@login_required
-@require_POST
-def job_stop(request: HttpRequest, name: str) -> HttpResponse:
+def stop_and_return(request: HttpRequest, stop, name: str, page: str) -> HttpResponse:
+    """Call a Stop*Job service for the signed-in user; say how it went on the job's page."""
     try:
-        stop_training_job(request.user, name)
+        stop(request.user, name)
     except ResourceNotFound as e:
         raise Http404(e.message) from e
     except StudioError as e:
@@ -320,7 +312,13 @@ def job_stop(request: HttpRequest, name: str) -> HttpResponse:
         messages.error(request, e.message)
     else:
         messages.success(request, f"Stopping {name}: the container gets SIGTERM, then SIGKILL.")
-    return redirect("dashboard:training_job", name=name)
+    return redirect(page, name=name)
+
+
+@login_required
+@require_POST
+def job_stop(request: HttpRequest, name: str) -> HttpResponse:
+    return stop_and_return(request, stop_training_job, name, "dashboard:training_job")
 
 
 async def _chunks(path: Path, size: int) -> AsyncIterator[bytes]:

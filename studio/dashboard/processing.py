@@ -3,7 +3,6 @@ they became, timeline, live logs, cost), Stop, log downloads, and the form that 
 Every read and change goes through `jobs.services`, which decides who may do what; the list
 is shared with training jobs (`jobs.job_list`)."""
 
-from decimal import Decimal
 from typing import Any
 
 from django.contrib import messages
@@ -14,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
-from jobs.models import InstanceType, ProcessingJob, TrainingJobStatus
+from jobs.models import ProcessingJob, TrainingJobStatus
 from jobs.processing.runner import job_dir
 from jobs.services import (
     create_processing_job,
@@ -24,9 +23,17 @@ from jobs.services import (
 )
 from jobs.training.logs import log_path
 from jobs.training.workspace import hosts
+from studio.dashboard.cost import cost_context
 from studio.dashboard.current import current_profile
 from studio.dashboard.forms import ProcessingJobForm
-from studio.dashboard.jobs import RUNNING, denied_page, download, duration, tail
+from studio.dashboard.jobs import (
+    RUNNING,
+    denied_page,
+    download,
+    duration,
+    stop_and_return,
+    tail,
+)
 from studio.errors import (
     AccessDenied,
     ResourceInUse,
@@ -111,11 +118,6 @@ def job_detail(request: HttpRequest, name: str) -> HttpResponse:
         job = _describe_or_404(request, name)
     except AccessDenied as denied:
         return denied_page(request, denied, WHAT)
-    price = (
-        InstanceType.objects.filter(name=job.instance_type)
-        .values_list("price_per_hour", flat=True)
-        .first()
-    )
     seconds = _seconds(job)
     billable = None if seconds is None else seconds * job.instance_count
     root = job_dir(job.name)
@@ -124,9 +126,7 @@ def job_detail(request: HttpRequest, name: str) -> HttpResponse:
         "spec": _spec(job),
         "timeline": _timeline(job),
         "logs": [{"host": h, "text": tail(log_path(root, h))} for h in hosts(job.instance_count)],
-        "price": price,
-        "price_label": "" if price is None else f"{float(price):g}",
-        "cost": None if price is None or billable is None else price * billable / Decimal(3600),
+        **cost_context(job.instance_type, billable),
         "processing_time": duration(seconds),
         "billable_time": duration(billable),
         "now": timezone.now(),
@@ -139,16 +139,7 @@ def job_detail(request: HttpRequest, name: str) -> HttpResponse:
 @login_required
 @require_POST
 def job_stop(request: HttpRequest, name: str) -> HttpResponse:
-    try:
-        stop_processing_job(request.user, name)
-    except ResourceNotFound as e:
-        raise Http404(e.message) from e
-    except StudioError as e:
-        # AccessDenied (not the owner), or a job that is no longer InProgress.
-        messages.error(request, e.message)
-    else:
-        messages.success(request, f"Stopping {name}: the container gets SIGTERM, then SIGKILL.")
-    return redirect("dashboard:processing_job", name=name)
+    return stop_and_return(request, stop_processing_job, name, "dashboard:processing_job")
 
 
 @login_required

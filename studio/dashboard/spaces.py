@@ -5,7 +5,6 @@ idle timer and cost so far, with Stop and Restart. Every read and change goes th
 
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 from django import forms
@@ -31,7 +30,7 @@ from domains.services import (
 )
 from domains.services.apps import DEFAULT_INSTANCE_TYPE
 from domains.user_settings import default_instance_type, idle_timeout_minutes, merge_user_settings
-from jobs.models import InstanceType
+from studio.dashboard.cost import cost_context
 from studio.dashboard.current import current_profile
 from studio.errors import (
     AccessDenied,
@@ -200,11 +199,6 @@ def _pane(app: App | None) -> str:
 def _space_context(space: Space, app: App | None) -> dict[str, Any]:
     domain_id = space.domain.domain_id
     instance_type = planned_instance_type(space, app)
-    price = (
-        InstanceType.objects.filter(name=instance_type)
-        .values_list("price_per_hour", flat=True)
-        .first()
-    )
     settings = merge_user_settings(space.domain.default_user_settings, space.owner.user_settings)
     now = timezone.now()
     session = latest_session(app) if app is not None else None
@@ -222,12 +216,10 @@ def _space_context(space: Space, app: App | None) -> dict[str, Any]:
         and app.status == AppStatus.DELETED
         and app.stopped_reason == "idle",
         "instance_type": instance_type,
-        "price": price,
-        "price_label": "" if price is None else f"{float(price):g}",
+        **cost_context(instance_type, seconds),
         "idle_timeout": idle_timeout_minutes(settings),
         "session": session,
         "session_seconds": seconds,
-        "cost": None if price is None or seconds is None else price * seconds / Decimal(3600),
         "lab_url": proxy_prefix(domain_id, space.name) + "lab",
         "now": now,
     }
