@@ -10,7 +10,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from domains.models import Policy, UserProfile
 from domains.permissions import effective_policies
-from domains.services import list_user_profiles
+from domains.services import list_spaces, list_user_profiles
 from domains.user_settings import (
     default_image,
     default_instance_type,
@@ -46,8 +46,30 @@ def home(request: HttpRequest) -> HttpResponse:
             "image": default_image(settings),
             "idle_timeout": idle_timeout_minutes(settings),
             "recent_jobs": _recent_jobs(request, profile),
+            "spaces": _spaces(request, profile),
         },
     )
+
+
+def _spaces(request: HttpRequest, profile: UserProfile) -> list[dict[str, Any]]:
+    """Up to five of the profile's spaces with their JupyterLab's status (two queries)."""
+    try:
+        spaces = list(
+            list_spaces(request.user, profile.domain.domain_id).prefetch_related("apps")[:5]
+        )
+    except AccessDenied:
+        return []
+    rows = []
+    for space in spaces:
+        app = next((a for a in space.apps.all() if a.app_name == "default"), None)
+        rows.append(
+            {
+                "space": space,
+                "app_id": f"{profile.domain.domain_id}/{space.name}/JupyterLab/default",
+                "app_status": app.status if app else "Not started",
+            }
+        )
+    return rows
 
 
 def _recent_jobs(request: HttpRequest, profile: UserProfile) -> list[dict[str, Any]]:

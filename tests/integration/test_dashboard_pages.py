@@ -47,7 +47,7 @@ def test_home_shows_the_profiles_domain(client, alice, alice_profile, domain):
     assert f'data-status-of="Domain:{domain.domain_id}" data-status="InService"' in html
     assert f'data-status-of="UserProfile:{alice_profile.resource_id}"' in html
     assert f'data-profile="{alice_profile.pk}"' in html  # what live.js subscribes with
-    for section in ("No apps yet", "No jobs yet", "No models yet", "No endpoints yet"):
+    for section in ("No spaces yet", "No jobs yet", "No models yet", "No endpoints yet"):
         assert section in html
     assert "Admin console" not in html  # alice is not staff
     assert "Your profile is suspended" in html  # the banner is there, hidden until suspended

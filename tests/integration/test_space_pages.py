@@ -322,3 +322,18 @@ async def test_nobody_else_subscribes_to_a_space(alice_profile, bob, bob_profile
         assert await communicator.receive_nothing(timeout=1)
     finally:
         await communicator.disconnect()
+
+
+def test_home_lists_the_profiles_spaces_with_their_jupyterlab_status(client, alice, alice_profile):
+    from domains.models import App, Space
+
+    space = Space.objects.create(
+        domain=alice_profile.domain, name="home-lab", owner=alice_profile, status="InService"
+    )
+    App.objects.create(space=space, status="InService")
+    client.force_login(alice)
+    page = client.get("/").content.decode()
+    assert 'href="/spaces/home-lab/"' in page
+    assert (
+        f'data-status-of="App:{alice_profile.domain.domain_id}/home-lab/JupyterLab/default"' in page
+    )
