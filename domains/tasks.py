@@ -29,55 +29,61 @@ def _finish(obj, status: str, *, reason: str = "") -> None:
         log.info("%s %s already left its transient status", obj.RESOURCE_TYPE, obj.resource_id)
 
 
-@shared_task
-def provision_domain(domain_pk: int) -> None:
-    domain = Domain.objects.filter(pk=domain_pk, status=StudioStatus.PENDING).first()
-    if domain is None:
-        return
+def _waiting(queryset, pk: int, status: str):
+    """The row, if it is still in the status its task was sent for (a re-sent task finds it
+    moved on, and does nothing)."""
+    return queryset.filter(pk=pk, status=status).first()
+
+
+def _provision(obj, make_volume, what: str) -> None:
     try:
-        create_domain_volume(domain.home_volume)
+        make_volume()
     except OSError as e:
-        _finish(domain, StudioStatus.FAILED, reason=f"Could not create the home volume: {e}")
+        _finish(obj, StudioStatus.FAILED, reason=f"Could not create {what}: {e}")
         return
-    _finish(domain, StudioStatus.IN_SERVICE)
+    _finish(obj, StudioStatus.IN_SERVICE)
 
 
-@shared_task
-def provision_user_profile(profile_pk: int) -> None:
-    profile = (
-        UserProfile.objects.select_related("domain")
-        .filter(pk=profile_pk, status=StudioStatus.PENDING)
-        .first()
-    )
-    if profile is None:
-        return
-    try:
-        create_domain_volume(profile.domain.home_volume)
-        create_home(profile.home_directory, profile.home_uid)
-    except OSError as e:
-        _finish(profile, StudioStatus.FAILED, reason=f"Could not create the home directory: {e}")
-        return
-    _finish(profile, StudioStatus.IN_SERVICE)
-
-
-@shared_task
-def finish_user_profile_deletion(profile_pk: int) -> None:
-    profile = (
-        UserProfile.objects.select_related("domain")
-        .filter(pk=profile_pk, status=StudioStatus.DELETING)
-        .first()
-    )
-    if profile is None:
-        return
-    event = profile.event("deleted", status="Deleted")
+def _forget(obj) -> None:
+    """Delete a row whose deletion is complete, and tell its subscribers."""
+    event = obj.event("deleted", status="Deleted")
     with transaction.atomic():
-        profile.delete()
+        obj.delete()
         publish(event)
 
 
 @shared_task
+def provision_domain(domain_pk: int) -> None:
+    domain = _waiting(Domain.objects, domain_pk, StudioStatus.PENDING)
+    if domain is not None:
+        _provision(domain, lambda: create_domain_volume(domain.home_volume), "the home volume")
+
+
+@shared_task
+def provision_user_profile(profile_pk: int) -> None:
+    profiles = UserProfile.objects.select_related("domain")
+    profile = _waiting(profiles, profile_pk, StudioStatus.PENDING)
+    if profile is None:
+        return
+
+    def make() -> None:
+        create_domain_volume(profile.domain.home_volume)
+        create_home(profile.home_directory, profile.home_uid)
+
+    _provision(profile, make, "the home directory")
+
+
+@shared_task
+def finish_user_profile_deletion(profile_pk: int) -> None:
+    profiles = UserProfile.objects.select_related("domain")
+    profile = _waiting(profiles, profile_pk, StudioStatus.DELETING)
+    if profile is not None:
+        _forget(profile)
+
+
+@shared_task
 def finish_domain_deletion(domain_pk: int) -> None:
-    domain = Domain.objects.filter(pk=domain_pk, status=StudioStatus.DELETING).first()
+    domain = _waiting(Domain.objects, domain_pk, StudioStatus.DELETING)
     if domain is None:
         return
     if domain.home_retention == RetentionType.DELETE:
@@ -86,44 +92,30 @@ def finish_domain_deletion(domain_pk: int) -> None:
         except OSError as e:
             _finish(domain, StudioStatus.DELETE_FAILED, reason=f"Could not remove the volume: {e}")
             return
-    event = domain.event("deleted", status="Deleted")
-    with transaction.atomic():
-        domain.delete()
-        publish(event)
+    _forget(domain)
 
 
 @shared_task
 def provision_space(space_pk: int) -> None:
-    space = (
-        Space.objects.select_related("domain", "owner")
-        .filter(pk=space_pk, status=StudioStatus.PENDING)
-        .first()
+    space = _waiting(
+        Space.objects.select_related("domain", "owner"), space_pk, StudioStatus.PENDING
     )
     if space is None:
         return
-    try:
+
+    def make() -> None:
         create_domain_volume(space.domain.home_volume)
         space.home_volume.parent.mkdir(parents=True, exist_ok=True)
         create_home(space.home_volume, space.home_uid)
-    except OSError as e:
-        _finish(space, StudioStatus.FAILED, reason=f"Could not create the space's volume: {e}")
-        return
-    _finish(space, StudioStatus.IN_SERVICE)
+
+    _provision(space, make, "the space's volume")
 
 
 @shared_task
 def finish_space_deletion(space_pk: int) -> None:
-    space = (
-        Space.objects.select_related("domain")
-        .filter(pk=space_pk, status=StudioStatus.DELETING)
-        .first()
-    )
-    if space is None:
-        return
-    event = space.event("deleted", status="Deleted")
-    with transaction.atomic():
-        space.delete()
-        publish(event)
+    space = _waiting(Space.objects.select_related("domain"), space_pk, StudioStatus.DELETING)
+    if space is not None:
+        _forget(space)
 
 
 @shared_task
