@@ -169,6 +169,28 @@ def live(transactional_db, celery_worker) -> Iterator[None]:
         timeout=60,
         what="jobs left running by the test to stop",
     )
+    _stop_apps_left_running()
+
+
+def _stop_apps_left_running() -> None:
+    """The same for JupyterLab apps: let starts finish, then stop what runs."""
+    from domains.models import App
+    from domains.tasks import stop_app
+    from studio.lifecycle import transition
+
+    deadline = time.monotonic() + 20
+    while App.objects.filter(status="Pending").exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    # Still Pending now means a row the test made itself, which no worker is starting.
+    for app in App.objects.filter(status__in=["Pending", "InService"]):
+        transition(app, "Deleting")
+    for app in App.objects.filter(status="Deleting"):
+        stop_app.delay(app.pk)
+    wait_for(
+        lambda: not App.objects.filter(status="Deleting").exists(),
+        timeout=60,
+        what="apps left running by the test to stop",
+    )
 
 
 def settled(obj, status: str = "InService", timeout: float = 20):
