@@ -255,6 +255,9 @@ class AccessKeyInline(ReadOnlyInline):
     domain_lookup = "profile__domain"
     fields = readonly_fields = ("access_key_id", "status", "created_at", "last_used_at")
 
+    def get_queryset(self, request: HttpRequest) -> models.QuerySet:
+        return super().get_queryset(request).filter(app=None)  # as AccessKeyAdmin
+
 
 @admin.register(Domain)
 class DomainAdmin(ServiceModelAdmin):
@@ -661,6 +664,10 @@ class AccessKeyAdmin(ServiceModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         """Keys are issued from the user profiles list, which shows the secret once."""
         return False
+
+    def get_queryset(self, request: HttpRequest) -> models.QuerySet:
+        # A running app's key lives and dies with the app; nobody manages it by hand.
+        return super().get_queryset(request).filter(app=None)
 
     @admin.display(description="status", ordering="status")
     def status_badge(self, key: AccessKey) -> SafeString:

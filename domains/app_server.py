@@ -15,6 +15,7 @@ from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
 from django.utils import timezone
 
+from domains import app_credentials
 from domains.app_access import SOCKET_NAME, proxy_prefix, runtime_dir
 from domains.models import App, AppStatus
 from domains.volumes import HOME_GID, create_home
@@ -24,11 +25,13 @@ from studio.events import publish
 from studio.lifecycle import transition
 from studio.runtime import ContainerError, ContainerSpec, Mount, State, get_runtime, runtime_name
 from studio.runtime.base import LABEL_KIND, LABEL_NAME
+from studio.web import api_socket_dir
 
 log = logging.getLogger(__name__)
 
 READY_TIMEOUT = 90
 HOME = "/home/sagemaker-user"
+RUNDIR = "/run/studio"  # the space's runtime directory: the server's socket, scripts
 
 
 class _UnixConnection(http.client.HTTPConnection):
@@ -66,13 +69,14 @@ def _progress(app: App, step: str, percent: int) -> None:
 
 
 def _fail(app: App, reason: str) -> None:
+    app_credentials.revoke(app)
     try:
         transition(app, AppStatus.FAILED, reason=reason)
     except ConflictException:
         log.info("app %s already left Pending", app.resource_id)
 
 
-def container_spec(app: App, token: str) -> ContainerSpec:
+def container_spec(app: App, token: str, credentials: dict[str, str]) -> ContainerSpec:
     from jobs.models import InstanceType
 
     space = app.space
@@ -84,7 +88,7 @@ def container_spec(app: App, token: str) -> ContainerSpec:
         "jupyter",
         "lab",
         "--no-browser",
-        f"--ServerApp.sock=/run/studio/{SOCKET_NAME}",
+        f"--ServerApp.sock={RUNDIR}/{SOCKET_NAME}",
         "--ServerApp.sock_mode=0600",
         f"--ServerApp.base_url={prefix}",
         f"--ServerApp.root_dir={HOME}",
@@ -92,10 +96,14 @@ def container_spec(app: App, token: str) -> ContainerSpec:
     return ContainerSpec(
         name=f"{settings.STUDIO_REDIS_PREFIX}-app-{space.domain.domain_id}-{space.name}",
         image=app.runtime_state.get("image") or app.resource_spec["SageMakerImageArn"],
-        command=_with_lifecycle_config(app, server),
-        # The token travels in the environment, not the command line other tools display.
-        env={"JUPYTER_TOKEN": token, "HOME": HOME, "SHELL": "/bin/bash"},
-        mounts=[Mount(space.home_volume, HOME), Mount(runtime_dir(space), "/run/studio")],
+        command=_container_command(app, server),
+        # Secrets travel in the environment, not the command line other tools display.
+        env={"JUPYTER_TOKEN": token, "HOME": HOME, "SHELL": "/bin/bash", **credentials},
+        mounts=[
+            Mount(space.home_volume, HOME),
+            Mount(runtime_dir(space), RUNDIR),
+            Mount(api_socket_dir(), app_credentials.API_DIR_IN_CONTAINER, read_only=True),
+        ],
         cpus=cpus,
         memory_bytes=memory,
         network="none",
@@ -109,19 +117,25 @@ LCC_FILE = "lifecycle.sh"
 LCC_FAILED = "studio: lifecycle configuration failed with exit code"
 
 
-def _with_lifecycle_config(app: App, server: list[str]) -> list[str]:
-    """The server command, preceded by the app's lifecycle configuration when it has one: its
-    output goes to the app's log, and its failure ends the start with that output."""
-    if not app.resource_spec.get("LifecycleConfigArn"):
-        return server
-    return [
-        "bash",
-        "-c",
-        f'bash /run/studio/{LCC_FILE} || {{ code=$?; echo "{LCC_FAILED} $code"; exit $code; }}; '
-        'exec "$@"',
-        "lifecycle",
-        *server,
-    ]
+def _container_command(app: App, server: list[str]) -> list[str]:
+    """The server command, after the API forwarder (in the background) and the app's
+    lifecycle configuration when it has one: its output goes to the app's log, and its
+    failure ends the start with that output."""
+    steps = [app_credentials.forwarder_command(RUNDIR)]
+    if app.resource_spec.get("LifecycleConfigArn"):
+        steps.append(
+            f'bash {RUNDIR}/{LCC_FILE} || {{ code=$?; echo "{LCC_FAILED} $code"; exit $code; }};'
+        )
+    return ["bash", "-c", " ".join([*steps, 'exec "$@"']), "studio", *server]
+
+
+def _install(source: str, target: Path, uid: int) -> None:
+    """Put a script the container runs in its runtime directory, owned by the space's uid."""
+    target.unlink(missing_ok=True)
+    target.write_text(source)
+    target.chmod(0o500)
+    if os.geteuid() == 0:
+        os.chown(target, uid, HOME_GID)
 
 
 def _write_lifecycle_config(app: App, rundir: Path) -> None:
@@ -133,10 +147,7 @@ def _write_lifecycle_config(app: App, rundir: Path) -> None:
     if not arn:
         return
     config = StudioLifecycleConfig.objects.get(name=arn.rsplit("/", 1)[-1])
-    script.write_text(config.content)
-    script.chmod(0o500)
-    if os.geteuid() == 0:
-        os.chown(script, app.space.home_uid, HOME_GID)
+    _install(config.content, script, app.space.home_uid)
 
 
 def _start_container(runtime, spec: ContainerSpec) -> str:
@@ -167,13 +178,17 @@ def start(app_pk: int) -> None:
         create_home(rundir, space.home_uid)
         (rundir / SOCKET_NAME).unlink(missing_ok=True)
         _write_lifecycle_config(app, rundir)
+        forwarder = app_credentials.FORWARDER
+        _install(forwarder.read_text(), rundir / forwarder.name, space.home_uid)
+        api_socket_dir().mkdir(parents=True, exist_ok=True)
     except (OSError, ObjectDoesNotExist) as e:
         _fail(app, f"Could not prepare the space's volume: {e}")
         return
     token = secrets.token_urlsafe(32)
     app.runtime_state = {**app.runtime_state, "token": encrypt(token)}
     app.save(update_fields=["runtime_state"])
-    spec = container_spec(app, token)
+    key, secret = app_credentials.issue(app)
+    spec = container_spec(app, token, app_credentials.environment(key, secret))
     try:
         container_id = _start_container(runtime, spec)
     except ContainerError as e:
@@ -217,6 +232,7 @@ def stop(app_pk: int) -> None:
         runtime.stop(container_id, timeout=10)
         runtime.remove(container_id)
     (runtime_dir(app.space) / SOCKET_NAME).unlink(missing_ok=True)
+    app_credentials.revoke(app)
     app.runtime_state = {k: v for k, v in app.runtime_state.items() if k == "runtime"}
     app.save(update_fields=["runtime_state"])
     try:
@@ -246,7 +262,7 @@ STOP_LOST_AFTER = timedelta(seconds=30)
 
 def reconcile() -> dict[str, int]:
     now = timezone.now()
-    counts = {"failed": 0, "resent": 0, "removed": 0}
+    counts = {"failed": 0, "resent": 0, "removed": 0, "keys_revoked": 0}
     apps = App.objects.select_related("space__domain").filter(
         status__in=[AppStatus.PENDING, AppStatus.IN_SERVICE, AppStatus.DELETING]
     )
@@ -283,4 +299,5 @@ def reconcile() -> dict[str, int]:
                 runtime.stop(container.id, timeout=2)
                 runtime.remove(container.id)
                 counts["removed"] += 1
+    counts["keys_revoked"] = app_credentials.revoke_stopped()
     return counts

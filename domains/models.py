@@ -210,6 +210,11 @@ class AccessKey(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
+    # Set for the key a running JupyterLab app carries in its environment: issued when the
+    # app starts, deleted when it stops. It is not one of the profile's two keys.
+    app = models.ForeignKey(
+        "App", null=True, blank=True, on_delete=models.CASCADE, related_name="session_keys"
+    )
 
     class Meta:
         ordering = ["-created_at"]

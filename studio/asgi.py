@@ -1,5 +1,6 @@
-"""The web process: Django for HTTP, Channels for the dashboard's websocket, and the notebook
-proxy for everything under /jupyter/ (HTTP and websocket alike)."""
+"""The web process: Django for HTTP (and SageMaker's API), Channels for the dashboard's
+websocket, and the notebook proxy for everything under /jupyter/ (HTTP and websocket alike);
+on the socket notebook containers use, only the API."""
 
 import os
 
@@ -15,14 +16,17 @@ from django.urls import path  # noqa: E402
 
 from studio.consumers import EventsConsumer  # noqa: E402
 from studio.proxy import with_notebook_proxy  # noqa: E402
+from studio.web import only_api_on_socket  # noqa: E402
 
-application = with_notebook_proxy(
-    ProtocolTypeRouter(
-        {
-            "http": django_asgi_app,
-            "websocket": AllowedHostsOriginValidator(
-                AuthMiddlewareStack(URLRouter([path("ws/events/", EventsConsumer.as_asgi())]))
-            ),
-        }
+application = only_api_on_socket(
+    with_notebook_proxy(
+        ProtocolTypeRouter(
+            {
+                "http": django_asgi_app,
+                "websocket": AllowedHostsOriginValidator(
+                    AuthMiddlewareStack(URLRouter([path("ws/events/", EventsConsumer.as_asgi())]))
+                ),
+            }
+        )
     )
 )

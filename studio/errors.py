@@ -51,3 +51,36 @@ class ConflictException(StudioError):
 
     code = "ConflictException"
     http_status = 400
+
+
+class MissingAuthenticationToken(StudioError):
+    """An API request that is not signed at all."""
+
+    code = "MissingAuthenticationTokenException"
+    http_status = 403
+
+
+class IncompleteSignature(StudioError):
+    """A signature missing a part SigV4 requires."""
+
+    code = "IncompleteSignatureException"
+    http_status = 400
+
+
+class InvalidSignature(StudioError):
+    """A signature that does not verify, or that was made too long ago."""
+
+    code = "InvalidSignatureException"
+    http_status = 403
+
+
+class UnrecognizedClient(StudioError):
+    """An access key Studio does not know, or that is inactive."""
+
+    code = "UnrecognizedClientException"
+    http_status = 403
+
+
+class UnknownOperation(StudioError):
+    code = "UnknownOperationException"
+    http_status = 400

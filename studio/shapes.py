@@ -15,8 +15,18 @@ from studio.errors import ValidationException
 
 
 @cache
+def _sagemaker_model() -> dict:
+    return Loader().load_service_model("sagemaker", "service-2")
+
+
 def sagemaker_shapes() -> dict[str, dict]:
-    return Loader().load_service_model("sagemaker", "service-2")["shapes"]
+    return _sagemaker_model()["shapes"]
+
+
+def input_shape(operation: str) -> str | None:
+    """The name of the request shape of SageMaker's `operation`; None for an unknown one."""
+    spec = _sagemaker_model()["operations"].get(operation)
+    return spec["input"]["shape"] if spec and "input" in spec else None
 
 
 @cache

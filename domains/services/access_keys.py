@@ -16,11 +16,11 @@ MAX_KEYS_PER_PROFILE = 2  # as IAM: enough to rotate, few enough to keep track o
 _ID_ALPHABET = string.ascii_uppercase + "234567"
 
 
-def _new_key_id() -> str:
-    return "SKIA" + "".join(secrets.choice(_ID_ALPHABET) for _ in range(16))
+def new_key_id(prefix: str = "SKIA") -> str:
+    return prefix + "".join(secrets.choice(_ID_ALPHABET) for _ in range(16))
 
 
-def _new_secret() -> str:
+def new_secret() -> str:
     return secrets.token_urlsafe(30)[:40]
 
 
@@ -29,16 +29,16 @@ def create_access_key(actor: User, domain_id: str, profile_name: str) -> tuple[A
     domain = get_domain(actor, domain_id)
     profile = get_profile(domain, profile_name)
     authorize(actor, "studio:CreateAccessKey", domain=domain, owner=profile)
-    secret = _new_secret()
+    secret = new_secret()
     with transaction.atomic():
         UserProfile.objects.select_for_update().get(pk=profile.pk)
-        if profile.access_keys.count() >= MAX_KEYS_PER_PROFILE:
+        if profile.access_keys.filter(app=None).count() >= MAX_KEYS_PER_PROFILE:
             raise ResourceLimitExceeded(
                 f"User profile {profile_name} already has {MAX_KEYS_PER_PROFILE} access keys; "
                 "delete one before issuing another."
             )
         key = AccessKey.objects.create(
-            profile=profile, access_key_id=_new_key_id(), secret_ciphertext=encrypt(secret)
+            profile=profile, access_key_id=new_key_id(), secret_ciphertext=encrypt(secret)
         )
     return key, secret
 
@@ -47,13 +47,17 @@ def list_access_keys(actor: User, domain_id: str, profile_name: str) -> QuerySet
     domain = get_domain(actor, domain_id)
     profile = get_profile(domain, profile_name)
     authorize(actor, "studio:ListAccessKeys", domain=domain, owner=profile)
-    return profile.access_keys.all()
+    return profile.access_keys.filter(app=None)
 
 
 def _get_key(actor: User, access_key_id: str) -> AccessKey:
     key = (
         AccessKey.objects.select_related("profile__domain")
-        .filter(access_key_id=access_key_id, profile__domain__in=visible_domains(actor))
+        .filter(
+            access_key_id=access_key_id,
+            app=None,  # an app's key lives and dies with the app
+            profile__domain__in=visible_domains(actor),
+        )
         .first()
     )
     if key is None:

@@ -3,7 +3,7 @@
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count, Prefetch
+from django.db.models import Count, Prefetch, Q
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
@@ -97,7 +97,7 @@ def domain(request: HttpRequest) -> HttpResponse:
         # policies, however many profiles the domain has.
         context["members"] = list(
             list_user_profiles(request.user, profile.domain.domain_id)
-            .annotate(key_count=Count("access_keys"))
+            .annotate(key_count=Count("access_keys", filter=Q(access_keys__app=None)))
             .prefetch_related(
                 Prefetch("policies", queryset=Policy.objects.only("name").order_by("name"))
             )

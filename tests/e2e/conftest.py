@@ -35,20 +35,18 @@ def free_port() -> int:
 
 @pytest.fixture
 def asgi_server(live) -> Iterator[str]:
-    """The real ASGI application (HTTP and websocket) served by uvicorn on a free port.
+    """The real ASGI application (HTTP and websocket) served by uvicorn on a free port, and on
+    the API socket notebook containers reach.
 
     It runs in a thread of this process, so it sees this session's test database; `live`
     makes the test's rows committed and therefore visible to the server's connections.
     """
-    import uvicorn
-
     from studio.asgi import application
+    from studio.web import server as web_server
 
-    config = uvicorn.Config(
-        application, host="127.0.0.1", port=free_port(), lifespan="off", log_level="warning"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
+    server, sockets = web_server(application, "127.0.0.1", free_port(), log_level="warning")
+    config = server.config
+    thread = threading.Thread(target=server.run, args=(sockets,), name="uvicorn", daemon=True)
     thread.start()
     wait_for(lambda: server.started or not thread.is_alive(), 20, "uvicorn to start")
     assert server.started, "uvicorn exited at start"

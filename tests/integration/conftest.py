@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.capabilities import need
+from tests.e2e.conftest import asgi_server  # noqa: F401  (the live web server, for API tests)
 
 SKLEARN_IMAGE = "studio/sklearn:latest"
 

@@ -9,7 +9,13 @@ from websockets.sync.client import unix_connect
 
 from domains.app_access import SOCKET_NAME, proxy_prefix, runtime_dir
 from domains.models import App, Space
-from domains.services import create_app, create_space, delete_app, delete_space
+from domains.services import (
+    create_app,
+    create_space,
+    delete_app,
+    delete_space,
+    list_access_keys,
+)
 from studio.crypto import decrypt
 from studio.errors import AccessDenied, ResourceInUse, ResourceNotFound, ValidationException
 from tests.conftest import settled, wait_for
@@ -166,6 +172,57 @@ def test_a_kernel_cannot_reach_other_homes_the_data_dir_or_other_servers(
     for path in paths:
         assert f"'{path}': 'READ'" not in found, found
     assert "CONNECTED" not in found, found
+
+
+BOTO3_FROM_A_CELL = """
+import os, boto3
+from botocore.exceptions import ClientError
+sm = boto3.client("sagemaker")
+mine = sm.describe_app(
+    DomainId="{domain}", SpaceName="lab", AppType="JupyterLab", AppName="default"
+)
+try:
+    sm.describe_space(DomainId="{domain}", SpaceName="bob-lab")
+    theirs = "VISIBLE"
+except ClientError as e:
+    theirs = e.response["Error"]["Code"]
+print(mine["Status"], theirs, os.environ["AWS_ACCESS_KEY_ID"])
+"""
+
+
+def test_boto3_in_a_notebook_calls_studio_as_the_space_owner_with_no_configuration(
+    jupyter, asgi_server, alice, alice_profile, bob
+):
+    from domains.models import AccessKey
+
+    domain_id = alice_profile.domain.domain_id
+    settled(create_space(alice, domain_id, name="lab"))
+    settled(create_space(bob, domain_id, name="bob-lab"))
+    app = running(create_app(alice, domain_id, space_name="lab"))
+    key = AccessKey.objects.get(app=app)
+    assert key.profile == alice_profile and key.access_key_id.startswith("SKSA")
+
+    printed = Server(app).execute(BOTO3_FROM_A_CELL.format(domain=domain_id)).split()
+    assert printed == ["InService", "ResourceNotFound", key.access_key_id]
+    # Not one of the profile's own two keys: it does not show among them or count against them.
+    assert key not in list_access_keys(alice, domain_id, alice_profile.name)
+
+    delete_app(alice, domain_id, "lab")
+    wait_for(lambda: App.objects.get(pk=app.pk).status == "Deleted", 60, "the app to stop")
+    assert not AccessKey.objects.filter(pk=key.pk).exists()  # a key read from a kernel dies with it
+
+
+def test_a_key_left_by_a_crash_is_revoked_by_the_reconciler(instance_types, alice, alice_profile):
+    from domains import app_credentials
+    from domains.models import AccessKey
+    from domains.tasks import reconcile_apps
+
+    settled(create_space(alice, alice_profile.domain.domain_id, name="lab"))
+    space = Space.objects.get(name="lab")
+    app = App.objects.create(space=space, status="Failed")
+    app_credentials.issue(app)
+    assert reconcile_apps()["keys_revoked"] == 1
+    assert not AccessKey.objects.filter(app=app).exists()
 
 
 def test_space_and_app_errors_change_nothing(

@@ -64,11 +64,10 @@ def test_redis_listens_only_on_its_socket_and_keeps_nothing(tmp_path):
     assert options["--appendonly"] == "no"
 
 
-def test_platform_commands_serve_the_asgi_app_and_keep_beat_state_in_place():
+def test_platform_commands_serve_the_web_app_and_keep_beat_state_in_place():
     commands = platform_commands("127.0.0.1", 8123, "/data/celerybeat-schedule")
     assert set(commands) == {"web", "worker", "beat"}
-    assert "studio.asgi:application" in commands["web"]
-    assert commands["web"][-6:-2] == ["--host", "127.0.0.1", "--port", "8123"]
+    assert commands["web"][1:] == ["-m", "studio.web", "--host", "127.0.0.1", "--port", "8123"]
     assert commands["beat"][-2:] == ["--schedule", "/data/celerybeat-schedule"]
 
 

@@ -83,11 +83,8 @@ def platform_commands(host: str, port: int, beat_schedule: str) -> dict[str, lis
     """The web, worker and beat processes, run with this interpreter so they use its venv."""
     python = sys.executable
     return {
-        # Channels has no lifespan protocol; "off" spares a warning on every start.
-        "web": [
-            python, "-m", "uvicorn", "studio.asgi:application",
-            "--host", host, "--port", str(port), "--lifespan", "off",
-        ],
+        # uvicorn, on host:port and on the API socket notebook containers use (studio/web.py).
+        "web": [python, "-m", "studio.web", "--host", host, "--port", str(port)],
         # Gossip and mingle only matter between several workers; skipping them starts faster.
         "worker": [
             python, "-m", "celery", "-A", "studio", "worker", "--pool=threads",

@@ -1,0 +1,96 @@
+"""Spaces and their JupyterLab apps, as SageMaker's ListSpaces, DescribeSpace, ListApps and
+DescribeApp answer them."""
+
+from typing import Any
+
+from domains.models import App, Space
+from domains.services import apps, spaces
+from studio.api.auth import Caller
+from studio.api.registry import domain_of, operation, page, timestamp, without_none
+from studio.errors import ValidationException
+
+
+def _space_summary(space: Space) -> dict[str, Any]:
+    return without_none(
+        {
+            "DomainId": space.domain.domain_id,
+            "SpaceName": space.name,
+            "Status": space.status,
+            "CreationTime": timestamp(space.created_at),
+            "LastModifiedTime": timestamp(space.last_modified_at),
+            "SpaceDisplayName": space.display_name,
+            "SpaceSharingSettingsSummary": {"SharingType": space.sharing_type},
+            "OwnershipSettingsSummary": {"OwnerUserProfileName": space.owner.name},
+        }
+    )
+
+
+def _app_summary(app: App) -> dict[str, Any]:
+    return without_none(
+        {
+            "DomainId": app.space.domain.domain_id,
+            "SpaceName": app.space.name,
+            "AppType": app.app_type,
+            "AppName": app.app_name,
+            "Status": app.status,
+            "CreationTime": timestamp(app.created_at),
+            "ResourceSpec": app.resource_spec,
+        }
+    )
+
+
+@operation("ListSpaces")
+def list_spaces(caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
+    domain_id = domain_of(caller, params.get("DomainIdEquals", caller.domain_id))
+    found = spaces.list_spaces(caller.user, domain_id)
+    if params.get("SpaceNameContains"):
+        found = found.filter(name__contains=params["SpaceNameContains"])
+    chunk, token = page(list(found), params)
+    return without_none({"Spaces": [_space_summary(s) for s in chunk], "NextToken": token})
+
+
+@operation("DescribeSpace")
+def describe_space(caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
+    space = spaces.describe_space(
+        caller.user, domain_of(caller, params["DomainId"]), params["SpaceName"]
+    )
+    return without_none(
+        {
+            **_space_summary(space),
+            "SpaceArn": space.arn,
+            "FailureReason": space.failure_reason,
+            "SpaceSettings": space.space_settings or None,
+            "SpaceSharingSettings": {"SharingType": space.sharing_type},
+            "OwnershipSettings": {"OwnerUserProfileName": space.owner.name},
+        }
+    )
+
+
+@operation("ListApps")
+def list_apps(caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
+    domain_id = domain_of(caller, params.get("DomainIdEquals", caller.domain_id))
+    found = apps.list_apps(caller.user, domain_id).select_related("space__domain")
+    if params.get("SpaceNameEquals"):
+        found = found.filter(space__name=params["SpaceNameEquals"])
+    chunk, token = page(list(found), params)
+    return without_none({"Apps": [_app_summary(a) for a in chunk], "NextToken": token})
+
+
+@operation("DescribeApp")
+def describe_app(caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
+    if not params.get("SpaceName"):
+        # SageMaker also knows apps of user profiles; Studio's JupyterLab apps run in spaces.
+        raise ValidationException(
+            "SpaceName is required: Studio's apps run in spaces.", "SpaceName"
+        )
+    app = apps.describe_app(
+        caller.user, domain_of(caller, params["DomainId"]), params["SpaceName"], params["AppName"]
+    )
+    return without_none(
+        {
+            **_app_summary(app),
+            "AppArn": app.arn,
+            "FailureReason": app.failure_reason,
+            "LastUserActivityTimestamp": timestamp(app.last_user_activity_at),
+        }
+    )

@@ -1,0 +1,169 @@
+"""SageMaker's API over HTTP, called with boto3 as a user's code calls it: SigV4 with a
+profile's access key, answers in SageMaker's shapes, errors by SageMaker's codes."""
+
+import json
+
+import boto3
+import httpx
+import pytest
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.config import Config
+from botocore.credentials import Credentials
+from botocore.exceptions import ClientError
+
+from domains.services import create_access_key, create_space, update_access_key
+from studio.web import API_SOCKET_NAME, api_socket_dir
+from tests.conftest import settled
+
+pytestmark = pytest.mark.usefixtures("live")
+
+
+def sagemaker(url: str, key_id: str, secret: str, **config):
+    return boto3.client(
+        "sagemaker",
+        endpoint_url=url,
+        region_name="us-east-1",
+        aws_access_key_id=key_id,
+        aws_secret_access_key=secret,
+        config=Config(retries={"max_attempts": 1}, **config),
+    )
+
+
+@pytest.fixture
+def alice_api(asgi_server, alice, alice_profile):
+    key, secret = create_access_key(alice, alice_profile.domain.domain_id, alice_profile.name)
+    return sagemaker(asgi_server, key.access_key_id, secret)
+
+
+def error_code(call) -> str:
+    with pytest.raises(ClientError) as caught:
+        call()
+    return caught.value.response["Error"]["Code"]
+
+
+def test_boto3_lists_and_describes_spaces_with_an_access_key(alice_api, alice, alice_profile):
+    domain_id = alice_profile.domain.domain_id
+    settled(create_space(alice, domain_id, name="lab"))
+    listed = alice_api.list_spaces(DomainIdEquals=domain_id)["Spaces"]
+    assert [(s["SpaceName"], s["Status"]) for s in listed] == [("lab", "InService")]
+    assert listed[0]["OwnershipSettingsSummary"] == {"OwnerUserProfileName": alice_profile.name}
+    described = alice_api.describe_space(DomainId=domain_id, SpaceName="lab")
+    assert described["SpaceArn"].endswith(f":space/{domain_id}/lab")
+    assert described["CreationTime"].year >= 2024  # a timestamp boto3 could parse
+    assert alice_api.list_apps(DomainIdEquals=domain_id)["Apps"] == []
+
+
+def test_a_key_sees_only_what_its_profile_may_see(
+    alice_api, alice, alice_profile, bob, bob_profile, make_domain
+):
+    domain_id = alice_profile.domain.domain_id
+    settled(create_space(bob, domain_id, name="bobs"))
+    other = make_domain("elsewhere")
+    assert alice_api.list_spaces()["Spaces"] == []
+    assert error_code(lambda: alice_api.describe_space(DomainId=domain_id, SpaceName="bobs")) == (
+        "ResourceNotFound"
+    )
+    # A domain the profile is not in is as unknown as one that does not exist.
+    assert error_code(lambda: alice_api.list_spaces(DomainIdEquals=other.domain_id)) == (
+        "ResourceNotFound"
+    )
+
+
+def test_a_wrong_secret_an_unknown_key_and_an_inactive_key_are_refused(
+    asgi_server,
+    alice,
+    alice_profile,
+):
+    key, secret = create_access_key(alice, alice_profile.domain.domain_id, alice_profile.name)
+    wrong = sagemaker(asgi_server, key.access_key_id, secret + "x")
+    assert error_code(wrong.list_spaces) == "InvalidSignatureException"
+    unknown = sagemaker(asgi_server, "SKIANOSUCHKEY0000000", secret)
+    assert error_code(unknown.list_spaces) == "UnrecognizedClientException"
+    update_access_key(alice, key.access_key_id, "Inactive")
+    assert error_code(sagemaker(asgi_server, key.access_key_id, secret).list_spaces) == (
+        "UnrecognizedClientException"
+    )
+
+
+def test_a_key_signed_for_another_region_is_told_which_region(asgi_server, alice, alice_profile):
+    key, secret = create_access_key(alice, alice_profile.domain.domain_id, alice_profile.name)
+    client = boto3.client(
+        "sagemaker",
+        endpoint_url=asgi_server,
+        region_name="eu-west-1",
+        aws_access_key_id=key.access_key_id,
+        aws_secret_access_key=secret,
+    )
+    with pytest.raises(ClientError, match="AWS_DEFAULT_REGION=us-east-1"):
+        client.list_spaces()
+
+
+def test_bad_input_names_the_field_and_the_rule(asgi_server, alice, alice_profile):
+    key, secret = create_access_key(alice, alice_profile.domain.domain_id, alice_profile.name)
+    # boto3 checks parameters itself; without that, Studio must check them as SageMaker does.
+    client = sagemaker(asgi_server, key.access_key_id, secret, parameter_validation=False)
+    with pytest.raises(ClientError) as caught:
+        client.list_spaces(MaxResults=1000)
+    error = caught.value.response["Error"]
+    assert error["Code"] == "ValidationException"
+    assert "MaxResults" in error["Message"] and "less than or equal to 100" in error["Message"]
+    with pytest.raises(ClientError, match="SpaceName"):
+        client.describe_app(
+            DomainId=alice_profile.domain.domain_id, AppType="JupyterLab", AppName="default"
+        )
+
+
+def test_pages_follow_next_token(alice_api, alice, alice_profile):
+    domain_id = alice_profile.domain.domain_id
+    for name in ("one", "three", "two"):
+        create_space(alice, domain_id, name=name)
+    first = alice_api.list_spaces(MaxResults=2)
+    assert [s["SpaceName"] for s in first["Spaces"]] == ["one", "three"]
+    rest = alice_api.list_spaces(MaxResults=2, NextToken=first["NextToken"])
+    assert [s["SpaceName"] for s in rest["Spaces"]] == ["two"]
+    assert "NextToken" not in rest
+    paginated = alice_api.get_paginator("list_spaces").paginate(PaginationConfig={"PageSize": 1})
+    assert [s["SpaceName"] for p in paginated for s in p["Spaces"]] == ["one", "three", "two"]
+
+
+def signed_post(url: str, target: str, key_id: str, secret: str) -> httpx.Response:
+    request = AWSRequest(
+        method="POST",
+        url=url + "/",
+        data=b"{}",
+        headers={"X-Amz-Target": target, "Content-Type": "application/x-amz-json-1.1"},
+    )
+    SigV4Auth(Credentials(key_id, secret), "sagemaker", "us-east-1").add_auth(request)
+    return httpx.post(url + "/", content=b"{}", headers=dict(request.headers.items()))
+
+
+def test_an_operation_studio_does_not_have_is_named_in_the_error(
+    asgi_server,
+    alice,
+    alice_profile,
+):
+    key, secret = create_access_key(alice, alice_profile.domain.domain_id, alice_profile.name)
+    response = signed_post(asgi_server, "SageMaker.NoSuchOperation", key.access_key_id, secret)
+    assert response.status_code == 400
+    assert response.json()["__type"] == "UnknownOperationException"
+    assert "SageMaker.NoSuchOperation" in response.json()["message"]
+
+
+def test_an_unsigned_api_request_is_refused_and_the_dashboard_is_untouched(asgi_server):
+    response = httpx.post(
+        asgi_server + "/", content=b"{}", headers={"X-Amz-Target": "SageMaker.ListSpaces"}
+    )
+    assert response.status_code == 403
+    assert json.loads(response.content)["__type"] == "MissingAuthenticationTokenException"
+    assert httpx.get(asgi_server + "/").status_code == 302  # the dashboard: log in first
+
+
+def test_the_socket_notebook_containers_use_answers_only_the_api(asgi_server):
+    transport = httpx.HTTPTransport(uds=str(api_socket_dir() / API_SOCKET_NAME))
+    with httpx.Client(transport=transport, base_url="http://localhost") as client:
+        assert client.get("/healthz").status_code in (200, 503)
+        unsigned = client.post("/", content=b"{}", headers={"X-Amz-Target": "SageMaker.ListApps"})
+        assert unsigned.json()["__type"] == "MissingAuthenticationTokenException"
+        for path in ("/login/", "/admin/", "/jupyter/d-x/lab/api/status", "/ws/events/"):
+            assert client.get(path).status_code == 404, path
