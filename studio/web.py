@@ -9,12 +9,15 @@ cannot reach the dashboard, the event websocket or other people's notebooks that
 import argparse
 import os
 import socket
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 from django.conf import settings
 
-from studio.proxy.http import ASGIApp, Receive, Scope, Send
+# Importing the ASGI application sets Django up, so nothing here may import models before it.
+ASGIApp = Callable[[dict[str, Any], Callable, Callable], Awaitable[None]]
 
 API_SOCKET_NAME = "api.sock"
 OPEN_ON_API_SOCKET = frozenset({"/", "/healthz"})
@@ -42,7 +45,7 @@ def only_api_on_socket(app: ASGIApp) -> ASGIApp:
     """`app`, answering requests that came in on the API socket only for the API's paths."""
     api_socket = str(api_socket_dir() / API_SOCKET_NAME)
 
-    async def gate(scope: Scope, receive: Receive, send: Send) -> None:
+    async def gate(scope: dict[str, Any], receive: Callable, send: Callable) -> None:
         server = scope.get("server")
         on_api_socket = scope["type"] in ("http", "websocket") and server == (api_socket, None)
         if on_api_socket and (scope["type"] != "http" or scope["path"] not in OPEN_ON_API_SOCKET):

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.capabilities import need
@@ -193,6 +194,10 @@ def test_studio_up_serves_and_stops_cleanly_on_sigint(studio_up: Up) -> None:
 
     status, _ = up.get("login/")
     assert status == 200
+    # The socket notebook containers reach the API by answers too.
+    api_socket = up.data_dir / "runtime" / "api" / "api.sock"
+    with httpx.Client(transport=httpx.HTTPTransport(uds=str(api_socket))) as client:
+        assert client.get("http://localhost/healthz").status_code == 200
 
     match = re.search(r"password:\s+(\S+)", up.output())
     assert match, f"no one-time password in the output:\n{up.output()}"
