@@ -191,7 +191,7 @@ print(mine["Status"], theirs, os.environ["AWS_ACCESS_KEY_ID"])
 
 
 def test_boto3_in_a_notebook_calls_studio_as_the_space_owner_with_no_configuration(
-    jupyter, asgi_server, alice, alice_profile, bob
+    jupyter, asgi_server, alice, alice_profile, bob, bob_profile
 ):
     from domains.models import AccessKey
 
