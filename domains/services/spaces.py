@@ -32,6 +32,7 @@ def create_space(
     sharing_type: str = SharingType.PRIVATE,
     members: list[str] | None = None,
     space_settings: dict[str, Any] | None = None,
+    display_name: str = "",
 ) -> Space:
     """A space owned by `owner` (a profile name; the actor's own profile by default)."""
     domain = get_domain(actor, domain_id)
@@ -43,6 +44,8 @@ def create_space(
         )
     if space_settings is not None:
         validate(space_settings, "SpaceSettings", "SpaceSettings")
+    if display_name:
+        validate(display_name, "NonEmptyString64", "SpaceDisplayName")
     owner_profile = get_profile(domain, owner) if owner else _acting_profile(actor, domain)
     authorize(actor, "sagemaker:CreateSpace", domain=domain, owner=owner_profile)
     member_profiles = [get_profile(domain, m) for m in members or []]
@@ -59,6 +62,7 @@ def create_space(
                     owner=owner_profile,
                     sharing_type=sharing_type,
                     space_settings=space_settings or {},
+                    display_name=display_name,
                     status=StudioStatus.PENDING,
                 )
         except IntegrityError as e:

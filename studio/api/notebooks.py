@@ -1,5 +1,4 @@
-"""Spaces and their JupyterLab apps, as SageMaker's ListSpaces, DescribeSpace, ListApps and
-DescribeApp answer them."""
+"""Spaces and their JupyterLab apps: SageMaker's Create, Describe, List and Delete of each."""
 
 from typing import Any
 
@@ -37,6 +36,14 @@ def _app_summary(app: App) -> dict[str, Any]:
             "ResourceSpec": app.resource_spec,
         }
     )
+
+
+def _require_space(params: dict[str, Any]) -> None:
+    # SageMaker also knows apps of user profiles; Studio's JupyterLab apps run in spaces.
+    if not params.get("SpaceName"):
+        raise ValidationException(
+            "SpaceName is required: Studio's apps run in spaces.", "SpaceName"
+        )
 
 
 @operation("ListSpaces")
@@ -94,3 +101,46 @@ def describe_app(caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
             "LastUserActivityTimestamp": timestamp(app.last_user_activity_at),
         }
     )
+
+
+@operation("CreateSpace")
+def create_space(caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
+    space = spaces.create_space(
+        caller.user,
+        domain_of(caller, params["DomainId"]),
+        name=params["SpaceName"],
+        owner=params.get("OwnershipSettings", {}).get("OwnerUserProfileName"),
+        sharing_type=params.get("SpaceSharingSettings", {}).get("SharingType", "Private"),
+        space_settings=params.get("SpaceSettings"),
+        display_name=params.get("SpaceDisplayName", ""),
+    )
+    return {"SpaceArn": space.arn}
+
+
+@operation("DeleteSpace")
+def delete_space(caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
+    spaces.delete_space(caller.user, domain_of(caller, params["DomainId"]), params["SpaceName"])
+    return {}
+
+
+@operation("CreateApp")
+def create_app(caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
+    _require_space(params)
+    app = apps.create_app(
+        caller.user,
+        domain_of(caller, params["DomainId"]),
+        space_name=params["SpaceName"],
+        app_type=params["AppType"],
+        app_name=params["AppName"],
+        resource_spec=params.get("ResourceSpec"),
+    )
+    return {"AppArn": app.arn}
+
+
+@operation("DeleteApp")
+def delete_app(caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
+    _require_space(params)
+    apps.delete_app(
+        caller.user, domain_of(caller, params["DomainId"]), params["SpaceName"], params["AppName"]
+    )
+    return {}

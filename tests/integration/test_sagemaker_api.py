@@ -12,9 +12,11 @@ from botocore.config import Config
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
+from domains.models import App, Space
 from domains.services import create_access_key, create_space, update_access_key
 from studio.web import API_SOCKET_NAME, api_socket_dir
-from tests.conftest import settled
+from tests.conftest import settled, wait_for
+from tests.integration.notebooks import running
 
 pytestmark = pytest.mark.usefixtures("live")
 
@@ -167,3 +169,56 @@ def test_the_socket_notebook_containers_use_answers_only_the_api(asgi_server):
         assert unsigned.json()["__type"] == "MissingAuthenticationTokenException"
         for path in ("/login/", "/admin/", "/jupyter/d-x/lab/api/status", "/ws/events/"):
             assert client.get(path).status_code == 404, path
+
+
+def test_boto3_creates_starts_stops_and_deletes_a_space_and_its_app(
+    jupyter, alice_api, alice_profile, bob_profile
+):
+    domain_id = alice_profile.domain.domain_id
+    arn = alice_api.create_space(DomainId=domain_id, SpaceName="api-lab", SpaceDisplayName="Lab")[
+        "SpaceArn"
+    ]
+    assert arn.endswith(f":space/{domain_id}/api-lab")
+    settled(Space.objects.get(name="api-lab"))
+    assert alice_api.describe_space(DomainId=domain_id, SpaceName="api-lab")[
+        "SpaceDisplayName"
+    ] == ("Lab")
+    app = {"DomainId": domain_id, "SpaceName": "api-lab", "AppType": "JupyterLab"}
+    alice_api.create_app(**app, AppName="default")
+    running(App.objects.get(space__name="api-lab"))
+    described = alice_api.describe_app(**app, AppName="default")
+    assert (described["Status"], described["ResourceSpec"]["InstanceType"]) == (
+        "InService",
+        "ml.t3.medium",
+    )
+    assert error_code(lambda: alice_api.delete_space(DomainId=domain_id, SpaceName="api-lab")) == (
+        "ResourceInUse"  # as SageMaker: apps first
+    )
+    alice_api.delete_app(**app, AppName="default")
+    wait_for(
+        lambda: alice_api.describe_app(**app, AppName="default")["Status"] == "Deleted",
+        60,
+        "the app to stop",
+    )
+    alice_api.delete_space(DomainId=domain_id, SpaceName="api-lab")
+    wait_for(lambda: not Space.objects.filter(name="api-lab").exists(), 30, "the space to go")
+
+
+def test_a_key_cannot_create_in_or_start_someone_elses_space(
+    alice_api, alice_profile, bob, bob_profile
+):
+    domain_id = alice_profile.domain.domain_id
+    settled(create_space(bob, domain_id, name="bobs"))
+    app = {"DomainId": domain_id, "SpaceName": "bobs", "AppType": "JupyterLab"}
+    assert error_code(lambda: alice_api.create_app(**app, AppName="default")) == "ResourceNotFound"
+    assert error_code(lambda: alice_api.delete_app(**app, AppName="default")) == "ResourceNotFound"
+    assert error_code(
+        lambda: alice_api.create_space(
+            DomainId=domain_id,
+            SpaceName="for-bob",
+            OwnershipSettings={"OwnerUserProfileName": bob_profile.name},
+        )
+    ) == ("AccessDeniedException")
+    assert not App.objects.exists() and list(Space.objects.values_list("name", flat=True)) == [
+        "bobs"
+    ]
