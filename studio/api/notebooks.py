@@ -5,7 +5,7 @@ from typing import Any
 from domains.models import App, Space
 from domains.services import apps, spaces
 from studio.api.auth import Caller
-from studio.api.registry import domain_of, operation, page, timestamp, without_none
+from studio.api.registry import domain_of, listing, operation, timestamp, without_none
 from studio.errors import ValidationException
 
 
@@ -52,8 +52,7 @@ def list_spaces(caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
     found = spaces.list_spaces(caller.user, domain_id)
     if params.get("SpaceNameContains"):
         found = found.filter(name__contains=params["SpaceNameContains"])
-    chunk, token = page(list(found), params)
-    return without_none({"Spaces": [_space_summary(s) for s in chunk], "NextToken": token})
+    return listing("Spaces", found, _space_summary, params)
 
 
 @operation("DescribeSpace")
@@ -79,8 +78,7 @@ def list_apps(caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
     found = apps.list_apps(caller.user, domain_id).select_related("space__domain")
     if params.get("SpaceNameEquals"):
         found = found.filter(space__name=params["SpaceNameEquals"])
-    chunk, token = page(list(found), params)
-    return without_none({"Apps": [_app_summary(a) for a in chunk], "NextToken": token})
+    return listing("Apps", found, _app_summary, params)
 
 
 @operation("DescribeApp")

@@ -3,7 +3,7 @@ domain, pages of results and timestamps as boto3 reads them."""
 
 import base64
 import binascii
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -55,6 +55,14 @@ def page(items: Sequence[Any], params: dict[str, Any]) -> tuple[Sequence[Any], s
     following = start + size
     more = following < len(items)
     return chunk, base64.urlsafe_b64encode(str(following).encode()).decode() if more else None
+
+
+def listing(
+    key: str, items: Iterable[Any], summary: Callable[[Any], dict], params: dict[str, Any]
+) -> dict[str, Any]:
+    """A List operation's answer: one page of summaries under `key`, and NextToken if more."""
+    chunk, token = page(list(items), params)
+    return without_none({key: [summary(item) for item in chunk], "NextToken": token})
 
 
 def without_none(data: dict[str, Any]) -> dict[str, Any]:
