@@ -72,6 +72,8 @@
       });
     }
     // Changes the page cannot patch in place (new rows, edited settings) are offered as a reload.
+    // An app is followed in place by its space's page (spaces.js): nothing to reload for.
+    if (event.resource_type === "App") return;
     if (event.kind === "created" || event.kind === "updated" || event.kind === "deleted") {
       notify(describe(event) + " was " + event.kind + ".");
     }

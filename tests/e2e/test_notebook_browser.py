@@ -97,6 +97,8 @@ def test_open_jupyterlab_in_the_dashboard_and_run_a_cell(
     # repaired by the status that follows (the frame appears on InService).
     assert steps and set(steps) <= {"starting container", "starting server", "ready"}, steps
     expect(page.locator("#app-status")).to_have_text("InService")
+    # The page followed the app itself: no "reload to see changes" notice.
+    expect(page.locator("#toast")).to_be_hidden()
     expect(page.locator("#cost")).to_contain_text("$")
 
     lab = page.frame_locator("iframe#lab")
