@@ -1,51 +1,26 @@
 """HTTP through the proxy: any method, bodies streamed in both directions.
 
-Connections go over the server's Unix socket through an httpx transport kept per socket (and
-per event loop), so requests reuse keep-alive connections. The transport is used directly
-rather than through an AsyncClient: a client would add its own default headers and keep a
-cookie jar shared by every user of that server, neither of which a proxy wants.
+Requests go over the server's Unix socket on keep-alive connections (`upstream`), with the
+headers exactly as `headers` makes them: no client defaults, and no cookie jar shared by
+every user of that server.
 """
 
-import asyncio
-import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from studio.proxy.headers import request_headers, response_headers, strip_token
 from studio.proxy.scrub import TokenScrubber
+from studio.proxy.upstream import UpstreamError, pool_for
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-CONNECT_TIMEOUT_S = 5.0
-# Reading has no deadline: kernels' long requests and large downloads take what they take.
-TIMEOUTS = {"connect": CONNECT_TIMEOUT_S, "read": None, "write": None, "pool": None}
-
-_transports: weakref.WeakKeyDictionary[
-    asyncio.AbstractEventLoop, dict[Path, httpx.AsyncHTTPTransport]
-] = weakref.WeakKeyDictionary()
-
 
 class ClientGone(Exception):
     """The browser went away while its request body was still arriving."""
-
-
-def transport_for(socket: Path) -> httpx.AsyncHTTPTransport:
-    """The pooled transport to `socket` in the running loop (pools cannot cross loops)."""
-    pools = _transports.setdefault(asyncio.get_running_loop(), {})
-    transport = pools.get(socket)
-    if transport is None:
-        transport = pools[socket] = httpx.AsyncHTTPTransport(
-            uds=str(socket),
-            # One user's server; long polls and parallel downloads must not queue for a slot.
-            limits=httpx.Limits(max_connections=None, max_keepalive_connections=20),
-        )
-    return transport
 
 
 async def request_body(receive: Receive) -> AsyncIterator[bytes]:
@@ -110,21 +85,16 @@ async def forward(
     )
     raw_path = scope.get("raw_path") or scope["path"].encode()
     query = strip_token(scope.get("query_string", b""))
-    url = httpx.URL(
-        scheme="http", host="localhost", raw_path=raw_path + (b"?" + query if query else b"")
-    )
-    upstream = httpx.Request(
-        scope["method"],
-        url,
-        headers=headers,
-        content=request_body(receive) if has_body(scope["headers"]) else None,
-        extensions={"timeout": TIMEOUTS},
-    )
     try:
-        response = await transport_for(socket).handle_async_request(upstream)
+        response = await pool_for(socket).request(
+            scope["method"].encode(),
+            raw_path + (b"?" + query if query else b""),
+            headers,
+            request_body(receive) if has_body(scope["headers"]) else None,
+        )
     except ClientGone:
         return True
-    except httpx.TransportError:
+    except UpstreamError:
         await send_plain(
             send,
             502,
@@ -138,20 +108,20 @@ async def forward(
         await send(
             {
                 "type": "http.response.start",
-                "status": response.status_code,
+                "status": response.status,
                 "headers": [
                     (name, scrubber.header_value(value))
                     for name, value in response_headers(
-                        response.headers.raw, prefix=prefix, studio_cookies=cookies
+                        response.headers, prefix=prefix, studio_cookies=cookies
                     )
                 ],
             }
         )
-        async for chunk in response.stream:
+        while chunk := await response.read():
             out = scrubber.feed(chunk)
             if out:
                 await send({"type": "http.response.body", "body": out, "more_body": True})
         await send({"type": "http.response.body", "body": scrubber.flush()})
     finally:
-        await response.stream.aclose()
+        response.close()
     return True
