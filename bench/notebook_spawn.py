@@ -81,11 +81,11 @@ def start_web() -> tuple[subprocess.Popen, str]:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     proc = subprocess.Popen(
+        # The web process as `studio up` runs it.
         [
             sys.executable,
             "-m",
-            "uvicorn",
-            "studio.asgi:application",
+            "studio.web",
             "--host",
             "127.0.0.1",
             "--port",

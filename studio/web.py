@@ -84,9 +84,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--log-level", default="info", choices=["warning", "info", "debug"])
     args = parser.parse_args()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "studio.settings")
-    web, sockets = server("studio.asgi:application", args.host, args.port)
+    web, sockets = server("studio.asgi:application", args.host, args.port, log_level=args.log_level)
     web.run(sockets=sockets)
 
 
