@@ -13,7 +13,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db.models import Q
 
-from domains.models import AccessKey, App, AppStatus
+from domains.models import AccessKey, AccessKeyStatus, App, AppStatus
 from domains.services.access_keys import new_key_id, new_secret
 from studio.crypto import encrypt
 
@@ -25,8 +25,9 @@ FORWARDER = Path(__file__).with_name("api_forwarder.py")
 KEY_PREFIX = "SKSA"  # as AWS's "ASIA": a short-lived key
 
 
-def issue(app: App) -> tuple[AccessKey, str]:
-    """A fresh key for `app` (any earlier one deleted), with its secret."""
+def issue(app: App, status: str = AccessKeyStatus.ACTIVE) -> tuple[AccessKey, str]:
+    """A fresh key for `app` (any earlier one deleted), with its secret. A warm server's key
+    is issued Inactive and activated when the app claims the server."""
     revoke(app)
     secret = new_secret()
     key = AccessKey.objects.create(
@@ -34,8 +35,13 @@ def issue(app: App) -> tuple[AccessKey, str]:
         app=app,
         access_key_id=new_key_id(KEY_PREFIX),
         secret_ciphertext=encrypt(secret),
+        status=status,
     )
     return key, secret
+
+
+def activate(app: App) -> None:
+    AccessKey.objects.filter(app=app).update(status=AccessKeyStatus.ACTIVE)
 
 
 def revoke(app: App) -> None:
@@ -43,9 +49,11 @@ def revoke(app: App) -> None:
 
 
 def revoke_stopped() -> int:
-    """Delete the keys of apps that are no longer starting or running; how many."""
-    running = Q(app__status__in=[AppStatus.PENDING, AppStatus.IN_SERVICE])
-    return AccessKey.objects.filter(app__isnull=False).exclude(running).delete()[0]
+    """Delete the keys of apps that are neither starting, running nor warm; how many."""
+    in_use = Q(app__status__in=[AppStatus.PENDING, AppStatus.IN_SERVICE]) | Q(
+        app__warm_server__isnull=False
+    )
+    return AccessKey.objects.filter(app__isnull=False).exclude(in_use).delete()[0]
 
 
 def environment(key: AccessKey, secret: str) -> dict[str, str]:

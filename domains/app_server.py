@@ -8,23 +8,27 @@ import os
 import secrets
 import socket
 import time
+from collections.abc import Callable
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 
+import redis
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
 from django.utils import timezone
 
 from domains import app_credentials
 from domains.app_access import SOCKET_NAME, proxy_prefix, runtime_dir
-from domains.models import App, AppStatus
+from domains.models import AccessKeyStatus, App, AppStatus
 from domains.volumes import HOME_GID, create_home
 from studio.crypto import encrypt
 from studio.errors import ConflictException
 from studio.events import publish
+from studio.health import redis_client
 from studio.lifecycle import transition
 from studio.runtime import ContainerError, ContainerSpec, Mount, State, get_runtime, runtime_name
-from studio.runtime.base import LABEL_KIND, LABEL_NAME
+from studio.runtime.base import LABEL_KIND, LABEL_NAME, Runtime
 from studio.web import api_socket_dir
 
 log = logging.getLogger(__name__)
@@ -150,7 +154,7 @@ def _write_lifecycle_config(app: App, rundir: Path) -> None:
     _install(config.content, script, app.space.home_uid)
 
 
-def _start_container(runtime, spec: ContainerSpec) -> str:
+def _start_container(runtime: Runtime, spec: ContainerSpec) -> str:
     try:
         return runtime.start(spec)
     except ContainerError:
@@ -164,13 +168,40 @@ def _start_container(runtime, spec: ContainerSpec) -> str:
         return runtime.start(spec)
 
 
-def start(app_pk: int) -> None:
-    app = App.objects.select_related("space__domain", "space__owner").filter(pk=app_pk).first()
-    if app is None or app.status != AppStatus.PENDING:
-        return
+class LaunchFailed(Exception):
+    """The server did not come up; the message says why, for the app's FailureReason."""
+
+
+def launch_lock(app: App, blocking: bool = True) -> redis.lock.Lock:
+    """One launcher per app at a time: a start and a warm-up must not share its socket."""
+    return redis_client().lock(
+        f"{settings.STUDIO_REDIS_PREFIX}:launch:{app.resource_id}",
+        timeout=3 * READY_TIMEOUT,  # released by its holder; this only covers a crash
+        blocking=blocking,
+        blocking_timeout=READY_TIMEOUT + 10,
+    )
+
+
+def release(lock: redis.lock.Lock) -> None:
+    try:
+        lock.release()
+    except redis.exceptions.LockError:
+        log.warning("a launch outlived its lock %s", lock.name)
+
+
+def launch(
+    app: App,
+    runtime: Runtime,
+    *,
+    key_status: str = AccessKeyStatus.ACTIVE,
+    record: Callable[[dict[str, str]], None],
+    progress: Callable[[str, int], None] = lambda step, percent: None,
+) -> tuple[str, str]:
+    """Start the app's server and wait until it answers: (container id, token). `record`
+    keeps the token and then the container id as soon as each exists, so that a crash in
+    between leaves something for the reconciler to find."""
     space = app.space
-    runtime = get_runtime(app.runtime_state.get("runtime"))
-    _progress(app, "starting container", 10)
+    progress("starting container", 10)
     rundir = runtime_dir(space)
     try:
         create_home(space.home_volume, space.home_uid)
@@ -182,21 +213,17 @@ def start(app_pk: int) -> None:
         _install(forwarder.read_text(), rundir / forwarder.name, space.home_uid)
         api_socket_dir().mkdir(parents=True, exist_ok=True)
     except (OSError, ObjectDoesNotExist) as e:
-        _fail(app, f"Could not prepare the space's volume: {e}")
-        return
+        raise LaunchFailed(f"Could not prepare the space's volume: {e}") from e
     token = secrets.token_urlsafe(32)
-    app.runtime_state = {**app.runtime_state, "token": encrypt(token)}
-    app.save(update_fields=["runtime_state"])
-    key, secret = app_credentials.issue(app)
+    record({"token": encrypt(token)})
+    key, secret = app_credentials.issue(app, status=key_status)
     spec = container_spec(app, token, app_credentials.environment(key, secret))
     try:
         container_id = _start_container(runtime, spec)
     except ContainerError as e:
-        _fail(app, str(e))
-        return
-    app.runtime_state["container"] = container_id
-    app.save(update_fields=["runtime_state"])
-    _progress(app, "starting server", 40)
+        raise LaunchFailed(str(e)) from e
+    record({"container": container_id})
+    progress("starting server", 40)
     deadline = time.monotonic() + READY_TIMEOUT
     prefix = proxy_prefix(space.domain.domain_id, space.name)
     while not server_answers(rundir / SOCKET_NAME, prefix, token):
@@ -211,9 +238,36 @@ def start(app_pk: int) -> None:
             else:
                 why = f"The server did not answer within {READY_TIMEOUT} s"
             runtime.remove(container_id)
-            _fail(app, f"{why}. Its last log lines:\n{tail}")
-            return
+            raise LaunchFailed(f"{why}. Its last log lines:\n{tail}")
         time.sleep(0.02)  # an attempt is one connect() on a local socket: cheap
+    return container_id, token
+
+
+def start(app_pk: int) -> None:
+    from domains import warm_pool
+
+    app = App.objects.select_related("space__domain", "space__owner").filter(pk=app_pk).first()
+    if app is None or app.status != AppStatus.PENDING:
+        return
+    lock = launch_lock(app)
+    if not lock.acquire():
+        _fail(app, "The app was still being started by someone else; start it again.")
+        return
+    try:
+        if not warm_pool.claim(app):
+            runtime = get_runtime(app.runtime_state.get("runtime"))
+
+            def record(state: dict[str, str]) -> None:
+                app.runtime_state = {**app.runtime_state, **state}
+                app.save(update_fields=["runtime_state"])
+
+            try:
+                launch(app, runtime, record=record, progress=partial(_progress, app))
+            except LaunchFailed as e:
+                _fail(app, str(e))
+                return
+    finally:
+        release(lock)
     _progress(app, "ready", 100)
     try:
         transition(app, AppStatus.IN_SERVICE)
@@ -239,6 +293,12 @@ def stop(app_pk: int) -> None:
         transition(app, AppStatus.DELETED)
     except ConflictException:
         log.info("app %s already deleted", app.resource_id)
+        return
+    if settings.STUDIO_WARM_POOL_SIZE > 0:
+        from domains.tasks import refill_warm_pool
+
+        # The app just stopped is now the most recently used stopped one: warm it again.
+        refill_warm_pool.delay()
 
 
 def activity(app: App) -> dict:
@@ -289,11 +349,15 @@ def reconcile() -> dict[str, int]:
 
             stop_app.delay(app.pk)
             counts["resent"] += 1
+    from domains import warm_pool
+
+    counts["warm_forgotten"] = warm_pool.reconcile()
+    warm = warm_pool.containers()
     runtimes = {runtime_name()} | {a.runtime_state.get("runtime") for a in apps} - {None}
     for name in sorted(runtimes):
         runtime = get_runtime(name)
         for container in runtime.list_managed():
-            if container.labels.get(LABEL_KIND) != App.RESOURCE_TYPE:
+            if container.labels.get(LABEL_KIND) != App.RESOURCE_TYPE or container.id in warm:
                 continue
             if container.labels.get(LABEL_NAME) not in live_names:
                 runtime.stop(container.id, timeout=2)

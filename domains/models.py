@@ -365,3 +365,21 @@ class StudioLifecycleConfig(models.Model):
     @property
     def arn(self) -> str:
         return arn(f"studio-lifecycle-config/{self.name}")
+
+
+class WarmServer(models.Model):
+    """A JupyterLab server started ahead of a click, for an app that is stopped: the same
+    container a start would run (the space's volume, the owner's uid, its own token and key),
+    so that starting the app again only hands it over (domains/warm_pool.py)."""
+
+    app = models.OneToOneField(App, on_delete=models.CASCADE, related_name="warm_server")
+    runtime = models.CharField(max_length=16)
+    container = models.CharField(max_length=128, blank=True)
+    token_ciphertext = models.TextField(blank=True)
+    # What the server was started with; a start that asks for something else starts afresh.
+    fingerprint = models.CharField(max_length=64)
+    ready = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"warm {self.app}"

@@ -115,6 +115,11 @@ def provision_space(space_pk: int) -> None:
 def finish_space_deletion(space_pk: int) -> None:
     space = _waiting(Space.objects.select_related("domain"), space_pk, StudioStatus.DELETING)
     if space is not None:
+        from domains import warm_pool
+
+        # Its files may go with it: no warm server may keep them mounted.
+        for app in space.apps.all():
+            warm_pool.discard(app)
         _forget(space)
 
 
@@ -142,6 +147,21 @@ def start_app(app_pk: int) -> None:
 @shared_task
 def stop_app(app_pk: int) -> None:
     app_server.stop(app_pk)
+
+
+@shared_task
+def refill_warm_pool() -> dict[str, int]:
+    """Keep servers started for the most recently used stopped apps (STUDIO_WARM_POOL_SIZE)."""
+    from domains import warm_pool
+
+    return warm_pool.refill()
+
+
+@shared_task
+def warm_up_app(app_pk: int) -> None:
+    from domains import warm_pool
+
+    warm_pool.warm_up(app_pk)
 
 
 @shared_task

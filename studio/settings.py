@@ -58,6 +58,9 @@ STUDIO_REGION = os.environ.get("STUDIO_REGION", "us-east-1")
 STUDIO_ACCOUNT_ID = os.environ.get("STUDIO_ACCOUNT_ID", "000000000000")
 # Home directories of user profiles get uids from here up, as SageMaker's EFS homes do.
 STUDIO_HOME_UID_BASE = int(os.environ.get("STUDIO_HOME_UID_BASE", "200000"))
+# How many stopped JupyterLab apps (the most recently used) keep a server started for them, so
+# that starting them again takes a fraction of a second. Each holds its instance's memory.
+STUDIO_WARM_POOL_SIZE = int(os.environ.get("STUDIO_WARM_POOL_SIZE", "0"))
 STUDIO_MAX_UPLOAD_BYTES = int(os.environ.get("STUDIO_MAX_UPLOAD_BYTES", str(512 * 1024**2)))
 
 INSTALLED_APPS = [
@@ -155,6 +158,7 @@ CELERY_BEAT_SCHEDULE = {
     "reconcile-jobs": {"task": "jobs.tasks.reconcile_jobs", "schedule": 10.0},
     "reconcile-apps": {"task": "domains.tasks.reconcile_apps", "schedule": 10.0},
     "cull-idle-apps": {"task": "domains.tasks.cull_idle_apps", "schedule": 60.0},
+    "refill-warm-pool": {"task": "domains.tasks.refill_warm_pool", "schedule": 15.0},
 }
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -191,6 +191,11 @@ def _stop_apps_left_running() -> None:
         timeout=60,
         what="apps left running by the test to stop",
     )
+    from domains import warm_pool
+    from domains.models import WarmServer
+
+    for warm in WarmServer.objects.select_related("app__space__domain"):
+        warm_pool.discard(warm.app)
 
 
 def settled(obj, status: str = "InService", timeout: float = 20):
