@@ -5,7 +5,8 @@ of the same image; and what the proxy adds to an HTTP request and a websocket me
         .venv/bin/python bench/notebook_spawn.py --runs 10 [--json out.json]
 
 Spawn is timed from `create_app` (what the Open JupyterLab button calls) to the first 200 of
-`/jupyter/<domain>/<space>/lab` through a real web process (uvicorn, as `studio up` runs it).
+`/jupyter/<domain>/<space>/lab` through a real web process (uvicorn, as `studio up` runs it);
+warm spawn is the same for a stopped app whose warm-pool server is ready (docs/notebooks.md).
 The baseline is the same image started directly (`docker run`, or `bwrap` over the same tree)
 until its server answers on its socket. Proxy overhead compares a contents GET and a kernel
 execute round trip made through the proxy with the same calls made on the socket directly.
@@ -51,6 +52,7 @@ def main() -> None:
             "spawn p95",
             "bare p50",
             "spawn / bare",
+            "warm spawn p50",
             "HTTP +ms p50",
             "WS +ms p50",
         ],
@@ -61,6 +63,7 @@ def main() -> None:
                 f"{r['spawn_p95_s']:.2f}",
                 f"{r['bare_p50_s']:.2f}",
                 f"{r['spawn_p50_s'] / r['bare_p50_s']:.2f}x",
+                f"{r['warm_spawn_p50_s']:.2f}",
                 f"{r['proxy_http_overhead_p50_ms']:.2f}",
                 f"{r['proxy_ws_overhead_p50_ms']:.2f}",
             ]
@@ -153,16 +156,40 @@ def run_all(args, platform: Platform, url: str) -> dict:
                     wait(lambda a=app: App.objects.get(pk=a.pk).status == "Deleted", 60, "stop")
             app = App.objects.select_related("space__domain").get(pk=app.pk)
             http_overhead, ws_overhead = proxy_overhead(app, url, browser, cookies, args.calls)
-        delete_app(platform.user, domain_id, name)
+            delete_app(platform.user, domain_id, name)
+            wait(lambda a=app: App.objects.get(pk=a.pk).status == "Deleted", 60, "stop")
+            warm_spawns = [warm_spawn(platform, app, browser, lab, i) for i in range(args.runs)]
         bare = [bare_start(runtime) for _ in range(args.runs)]
         results[runtime] = {
             "spawn_p50_s": p50(spawns),
             "spawn_p95_s": p95(spawns),
+            "warm_spawn_p50_s": p50(warm_spawns),
+            "warm_spawn_p95_s": p95(warm_spawns),
             "bare_p50_s": p50(bare),
             "proxy_http_overhead_p50_ms": http_overhead,
             "proxy_ws_overhead_p50_ms": ws_overhead,
         }
     return results
+
+
+def warm_spawn(platform: Platform, app, browser, lab: str, i: int) -> float:
+    """Click → JupyterLab through the proxy for a stopped app whose warm server is ready
+    (STUDIO_WARM_POOL_SIZE): the start takes the server over. Stops the app again after."""
+    from domains import warm_pool
+    from domains.models import App, WarmServer
+    from domains.services import create_app, delete_app
+
+    domain_id, name = platform.domain.domain_id, app.space.name
+    warm_pool.refill(size=1)
+    wait(lambda: WarmServer.objects.filter(app=app, ready=True).exists(), 120, f"warm {i}")
+    clicked = time.perf_counter()
+    create_app(platform.user, domain_id, space_name=name)
+    wait(lambda: App.objects.filter(pk=app.pk, status="InService").exists(), 60, f"claim {i}", 0.01)
+    wait(lambda: browser.get(lab).status_code == 200, 30, f"warm lab {i}", 0.01)
+    took = time.perf_counter() - clicked
+    delete_app(platform.user, domain_id, name)
+    wait(lambda: App.objects.get(pk=app.pk).status == "Deleted", 60, "stop")
+    return took
 
 
 def proxy_overhead(app, url: str, browser, cookies: dict, calls: int) -> tuple[float, float]:
