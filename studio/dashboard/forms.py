@@ -8,7 +8,7 @@ import re
 import tarfile
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from django import forms
 from django.core.files.uploadedfile import UploadedFile
@@ -19,7 +19,7 @@ from domains.models import Domain
 from jobs import builtin_algorithms
 from jobs.models import Dataset, InstanceType
 from studio import storage
-from studio.errors import ValidationException
+from studio.errors import ResourceInUse, StudioError, ValidationException
 from studio.shapes import validate
 
 SCRIPT_IMAGE = builtin_algorithms.BUILTIN_IMAGE
@@ -69,7 +69,7 @@ def parse_pairs(text: str, what: str) -> dict[str, str]:
     return pairs
 
 
-def field_for(path: str | None, fields: list[tuple[str, str]] = FIELD_OF_PATH) -> str | None:
+def field_for(path: str | None, fields: list[tuple[str, str]]) -> str | None:
     """The form field that shows an error about request path `path` (None: the whole form)."""
     for prefix, field in fields:
         if path and path.startswith(prefix):
@@ -107,12 +107,65 @@ def _clean_script(script: UploadedFile | None, example: str) -> UploadedFile | N
     return script
 
 
-class TrainingJobForm(forms.Form):
+class JobForm(forms.Form):
+    """What both job forms ask alike: the job's name, its input as one of the domain's datasets
+    or as a URI (a subclass declares `dataset_name` and `dataset`, labelled for its kind), the
+    instance type from the catalog, and the longest it may run."""
+
+    # The default name is `<name_prefix>-<date>-<time>`.
+    name_prefix: ClassVar[str]
+    # The URI field's label when there is no dataset to choose instead.
+    uri_label: ClassVar[str]
+    # Where an error about a request path is shown: first matching prefix wins.
+    field_of_path: ClassVar[list[tuple[str, str]]]
+
     name = forms.CharField(
         label="Job name",
         max_length=63,
         help_text="Letters, digits and hyphens; unique across Studio.",
     )
+    instance_type = forms.ChoiceField(label="Instance type")
+    max_runtime = forms.IntegerField(label="Max runtime (seconds)", min_value=1, initial=3600)
+
+    def __init__(self, *args: Any, domain: Domain, datasets: list[Dataset], **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.domain = domain
+        self.datasets = {d.name: d for d in datasets}
+        self.fields["dataset_name"].choices = dataset_choices(datasets)
+        if not datasets:
+            self.fields["dataset"].label = self.uri_label
+            self.fields["dataset"].required = True
+        self.fields["instance_type"].choices = instance_type_choices()
+        self.fields["name"].initial = timezone.now().strftime(f"{self.name_prefix}-%Y%m%d-%H%M%S")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        chosen, uri = data.get("dataset_name"), data.get("dataset")
+        if "dataset" in self.errors:
+            pass  # already told (required when there are no datasets to choose from)
+        elif bool(chosen) == bool(uri):
+            self.add_error("dataset", "Choose a dataset or give an s3:// URI (one).")
+        elif chosen:
+            data["dataset"] = self.datasets[chosen].s3_uri
+        return data
+
+    def show_error(self, error: StudioError) -> None:
+        """The service's refusal, next to the field it is about: a ValidationException's path
+        names it, and a ResourceInUse naming this job is about the name. Anything else
+        (ResourceLimitExceeded, AccessDenied) is about the whole request."""
+        if isinstance(error, ValidationException):
+            field = field_for(error.field, self.field_of_path)
+        else:
+            taken = isinstance(error, ResourceInUse) and self.cleaned_data["name"] in str(error)
+            field = "name" if taken else None
+        self.add_error(field, error.message)
+
+
+class TrainingJobForm(JobForm):
+    name_prefix = "training"
+    uri_label = "Training data URI"
+    field_of_path = FIELD_OF_PATH
+
     dataset_name = forms.ChoiceField(label="Training dataset", required=False)
     dataset = forms.CharField(
         label="Or training data URI",
@@ -129,7 +182,6 @@ class TrainingJobForm(forms.Form):
         required=False,
         help_text="A train.py reading SM_* variables (script mode, runs in studio/sklearn).",
     )
-    instance_type = forms.ChoiceField(label="Instance type")
     instance_count = forms.IntegerField(label="Instance count", min_value=1, initial=1)
     hyperparameters = forms.CharField(
         label="Hyperparameters",
@@ -144,23 +196,14 @@ class TrainingJobForm(forms.Form):
         help_text="Script mode: one name=regex a line, the value in a capture group. Built-in "
         "algorithms bring their own.",
     )
-    max_runtime = forms.IntegerField(label="Max runtime (seconds)", min_value=1, initial=3600)
     output_path = forms.CharField(label="Output path")
 
-    def __init__(self, *args: Any, domain: Domain, datasets: list[Dataset], **kwargs: Any):
+    def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
-        self.domain = domain
-        self.datasets = {d.name: d for d in datasets}
-        self.fields["dataset_name"].choices = dataset_choices(datasets)
-        if not datasets:
-            self.fields["dataset"].label = "Training data URI"
-            self.fields["dataset"].required = True
         self.fields["algorithm"].choices = [("", "— none: use my script —")] + [
             (name, name) for name in builtin_algorithms.names()
         ]
-        self.fields["instance_type"].choices = instance_type_choices()
-        self.fields["name"].initial = timezone.now().strftime("training-%Y%m%d-%H%M%S")
-        self.fields["output_path"].initial = default_output_path(domain)
+        self.fields["output_path"].initial = default_output_path(self.domain)
 
     def clean_hyperparameters(self) -> dict[str, str]:
         return parse_pairs(self.cleaned_data["hyperparameters"], "key=value")
@@ -178,13 +221,6 @@ class TrainingJobForm(forms.Form):
         data = super().clean()
         if bool(data.get("algorithm")) == bool(data.get("script")):
             self.add_error("algorithm", "Choose a built-in algorithm or upload a script (one).")
-        chosen, uri = data.get("dataset_name"), data.get("dataset")
-        if "dataset" in self.errors:
-            pass  # already told (required when there are no datasets to choose from)
-        elif bool(chosen) == bool(uri):
-            self.add_error("dataset", "Choose a dataset or give an s3:// URI (one).")
-        elif chosen:
-            data["dataset"] = self.datasets[chosen].s3_uri
         return data
 
     def request(self) -> dict[str, Any]:
@@ -239,10 +275,6 @@ class TrainingJobForm(forms.Form):
                 tar.addfile(info, io.BytesIO(content))
             storage.put_file(archive, code_uri(self.domain, self.cleaned_data["name"]))
 
-    def show_error(self, error: ValidationException) -> None:
-        """Put the service's message next to the field its path names."""
-        self.add_error(field_for(error.field), error.message)
-
 
 # --- Processing ---------------------------------------------------------------------------
 
@@ -273,12 +305,11 @@ def processing_output_uri(domain: Domain, job_name: str, output: str) -> str:
     return f"s3://studio-{domain.domain_id}/processing/{job_name}/{output}"
 
 
-class ProcessingJobForm(forms.Form):
-    name = forms.CharField(
-        label="Job name",
-        max_length=63,
-        help_text="Letters, digits and hyphens; unique across Studio.",
-    )
+class ProcessingJobForm(JobForm):
+    name_prefix = "processing"
+    uri_label = "Input data URI"
+    field_of_path = PROCESSING_FIELD_OF_PATH
+
     script = forms.FileField(
         label="Processing script",
         help_text=f"A preprocess.py, run as python3 {CODE_DIR}/<script>. It reads its input "
@@ -308,25 +339,12 @@ class ProcessingJobForm(forms.Form):
         initial=PROCESSING_IMAGE,
         help_text="A built-in or registered image (reference, ImageArn or ImageVersionArn).",
     )
-    instance_type = forms.ChoiceField(label="Instance type")
-    max_runtime = forms.IntegerField(label="Max runtime (seconds)", min_value=1, initial=3600)
     environment = forms.CharField(
         label="Environment",
         required=False,
         widget=forms.Textarea(attrs={"rows": 3, "placeholder": "MIN_VALUE=0.5\nLOG_LEVEL=info"}),
         help_text="One KEY=value a line, set in the container's environment.",
     )
-
-    def __init__(self, *args: Any, domain: Domain, datasets: list[Dataset], **kwargs: Any):
-        super().__init__(*args, **kwargs)
-        self.domain = domain
-        self.datasets = {d.name: d for d in datasets}
-        self.fields["dataset_name"].choices = dataset_choices(datasets)
-        if not datasets:
-            self.fields["dataset"].label = "Input data URI"
-            self.fields["dataset"].required = True
-        self.fields["instance_type"].choices = instance_type_choices()
-        self.fields["name"].initial = timezone.now().strftime("processing-%Y%m%d-%H%M%S")
 
     def clean_name(self) -> str:
         # Checked here, not only by the service: the name is a path in the store, and the
@@ -343,17 +361,6 @@ class ProcessingJobForm(forms.Form):
 
     def clean_environment(self) -> dict[str, str]:
         return parse_pairs(self.cleaned_data["environment"], "KEY=value")
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean()
-        chosen, uri = data.get("dataset_name"), data.get("dataset")
-        if "dataset" in self.errors:
-            pass  # already told (required when there are no datasets to choose from)
-        elif bool(chosen) == bool(uri):
-            self.add_error("dataset", "Choose a dataset or give an s3:// URI (one).")
-        elif chosen:
-            data["dataset"] = self.datasets[chosen].s3_uri
-        return data
 
     @property
     def code_uri(self) -> str:
@@ -435,7 +442,3 @@ class ProcessingJobForm(forms.Form):
         # Left when not empty: other files under that name are not this request's.
         with contextlib.suppress(OSError):
             target.parent.rmdir()
-
-    def show_error(self, error: ValidationException) -> None:
-        """Put the service's message next to the field its path names."""
-        self.add_error(field_for(error.field, PROCESSING_FIELD_OF_PATH), error.message)

@@ -1,56 +1,31 @@
 """Processing jobs in the dashboard: a job's page (spec, inputs and outputs with the datasets
-they became, timeline, live logs, cost), Stop, log downloads, and the form that starts one.
-Every read and change goes through `jobs.services`, which decides who may do what; the list
-is shared with training jobs (`jobs.job_list`)."""
+they became, timeline, live logs, cost), Stop, log downloads, and the form that starts one,
+made by `job_pages` from what is a processing job's own here. Every read and change goes
+through `jobs.services`, which decides who may do what; the list is shared with training jobs
+(`jobs.job_list`)."""
 
 from typing import Any
 
-from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.http import HttpRequest
 from django.urls import reverse
-from django.utils import timezone
-from django.views.decorators.http import require_http_methods, require_POST
+from django.utils.text import Truncator
 
 from jobs.models import ProcessingJob, TrainingJobStatus
-from jobs.processing.runner import job_dir
-from jobs.services import (
-    create_processing_job,
-    describe_processing_job,
-    list_datasets,
-    stop_processing_job,
-)
-from jobs.training.logs import log_path
-from jobs.training.workspace import hosts
-from studio.dashboard.cost import cost_context
-from studio.dashboard.current import current_profile
+from jobs.services import create_processing_job
 from studio.dashboard.forms import ProcessingJobForm
-from studio.dashboard.jobs import (
-    RUNNING,
-    denied_page,
-    download,
+from studio.dashboard.job_kinds import PROCESSING
+from studio.dashboard.job_pages import (
     duration,
-    stop_and_return,
-    tail,
+    form_view,
+    log_view,
+    page_view,
+    stop_view,
 )
-from studio.errors import (
-    AccessDenied,
-    ResourceInUse,
-    ResourceNotFound,
-    StudioError,
-    ValidationException,
-)
+from studio.errors import StudioError
 
-WHAT = "processing job"
-
-
-def _describe_or_404(request: HttpRequest, name: str) -> ProcessingJob:
-    """The job if the user may see it. Another domain's job is "not found", as in the API."""
-    try:
-        return describe_processing_job(request.user, name)
-    except (ResourceNotFound, ValidationException) as e:
-        raise Http404(e.message) from e
+# The timeline shows the start of a long reason: a failure's is shown whole in the banner
+# above it.
+REASON_CHARS = 200
 
 
 def _spec(job: ProcessingJob) -> dict[str, Any]:
@@ -94,100 +69,45 @@ def _spec(job: ProcessingJob) -> dict[str, Any]:
 
 
 def _timeline(job: ProcessingJob) -> list[dict[str, Any]]:
-    """The job's status transitions, each with how long the job stayed in it."""
+    """The job's status transitions, each with how long the job stayed in it, as the page's
+    timeline shows steps (dashboard/job_page.html)."""
     steps = list(job.transitions())
     timeline = []
     for step, following in zip(steps, [*steps[1:], None], strict=True):
         took = int((following.at - step.at).total_seconds()) if following else None
         timeline.append(
-            {"status": step.to_status, "reason": step.reason, "at": step.at, "took": duration(took)}
+            {
+                "status": step.to_status,
+                "message": Truncator(step.reason).chars(REASON_CHARS),
+                "at": step.at,
+                "took": duration(took),
+            }
         )
     return timeline
 
 
-def _seconds(job: ProcessingJob) -> int | None:
-    if job.processing_start_time is None:
-        return None
-    end = job.processing_end_time or timezone.now()
-    return max(0, int((end - job.processing_start_time).total_seconds()))
+def _page_context(job: ProcessingJob) -> dict[str, Any]:
+    """What a processing job's page shows besides what every job's page does."""
+    return {"spec": _spec(job), "timeline": _timeline(job)}
 
 
-@login_required
-def job_detail(request: HttpRequest, name: str) -> HttpResponse:
-    try:
-        job = _describe_or_404(request, name)
-    except AccessDenied as denied:
-        return denied_page(request, denied, WHAT)
-    seconds = _seconds(job)
-    billable = None if seconds is None else seconds * job.instance_count
-    root = job_dir(job.name)
-    context = {
-        "job": job,
-        "spec": _spec(job),
-        "timeline": _timeline(job),
-        "logs": [{"host": h, "text": tail(log_path(root, h))} for h in hosts(job.instance_count)],
-        **cost_context(job.instance_type, billable),
-        "processing_time": duration(seconds),
-        "billable_time": duration(billable),
-        "now": timezone.now(),
-        "running": job.status in RUNNING,
-        "can_stop": job.status == TrainingJobStatus.IN_PROGRESS,
-    }
-    return render(request, "dashboard/processing_detail.html", context)
-
-
-@login_required
-@require_POST
-def job_stop(request: HttpRequest, name: str) -> HttpResponse:
-    return stop_and_return(request, stop_processing_job, name, "dashboard:processing_job")
-
-
-@login_required
-@require_http_methods(["GET", "HEAD"])
-def job_log(request: HttpRequest, name: str, host: str) -> HttpResponse:
-    try:
-        job = _describe_or_404(request, name)
-    except AccessDenied as denied:
-        return denied_page(request, denied, WHAT)
-    if host not in hosts(job.instance_count):
-        raise Http404(f"Processing job {name} has no host {host}.")
-    path = log_path(job_dir(job.name), host)
-    if not path.is_file():
-        raise Http404(f"Processing job {name} has no log for {host} yet.")
-    return download(path, f"{job.name}-{host}.log", "text/plain; charset=utf-8")
-
-
-@login_required
-def job_new(request: HttpRequest) -> HttpResponse:
-    profile = current_profile(request)
-    if profile is None:
-        return render(request, "dashboard/no_profile.html")
-    domain = profile.domain
-    try:
-        datasets = list(list_datasets(request.user, domain.domain_id))
-    except AccessDenied:
-        datasets = []  # the URI field still works, and creating the job says what is denied
-    form = ProcessingJobForm(
-        request.POST or None, request.FILES or None, domain=domain, datasets=datasets
-    )
-    if request.method == "POST" and form.is_valid():
+def _start(request: HttpRequest, form: ProcessingJobForm) -> ProcessingJob | None:
+    """CreateProcessingJob from the valid form: the job, or None with the refusal on the
+    form."""
+    # The script goes in first: the service checks that every input it names exists.
+    if not form.store_script():
         name = form.cleaned_data["name"]
-        # The script goes in first: the service checks that every input it names exists.
-        if not form.store_script():
-            form.add_error("name", f"A job named {name} has code stored already; pick another.")
-        else:
-            try:
-                job = create_processing_job(request.user, domain.domain_id, form.request())
-            except StudioError as refused:
-                form.remove_script()
-                if isinstance(refused, ValidationException):
-                    form.show_error(refused)
-                else:
-                    # ResourceLimitExceeded, AccessDenied, ResourceInUse: about the whole
-                    # request, unless it is the name that is taken.
-                    taken = isinstance(refused, ResourceInUse) and name in str(refused)
-                    form.add_error("name" if taken else None, refused.message)
-            else:
-                messages.success(request, f"Processing job {job.name} was created.")
-                return redirect("dashboard:processing_job", name=job.name)
-    return render(request, "dashboard/processing_new.html", {"form": form, "domain": domain})
+        form.add_error("name", f"A job named {name} has code stored already; pick another.")
+        return None
+    try:
+        return create_processing_job(request.user, form.domain.domain_id, form.request())
+    except StudioError as refused:
+        form.remove_script()
+        form.show_error(refused)
+        return None
+
+
+job_detail = page_view(PROCESSING, "dashboard/processing_detail.html", _page_context)
+job_stop = stop_view(PROCESSING)
+job_log = log_view(PROCESSING)
+job_new = form_view(PROCESSING, ProcessingJobForm, "dashboard/processing_new.html", _start)

@@ -5,6 +5,7 @@ dataset's preview."""
 
 import pytest
 
+from tests.e2e.pages import LiveJobPage, sign_in
 from tests.integration import conftest as integration
 
 pytestmark = pytest.mark.e2e
@@ -57,10 +58,7 @@ def test_prepare_a_dataset_with_a_processing_job_and_watch_it_live(
     name = f"prep-e2e-{runtime}"
     domain_id = domain.domain_id
 
-    page.goto(asgi_server + "/login/?next=/datasets/")
-    page.get_by_label("Username").fill("alice")
-    page.get_by_label("Password").fill("alice-pass-1")
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, asgi_server, "/datasets/")
 
     # A dataset uploaded on the Datasets page
     page.get_by_label("Name", exact=True).fill("raw")
@@ -82,13 +80,9 @@ def test_prepare_a_dataset_with_a_processing_job_and_watch_it_live(
     page.screenshot(path=artifacts / f"processing-form-{runtime}.png", full_page=True)
     page.get_by_role("button", name="Start processing job").click()
 
-    expect(page).to_have_url(f"{asgi_server}/jobs/processing/{name}/")
-    job = page.locator("#job")
-    expect(job).to_have_attribute("data-subscribed", "true", timeout=10_000)
-    # A marker a reload would wipe: everything below must arrive over the websocket.
-    page.evaluate("window.__notReloaded = true")
-    badge = page.locator(f'.page-header [data-status-of="ProcessingJob:{name}"]')
-    log = page.locator('pre.log[data-log-host="algo-1"]')
+    # Everything below, up to the dataset's page, must arrive over the websocket.
+    job = LiveJobPage(page, asgi_server, "processing", "ProcessingJob", name)
+    badge, log = job.badge, job.log
 
     # Seen while the job runs, then the rest: the log grows live.
     expect(log).to_contain_text("checked 10 rows", timeout=60_000)
@@ -104,7 +98,7 @@ def test_prepare_a_dataset_with_a_processing_job_and_watch_it_live(
     expect(page.locator("#stop-job")).to_be_disabled()
     link = page.get_by_role("link", name=f"{name}-output")
     expect(link).to_be_visible()
-    assert page.evaluate("window.__notReloaded") is True
+    job.assert_not_reloaded()
     page.screenshot(path=artifacts / f"processing-completed-{runtime}.png", full_page=True)
 
     # The new dataset: its preview holds the kept rows only
@@ -117,6 +111,5 @@ def test_prepare_a_dataset_with_a_processing_job_and_watch_it_live(
     expect(page.get_by_text(f"of {ROWS // 2 - 1} rows")).to_be_visible()
     page.screenshot(path=artifacts / f"processing-dataset-{runtime}.png", full_page=True)
 
-    page.get_by_role("link", name="Jobs", exact=True).click()
-    expect(page.locator(f'[data-status-of="ProcessingJob:{name}"]')).to_have_text("Completed")
+    job.expect_listed_as("Completed")
     page.screenshot(path=artifacts / f"jobs-list-processing-{runtime}.png", full_page=True)

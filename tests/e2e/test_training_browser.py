@@ -3,6 +3,7 @@ metric chart grow over the websocket, and the job ends Completed, on each runtim
 
 import pytest
 
+from tests.e2e.pages import LiveJobPage, sign_in
 from tests.integration import conftest as integration
 from tests.integration.conftest import put
 from tests.integration.training import DATA, separable_csv
@@ -38,10 +39,7 @@ def test_start_a_training_job_and_watch_it_live(
     script.write_text(TRAIN_PY)
     name = f"e2e-{runtime}"
 
-    page.goto(asgi_server + "/login/?next=/jobs/")
-    page.get_by_label("Username").fill("alice")
-    page.get_by_label("Password").fill("alice-pass-1")
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, asgi_server, "/jobs/")
     expect(page.get_by_role("heading", name="Jobs", level=1)).to_be_visible()
     page.get_by_role("link", name="Start a training job").click()
 
@@ -56,13 +54,9 @@ def test_start_a_training_job_and_watch_it_live(
     page.screenshot(path=artifacts / f"training-form-{runtime}.png", full_page=True)
     page.get_by_role("button", name="Start training job").click()
 
-    expect(page).to_have_url(f"{asgi_server}/jobs/training/{name}/")
-    job = page.locator("#job")
-    expect(job).to_have_attribute("data-subscribed", "true", timeout=10_000)
-    # A marker a reload would wipe: everything below must arrive over the websocket.
-    page.evaluate("window.__notReloaded = true")
-    badge = page.locator(f'.page-header [data-status-of="TrainingJob:{name}"]')
-    log = page.locator('pre.log[data-log-host="algo-1"]')
+    # Everything below must arrive over the websocket.
+    job = LiveJobPage(page, asgi_server, "training", "TrainingJob", name)
+    badge, log = job.badge, job.log
     chart = page.locator('figure.chart[data-metric="train:loss"]')
 
     # Seen with a few points while the job runs, then seen with more: the chart grows live.
@@ -83,9 +77,8 @@ def test_start_a_training_job_and_watch_it_live(
     expect(page.locator("#timeline")).to_contain_text("Uploading")
     expect(page.get_by_role("link", name="model.tar.gz")).to_be_visible()
     expect(page.locator("#stop-job")).to_be_disabled()
-    assert page.evaluate("window.__notReloaded") is True
+    job.assert_not_reloaded()
     page.screenshot(path=artifacts / f"training-completed-{runtime}.png", full_page=True)
 
-    page.get_by_role("link", name="Jobs", exact=True).click()
-    expect(page.locator(f'[data-status-of="TrainingJob:{name}"]')).to_have_text("Completed")
+    job.expect_listed_as("Completed")
     page.screenshot(path=artifacts / f"jobs-list-{runtime}.png", full_page=True)

@@ -1,35 +1,42 @@
 """The processing-job pages through the Django test client: the jobs list with both kinds, a
-processing job's page, Stop, log downloads, the form, and the websocket subscription.
+processing job's page, Stop, log downloads, the form, and the websocket subscription. What
+every kind's pages do alike is tested by `TestProcessingJobPages` (job_pages.JobPageCases); the
+functions here test what only processing jobs have, and the list of both kinds.
 
 Page tests create ProcessingJob rows directly: what they show does not need a container to run.
 """
 
 import re
 from datetime import timedelta
-from decimal import Decimal
 
 import pytest
-from asgiref.sync import sync_to_async
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from jobs.models import Dataset, InstanceType, ProcessingJob
+from jobs.models import ProcessingJob
 from jobs.processing.runner import job_dir
-from jobs.training.logs import log_path
 from studio import storage
 from studio.dashboard.forms import processing_code_uri
 from studio.lifecycle import record_creation, transition
-from studio.models import StatusTransition
-from tests.integration.test_job_pages import field_error, html_of, make_job
-from tests.integration.test_live_events import _connect, _next_event
-from tests.integration.training import DATA, separable_csv
+from tests.integration import job_pages
+from tests.integration.job_pages import (
+    JOBS,
+    JobPageCases,
+    dataset,
+    field_error,
+    html_of,
+    queries_of,
+)
+from tests.integration.test_job_pages import make_job
+from tests.integration.training import DATA
 
 pytestmark = pytest.mark.usefixtures("live", "instance_types")
+carol_elsewhere = job_pages.carol_elsewhere
+data = job_pages.data
 
-JOBS = reverse("dashboard:jobs")
 NEW = reverse("dashboard:processing_job_new")
 CODE = "s3://research-code/prep/preprocess.py"
 OUTPUT = "s3://research-output/processing/prep/clean"
@@ -92,12 +99,6 @@ def status_keys(html: str) -> list[str]:
     return re.findall(r'data-status-of="((?:Training|Processing)Job:[^"]+)"', html)
 
 
-@pytest.fixture
-def carol_elsewhere(make_domain, make_profile, carol):
-    """Carol, with a profile in another domain only."""
-    return make_profile(make_domain("vision"), carol)
-
-
 # --- The list -----------------------------------------------------------------------------
 
 
@@ -145,19 +146,13 @@ def test_the_list_pages_both_kinds_in_a_constant_number_of_queries(
     client.force_login(alice)
     make_job(alice_profile, "only-one", created_at=timezone.now() - timedelta(days=1))
     client.get(JOBS)  # the session and first-request work are not what is measured
-
-    def queries() -> int:
-        with CaptureQueriesContext(connection) as captured:
-            assert client.get(JOBS).status_code == 200
-        return len(captured.captured_queries)
-
-    one = queries()
+    one = queries_of(client, JOBS)
     start = timezone.now()
     for i in range(30):
         owner = bob_profile if i % 2 else alice_profile
         make_job(owner, f"train-{i:02d}", created_at=start - timedelta(minutes=2 * i))
         make_processing_job(owner, f"prep-{i:02d}", created_at=start - timedelta(minutes=2 * i + 1))
-    assert queries() == one
+    assert queries_of(client, JOBS) == one
     # Interleaved by creation time across the kinds, 25 a page.
     first = status_keys(html_of(client, JOBS))
     assert first[:3] == ["TrainingJob:train-00", "ProcessingJob:prep-00", "TrainingJob:train-01"]
@@ -198,18 +193,6 @@ def test_home_shows_recent_jobs_of_both_kinds(client, alice, alice_profile):
 # --- The job page -------------------------------------------------------------------------
 
 
-def dataset(profile, name: str, uri: str = OUTPUT) -> Dataset:
-    return Dataset.objects.create(
-        domain=profile.domain,
-        owner=profile,
-        name=name,
-        format="csv",
-        s3_uri=uri,
-        size_bytes=100,
-        row_count=10,
-    )
-
-
 def test_a_completed_jobs_page_shows_its_spec_and_links_the_datasets_it_made(
     client, alice, alice_profile
 ):
@@ -222,12 +205,9 @@ def test_a_completed_jobs_page_shows_its_spec_and_links_the_datasets_it_made(
         exit_message="kept 120 of 200 rows",
         runtime_state={"runtime": "docker", "image": "studio/sklearn:latest"},
     )
-    dataset(alice_profile, "prep-done-clean")
+    dataset(alice_profile, "prep-done-clean", OUTPUT)
     ProcessingJob.objects.filter(pk=job.pk).update(output_datasets={"clean": "prep-done-clean"})
     transition(job, "Completed")
-    log = log_path(job_dir(job.name), "algo-1")
-    log.parent.mkdir(parents=True, exist_ok=True)
-    log.write_text("".join(f"row {i} <kept>\n" for i in range(3000)))
     client.force_login(alice)
 
     html = html_of(client, job_url("prep-done"))
@@ -252,29 +232,16 @@ def test_a_completed_jobs_page_shows_its_spec_and_links_the_datasets_it_made(
     url = reverse("dashboard:dataset", args=[alice_profile.domain.domain_id, "prep-done-clean"])
     assert f'<a href="{url}" class="dataset-link">prep-done-clean</a>' in html
     assert re.findall(r'data-step="([^"]+)"', html) == ["InProgress", "Completed"]
-    # The log's tail, escaped, and a download link
-    assert "row 2999 &lt;kept&gt;" in html and "row 10 " not in html
-    assert job_url("prep-done", "job_log", host="algo-1") in html
-    # Cost of 45 s at the catalog's price; subscribed to its own events; Stop disabled
-    price = InstanceType.objects.get(name="ml.m5.large").price_per_hour
-    assert f"${price * 45 / Decimal(3600):.4f}" in html and "45 s" in html
-    assert 'data-subscribe="ProcessingJob:prep-done"' in html
-    assert re.search(r'id="stop-job"\s+disabled', html)
     assert client.get(url).status_code == 200  # the link leads to the dataset's page
 
 
-def test_a_running_jobs_page_has_no_dataset_link_yet_and_a_live_stop(client, alice, alice_profile):
+def test_a_running_jobs_page_has_no_dataset_link_yet(client, alice, alice_profile):
     make_processing_job(
-        alice_profile,
-        "prep-running",
-        processing_start_time=timezone.now() - timedelta(hours=1),
-        instance_type="ml.m5.xlarge",
+        alice_profile, "prep-running", processing_start_time=timezone.now() - timedelta(hours=1)
     )
     client.force_login(alice)
     html = html_of(client, job_url("prep-running"))
     assert "when the job completes" in html and "dataset-link" not in html
-    assert "Cost so far" in html and 'data-running="true"' in html and "$0.23" in html
-    assert not re.search(r'id="stop-job"\s+disabled', html)
 
 
 def test_a_failed_jobs_page_shows_the_reason(client, alice, alice_profile):
@@ -284,58 +251,6 @@ def test_a_failed_jobs_page_shows_the_reason(client, alice, alice_profile):
     assert 'id="failure-reason"' in html and "AlgorithmError: boom" in html
     assert re.findall(r'data-step="([^"]+)"', html) == ["InProgress", "Failed"]
     assert "dataset-link" not in html
-
-
-# --- Stop ---------------------------------------------------------------------------------
-
-
-def test_the_owner_stops_a_running_job(client, alice, alice_profile):
-    make_processing_job(alice_profile, "to-stop")
-    client.force_login(alice)
-    response = client.post(job_url("to-stop", "job_stop"), follow=True)
-    assert response.redirect_chain == [(job_url("to-stop"), 302)]
-    assert "Stopping to-stop" in response.content.decode()
-    assert StatusTransition.objects.filter(
-        resource_type="ProcessingJob", resource_id="to-stop", to_status="Stopping"
-    ).exists()
-    assert client.get(job_url("to-stop", "job_stop")).status_code == 405
-
-
-def test_someone_elses_stop_is_refused(
-    client, alice_profile, bob, bob_profile, carol, carol_elsewhere
-):
-    make_processing_job(alice_profile, "not-bobs")
-    client.force_login(bob)
-    response = client.post(job_url("not-bobs", "job_stop"), follow=True)
-    assert response.status_code == 200
-    assert "is not authorized to perform sagemaker:StopProcessingJob" in response.content.decode()
-    client.force_login(carol)
-    assert client.post(job_url("not-bobs", "job_stop")).status_code == 404
-    assert ProcessingJob.objects.get(name="not-bobs").status == "InProgress"
-
-
-# --- Another domain -----------------------------------------------------------------------
-
-
-def test_another_domains_user_gets_404_everywhere(
-    client, alice, alice_profile, carol, carol_elsewhere
-):
-    job = make_processing_job(alice_profile, "private")
-    log = log_path(job_dir(job.name), "algo-1")
-    log.parent.mkdir(parents=True, exist_ok=True)
-    log.write_text("secret\n")
-    client.force_login(alice)
-    assert client.get(job_url("private", "job_log", host="algo-1")).status_code == 200
-
-    client.force_login(carol)
-    assert "private" not in html_of(client, JOBS)
-    assert "private" not in html_of(client, reverse("dashboard:home"))
-    for url in (job_url("private"), job_url("private", "job_log", host="algo-1")):
-        assert client.get(url).status_code == 404, url
-    assert client.post(job_url("private", "job_stop")).status_code == 404
-    assert client.get(job_url("no-such-job")).status_code == 404
-    assert client.get(job_url("not_a_valid_name")).status_code == 404
-    assert ProcessingJob.objects.get(name="private").status == "InProgress"
 
 
 # --- The form -----------------------------------------------------------------------------
@@ -358,47 +273,6 @@ def form_data(name: str = "prep-form", **overrides) -> dict:
     return data
 
 
-@pytest.fixture
-def data() -> str:
-    from tests.integration.conftest import put
-
-    return put(DATA, separable_csv(40))
-
-
-@pytest.mark.parametrize(
-    ("overrides", "field", "message"),
-    [
-        ({"environment": "MODE=strict\njust words"}, "environment", "Line 2: expected KEY=value"),
-        ({"environment": "A=1\nA=2"}, "environment", "given twice"),
-        ({"script": ""}, "script", "This field is required"),
-        (
-            {"script": SimpleUploadedFile("notes.txt", b"hi")},
-            "script",
-            "Upload a Python script (a .py file), such as preprocess.py",
-        ),
-        ({"name": "bad_name"}, "name", "Value at &#x27;ProcessingJobName&#x27; failed"),
-        ({"name": "../escape"}, "name", "failed to satisfy constraint"),
-        ({"dataset": "s3://research-data/nothing-here/"}, "dataset", "No data at"),
-        ({"dataset": ""}, "dataset", "This field is required"),
-        ({"output_name": "a/b"}, "output_name", "Letters, digits and hyphens"),
-        ({"image": "someone/unregistered:1"}, "image", "AppSpecification.ImageUri"),
-        ({"instance_type": "ml.imaginary"}, "instance_type", "Select a valid choice"),
-        ({"max_runtime": "0"}, "max_runtime", "greater than or equal to 1"),
-        ({"environment": "1BAD=x"}, "environment", "Environment"),
-    ],
-)
-def test_bad_input_shows_the_error_at_its_field_and_creates_nothing(
-    client, alice, alice_profile, data, overrides, field, message
-):
-    client.force_login(alice)
-    response = client.post(NEW, form_data(**overrides))
-    assert response.status_code == 200
-    assert message in field_error(response.content.decode(), field)
-    assert not ProcessingJob.objects.exists()
-    code_dir = storage.local_path(f"s3://studio-{alice_profile.domain.domain_id}/code")
-    assert not code_dir.exists() or not any(code_dir.iterdir())
-
-
 def test_a_taken_name_is_shown_at_the_name_and_keeps_the_owners_code(
     client, alice, alice_profile, bob, bob_profile, data
 ):
@@ -416,15 +290,9 @@ def test_a_taken_name_is_shown_at_the_name_and_keeps_the_owners_code(
     assert ProcessingJob.objects.get(name="taken").profile == alice_profile
 
 
-def test_the_form_offers_the_domains_datasets_and_the_catalog(
-    client, alice, alice_profile, carol_elsewhere
-):
-    dataset(alice_profile, "iris", DATA)
-    dataset(carol_elsewhere, "carols", DATA)
+def test_the_form_offers_an_image_and_an_output_name(client, alice, alice_profile):
     client.force_login(alice)
     html = html_of(client, NEW)
-    assert '<option value="iris">iris · 10 rows</option>' in html and "carols" not in html
-    assert "ml.m5.large · 2 vCPU, 8 GiB · $0.115/h" in html
     assert 'value="studio/sklearn:latest"' in html and 'value="output"' in html
 
 
@@ -462,30 +330,35 @@ def test_the_form_starts_a_processing_job(client, alice, alice_profile, data):
     assert "Processing job from-form was created" in html_of(client, job_url("from-form"))
 
 
-# --- The websocket ------------------------------------------------------------------------
+# --- What every kind's pages do ---------------------------------------------------------
 
 
-async def test_a_processing_job_subscription_is_for_its_domain_only(
-    alice, alice_profile, bob, make_domain, make_profile
-):
-    await sync_to_async(make_processing_job)(alice_profile, "watched")
-    communicator, connected = await _connect(alice, alice_profile.pk)
-    assert connected
-    try:
-        await communicator.send_json_to({"subscribe": "ProcessingJob:watched"})
-        ack = await _next_event(communicator, lambda e: e["kind"] in {"subscribed", "error"})
-        assert ack == {"kind": "subscribed", "subscribe": "ProcessingJob:watched"}
-    finally:
-        await communicator.disconnect()
-
-    vision = await sync_to_async(make_domain)("vision")
-    bobs = await sync_to_async(make_profile)(vision, bob)
-    communicator, connected = await _connect(bob, bobs.pk)
-    assert connected
-    try:
-        await communicator.send_json_to({"subscribe": "ProcessingJob:watched"})
-        reply = await communicator.receive_json_from(timeout=10)
-        assert reply["kind"] == "error"
-        assert reply["message"] == "Processing job watched does not exist."
-    finally:
-        await communicator.disconnect()
+class TestProcessingJobPages(JobPageCases):
+    view_prefix = "processing"
+    resource_type = "ProcessingJob"
+    label = "Processing job"
+    model = ProcessingJob
+    start_field = "processing_start_time"
+    end_field = "processing_end_time"
+    make_job = staticmethod(make_processing_job)
+    job_dir = staticmethod(job_dir)
+    form_data = staticmethod(form_data)
+    bad_inputs = [
+        ({"environment": "MODE=strict\njust words"}, "environment", "Line 2: expected KEY=value"),
+        ({"environment": "A=1\nA=2"}, "environment", "given twice"),
+        ({"script": ""}, "script", "This field is required"),
+        (
+            {"script": SimpleUploadedFile("notes.txt", b"hi")},
+            "script",
+            "Upload a Python script (a .py file), such as preprocess.py",
+        ),
+        ({"name": "bad_name"}, "name", "Value at &#x27;ProcessingJobName&#x27; failed"),
+        ({"name": "../escape"}, "name", "failed to satisfy constraint"),
+        ({"dataset": "s3://research-data/nothing-here/"}, "dataset", "No data at"),
+        ({"dataset": ""}, "dataset", "This field is required"),
+        ({"output_name": "a/b"}, "output_name", "Letters, digits and hyphens"),
+        ({"image": "someone/unregistered:1"}, "image", "AppSpecification.ImageUri"),
+        ({"instance_type": "ml.imaginary"}, "instance_type", "Select a valid choice"),
+        ({"max_runtime": "0"}, "max_runtime", "greater than or equal to 1"),
+        ({"environment": "1BAD=x"}, "environment", "Environment"),
+    ]
