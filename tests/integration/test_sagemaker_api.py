@@ -8,7 +8,6 @@ import httpx
 import pytest
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
-from botocore.config import Config
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
@@ -16,32 +15,16 @@ from domains.models import App, Space
 from domains.services import create_access_key, create_space, update_access_key
 from studio.web import API_SOCKET_NAME, api_socket_dir
 from tests.conftest import settled, wait_for
+from tests.integration.api import error_code, sagemaker
 from tests.integration.notebooks import running
 
 pytestmark = pytest.mark.usefixtures("live")
-
-
-def sagemaker(url: str, key_id: str, secret: str, **config):
-    return boto3.client(
-        "sagemaker",
-        endpoint_url=url,
-        region_name="us-east-1",
-        aws_access_key_id=key_id,
-        aws_secret_access_key=secret,
-        config=Config(retries={"max_attempts": 1}, **config),
-    )
 
 
 @pytest.fixture
 def alice_api(asgi_server, alice, alice_profile):
     key, secret = create_access_key(alice, alice_profile.domain.domain_id, alice_profile.name)
     return sagemaker(asgi_server, key.access_key_id, secret)
-
-
-def error_code(call) -> str:
-    with pytest.raises(ClientError) as caught:
-        call()
-    return caught.value.response["Error"]["Code"]
 
 
 def test_boto3_lists_and_describes_spaces_with_an_access_key(alice_api, alice, alice_profile):
