@@ -4,7 +4,7 @@ import json
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-from studio.api import jobs, notebooks  # noqa: F401  (they register their operations)
+from studio.api import jobs, notebooks, tenancy  # noqa: F401  (they register their operations)
 from studio.api.auth import authenticate
 from studio.api.registry import OPERATIONS
 from studio.errors import StudioError, UnknownOperation, ValidationException

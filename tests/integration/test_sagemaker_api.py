@@ -205,3 +205,25 @@ def test_a_key_cannot_create_in_or_start_someone_elses_space(
     assert not App.objects.exists() and list(Space.objects.values_list("name", flat=True)) == [
         "bobs"
     ]
+
+
+def test_a_key_reads_its_own_domain_and_its_profiles(
+    alice_api, alice_profile, bob_profile, make_domain
+):
+    domain_id = alice_profile.domain.domain_id
+    make_domain("elsewhere")
+    # The key's domain only, though a superuser made another one.
+    assert [d["DomainId"] for d in alice_api.list_domains()["Domains"]] == [domain_id]
+    domain = alice_api.describe_domain(DomainId=domain_id)
+    assert (domain["DomainName"], domain["Status"], domain["AuthMode"]) == (
+        alice_profile.domain.name,
+        "InService",
+        "IAM",
+    )
+    names = [p["UserProfileName"] for p in alice_api.list_user_profiles()["UserProfiles"]]
+    assert names == sorted([alice_profile.name, bob_profile.name])
+    profile = alice_api.describe_user_profile(DomainId=domain_id, UserProfileName="alice")
+    assert profile["UserProfileArn"].endswith(f":user-profile/{domain_id}/alice")
+    assert error_code(
+        lambda: alice_api.describe_user_profile(DomainId=domain_id, UserProfileName="nobody")
+    ) == ("ResourceNotFound")
