@@ -19,4 +19,32 @@
   document.addEventListener("keydown", function (e) {
     if (e.key === "Escape") closeMenus(null);
   });
+
+  // A [data-copy] button copies the text of the element it names; a form[data-confirm] asks
+  // before it submits.
+  document.querySelectorAll("[data-copy]").forEach(function (button) {
+    button.addEventListener("click", function () {
+      var text = document.getElementById(button.dataset.copy).textContent;
+      var done = function () {
+        button.textContent = "Copied";
+        setTimeout(function () { button.textContent = "Copy"; }, 1500);
+      };
+      if (navigator.clipboard && window.isSecureContext) {
+        navigator.clipboard.writeText(text).then(done);
+      } else {
+        // Plain http on another host has no clipboard API; select the text for Ctrl-C instead.
+        var range = document.createRange();
+        range.selectNodeContents(document.getElementById(button.dataset.copy));
+        var selection = window.getSelection();
+        selection.removeAllRanges();
+        selection.addRange(range);
+        if (document.execCommand("copy")) done();
+      }
+    });
+  });
+  document.querySelectorAll("form[data-confirm]").forEach(function (form) {
+    form.addEventListener("submit", function (e) {
+      if (!confirm(form.dataset.confirm)) e.preventDefault();
+    });
+  });
 })();

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from studio.dashboard import datasets, jobs, processing, spaces, views
+from studio.dashboard import datasets, jobs, keys, processing, spaces, views
 
 app_name = "dashboard"
 urlpatterns = [
@@ -19,6 +19,9 @@ urlpatterns = [
         datasets.dataset_download,
         name="dataset_download",
     ),
+    path("keys/", keys.key_list, name="keys"),
+    path("keys/<str:key_id>/status/", keys.key_status, name="key_status"),
+    path("keys/<str:key_id>/delete/", keys.key_delete, name="key_delete"),
     path("spaces/", spaces.space_list, name="spaces"),
     path("spaces/<str:space_name>/", spaces.space_detail, name="space"),
     path("spaces/<str:space_name>/start/", spaces.space_start, name="space_start"),
