@@ -176,7 +176,9 @@ def launch_lock(app: App, blocking: bool = True) -> redis.lock.Lock:
     """One launcher per app at a time: a start and a warm-up must not share its socket."""
     return redis_client().lock(
         f"{settings.STUDIO_REDIS_PREFIX}:launch:{app.resource_id}",
-        timeout=3 * READY_TIMEOUT,  # released by its holder; this only covers a crash
+        # Released by its holder; this covers a crash, and lapses when the reconciler gives
+        # the start up for lost, so that starting the app again is not kept waiting.
+        timeout=START_LOST_AFTER.total_seconds(),
         blocking=blocking,
         blocking_timeout=READY_TIMEOUT + 10,
     )
