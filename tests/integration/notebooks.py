@@ -58,41 +58,49 @@ class Server:
         with unix_connect(
             str(self.sock), uri, additional_headers={"Authorization": f"token {self.token}"}
         ) as ws:
-            msg_id = uuid.uuid4().hex
-            ws.send(
-                json.dumps(
-                    {
-                        "header": {
-                            "msg_id": msg_id,
-                            "username": "test",
-                            "session": uuid.uuid4().hex,
-                            "msg_type": "execute_request",
-                            "version": "5.3",
-                        },
-                        "parent_header": {},
-                        "metadata": {},
-                        "channel": "shell",
-                        "content": {
-                            "code": code,
-                            "silent": False,
-                            "store_history": False,
-                            "user_expressions": {},
-                            "allow_stdin": False,
-                        },
-                    }
-                )
-            )
-            out = []
-            while True:
-                message = json.loads(ws.recv(timeout=60))
-                if message.get("parent_header", {}).get("msg_id") != msg_id:
-                    continue
-                kind = message["msg_type"]
-                if kind == "stream":
-                    out.append(message["content"]["text"])
-                elif kind == "execute_result":
-                    out.append(message["content"]["data"]["text/plain"])
-                elif kind == "error":
-                    out.append("\n".join(message["content"]["traceback"]))
-                elif kind == "status" and message["content"]["execution_state"] == "idle":
-                    return "".join(out)
+            return run_code(ws, code)
+
+
+def execute_request(code: str) -> tuple[str, dict]:
+    """An execute_request for the shell channel in Jupyter's JSON websocket protocol, and its
+    message id."""
+    msg_id = uuid.uuid4().hex
+    return msg_id, {
+        "header": {
+            "msg_id": msg_id,
+            "username": "test",
+            "session": uuid.uuid4().hex,
+            "msg_type": "execute_request",
+            "version": "5.3",
+        },
+        "parent_header": {},
+        "metadata": {},
+        "channel": "shell",
+        "content": {
+            "code": code,
+            "silent": False,
+            "store_history": True,
+            "user_expressions": {},
+            "allow_stdin": False,
+        },
+    }
+
+
+def run_code(ws, code: str) -> str:
+    """Run `code` on a kernel's open channels websocket; what it printed, returned or raised."""
+    msg_id, request = execute_request(code)
+    ws.send(json.dumps(request))
+    out = []
+    while True:
+        message = json.loads(ws.recv(timeout=60))
+        if message.get("parent_header", {}).get("msg_id") != msg_id:
+            continue
+        kind = message["msg_type"]
+        if kind == "stream":
+            out.append(message["content"]["text"])
+        elif kind == "execute_result":
+            out.append(message["content"]["data"]["text/plain"])
+        elif kind == "error":
+            out.append("\n".join(message["content"]["traceback"]))
+        elif kind == "status" and message["content"]["execution_state"] == "idle":
+            return "".join(out)

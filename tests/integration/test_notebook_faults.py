@@ -1,11 +1,9 @@
 """Restarting the platform never stops a notebook: after the web process and the worker are
 SIGKILLed and started again, the kernel is alive and reachable through the proxy."""
 
-import json
 import socket
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 
 import httpx
@@ -17,7 +15,7 @@ from domains.models import App
 from domains.services import create_app, create_space
 from domains.tasks import reconcile_apps
 from tests.conftest import ROOT, service_env, settled, wait_for
-from tests.integration.notebooks import running
+from tests.integration.notebooks import run_code, running
 
 pytestmark = pytest.mark.usefixtures("live")
 
@@ -90,39 +88,7 @@ def _execute(web: WebProcess, prefix: str, session: str, kernel_id: str, code: s
     url = f"ws://127.0.0.1:{web.port}{prefix}api/kernels/{kernel_id}/channels"
     headers = {"Cookie": f"sessionid={session}", "Origin": web.url}
     with connect(url, additional_headers=headers, open_timeout=30) as ws:
-        msg_id = uuid.uuid4().hex
-        ws.send(
-            json.dumps(
-                {
-                    "header": {
-                        "msg_id": msg_id,
-                        "username": "alice",
-                        "session": uuid.uuid4().hex,
-                        "msg_type": "execute_request",
-                        "version": "5.3",
-                    },
-                    "parent_header": {},
-                    "metadata": {},
-                    "channel": "shell",
-                    "content": {
-                        "code": code,
-                        "silent": False,
-                        "store_history": True,
-                        "user_expressions": {},
-                        "allow_stdin": False,
-                    },
-                }
-            )
-        )
-        result = ""
-        while True:
-            message = json.loads(ws.recv(timeout=60))
-            if message.get("parent_header", {}).get("msg_id") != msg_id:
-                continue
-            if message["msg_type"] == "execute_result":
-                result = message["content"]["data"]["text/plain"]
-            if message["msg_type"] == "status" and message["content"]["execution_state"] == "idle":
-                return result
+        return run_code(ws, code)
 
 
 def test_a_notebook_survives_the_web_process_and_the_worker_being_killed(

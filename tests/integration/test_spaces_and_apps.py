@@ -17,7 +17,7 @@ from domains.services import (
 )
 from studio.errors import AccessDenied, ResourceInUse, ResourceNotFound, ValidationException
 from tests.conftest import settled, wait_for
-from tests.integration.notebooks import Server, running
+from tests.integration.notebooks import Server, execute_request, running
 
 pytestmark = pytest.mark.usefixtures("live")
 
@@ -192,23 +192,7 @@ def test_idle_shutdown_stops_an_idle_app_and_leaves_a_busy_one(
     with unix_connect(
         str(busy.sock), uri, additional_headers={"Authorization": f"token {busy.token}"}
     ) as ws:
-        ws.send(
-            json.dumps(
-                {
-                    "header": {
-                        "msg_id": "sleep",
-                        "username": "bob",
-                        "session": "s",
-                        "msg_type": "execute_request",
-                        "version": "5.3",
-                    },
-                    "parent_header": {},
-                    "metadata": {},
-                    "channel": "shell",
-                    "content": {"code": "import time; time.sleep(600)", "silent": False},
-                }
-            )
-        )
+        ws.send(json.dumps(execute_request("import time; time.sleep(600)")[1]))
         wait_for(
             lambda: any(
                 k["execution_state"] == "busy" for k in busy.request("GET", "api/kernels")[1]
