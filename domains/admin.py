@@ -77,10 +77,6 @@ def patterns(values: list[str]) -> str:
     return ", ".join(values) or "—"
 
 
-def quota_summary(policy: Policy) -> str:
-    return ", ".join(f"{t}: {n}" for t, n in policy.max_instances_per_type.items()) or "—"
-
-
 class ServiceModelAdmin(DomainScopedMixin, admin.ModelAdmin):
     """A ModelAdmin whose forms and actions call services (see `admin_forms.ServiceForm`)."""
 
@@ -136,7 +132,7 @@ class ServiceModelAdmin(DomainScopedMixin, admin.ModelAdmin):
         return self.delete_objects(request, self.get_queryset(request).filter(pk=obj.pk))
 
     def delete_objects(self, request: HttpRequest, queryset: models.QuerySet) -> Any:
-        """Each admin's delete action: a confirmation page, then (with `post`) the service."""
+        """Each admin's delete action, made with `delete_each`."""
         raise NotImplementedError
 
     def confirm(
@@ -167,6 +163,38 @@ class ServiceModelAdmin(DomainScopedMixin, admin.ModelAdmin):
                 "changelist_url": reverse(admin_urlname(self.opts, "changelist")),
             },
         )
+
+    def delete_each(
+        self,
+        request: HttpRequest,
+        queryset: models.QuerySet,
+        delete: Callable[..., object],
+        *,
+        title: str,
+        question: str,
+        button: str,
+        done: str = "Deleted",
+        options: type[Form] | None = None,
+    ) -> TemplateResponse | None:
+        """A delete action: the confirmation page (with the form `options`, if any) until it is
+        posted back valid, then `delete(obj, **chosen_options)` for each object (`run_each`).
+
+        `done` is formatted with the chosen options too, so the message can say what they were."""
+        posted = "post" in request.POST
+        form = options(request.POST if posted else None) if options else None
+        if not posted or (form is not None and not form.is_valid()):
+            return self.confirm(
+                request,
+                queryset,
+                action="delete_objects",
+                title=title,
+                question=question,
+                button=button,
+                form=form,
+            )
+        chosen = form.cleaned_data if form is not None else {}
+        self.run_each(request, queryset, lambda obj: delete(obj, **chosen), done.format(**chosen))
+        return None
 
     def run_each(
         self,
@@ -226,16 +254,8 @@ class UserProfileInline(ReadOnlyInline):
         return profile.is_suspended
 
 
-class PolicyInline(ReadOnlyInline):
-    model = Policy
-    fields = readonly_fields = (
-        "name",
-        "allowed",
-        "denied",
-        "instance_quotas",
-        "max_concurrent_jobs",
-        "monthly_budget_usd",
-    )
+class PolicyColumns:
+    """A policy's columns, in the policy list and on its domain's page alike."""
 
     @admin.display(description="allow")
     def allowed(self, policy: Policy) -> str:
@@ -247,7 +267,20 @@ class PolicyInline(ReadOnlyInline):
 
     @admin.display(description="max instances per type")
     def instance_quotas(self, policy: Policy) -> str:
-        return quota_summary(policy)
+        quotas = policy.max_instances_per_type.items()
+        return ", ".join(f"{t}: {n}" for t, n in quotas) or "—"
+
+
+class PolicyInline(PolicyColumns, ReadOnlyInline):
+    model = Policy
+    fields = readonly_fields = (
+        "name",
+        "allowed",
+        "denied",
+        "instance_quotas",
+        "max_concurrent_jobs",
+        "monthly_budget_usd",
+    )
 
 
 class AccessKeyInline(ReadOnlyInline):
@@ -392,28 +425,23 @@ class DomainAdmin(ServiceModelAdmin):
 
     @admin.action(description="Delete the selected domains…", permissions=["delete"])
     def delete_objects(self, request: HttpRequest, queryset: models.QuerySet) -> Any:
-        form = RetentionForm(request.POST if "post" in request.POST else None)
-        if not form.is_valid():
-            return self.confirm(
-                request,
-                queryset,
-                action="delete_objects",
-                title="Delete domains",
-                question="Delete these domains and every user profile in them? Choose what "
-                "happens to the users' home directories.",
-                button="Delete domains",
-                form=form,
-            )
-        retention = form.cleaned_data["retention"]
-
-        def delete(domain: Domain) -> None:
+        def delete(domain: Domain, retention: str) -> None:
             # DeleteDomain needs the profiles gone (or going) first, as in SageMaker.
             for profile in domain.profiles.exclude(status=StudioStatus.DELETING):
                 services.delete_user_profile(request.user, domain.domain_id, profile.name)
             services.delete_domain(request.user, domain.domain_id, retention=retention)
 
-        self.run_each(request, queryset, delete, f"Deleting (home directories: {retention})")
-        return None
+        return self.delete_each(
+            request,
+            queryset,
+            delete,
+            title="Delete domains",
+            question="Delete these domains and every user profile in them? Choose what "
+            "happens to the users' home directories.",
+            button="Delete domains",
+            done="Deleting (home directories: {retention})",
+            options=RetentionForm,
+        )
 
 
 def one_time_password_message(username: str, password: str) -> SafeString:
@@ -561,27 +589,20 @@ class UserProfileAdmin(ServiceModelAdmin):
 
     @admin.action(description="Delete the selected user profiles…", permissions=["delete"])
     def delete_objects(self, request: HttpRequest, queryset: models.QuerySet) -> Any:
-        if "post" not in request.POST:
-            return self.confirm(
-                request,
-                queryset,
-                action="delete_objects",
-                title="Delete user profiles",
-                question="Delete these user profiles? Their home directories stay on the "
-                "domain's volume until the domain is deleted with RetentionPolicy Delete.",
-                button="Delete profiles",
-            )
-        self.run_each(
+        return self.delete_each(
             request,
             queryset,
             lambda p: services.delete_user_profile(request.user, p.domain.domain_id, p.name),
-            "Deleting",
+            title="Delete user profiles",
+            question="Delete these user profiles? Their home directories stay on the "
+            "domain's volume until the domain is deleted with RetentionPolicy Delete.",
+            button="Delete profiles",
+            done="Deleting",
         )
-        return None
 
 
 @admin.register(Policy)
-class PolicyAdmin(ServiceModelAdmin):
+class PolicyAdmin(PolicyColumns, ServiceModelAdmin):
     form = PolicyForm
     add_form = PolicyForm
     list_display = (
@@ -612,41 +633,21 @@ class PolicyAdmin(ServiceModelAdmin):
     def get_queryset(self, request: HttpRequest) -> models.QuerySet:
         return super().get_queryset(request).annotate(profile_total=Count("profiles"))
 
-    @admin.display(description="allow")
-    def allowed(self, policy: Policy) -> str:
-        return patterns(policy.allow)
-
-    @admin.display(description="deny")
-    def denied(self, policy: Policy) -> str:
-        return patterns(policy.deny)
-
-    @admin.display(description="max instances per type")
-    def instance_quotas(self, policy: Policy) -> str:
-        return quota_summary(policy)
-
     @admin.display(description="profiles", ordering="profile_total")
     def attached(self, policy: Policy) -> int:
         return policy.profile_total
 
     @admin.action(description="Delete the selected policies…", permissions=["delete"])
     def delete_objects(self, request: HttpRequest, queryset: models.QuerySet) -> Any:
-        if "post" not in request.POST:
-            return self.confirm(
-                request,
-                queryset,
-                action="delete_objects",
-                title="Delete policies",
-                question="Delete these policies? A policy still attached to a profile or to "
-                "its domain's defaults is kept; detach it first.",
-                button="Delete policies",
-            )
-        self.run_each(
+        return self.delete_each(
             request,
             queryset,
             lambda p: services.delete_policy(request.user, p.domain.domain_id, p.name),
-            "Deleted",
+            title="Delete policies",
+            question="Delete these policies? A policy still attached to a profile or to "
+            "its domain's defaults is kept; detach it first.",
+            button="Delete policies",
         )
-        return None
 
 
 @admin.register(AccessKey)
@@ -691,23 +692,14 @@ class AccessKeyAdmin(ServiceModelAdmin):
 
     @admin.action(description="Delete the selected keys…", permissions=["delete"])
     def delete_objects(self, request: HttpRequest, queryset: models.QuerySet) -> Any:
-        if "post" not in request.POST:
-            return self.confirm(
-                request,
-                queryset,
-                action="delete_objects",
-                title="Delete access keys",
-                question="Delete these access keys? API callers signing with them are refused "
-                "at once.",
-                button="Delete keys",
-            )
-        self.run_each(
+        return self.delete_each(
             request,
             queryset,
             lambda k: services.delete_access_key(request.user, k.access_key_id),
-            "Deleted",
+            title="Delete access keys",
+            question="Delete these access keys? API callers signing with them are refused at once.",
+            button="Delete keys",
         )
-        return None
 
 
 # Accounts belong to the platform, not to a domain: only superusers manage them directly.

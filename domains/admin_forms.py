@@ -156,6 +156,14 @@ def policy_names(policies: Any) -> list[str]:
     return [p.name for p in policies]
 
 
+def offer_domain_policies(form: forms.BaseForm, name: str, domain: Domain) -> None:
+    """Offer only `domain`'s policies in the field `name`, if the form has it (a view-only
+    page's form has none): a domain's defaults and a profile name only their domain's."""
+    if name in form.fields:
+        field = form.fields[name]
+        field.queryset = field.queryset.filter(domain=domain)
+
+
 class DomainCreateForm(SimpleSettingsMixin, ServiceForm):
     service_fields: ClassVar[dict[str, str]] = {
         "DomainName": "name",
@@ -191,9 +199,7 @@ class DomainChangeForm(SimpleSettingsMixin, ServiceForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.show_settings(self.instance.default_user_settings)
-        if "default_policies" in self.fields:
-            field = self.fields["default_policies"]
-            field.queryset = field.queryset.filter(domain=self.instance)
+        offer_domain_policies(self, "default_policies", self.instance)
 
     def perform(self, data: dict[str, Any]) -> Domain:
         return services.update_domain(
@@ -312,9 +318,7 @@ class UserProfileChangeForm(SimpleSettingsMixin, ServiceForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.show_settings(self.instance.user_settings)
-        if "policies" in self.fields:
-            field = self.fields["policies"]
-            field.queryset = field.queryset.filter(domain=self.instance.domain)
+        offer_domain_policies(self, "policies", self.instance.domain)
 
     def perform(self, data: dict[str, Any]) -> UserProfile:
         profile = services.update_user_profile(

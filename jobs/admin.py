@@ -255,23 +255,15 @@ class ImageAdmin(SiteServiceAdmin):
 
     @admin.action(description="Delete the selected images…", permissions=["delete"])
     def delete_objects(self, request: HttpRequest, queryset: models.QuerySet) -> Any:
-        if "post" not in request.POST:
-            return self.confirm(
-                request,
-                queryset,
-                action="delete_objects",
-                title="Delete images",
-                question="Delete these images and all their versions? Jobs can no longer name "
-                "them; the container images stay on the runtime.",
-                button="Delete images",
-            )
-        self.run_each(
+        return self.delete_each(
             request,
             queryset,
             lambda image: image_services.delete_image(request.user, image.name),
-            "Deleted",
+            title="Delete images",
+            question="Delete these images and all their versions? Jobs can no longer name "
+            "them; the container images stay on the runtime.",
+            button="Delete images",
         )
-        return None
 
 
 @admin.register(ImageVersion)
@@ -308,23 +300,15 @@ class ImageVersionAdmin(SiteServiceAdmin):
 
     @admin.action(description="Delete the selected image versions…", permissions=["delete"])
     def delete_objects(self, request: HttpRequest, queryset: models.QuerySet) -> Any:
-        if "post" not in request.POST:
-            return self.confirm(
-                request,
-                queryset,
-                action="delete_objects",
-                title="Delete image versions",
-                question="Delete these image versions? Their ARNs stop resolving; the "
-                "container images stay on the runtime.",
-                button="Delete versions",
-            )
-        self.run_each(
+        return self.delete_each(
             request,
             queryset,
             lambda v: image_services.delete_image_version(request.user, v.image.name, v.version),
-            "Deleted",
+            title="Delete image versions",
+            question="Delete these image versions? Their ARNs stop resolving; the "
+            "container images stay on the runtime.",
+            button="Delete versions",
         )
-        return None
 
 
 # --- training jobs ----------------------------------------------------------------------------

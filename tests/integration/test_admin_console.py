@@ -391,6 +391,24 @@ def test_another_domains_objects_are_absent_from_lists_filters_and_choices(
     assert "finance" not in client.get(url("userprofile", "add")).content.decode()
 
 
+def test_change_forms_offer_only_the_policies_of_the_objects_own_domain(
+    two_domains, alice, make_domain, make_profile
+):
+    research, _ = two_domains
+    # alice administers a second domain too, whose policies she could otherwise pick.
+    vision = make_domain("vision")
+    make_profile(vision, alice, name="alice-v", role="Admin")
+    bob_profile = research.profiles.get(name="bob")
+    client = console(alice)
+
+    domain_form = client.get(url("domain", "change", research.pk)).context["adminform"].form
+    profile_page = client.get(url("userprofile", "change", bob_profile.pk))
+    profile_form = profile_page.context["adminform"].form
+
+    assert {p.domain for p in domain_form.fields["default_policies"].queryset} == {research}
+    assert {p.domain for p in profile_form.fields["policies"].queryset} == {research}
+
+
 def test_domain_admin_cannot_act_on_another_domains_objects_by_posting_their_ids(
     two_domains, alice, root
 ):
@@ -556,3 +574,81 @@ def test_delete_domain_action_applies_the_retention_policy_to_home_directories(
     assert not UserProfile.objects.filter(pk__in=[alice_profile.pk, bob_profile.pk]).exists()
     assert [home.is_dir() for home in homes] == [homes_kept, homes_kept]
     assert domain.home_volume.exists() == homes_kept
+
+
+# Every delete action, and every change page's Delete button, asks on the same kind of page.
+CONFIRMATIONS = {
+    "domain": (
+        "Delete domains",
+        "Delete these domains and every user profile in them? Choose what happens to the "
+        "users' home directories.",
+        "Delete domains",
+    ),
+    "userprofile": (
+        "Delete user profiles",
+        "Delete these user profiles? Their home directories stay on the domain's volume until "
+        "the domain is deleted with RetentionPolicy Delete.",
+        "Delete profiles",
+    ),
+    "policy": (
+        "Delete policies",
+        "Delete these policies? A policy still attached to a profile or to its domain's "
+        "defaults is kept; detach it first.",
+        "Delete policies",
+    ),
+    "accesskey": (
+        "Delete access keys",
+        "Delete these access keys? API callers signing with them are refused at once.",
+        "Delete keys",
+    ),
+}
+
+
+@pytest.mark.parametrize("model", CONFIRMATIONS)
+def test_every_delete_asks_first_on_its_confirmation_page(two_domains, root, model):
+    research, _ = two_domains
+    key, _ = services.create_access_key(root, research.domain_id, "bob")
+    target = {
+        "domain": research,
+        "userprofile": research.profiles.get(name="bob"),
+        "policy": research.policies.get(),
+        "accesskey": key,
+    }[model]
+    client = console(root)
+
+    unconfirmed = {"action": "delete_objects", ACTION_CHECKBOX_NAME: [target.pk]}
+    for response in (
+        client.post(url(model, "changelist"), unconfirmed),
+        client.get(url(model, "delete", target.pk)),
+    ):
+        assert response.status_code == 200
+        page = response.context
+        assert (page["title"], page["question"], page["button"]) == CONFIRMATIONS[model]
+        assert page["action"] == "delete_objects"
+        assert list(page["queryset"]) == [target]
+    assert type(target).objects.filter(pk=target.pk).exists()
+
+
+def test_delete_domain_with_no_valid_retention_asks_again(domain, root):
+    response = act(console(root), "domain", "delete_objects", [domain], retention="Never")
+
+    assert response.context["title"] == "Delete domains"
+    assert "retention" in response.context["form"].errors
+    domain.refresh_from_db()
+    assert domain.status == "InService"
+
+
+def test_delete_actions_report_what_they_deleted(two_domains, root):
+    research, _ = two_domains
+    bob_profile = research.profiles.get(name="bob")
+    key, _ = services.create_access_key(root, research.domain_id, "alice")
+    client = console(root)
+
+    deleted_key = act(client, "accesskey", "delete_objects", [key])
+    deleted_profile = act(client, "userprofile", "delete_objects", [bob_profile])
+
+    assert messages_of(deleted_key) == [f"Deleted: {key.access_key_id}."]
+    assert messages_of(deleted_profile) == ["Deleting: bob (research)."]
+    deleted_domain = act(client, "domain", "delete_objects", [research], retention="Retain")
+    assert messages_of(deleted_domain) == ["Deleting (home directories: Retain): research."]
+    gone(Domain, research.pk)

@@ -36,6 +36,10 @@ def form_errors(response) -> dict:
     return response.context["adminform"].form.errors
 
 
+def messages_of(response) -> list[str]:
+    return [str(m) for m in response.context["messages"]]
+
+
 @pytest.fixture
 def alice_admin(domain, alice, make_profile):
     profile = make_profile(domain, alice, role="Admin")
@@ -184,12 +188,51 @@ def test_superuser_adds_and_deletes_versions_through_the_services(runtime, root)
         follow=True,
     )
     assert deleted.status_code == 200
+    assert "Deleted: team:1." in messages_of(deleted)  # after the add's own message
     assert not ImageVersion.objects.filter(image=image).exists()
-    client.post(
+    deleted = client.post(
         url("image", "changelist"),
         {"action": "delete_objects", ACTION_CHECKBOX_NAME: [image.pk], "post": "yes"},
+        follow=True,
     )
+    assert messages_of(deleted) == ["Deleted: team."]
     assert not Image.objects.filter(pk=image.pk).exists()
+
+
+@pytest.mark.parametrize(
+    ("model", "title", "question", "button"),
+    [
+        (
+            "image",
+            "Delete images",
+            "Delete these images and all their versions? Jobs can no longer name them; the "
+            "container images stay on the runtime.",
+            "Delete images",
+        ),
+        (
+            "imageversion",
+            "Delete image versions",
+            "Delete these image versions? Their ARNs stop resolving; the container images stay "
+            "on the runtime.",
+            "Delete versions",
+        ),
+    ],
+)
+def test_deleting_images_and_versions_asks_first(root, model, title, question, button):
+    image = Image.objects.create(name="team", status="CREATED")
+    version = ImageVersion.objects.create(
+        image=image, version=1, base_image=SKLEARN_IMAGE, status="CREATED"
+    )
+    target = image if model == "image" else version
+
+    response = console(root).post(
+        url(model, "changelist"), {"action": "delete_objects", ACTION_CHECKBOX_NAME: [target.pk]}
+    )
+
+    page = response.context
+    assert (page["title"], page["question"], page["button"]) == (title, question, button)
+    assert list(page["queryset"]) == [target]
+    assert ImageVersion.objects.filter(pk=version.pk).exists()
 
 
 def test_domain_admins_do_not_see_the_image_registry(alice, alice_admin):
