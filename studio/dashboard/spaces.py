@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from domains.app_access import proxy_prefix
-from domains.models import App, AppStatus, SharingType, Space, UserProfile
+from domains.models import App, AppStatus, SharingType, Space, UserProfile, WarmServer
 from domains.services import (
     create_app,
     create_space,
@@ -215,6 +215,8 @@ def _space_context(space: Space, app: App | None) -> dict[str, Any]:
         "stopped_idle": app is not None
         and app.status == AppStatus.DELETED
         and app.stopped_reason == "idle",
+        # A warm-pool server waits for this app: opening it takes well under a second.
+        "warm": app is not None and WarmServer.objects.filter(app=app, ready=True).exists(),
         "instance_type": instance_type,
         **cost_context(instance_type, seconds),
         "idle_timeout": idle_timeout_minutes(settings),

@@ -172,6 +172,21 @@ def test_an_app_stopped_for_idleness_says_so(client, alice, alice_profile):
     assert "Last session" in html
 
 
+def test_a_stopped_app_with_a_warm_server_says_it_opens_at_once(client, alice, alice_profile):
+    from domains.models import WarmServer
+
+    app = make_app(make_space(alice_profile), status="Deleted")
+    client.force_login(alice)
+    assert 'id="warm"' not in html_of(client, space_url("lab"))
+    warm = WarmServer.objects.create(app=app, runtime="docker", fingerprint="x")
+    assert 'id="warm"' not in html_of(client, space_url("lab"))  # still warming
+    warm.ready = True
+    warm.save()
+    assert "A server is ready for this space: it opens at once." in html_of(
+        client, space_url("lab")
+    )
+
+
 def test_a_failed_start_shows_the_servers_log_tail(client, alice, alice_profile):
     reason = "The server exited with code 1. Its last log lines:\nImportError: no module <x>"
     make_app(make_space(alice_profile), status="Failed", failure_reason=reason)
