@@ -12,6 +12,7 @@ import asyncio
 import sys
 
 CHUNK = 65536
+DRAIN_TIMEOUT_S = 2
 UNAVAILABLE = (
     b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\n"
     b"Content-Length: 39\r\nConnection: close\r\n\r\n"
@@ -38,6 +39,15 @@ async def relay(
         upstream, upstream_writer = await asyncio.open_unix_connection(socket_path)
     except OSError:
         client_writer.write(UNAVAILABLE)
+        # Closing with the request unread would reset the connection, and the client would
+        # see "connection reset" instead of this answer: let it finish first (briefly).
+        client_writer.write_eof()
+        try:
+            await asyncio.wait_for(client.read(), DRAIN_TIMEOUT_S)
+        # asyncio's own name: before Python 3.11 it is not the built-in TimeoutError, and
+        # this runs on whatever python3 the image has.
+        except (asyncio.TimeoutError, OSError):  # noqa: UP041
+            pass
         client_writer.close()
         return
     try:
