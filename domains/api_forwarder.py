@@ -9,6 +9,7 @@ only, so any image with a python3 can run it.
 """
 
 import asyncio
+import contextlib
 import sys
 
 CHUNK = 65536
@@ -42,12 +43,10 @@ async def relay(
         # Closing with the request unread would reset the connection, and the client would
         # see "connection reset" instead of this answer: let it finish first (briefly).
         client_writer.write_eof()
-        try:
-            await asyncio.wait_for(client.read(), DRAIN_TIMEOUT_S)
         # asyncio's own name: before Python 3.11 it is not the built-in TimeoutError, and
         # this runs on whatever python3 the image has.
-        except (asyncio.TimeoutError, OSError):  # noqa: UP041
-            pass
+        with contextlib.suppress(asyncio.TimeoutError, OSError):
+            await asyncio.wait_for(client.read(), DRAIN_TIMEOUT_S)
         client_writer.close()
         return
     try:
