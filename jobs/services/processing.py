@@ -108,6 +108,9 @@ def create_processing_job(actor: User, domain_id: str, request: dict[str, Any]) 
     profile = require_profile(
         authorize(actor, "sagemaker:CreateProcessingJob", domain=domain), "Processing jobs"
     )
+    # Before validation, which looks into the store: nothing about another domain's
+    # bucket (or the host's files) may show, not even whether a path exists.
+    storage.check_request_uris(request, domain.domain_id)
     request = validate_processing_request(request)
     cluster = request["ProcessingResources"]["ClusterConfig"]
     count = cluster.get("InstanceCount", 1)

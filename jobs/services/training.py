@@ -132,6 +132,9 @@ def create_training_job(actor: User, domain_id: str, request: dict[str, Any]) ->
     profile = require_profile(
         authorize(actor, "sagemaker:CreateTrainingJob", domain=domain), "Training jobs"
     )
+    # Before validation, which looks into the store: nothing about another domain's
+    # bucket (or the host's files) may show, not even whether a path exists.
+    storage.check_request_uris(request, domain.domain_id)
     request = validate_training_request(request)
     config = request["ResourceConfig"]
     from jobs.tasks import run_training_job

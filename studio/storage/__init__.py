@@ -12,9 +12,12 @@ from urllib.parse import urlparse
 
 from django.conf import settings
 
-from studio.errors import ValidationException
+from studio.errors import AccessDenied, ValidationException
 
 BUCKET_RULE = "3-63 lowercase letters, digits, dots and hyphens"
+# Each domain's own bucket is s3://studio-<domain id>/; every bucket so named is reserved to
+# its domain. Buckets named otherwise are shared by all domains, as buckets in one AWS account.
+DOMAIN_BUCKET_PREFIX = "studio-"
 
 
 def root() -> Path:
@@ -37,6 +40,48 @@ def local_path(uri: str, field: str = "S3Uri") -> Path:
     if any(part in {"..", "."} for part in key.parts):
         raise ValidationException(f"{field}: {uri!r} may not contain . or .. segments.", field)
     return root() / bucket / key
+
+
+def domain_bucket(domain_id: str) -> str:
+    return f"{DOMAIN_BUCKET_PREFIX}{domain_id}"
+
+
+def check_access(uri: str, domain_id: str, field: str) -> None:
+    """Refuse a URI that a job of domain `domain_id` may not read or write: another domain's
+    bucket, or (unless an admin allows them) the worker host's own files."""
+    parsed = urlparse(uri)
+    if parsed.scheme == "file" and not settings.STUDIO_ALLOW_FILE_URIS:
+        raise ValidationException(
+            f"{field}: file:// URIs name files on the worker's host, which Studio does not open "
+            "to jobs. Upload the data as a dataset and use its s3:// URI (on a single-user "
+            "install an admin may set STUDIO_ALLOW_FILE_URIS=1).",
+            field,
+        )
+    bucket = parsed.netloc
+    if (
+        parsed.scheme == "s3"
+        and bucket.startswith(DOMAIN_BUCKET_PREFIX)
+        and bucket != domain_bucket(domain_id)
+    ):
+        raise AccessDenied(
+            f"{field}: bucket {bucket} belongs to another domain. Use this domain's bucket, "
+            f"s3://{domain_bucket(domain_id)}/, or a shared one."
+        )
+
+
+def check_request_uris(request: object, domain_id: str, path: str = "") -> None:
+    """`check_access` for every s3:// or file:// URI anywhere in a job request, under the
+    name of the member that holds it."""
+    if isinstance(request, dict):
+        for key, value in request.items():
+            check_request_uris(value, domain_id, f"{path}.{key}" if path else key)
+    elif isinstance(request, list):
+        for i, value in enumerate(request):
+            check_request_uris(value, domain_id, f"{path}[{i}]")
+    elif isinstance(request, str):
+        value = request.strip('"')  # the SageMaker SDK sends hyperparameters JSON-encoded
+        if value.startswith(("s3://", "file://")):
+            check_access(value, domain_id, path)
 
 
 def files_under(uri: str, field: str = "S3Uri") -> Iterator[tuple[str, Path]]:
