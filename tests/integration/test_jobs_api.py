@@ -1,17 +1,22 @@
 """Training and processing jobs through SageMaker's API, driven by boto3 as users' code drives
 SageMaker: create, wait with boto3's own waiters, describe, list, stop; denials by policy."""
 
+import json
+
 import pytest
 from botocore.exceptions import ClientError
+from django.core.files.uploadedfile import SimpleUploadedFile
 
-from domains.services import create_access_key
+from domains.services import create_access_key, create_app, create_space
 from jobs.models import ProcessingJob, TrainingJob
-from jobs.services import create_training_job
+from jobs.services import create_training_job, upload_dataset
+from tests.conftest import settled
 from tests.integration.api import error_code, sagemaker
 from tests.integration.conftest import put
+from tests.integration.notebooks import Server, running
 from tests.integration.processing import PREPARE
 from tests.integration.processing import request as processing_request
-from tests.integration.training import ended
+from tests.integration.training import ended, separable_csv
 from tests.integration.training import request as training_request
 
 pytestmark = pytest.mark.usefixtures("live")
@@ -110,3 +115,44 @@ def test_a_bad_job_request_names_the_field_and_creates_nothing(
         "ResourceNotFound"
     )
     assert not TrainingJob.objects.exists() and not ProcessingJob.objects.exists()
+
+
+TRAIN_FROM_A_CELL = """
+import json, boto3
+sm = boto3.client("sagemaker")
+spec = json.loads({spec!r})
+sm.create_training_job(**spec)
+sm.get_waiter("training_job_completed_or_stopped").wait(
+    TrainingJobName=spec["TrainingJobName"], WaiterConfig={{"Delay": 1, "MaxAttempts": 120}}
+)
+print(sm.describe_training_job(TrainingJobName=spec["TrainingJobName"])["TrainingJobStatus"])
+"""
+
+
+def test_a_notebook_trains_on_a_dataset_with_boto3(jupyter, asgi_server, alice, alice_profile):
+    """The lifecycle in one tab: a dataset uploaded in the dashboard, a training job started
+    from a notebook cell and waited for there, as the notebook's owner."""
+    domain_id = alice_profile.domain.domain_id
+    upload = SimpleUploadedFile("iris.csv", separable_csv().encode(), "text/csv")
+    dataset = upload_dataset(alice, domain_id, name="iris", uploaded_file=upload)
+    settled(create_space(alice, domain_id, name="lab"))
+    app = running(create_app(alice, domain_id, space_name="lab"))
+    spec = as_boto3_sends(
+        training_request(
+            f"from-a-notebook-{jupyter}",
+            InputDataConfig=[
+                {
+                    "ChannelName": "train",
+                    "ContentType": "text/csv",
+                    "DataSource": {
+                        "S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": dataset.s3_uri}
+                    },
+                }
+            ],
+            OutputDataConfig={"S3OutputPath": f"s3://studio-{domain_id}/training-output"},
+        )
+    )
+    printed = Server(app).execute(TRAIN_FROM_A_CELL.format(spec=json.dumps(spec)))
+    assert printed.strip() == "Completed", printed
+    job = TrainingJob.objects.get(name=spec["TrainingJobName"])
+    assert job.profile == alice_profile and job.model_artifacts
