@@ -717,3 +717,7 @@ class StudioUserAdmin(SuperuserOnlyMixin, UserAdmin):
 @admin.register(Group)
 class StudioGroupAdmin(SuperuserOnlyMixin, GroupAdmin):
     """Django's group admin, for superusers only."""
+
+
+# Registered from their own module, which builds on ServiceModelAdmin above.
+from domains import admin_apps  # noqa: E402, F401

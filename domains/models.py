@@ -303,6 +303,10 @@ APP_TRANSITIONS = {
 }
 
 
+# App.stopped_reason when a domain admin stopped the app (the space page says so).
+STOPPED_BY_ADMIN = "admin"
+
+
 class App(LifecycleModel):
     """A JupyterLab server running in a space (SageMaker's App, AppType JupyterLab)."""
 

@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from domains.admin_apps import STOPPED_BY_ADMIN
 from domains.app_access import proxy_prefix
 from domains.models import App, AppStatus, SharingType, Space, UserProfile, WarmServer
 from domains.services import (
@@ -215,6 +216,9 @@ def _space_context(space: Space, app: App | None) -> dict[str, Any]:
         "stopped_idle": app is not None
         and app.status == AppStatus.DELETED
         and app.stopped_reason == "idle",
+        "stopped_by_admin": app is not None
+        and app.status == AppStatus.DELETED
+        and app.stopped_reason == STOPPED_BY_ADMIN,
         # A warm-pool server waits for this app: opening it takes well under a second.
         "warm": app is not None and WarmServer.objects.filter(app=app, ready=True).exists(),
         "instance_type": instance_type,
