@@ -1,7 +1,10 @@
 """The API's one endpoint: POST with `X-Amz-Target: SageMaker.<Operation>` and a JSON body."""
 
 import json
+import logging
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from studio.api import jobs, notebooks, tenancy  # noqa: F401  (they register their operations)
@@ -9,6 +12,8 @@ from studio.api.auth import authenticate
 from studio.api.registry import OPERATIONS
 from studio.errors import StudioError, UnknownOperation, ValidationException
 from studio.shapes import input_shape, validate
+
+log = logging.getLogger(__name__)
 
 TARGET_PREFIX = "SageMaker."
 CONTENT_TYPE = "application/x-amz-json-1.1"
@@ -31,6 +36,7 @@ def _error(error: StudioError) -> HttpResponse:
 def dispatch(request: HttpRequest) -> HttpResponse:
     target = request.headers.get("X-Amz-Target", "")
     try:
+        _read_body(request)
         caller = authenticate(request)
         name = target.removeprefix(TARGET_PREFIX)
         function = OPERATIONS.get(name) if target.startswith(TARGET_PREFIX) else None
@@ -38,11 +44,32 @@ def dispatch(request: HttpRequest) -> HttpResponse:
             raise UnknownOperation(
                 f"Studio does not implement {target or 'an empty X-Amz-Target'}."
             )
-        try:
-            params = json.loads(request.body or b"{}")
-        except (json.JSONDecodeError, UnicodeDecodeError) as e:
-            raise ValidationException(f"The request body is not JSON: {e}.") from None
+        params = _params(request)
         validate(params, input_shape(name), "")
         return _answer(200, function(caller, params))
     except StudioError as error:
         return _error(error)
+    except Exception:
+        # A bug, not the caller's doing: answered as AWS does, and logged whole for us.
+        log.exception("API %s failed", target)
+        return _error(StudioError("Studio failed on this request; its web log says why."))
+
+
+def _read_body(request: HttpRequest) -> None:
+    """Read (and keep) the body once, refusing one larger than Django holds in memory."""
+    try:
+        request.body  # noqa: B018  (reading it is the point)
+    except RequestDataTooBig:
+        raise ValidationException(
+            f"The request body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes."
+        ) from None
+
+
+def _params(request: HttpRequest) -> dict:
+    try:
+        params = json.loads(request.body or b"{}")
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ValidationException(f"The request body is not JSON: {e}.") from None
+    if not isinstance(params, dict):
+        raise ValidationException("The request body must be a JSON object.")
+    return params

@@ -112,15 +112,54 @@ def test_pages_follow_next_token(alice_api, alice, alice_profile):
     assert [s["SpaceName"] for p in paginated for s in p["Spaces"]] == ["one", "three", "two"]
 
 
-def signed_post(url: str, target: str, key_id: str, secret: str) -> httpx.Response:
+def signed_post(
+    url: str, target: str, key_id: str, secret: str, body: bytes = b"{}"
+) -> httpx.Response:
     request = AWSRequest(
         method="POST",
         url=url + "/",
-        data=b"{}",
+        data=body,
         headers={"X-Amz-Target": target, "Content-Type": "application/x-amz-json-1.1"},
     )
     SigV4Auth(Credentials(key_id, secret), "sagemaker", "us-east-1").add_auth(request)
-    return httpx.post(url + "/", content=b"{}", headers=dict(request.headers.items()))
+    return httpx.post(url + "/", content=body, headers=dict(request.headers.items()))
+
+
+@pytest.mark.parametrize(
+    "body,says",
+    [
+        (b"{not json", "The request body is not JSON"),
+        (b"[1, 2]", "The request body must be a JSON object."),
+        (b'{"x": "' + b"y" * 3_000_000 + b'"}', "The request body is larger than"),
+    ],
+    ids=["not json", "not an object", "too large"],
+)
+def test_a_malformed_body_is_a_validation_error_not_a_500(
+    asgi_server, alice, alice_profile, body, says
+):
+    key, secret = create_access_key(alice, alice_profile.domain.domain_id, alice_profile.name)
+    response = signed_post(asgi_server, "SageMaker.ListApps", key.access_key_id, secret, body)
+    assert response.status_code == 400
+    assert response.json()["__type"] == "ValidationException"
+    assert says in response.json()["message"]
+
+
+def test_a_failure_inside_studio_is_an_internal_failure_in_aws_shape(
+    asgi_server, alice, alice_profile, monkeypatch
+):
+    from studio.api.registry import OPERATIONS
+
+    def broken(caller, params):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setitem(OPERATIONS, "ListApps", broken)
+    key, secret = create_access_key(alice, alice_profile.domain.domain_id, alice_profile.name)
+    response = signed_post(asgi_server, "SageMaker.ListApps", key.access_key_id, secret)
+    assert response.status_code == 500
+    assert response.json() == {
+        "__type": "InternalFailure",
+        "message": "Studio failed on this request; its web log says why.",
+    }
 
 
 def test_an_operation_studio_does_not_have_is_named_in_the_error(
