@@ -19,6 +19,7 @@ from domains.services import (
     list_access_keys,
     update_access_key,
 )
+from studio.crypto import decrypt, encrypt
 from studio.dashboard.current import current_profile
 from studio.errors import AccessDenied, StudioError
 
@@ -39,22 +40,31 @@ def _context(request: HttpRequest, profile: UserProfile) -> dict[str, Any]:
     return context
 
 
+# The new key's secret waits in the session (encrypted) for the one page that shows it:
+# after a POST the browser is redirected, so a reload cannot issue a second key.
+NEW_KEY = "studio_new_access_key"
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def key_list(request: HttpRequest) -> HttpResponse:
     profile = current_profile(request)
     if profile is None:
         return render(request, "dashboard/no_profile.html")
-    new_key = secret = None
     if request.method == "POST":
         try:
-            new_key, secret = create_access_key(
-                request.user, profile.domain.domain_id, profile.name
-            )
+            key, secret = create_access_key(request.user, profile.domain.domain_id, profile.name)
         except StudioError as error:
             messages.error(request, error.message)
-            return redirect("dashboard:keys")
-    context = {**_context(request, profile), "new_key": new_key, "secret": secret}
+        else:
+            request.session[NEW_KEY] = {"id": key.access_key_id, "secret": encrypt(secret)}
+        return redirect("dashboard:keys")
+    new = request.session.pop(NEW_KEY, None)
+    context = {
+        **_context(request, profile),
+        "new_key_id": new and new["id"],
+        "secret": new and decrypt(new["secret"]),
+    }
     response = render(request, "dashboard/keys.html", context)
     # The page that shows a secret must not be kept by the browser or a proxy.
     response["Cache-Control"] = "no-store"

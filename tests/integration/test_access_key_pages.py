@@ -6,6 +6,7 @@ from django.urls import reverse
 from domains import app_credentials
 from domains.models import AccessKey, App, Space
 from domains.services import create_access_key
+from studio.dashboard.keys import NEW_KEY
 
 KEYS = reverse("dashboard:keys")
 
@@ -27,8 +28,9 @@ def test_a_member_issues_sees_the_secret_once_and_manages_their_key(client, alic
     client.force_login(alice)
     assert "No access keys yet" in client.get(KEYS).content.decode()
 
-    issued = client.post(KEYS)
-    assert issued.status_code == 200
+    issued = client.post(KEYS, follow=True)
+    # Redirected after the POST: a reload of the page cannot issue a second key.
+    assert issued.redirect_chain == [(KEYS, 302)]
     assert issued["Cache-Control"] == "no-store"
     key = AccessKey.objects.get(profile=alice_profile)
     body = issued.content.decode()
@@ -37,6 +39,7 @@ def test_a_member_issues_sees_the_secret_once_and_manages_their_key(client, alic
     assert len(secret) >= 30
     assert 'endpoint_url="http://testserver/"' in body  # how boto3 reaches this Studio
 
+    assert NEW_KEY not in client.session  # shown once, then gone from the session too
     again = client.get(KEYS).content.decode()
     assert key.access_key_id in again and secret not in again
 
