@@ -2,20 +2,19 @@
 instance type, last activity and whether a warm server waits for it; Stop for a runaway
 (through DeleteApp, so the owner's page says an admin stopped it and their files stay)."""
 
-from typing import Any
-
 from django.contrib import admin
 from django.db import models
 from django.http import HttpRequest
 from django.utils.safestring import SafeString
 
 from domains.admin import ServiceModelAdmin, badge
+from domains.admin_scope import ViewOnlyMixin
 from domains.models import STOPPED_BY_ADMIN, App, AppStatus, WarmServer
 from domains.services import delete_app
 
 
 @admin.register(App)
-class AppAdmin(ServiceModelAdmin):
+class AppAdmin(ViewOnlyMixin, ServiceModelAdmin):
     domain_lookup = "space__domain"
     list_display = (
         "space_name",
@@ -45,15 +44,6 @@ class AppAdmin(ServiceModelAdmin):
         "warm",
         "created_at",
     )
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     @admin.display(description="space", ordering="space__name")
     def space_name(self, app: App) -> str:

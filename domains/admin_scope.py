@@ -137,3 +137,17 @@ class SuperuserOnlyMixin:
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return self.has_module_permission(request)
+
+
+class ViewOnlyMixin:
+    """For records only the platform writes (jobs, apps, image versions): shown, never added,
+    edited or deleted by hand; what can be done to them is an action calling a service."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

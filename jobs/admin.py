@@ -22,7 +22,7 @@ from django.utils.safestring import SafeString
 
 from domains.admin import ServiceModelAdmin, badge
 from domains.admin_forms import ServiceForm
-from domains.admin_scope import DomainScopedMixin, SuperuserOnlyMixin, may_manage
+from domains.admin_scope import DomainScopedMixin, SuperuserOnlyMixin, ViewOnlyMixin, may_manage
 from jobs.models import Image, ImageVersion, InstanceType, TrainingJob, TrainingJobStatus
 from jobs.services import images as image_services
 
@@ -179,7 +179,7 @@ class SiteServiceAdmin(SuperuserOnlyMixin, ServiceModelAdmin):
         return False
 
 
-class ImageVersionInline(admin.TabularInline):
+class ImageVersionInline(ViewOnlyMixin, admin.TabularInline):
     model = ImageVersion
     fields = readonly_fields = ("version", "base_image", "status_badge", "arn", "created_at")
     extra = 0
@@ -189,15 +189,6 @@ class ImageVersionInline(admin.TabularInline):
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return is_superuser(request)
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     @admin.display(description="status")
     def status_badge(self, version: ImageVersion) -> SafeString:
@@ -315,7 +306,7 @@ class ImageVersionAdmin(SiteServiceAdmin):
 
 
 @admin.register(TrainingJob)
-class TrainingJobAdmin(DomainScopedMixin, admin.ModelAdmin):
+class TrainingJobAdmin(ViewOnlyMixin, DomainScopedMixin, admin.ModelAdmin):
     list_display = (
         "name",
         "domain",
@@ -351,15 +342,6 @@ class TrainingJobAdmin(DomainScopedMixin, admin.ModelAdmin):
         "request_json",
     )
     readonly_fields = fields
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     @admin.display(description="status", ordering="status")
     def status_badge(self, job: TrainingJob) -> SafeString:
