@@ -7,6 +7,7 @@ the Django session says who is asking, to that space's JupyterLab server on its 
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 
+from domains.app_access import ProxyTarget
 from studio.proxy import http, websocket
 from studio.proxy.access import (
     ActivityRecorder,
@@ -63,20 +64,52 @@ async def _http(scope: Scope, receive: Receive, send: Send) -> None:
         return
     session = _session(scope)
     key = (session or "", *space)
-    target = decisions.get(key) if session else None
+    remembered = decisions.get(key) if session else None
+    target = remembered or await _decide(scope, send, session, space, key)
     if target is None:
-        decision = await decide(session, *space)
-        if not decision.authenticated:
-            location = login_redirect(scope).encode()
-            await http.send_plain(send, 302, "Log in to use notebooks.", [(b"location", location)])
-            return
-        if decision.target is None:
-            await http.send_plain(send, 404, NOT_FOUND)
-            return
-        target = decision.target
-        decisions.put(key, target)
+        return
     activity.touch(*space)
-    reached = await http.forward(
+    # A remembered server may have been replaced meanwhile (a restart: a new token); a request
+    # that can be sent again is, once, after asking the database.
+    outcome = await _forward(
+        scope,
+        receive,
+        send,
+        target,
+        hold_refusal=remembered is not None and not http.has_body(scope["headers"]),
+    )
+    if outcome is http.Outcome.REFUSED:
+        decisions.drop(key)
+        target = await _decide(scope, send, session, space, key)
+        if target is None:
+            return
+        outcome = await _forward(scope, receive, send, target)
+    if outcome is http.Outcome.UNREACHABLE:
+        # The app may have stopped or moved: the next request asks the database again.
+        decisions.drop(key)
+
+
+async def _decide(
+    scope: Scope, send: Send, session: str | None, space: tuple[str, str], key: tuple
+) -> ProxyTarget | None:
+    """Ask the database where `space`'s server is for this session and remember it; or
+    answer the browser (login, or the same 404 for every refusal) and return None."""
+    decision = await decide(session, *space)
+    if not decision.authenticated:
+        location = login_redirect(scope).encode()
+        await http.send_plain(send, 302, "Log in to use notebooks.", [(b"location", location)])
+        return None
+    if decision.target is None:
+        await http.send_plain(send, 404, NOT_FOUND)
+        return None
+    decisions.put(key, decision.target)
+    return decision.target
+
+
+async def _forward(
+    scope: Scope, receive: Receive, send: Send, target: ProxyTarget, hold_refusal: bool = False
+) -> http.Outcome:
+    return await http.forward(
         scope,
         receive,
         send,
@@ -84,10 +117,8 @@ async def _http(scope: Scope, receive: Receive, send: Send) -> None:
         token=target.token,
         prefix=target.prefix,
         cookies=studio_cookies(),
+        hold_refusal=hold_refusal,
     )
-    if not reached:
-        # The app may have stopped or moved: the next request asks the database again.
-        decisions.drop(key)
 
 
 async def _websocket(scope: Scope, receive: Receive, send: Send) -> None:

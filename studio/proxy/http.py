@@ -5,6 +5,7 @@ headers exactly as `headers` makes them: no client defaults, and no cookie jar s
 every user of that server.
 """
 
+import enum
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,16 @@ Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+# What Jupyter answers a request whose token is not its own.
+TOKEN_REFUSED = frozenset({401, 403})
+
+
+class Outcome(enum.Enum):
+    ANSWERED = "answered"  # whatever the server said reached the browser
+    UNREACHABLE = "unreachable"  # nothing answered: the browser got a 502
+    REFUSED = "refused"  # the server refused the token; nothing was sent (hold_refusal)
 
 
 class ClientGone(Exception):
@@ -72,9 +83,11 @@ async def forward(
     token: str,
     prefix: str,
     cookies: frozenset[str],
-) -> bool:
-    """Send one request to the server on `socket` and stream its answer back; False when
-    the server could not be reached (the browser got a 502)."""
+    hold_refusal: bool = False,
+) -> Outcome:
+    """Send one request to the server on `socket` and stream its answer back. With
+    `hold_refusal`, a refusal of the token is not passed on (REFUSED): the caller's token may
+    be a replaced server's, and it asks again."""
     client = scope.get("client")
     headers = request_headers(
         scope["headers"],
@@ -93,7 +106,7 @@ async def forward(
             request_body(receive) if has_body(scope["headers"]) else None,
         )
     except ClientGone:
-        return True
+        return Outcome.ANSWERED
     except UpstreamError:
         await send_plain(
             send,
@@ -101,7 +114,10 @@ async def forward(
             "The notebook server of this space is not answering: it may be starting or "
             "stopping. Try again in a moment.",
         )
-        return False
+        return Outcome.UNREACHABLE
+    if hold_refusal and response.status in TOKEN_REFUSED:
+        response.close()
+        return Outcome.REFUSED
 
     scrubber = TokenScrubber(token)
     try:
@@ -124,4 +140,4 @@ async def forward(
         await send({"type": "http.response.body", "body": scrubber.flush()})
     finally:
         response.close()
-    return True
+    return Outcome.ANSWERED
