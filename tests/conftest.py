@@ -7,7 +7,6 @@ Celery queue and Redis prefix.
 import contextlib
 import os
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -80,28 +79,15 @@ class WorkerProcess:
 
     def start(self) -> None:
         from studio.health import check_redis
+        from studio.management.commands.up import worker_command
 
         self.starts += 1
         # A fresh name each start: a killed worker's heartbeat outlives it for a while.
         hostname = f"{os.environ['STUDIO_CELERY_QUEUE']}-{self.starts}@test"
         self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "studio",
-                "worker",
-                "--pool=threads",
-                "--concurrency=4",
-                "--without-gossip",
-                "--without-mingle",
-                "--loglevel=WARNING",
-                "-Q",
-                os.environ["STUDIO_CELERY_QUEUE"],
-                "-n",
-                hostname,
-            ],
+            worker_command(
+                loglevel="WARNING", queue=os.environ["STUDIO_CELERY_QUEUE"], name=hostname
+            ),
             cwd=ROOT,
             env=self.env,
             stdout=subprocess.DEVNULL,

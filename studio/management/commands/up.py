@@ -79,17 +79,30 @@ def redis_command(redis_server: str, unix_socket: Path, workdir: Path) -> list[s
     ]  # fmt: skip
 
 
+def worker_command(
+    *, loglevel: str = "INFO", queue: str | None = None, name: str | None = None
+) -> list[str]:
+    """The Celery worker as Studio runs it (also the tests' and benchmarks' worker): threads,
+    as its tasks mostly wait on containers; `queue` and `name` when it must be told apart."""
+    # Gossip and mingle only matter between several workers; skipping them starts faster.
+    command = [
+        sys.executable, "-m", "celery", "-A", "studio", "worker", "--pool=threads",
+        "--concurrency=4", "--without-gossip", "--without-mingle", f"--loglevel={loglevel}",
+    ]  # fmt: skip
+    if queue:
+        command += ["-Q", queue]
+    if name:
+        command += ["-n", name]
+    return command
+
+
 def platform_commands(host: str, port: int, beat_schedule: str) -> dict[str, list[str]]:
     """The web, worker and beat processes, run with this interpreter so they use its venv."""
     python = sys.executable
     return {
         # uvicorn, on host:port and on the API socket notebook containers use (studio/web.py).
         "web": [python, "-m", "studio.web", "--host", host, "--port", str(port)],
-        # Gossip and mingle only matter between several workers; skipping them starts faster.
-        "worker": [
-            python, "-m", "celery", "-A", "studio", "worker", "--pool=threads",
-            "--concurrency=4", "--without-gossip", "--without-mingle", "--loglevel=INFO",
-        ],
+        "worker": worker_command(),
         "beat": [
             python, "-m", "celery", "-A", "studio", "beat", "--loglevel=INFO",
             "--schedule", beat_schedule,
