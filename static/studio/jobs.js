@@ -118,13 +118,8 @@
   }
 
   // --- Run time and cost so far --------------------------------------------------------------
-  function formatDuration(seconds) {
-    var h = Math.floor(seconds / 3600), m = Math.floor((seconds % 3600) / 60), s = seconds % 60;
-    var pad = function (n) { return (n < 10 ? "0" : "") + n; };
-    if (h) return h + " h " + pad(m) + " min";
-    if (m) return m + " min " + pad(s) + " s";
-    return s + " s";
-  }
+  // `1 h 02 min`, `3 min 05 s`, `42 s`, as the server writes them (ui.js).
+  var formatDuration = window.studioFormatDuration;
 
   function tick() {
     var stats = document.getElementById("job-stats");

@@ -2,6 +2,16 @@
 (function () {
   "use strict";
 
+  // A duration as job_pages.duration writes it on the server, for the pages that keep one
+  // counting (spaces.js, jobs.js load after this file).
+  window.studioFormatDuration = function (seconds) {
+    var h = Math.floor(seconds / 3600), m = Math.floor((seconds % 3600) / 60), s = seconds % 60;
+    var pad = function (n) { return (n < 10 ? "0" : "") + n; };
+    if (h) return h + " h " + pad(m) + " min";
+    if (m) return m + " min " + pad(s) + " s";
+    return s + " s";
+  };
+
   // The domain switcher submits on change; without script it keeps its button.
   document.querySelectorAll("select[data-autosubmit]").forEach(function (select) {
     select.addEventListener("change", function () { select.form.submit(); });
