@@ -15,8 +15,31 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 from django.urls import path  # noqa: E402
 
 from studio.consumers import EventsConsumer  # noqa: E402
-from studio.proxy import with_notebook_proxy  # noqa: E402
-from studio.web import only_api_on_socket  # noqa: E402
+from studio.proxy import http, websocket, with_notebook_proxy  # noqa: E402
+from studio.proxy.http import ASGIApp, Receive, Scope, Send  # noqa: E402
+from studio.web import API_SOCKET_NAME, api_socket_dir  # noqa: E402
+
+OPEN_ON_API_SOCKET = frozenset({"/", "/healthz"})
+ONLY_THE_API = "Only Studio's API answers on this socket."
+
+
+def only_api_on_socket(app: ASGIApp) -> ASGIApp:
+    """`app`, answering what came in on the notebooks' API socket only for the API's paths."""
+    api_socket = str(api_socket_dir() / API_SOCKET_NAME)
+
+    async def gate(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope.get("server") != (api_socket, None) or scope["type"] not in ("http", "websocket"):
+            await app(scope, receive, send)
+        elif scope["type"] == "websocket":
+            await receive()  # websocket.connect
+            await websocket.deny(scope, send, 404, ONLY_THE_API.encode(), 4404)
+        elif scope["path"] not in OPEN_ON_API_SOCKET:
+            await http.send_plain(send, 404, ONLY_THE_API)
+        else:
+            await app(scope, receive, send)
+
+    return gate
+
 
 application = only_api_on_socket(
     with_notebook_proxy(

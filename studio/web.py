@@ -2,25 +2,23 @@
 socket in the data directory, for notebook containers, which have no network.
 
 Containers mount the socket's directory and reach the API through a forwarder of their own
-(domains/api_forwarder.py); over that socket only the API and /healthz answer, so a kernel
-cannot reach the dashboard, the event websocket or other people's notebooks that way.
+(domains/api_forwarder.py); over that socket only the API and /healthz answer (studio/asgi.py),
+so a kernel cannot reach the dashboard, the event websocket or other people's notebooks.
 """
 
 import argparse
 import os
 import socket
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import uvicorn
 from django.conf import settings
 
-# Importing the ASGI application sets Django up, so nothing here may import models before it.
-ASGIApp = Callable[[dict[str, Any], Callable, Callable], Awaitable[None]]
+if TYPE_CHECKING:  # importing the proxy at run time would need Django set up first
+    from studio.proxy.http import ASGIApp
 
 API_SOCKET_NAME = "api.sock"
-OPEN_ON_API_SOCKET = frozenset({"/", "/healthz"})
 
 
 def api_socket_dir() -> Path:
@@ -41,38 +39,8 @@ def bind_api_socket() -> socket.socket:
     return sock
 
 
-def only_api_on_socket(app: ASGIApp) -> ASGIApp:
-    """`app`, answering requests that came in on the API socket only for the API's paths."""
-    api_socket = str(api_socket_dir() / API_SOCKET_NAME)
-
-    async def gate(scope: dict[str, Any], receive: Callable, send: Callable) -> None:
-        server = scope.get("server")
-        on_api_socket = scope["type"] in ("http", "websocket") and server == (api_socket, None)
-        if on_api_socket and (scope["type"] != "http" or scope["path"] not in OPEN_ON_API_SOCKET):
-            if scope["type"] == "websocket":
-                await receive()
-                await send({"type": "websocket.close", "code": 4404})
-                return
-            body = b"Only Studio's API answers on this socket."
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 404,
-                    "headers": [
-                        (b"content-type", b"text/plain"),
-                        (b"content-length", b"%d" % len(body)),
-                    ],
-                }
-            )
-            await send({"type": "http.response.body", "body": body})
-            return
-        await app(scope, receive, send)
-
-    return gate
-
-
 def server(
-    app: ASGIApp | str, host: str, port: int, **options
+    app: "ASGIApp | str", host: str, port: int, **options
 ) -> tuple[uvicorn.Server, list[socket.socket]]:
     """A uvicorn server for `app` and the sockets to run it on: TCP host:port and the API's."""
     # Channels has no lifespan protocol; "off" spares a warning on every start.
