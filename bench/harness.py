@@ -46,6 +46,46 @@ def print_table(title: str, header: list[str], rows: list[list[str]]) -> None:
         print(" | ".join(row))
 
 
+def bare_command(
+    runtime: str,
+    image: str,
+    command: list[str],
+    *,
+    binds: dict[str, str],
+    env: dict[str, str] | None = None,
+    workdir: str | None = None,
+    tmpfs: tuple[str, ...] = (),
+    docker_args: tuple[str, ...] = (),
+) -> list[str]:
+    """`image` run directly, without Studio in between, as the baselines need it: as uid 1000
+    in group 100, with no network, `binds` (host path -> container path) mounted; with
+    `docker run`, or bubblewrap over the same image's sandbox tree. `tmpfs` paths are mounted
+    before the binds, so a bind may sit inside one."""
+    from studio.runtime.base import sandbox_rootfs
+
+    env = env or {}
+    if runtime == "docker":
+        return [
+            "docker", "run", "--rm", *docker_args, "--network", "none", "--user", "1000:100",
+            *(arg for name, value in env.items() for arg in ("-e", f"{name}={value}")),
+            *(arg for source, target in binds.items() for arg in ("-v", f"{source}:{target}")),
+            *(["-w", workdir] if workdir else []),
+            image, *command,
+        ]  # fmt: skip
+    return [
+        "setpriv", "--reuid=1000", "--regid=100", "--clear-groups",
+        "bwrap", "--ro-bind", str(sandbox_rootfs(image)), "/",
+        *(arg for path in tmpfs for arg in ("--tmpfs", path)),
+        *(arg for source, target in binds.items() for arg in ("--bind", source, target)),
+        "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
+        "--unshare-all", "--die-with-parent",
+        *(["--chdir", workdir] if workdir else []),
+        "--setenv", "PATH", "/opt/venv/bin:/usr/bin:/bin",
+        *(arg for name, value in env.items() for arg in ("--setenv", name, value)),
+        *command,
+    ]  # fmt: skip
+
+
 class Platform:
     def __init__(self) -> None:
         self.admin_url = os.environ.get("DATABASE_URL", "")
@@ -81,26 +121,12 @@ class Platform:
         logging.getLogger("httpx").setLevel(logging.WARNING)
         from django.core.management import call_command
 
+        from studio.management.commands.up import worker_command
+
         call_command("migrate", verbosity=0)
         worker_name = f"{self.tag}@bench"
         self.worker = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "studio",
-                "worker",
-                "--pool=threads",
-                "--concurrency=4",
-                "--without-gossip",
-                "--without-mingle",
-                "--loglevel=WARNING",
-                "-Q",
-                self.tag,
-                "-n",
-                worker_name,
-            ],
+            worker_command(loglevel="WARNING", queue=self.tag, name=worker_name),
             cwd=ROOT,
             env={**os.environ, "C_FORCE_ROOT": "1"},
             stdout=subprocess.DEVNULL,

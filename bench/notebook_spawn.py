@@ -23,7 +23,7 @@ import time
 import uuid
 from pathlib import Path
 
-from harness import ROOT, Platform, p50, p95, print_table, wait
+from harness import ROOT, Platform, bare_command, p50, p95, print_table, wait
 
 IMAGE = "studio/jupyter:latest"
 # Kernel round trips per websocket connection when measuring the proxy's websocket overhead.
@@ -288,8 +288,6 @@ def lab_answers(sock: Path, token: str) -> bool:
 
 def bare_start(runtime: str) -> float:
     """The same image's `jupyter lab` started directly until its page answers on its socket."""
-    from studio.runtime.base import sandbox_rootfs
-
     rundir = Path(tempfile.mkdtemp(prefix="bare-lab-"))
     rundir.chmod(0o777)
     token = secrets.token_urlsafe(16)
@@ -301,61 +299,15 @@ def bare_start(runtime: str) -> float:
         "--ServerApp.base_url=/bare/",
     ]
     name = f"bare-lab-{uuid.uuid4().hex[:8]}"
-    if runtime == "docker":
-        command = [
-            "docker",
-            "run",
-            "-d",
-            "--rm",
-            "--name",
-            name,
-            "--network",
-            "none",
-            "--user",
-            "1000:100",
-            "-e",
-            f"JUPYTER_TOKEN={token}",
-            "-v",
-            f"{rundir}:/run/studio",
-            IMAGE,
-            *server,
-        ]
-    else:
-        command = [
-            "setpriv",
-            "--reuid=1000",
-            "--regid=100",
-            "--clear-groups",
-            "bwrap",
-            "--ro-bind",
-            str(sandbox_rootfs(IMAGE)),
-            "/",
-            "--tmpfs",
-            "/run",
-            "--bind",
-            str(rundir),
-            "/run/studio",
-            "--proc",
-            "/proc",
-            "--dev",
-            "/dev",
-            "--tmpfs",
-            "/tmp",
-            "--tmpfs",
-            "/home/sagemaker-user",
-            "--unshare-all",
-            "--die-with-parent",
-            "--setenv",
-            "PATH",
-            "/opt/venv/bin:/usr/bin:/bin",
-            "--setenv",
-            "HOME",
-            "/home/sagemaker-user",
-            "--setenv",
-            "JUPYTER_TOKEN",
-            token,
-            *server,
-        ]
+    command = bare_command(
+        runtime,
+        IMAGE,
+        server,
+        binds={str(rundir): "/run/studio"},
+        env={"HOME": "/home/sagemaker-user", "JUPYTER_TOKEN": token},
+        tmpfs=("/run", "/home/sagemaker-user"),
+        docker_args=("-d", "--name", name),
+    )
     started = time.perf_counter()
     proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     # Ready means what it means through Studio: the JupyterLab page itself answers.

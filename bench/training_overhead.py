@@ -19,7 +19,7 @@ import time
 import uuid
 from pathlib import Path
 
-from harness import Platform, p50, p95, print_table, wait
+from harness import Platform, bare_command, p50, p95, print_table, wait
 
 SCRIPT = """
 import os
@@ -147,54 +147,17 @@ def request(name: str, source: str) -> dict:
 def bare_run(runtime: str, source: str) -> float:
     """The same image, the same /opt/ml contract and `train`, without Studio in between."""
     from jobs.training import workspace
-    from studio.runtime.base import sandbox_rootfs
 
     name = f"bare-{uuid.uuid4().hex[:8]}"
     req = request(name, source)
     opt_ml = workspace.prepare(name, req, "algo-1", ["algo-1"])
-    if runtime == "docker":
-        command = [
-            "docker",
-            "run",
-            "--rm",
-            "--network",
-            "none",
-            "--user",
-            "1000:100",
-            "-v",
-            f"{opt_ml}:/opt/ml",
-            "-w",
-            "/opt/ml/code",
-            "studio/sklearn:latest",
-            "train",
-        ]
-    else:
-        command = [
-            "setpriv",
-            "--reuid=1000",
-            "--regid=100",
-            "--clear-groups",
-            "bwrap",
-            "--ro-bind",
-            str(sandbox_rootfs("studio/sklearn:latest")),
-            "/",
-            "--bind",
-            str(opt_ml),
-            "/opt/ml",
-            "--proc",
-            "/proc",
-            "--dev",
-            "/dev",
-            "--tmpfs",
-            "/tmp",
-            "--unshare-all",
-            "--chdir",
-            "/opt/ml/code",
-            "--setenv",
-            "PATH",
-            "/opt/venv/bin:/usr/bin:/bin",
-            "train",
-        ]
+    command = bare_command(
+        runtime,
+        "studio/sklearn:latest",
+        ["train"],
+        binds={str(opt_ml): "/opt/ml"},
+        workdir="/opt/ml/code",
+    )
     started = time.perf_counter()
     subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     elapsed = time.perf_counter() - started
