@@ -19,3 +19,6 @@ os.environ["STUDIO_CELERY_QUEUE"] = _tag
 os.environ["STUDIO_REDIS_PREFIX"] = _tag
 # Separate pytest runs on one machine must not share (and drop) each other's test database.
 os.environ["DATABASE_TEST_NAME"] = _tag.replace("-", "_")
+# A secret only the platform's own processes hold (the worker and web servers the tests start
+# inherit it): attack tests assert it never reaches a tenant (tests/attacks/).
+os.environ.setdefault("STUDIO_TEST_CANARY", f"canary-env-{os.urandom(12).hex()}")

@@ -5,9 +5,11 @@
 SageMaker's local mode accepts them, and name a path on the worker's host.
 """
 
+import secrets
 import shutil
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
+from typing import BinaryIO
 from urllib.parse import urlparse
 
 from django.conf import settings
@@ -18,6 +20,7 @@ BUCKET_RULE = "3-63 lowercase letters, digits, dots and hyphens"
 # Each domain's own bucket is s3://studio-<domain id>/; every bucket so named is reserved to
 # its domain. Buckets named otherwise are shared by all domains, as buckets in one AWS account.
 DOMAIN_BUCKET_PREFIX = "studio-"
+CHUNK = 1024 * 1024
 
 
 def root() -> Path:
@@ -107,6 +110,21 @@ def put_file(source: Path, uri: str) -> Path:
     tmp = target.with_name(f".{target.name}.part")
     shutil.copyfile(source, tmp)
     tmp.replace(target)
+    return target
+
+
+def put_stream(source: BinaryIO, uri: str, field: str = "S3Uri") -> Path:
+    """Store what `source` yields at `uri`, atomically, without a copy on disk first: how
+    content from a job's tree (read by the confined helper) reaches the store."""
+    target = local_path(uri, field)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.part")
+    try:
+        with open(tmp, "xb") as out:
+            shutil.copyfileobj(source, out, CHUNK)
+        tmp.replace(target)
+    finally:
+        tmp.unlink(missing_ok=True)
     return target
 
 
