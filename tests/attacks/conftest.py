@@ -22,9 +22,9 @@ from tests.integration.conftest import (  # noqa: F401  (fixtures shared with th
     data,
     instance_types,
     jupyter,
+    put,
     runtime,
 )
-from tests.integration.conftest import put
 
 pytestmark = pytest.mark.usefixtures("live")
 
@@ -97,7 +97,7 @@ class Member:
 
 
 @pytest.fixture
-def member(asgi_server, alice, alice_profile) -> Member:
+def member(asgi_server, alice, alice_profile) -> Member:  # noqa: F811
     from domains.services import create_access_key
 
     domain_id = alice_profile.domain.domain_id
