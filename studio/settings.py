@@ -64,6 +64,13 @@ STUDIO_WARM_POOL_SIZE = int(os.environ.get("STUDIO_WARM_POOL_SIZE", "0"))
 # file:// URIs in job requests name the worker host's files: off unless a single-user install
 # wants them (SageMaker's local mode reads them).
 STUDIO_ALLOW_FILE_URIS = _env_bool("STUDIO_ALLOW_FILE_URIS")
+# What a job's archive (script mode's sourcedir.tar.gz; next, model.tar.gz) may unpack to: a
+# bomb fails the job with its reason instead of filling the data directory (docs/security.md).
+STUDIO_ARCHIVE_MAX_BYTES = int(os.environ.get("STUDIO_ARCHIVE_MAX_BYTES", 10 * 2**30))
+STUDIO_ARCHIVE_MAX_ENTRIES = int(os.environ.get("STUDIO_ARCHIVE_MAX_ENTRIES", 100_000))
+STUDIO_ARCHIVE_MAX_RATIO = int(os.environ.get("STUDIO_ARCHIVE_MAX_RATIO", 200))
+# How long one confined file operation (packing a model, unpacking code) may take.
+STUDIO_CONFINED_TIMEOUT = int(os.environ.get("STUDIO_CONFINED_TIMEOUT", 3600))
 STUDIO_MAX_UPLOAD_BYTES = int(os.environ.get("STUDIO_MAX_UPLOAD_BYTES", str(512 * 1024**2)))
 
 INSTALLED_APPS = [
