@@ -196,3 +196,10 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }
+
+# Exhaustion limits (docs/configuration.md): a container's /tmp and /dev/shm (0: half its
+# memory), the output a container's log keeps, and the home size beyond which an app does
+# not start.
+STUDIO_TMPFS_BYTES = int(os.environ.get("STUDIO_TMPFS_BYTES", "0"))
+STUDIO_CONTAINER_LOG_BYTES = int(os.environ.get("STUDIO_CONTAINER_LOG_BYTES", str(64 * 2**20)))
+STUDIO_HOME_MAX_BYTES = int(os.environ.get("STUDIO_HOME_MAX_BYTES", str(50 * 2**30)))

@@ -1,37 +1,81 @@
 """A job container's output: kept in a bounded file, parsed for metrics as it arrives,
 and streamed to the job's page in small batches."""
 
-import re
+import logging
 import threading
 import time
 from collections import deque
 from collections.abc import Iterable
 from pathlib import Path
 
+import re2
 from django.db import close_old_connections, connection
 
 from jobs.models import MetricPoint
+from studio.errors import ValidationException
 from studio.events import Event, resource_group, send_now
 from studio.lifecycle import LifecycleModel
+
+log = logging.getLogger(__name__)
 
 LOG_LIMIT_BYTES = 20 * 2**20
 BATCH_SECONDS = 0.25
 BATCH_LINES = 200
 TAIL_LINES = 25
+# A metric is printed near the start of its line: patterns see only this much of each line, so
+# a long line costs no more than a short one.
+METRIC_LINE_CHARS = 4096
+# RE2 builds its automaton within this much memory, or refuses the pattern.
+METRIC_REGEX_MEMORY = 8 * 2**20
 
 
 def log_path(job_dir: Path, host: str) -> Path:
     return job_dir / "logs" / f"{host}.log"
 
 
+def _re2_options() -> re2.Options:
+    options = re2.Options()
+    options.max_mem = METRIC_REGEX_MEMORY
+    options.log_errors = False
+    return options
+
+
+def compile_metric_regex(pattern: str, field: str) -> re2._Regexp:
+    """A MetricDefinitions regex compiled with RE2, whose matching time is linear in the line:
+    a member's pattern runs in the worker, where Python's backtracking `re` could be made to
+    run for hours on one line. Raises ValidationException naming `field` when RE2 refuses the
+    pattern (backreferences, lookaround) or it captures no value."""
+    try:
+        compiled = re2.compile(pattern, _re2_options())
+    except re2.error as e:
+        detail = e.args[0] if e.args else ""
+        if isinstance(detail, bytes):
+            detail = detail.decode(errors="replace")
+        raise ValidationException(
+            f"{field} must be a regular expression RE2 accepts (no backreferences or "
+            f"lookaround): {detail}.",
+            field,
+        ) from None
+    if compiled.groups < 1:
+        raise ValidationException(f"{field} needs a capture group around the value.", field)
+    return compiled
+
+
 class MetricParser:
     """Applies MetricDefinitions regexes to log lines, as SageMaker does to CloudWatch logs."""
 
     def __init__(self, definitions: Iterable[dict[str, str]]):
-        self.patterns = [(d["Name"], re.compile(d["Regex"])) for d in definitions]
+        self.patterns = []
+        for d in definitions:
+            try:
+                self.patterns.append((d["Name"], compile_metric_regex(d["Regex"], d["Name"])))
+            except ValidationException as e:
+                # Accepted before patterns were checked with RE2: the metric is not collected.
+                log.warning("metric %s is not collected: %s", d["Name"], e)
 
     def parse(self, line: str) -> list[tuple[str, float]]:
         found = []
+        line = line[:METRIC_LINE_CHARS]
         for name, pattern in self.patterns:
             match = pattern.search(line)
             if match:

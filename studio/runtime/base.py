@@ -8,7 +8,8 @@ after a restart. Containers must outlive the worker that started them.
 
 import abc
 import enum
-from collections.abc import Iterator
+import os
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -18,6 +19,11 @@ LABEL_MANAGED = "studio.managed"
 LABEL_KIND = "studio.resource-type"  # "TrainingJob", "ProcessingJob", "App", ...
 LABEL_NAME = "studio.resource-name"
 LABEL_DEPLOYMENT = "studio.deployment"  # STUDIO_REDIS_PREFIX: which Studio owns it
+
+# A longer line is cut here and the rest of it, up to its newline, dropped: a container that
+# prints without newlines cannot make the worker buffer more than this.
+MAX_LINE_BYTES = 16 * 1024
+LINE_CUT = f" [Studio: line cut at {MAX_LINE_BYTES // 1024} KiB]"
 
 
 @dataclass(frozen=True)
@@ -71,6 +77,43 @@ class ManagedContainer:
     name: str
     labels: dict[str, str]
     status: ContainerStatus
+
+
+def _line(data: bytes) -> str:
+    if len(data) > MAX_LINE_BYTES:
+        return data[:MAX_LINE_BYTES].decode(errors="replace") + LINE_CUT
+    return data.decode(errors="replace").rstrip("\r")
+
+
+def split_lines(chunks: Iterable[bytes]) -> Iterator[str]:
+    """Whole lines (without newlines) from arbitrary chunks of output, each at most
+    MAX_LINE_BYTES (marked when cut); what is held between chunks never exceeds that."""
+    pending = b""
+    skipping = False  # past the cut of an over-long line, until its newline
+    for chunk in chunks:
+        start = 0
+        while (end := chunk.find(b"\n", start)) >= 0:
+            if not skipping:
+                yield _line(pending + chunk[start : min(end, start + MAX_LINE_BYTES + 1)])
+            pending, skipping, start = b"", False, end + 1
+        if skipping:
+            continue
+        pending += chunk[start : start + MAX_LINE_BYTES + 1]
+        if len(pending) > MAX_LINE_BYTES:
+            yield _line(pending)
+            pending, skipping = b"", True
+    if pending:
+        yield _line(pending)
+
+
+def tmpfs_bytes(memory_bytes: int | None) -> int:
+    """The size of a container's /tmp (and of its /dev/shm): STUDIO_TMPFS_BYTES, or else half
+    its memory, since tmpfs pages count against the memory limit of whoever writes them."""
+    from django.conf import settings
+
+    if settings.STUDIO_TMPFS_BYTES:
+        return settings.STUDIO_TMPFS_BYTES
+    return (memory_bytes or os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")) // 2
 
 
 class ContainerError(Exception):
