@@ -3,6 +3,9 @@
 botocore ships the full SageMaker service model; validating against it keeps Studio's rules the
 same as SageMaker's (lengths, patterns, enums, ranges, required members) without copying them.
 Errors name the path of the offending value, as in `DefaultUserSettings.JupyterLabAppSettings`.
+
+On top of SageMaker's rules, Studio's own (`STRICTER`) for the values that become paths on the
+worker's host, where SageMaker's shapes leave them open: they are all here, in one table.
 """
 
 import re
@@ -12,6 +15,7 @@ from typing import Any
 from botocore.loaders import Loader
 
 from studio.errors import ValidationException
+from studio.storage import paths
 
 
 @cache
@@ -48,6 +52,10 @@ def validate(value: Any, shape_name: str, path: str) -> None:
     checker = _CHECKERS.get(kind)
     if checker is not None:
         checker(value, spec, path)
+    if kind == "structure":
+        for member, rule in _STRICTER.get(shape_name, {}).items():
+            if isinstance(value.get(member), str):
+                rule(value[member], _member(path, member))
 
 
 def _fail(path: str, rule: str) -> None:
@@ -132,6 +140,49 @@ _CHECKERS = {
     "float": _check_number,
     "double": _check_number,
     "boolean": _check_boolean,
+}
+
+
+# Studio's rules for names and container paths that become directories on the worker's host
+# (docs/security.md, "Names"). SageMaker's shapes give InputName and OutputName no pattern at
+# all, and ChannelName's admits "." and ".."; these refuse anything but a plain file name. A
+# name that passes is then joined with `paths.safe_join`, a container path mapped with
+# `paths.below`, by the code that prepares the job.
+PATH_NAME = r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}"
+PROCESSING_ROOT = "/opt/ml/processing/"
+ML_ROOT = "/opt/ml/"
+# Where SageMaker puts what it gives the container: checkpoints restored there would replace it.
+CHECKPOINT_FORBIDDEN = ("/opt/ml/input", "/opt/ml/code")
+
+
+def _path_name(value: str, path: str) -> None:
+    if not re.fullmatch(PATH_NAME, value):
+        _fail(
+            path,
+            f"Member must satisfy regular expression pattern: {PATH_NAME} (Studio makes a "
+            "directory of this name: letters, digits, '.', '_' and '-', starting with a letter "
+            "or digit, at most 64)",
+        )
+
+
+def _processing_path(value: str, path: str) -> None:
+    paths.below(value, PROCESSING_ROOT, path)
+
+
+def _checkpoint_path(value: str, path: str) -> None:
+    rest = paths.below(value, ML_ROOT, path)
+    for forbidden in CHECKPOINT_FORBIDDEN:
+        if f"/{ML_ROOT.strip('/')}/{rest}/".startswith(f"{forbidden}/"):
+            _fail(path, f"Member must not be {forbidden} nor inside it (SageMaker fills it)")
+
+
+_STRICTER = {
+    "Channel": {"ChannelName": _path_name},
+    "ProcessingInput": {"InputName": _path_name},
+    "ProcessingOutput": {"OutputName": _path_name},
+    "ProcessingS3Input": {"LocalPath": _processing_path},
+    "ProcessingS3Output": {"LocalPath": _processing_path},
+    "CheckpointConfig": {"LocalPath": _checkpoint_path},
 }
 
 

@@ -1,6 +1,7 @@
 """CreateProcessingJob, DescribeProcessingJob, ListProcessingJobs, StopProcessingJob."""
 
 import copy
+from pathlib import PurePosixPath
 from typing import Any
 
 from django.db import transaction
@@ -23,20 +24,30 @@ from studio.errors import ValidationException
 from studio.lifecycle import record_creation
 from studio.queue import enqueue
 from studio.runtime import runtime_name
-from studio.shapes import validate
+from studio.shapes import PROCESSING_ROOT, validate
+from studio.storage import paths
 
-PROCESSING_ROOT = "/opt/ml/processing/"
 DEFAULT_MAX_RUNTIME = 86_400
 IMAGE_URI = "AppSpecification.ImageUri"
 
 
-def _local_path(value: str, field: str) -> str:
-    """SageMaker maps inputs and outputs under /opt/ml/processing/; nowhere else."""
-    path = value.rstrip("/")
-    if not path.startswith(PROCESSING_ROOT) or ".." in path.split("/") or path == PROCESSING_ROOT:
+def _local_path(value: str | None, field: str, taken: list[PurePosixPath]) -> PurePosixPath:
+    """SageMaker maps inputs and outputs under /opt/ml/processing/; nowhere else. Each is its
+    own mount, so none may be another's directory or inside it: one mount would hide, or be
+    created inside, the other."""
+    if not value:
         raise ValidationException(
-            f"{field} must be a directory under {PROCESSING_ROOT}, not {value!r}.", field
+            f"{field} is required: a directory under {PROCESSING_ROOT}.", field
         )
+    path = PurePosixPath(PROCESSING_ROOT, paths.below(value, PROCESSING_ROOT, field))
+    for other in taken:
+        if path.is_relative_to(other) or other.is_relative_to(path):
+            raise ValidationException(
+                f"{field} {path} overlaps {other}, the LocalPath of another input or output "
+                "(the same directory, or one inside the other); each needs its own.",
+                field,
+            )
+    taken.append(path)
     return path
 
 
@@ -68,37 +79,36 @@ def validate_processing_request(request: dict[str, Any]) -> dict[str, Any]:
         cluster.get("InstanceCount", 1),
         "ProcessingResources.ClusterConfig",
     )
-    names, paths = set(), set()
+    names: set[str] = set()
+    taken: list[PurePosixPath] = []
     for i, item in enumerate(request.get("ProcessingInputs", [])):
         field = f"ProcessingInputs[{i}]"
         if item["InputName"] in names:
             raise ValidationException(
-                f"InputName {item['InputName']!r} appears twice.", f"{field}.InputName"
+                f"{field}.InputName {item['InputName']!r} appears twice.", f"{field}.InputName"
             )
         names.add(item["InputName"])
         source = item.get("S3Input")
         if source is None:
-            raise ValidationException("Each input needs S3Input.", field)
-        paths.add(_local_path(source.get("LocalPath", ""), f"{field}.S3Input.LocalPath"))
+            raise ValidationException(f"{field} needs S3Input.", field)
+        _local_path(source.get("LocalPath"), f"{field}.S3Input.LocalPath", taken)
         if not storage.exists(source["S3Uri"], f"{field}.S3Input.S3Uri"):
-            raise ValidationException(f"No data at {source['S3Uri']}.", f"{field}.S3Input.S3Uri")
+            raise ValidationException(
+                f"{field}.S3Input.S3Uri: no data at {source['S3Uri']}.", f"{field}.S3Input.S3Uri"
+            )
     outputs = request.get("ProcessingOutputConfig", {}).get("Outputs", [])
     for i, item in enumerate(outputs):
         field = f"ProcessingOutputConfig.Outputs[{i}]"
         if item["OutputName"] in names:
             raise ValidationException(
-                f"OutputName {item['OutputName']!r} is already used.", f"{field}.OutputName"
+                f"{field}.OutputName {item['OutputName']!r} is already used.",
+                f"{field}.OutputName",
             )
         names.add(item["OutputName"])
         destination = item.get("S3Output")
         if destination is None:
-            raise ValidationException("Each output needs S3Output.", field)
-        path = _local_path(destination.get("LocalPath", ""), f"{field}.S3Output.LocalPath")
-        if path in paths:
-            raise ValidationException(
-                f"LocalPath {path} is used twice.", f"{field}.S3Output.LocalPath"
-            )
-        paths.add(path)
+            raise ValidationException(f"{field} needs S3Output.", field)
+        _local_path(destination.get("LocalPath"), f"{field}.S3Output.LocalPath", taken)
         storage.local_path(destination["S3Uri"], f"{field}.S3Output.S3Uri")
     return request
 

@@ -89,14 +89,17 @@ def _check_channels(channels: list[dict[str, Any]]) -> None:
     for i, channel in enumerate(channels):
         name = channel["ChannelName"]
         if name in seen:
-            _fail(f"Channel name {name!r} appears twice.", f"InputDataConfig[{i}].ChannelName")
+            _fail(
+                f"InputDataConfig[{i}].ChannelName {name!r} appears twice.",
+                f"InputDataConfig[{i}].ChannelName",
+            )
         seen.add(name)
         source = channel["DataSource"].get("S3DataSource")
         if source is None:
-            _fail("Each channel needs DataSource.S3DataSource.", f"InputDataConfig[{i}]")
+            _fail(f"InputDataConfig[{i}] needs DataSource.S3DataSource.", f"InputDataConfig[{i}]")
         field = f"InputDataConfig[{i}].DataSource.S3DataSource.S3Uri"
         if not storage.exists(source["S3Uri"], field):
-            _fail(f"Channel {name!r}: no data at {source['S3Uri']}.", field)
+            _fail(f"{field}: channel {name!r} has no data at {source['S3Uri']}.", field)
 
 
 def validate_training_request(request: dict[str, Any]) -> dict[str, Any]:
@@ -111,14 +114,8 @@ def validate_training_request(request: dict[str, Any]) -> dict[str, Any]:
     _check_algorithm(request["AlgorithmSpecification"])
     _check_channels(request.get("InputDataConfig", []))
     checkpoints = request.get("CheckpointConfig")
-    if checkpoints:
+    if checkpoints:  # its LocalPath is one of studio.shapes' stricter rules
         storage.local_path(checkpoints["S3Uri"], "CheckpointConfig.S3Uri")
-        local = checkpoints.get("LocalPath", "/opt/ml/checkpoints").rstrip("/")
-        if not local.startswith("/opt/ml/") or ".." in local.split("/"):
-            _fail(
-                "CheckpointConfig.LocalPath must be a directory under /opt/ml/.",
-                "CheckpointConfig.LocalPath",
-            )
     storage.local_path(request["OutputDataConfig"]["S3OutputPath"], "OutputDataConfig.S3OutputPath")
     config = request["ResourceConfig"]
     if not config.get("InstanceType"):

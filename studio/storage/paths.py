@@ -39,19 +39,29 @@ def safe_join(root: Path, name: str, field: str = "name") -> Path:
 def below(container_path: str, prefix: str, field: str) -> str:
     """The part of an absolute container path under `prefix` ("/opt/ml/"), or
     ValidationException: how a path the request names inside the container maps to the host
-    tree mounted at `prefix`."""
-    path = PurePosixPath(container_path)
-    if not path.is_absolute() or ".." in path.parts:
+    tree mounted at `prefix`. Only a path in plain form is taken (no `.`, `..` or empty
+    segments, no NUL), so the container and the host cannot read it differently."""
+    segments = container_path.split("/")
+    if segments[-1] == "":  # a trailing slash names the same directory
+        segments.pop()
+    if (
+        not container_path.startswith("/")
+        or "\x00" in container_path
+        or any(s in ("", ".", "..") for s in segments[1:])
+    ):
         raise ValidationException(
-            f"{field} must be an absolute path without '..' under {prefix}, not "
-            f"{container_path!r}.",
+            f"{field} must be an absolute path under {prefix} without '.', '..' or empty "
+            f"segments, not {container_path!r}.",
             field,
         )
     try:
-        rest = path.relative_to(prefix)
+        rest = PurePosixPath(container_path).relative_to(prefix)
     except ValueError:
         raise ValidationException(
             f"{field} must be under {prefix}, not {container_path!r}.", field
         ) from None
-    relative_parts(str(rest), field)
+    if not rest.parts:
+        raise ValidationException(
+            f"{field} must be a directory below {prefix}, not {prefix} itself.", field
+        )
     return str(rest)
