@@ -5,12 +5,13 @@ from decimal import Decimal
 
 from django.utils import timezone
 
-from domains.models import App, AppStatus, UserProfile
+from domains.models import App, AppStatus, Domain, UserProfile
 from domains.policy import Usage
 from jobs.models import InstanceType, ProcessingJob, TrainingJob, TrainingJobStatus
 
 ACTIVE = [TrainingJobStatus.IN_PROGRESS, TrainingJobStatus.STOPPING]
 METERED = (TrainingJob, ProcessingJob)
+RUNNING_APPS = [AppStatus.PENDING, AppStatus.IN_SERVICE]
 
 
 def profile_usage(profile: UserProfile) -> Usage:
@@ -25,14 +26,28 @@ def profile_usage(profile: UserProfile) -> Usage:
     for instance_type, count in running:
         instances[instance_type] += count
     # A running JupyterLab app holds an instance too.
-    for spec in App.objects.filter(
-        space__owner=profile, status__in=[AppStatus.PENDING, AppStatus.IN_SERVICE]
-    ).values_list("resource_spec", flat=True):
+    apps = list(
+        App.objects.filter(space__owner=profile, status__in=RUNNING_APPS).values_list(
+            "resource_spec", flat=True
+        )
+    )
+    for spec in apps:
         instances[spec.get("InstanceType", "")] += 1
     return Usage(
         instances_by_type=dict(instances),
         concurrent_jobs=len(running),
+        concurrent_apps=len(apps),
         month_spend_usd=month_spend(profile),
+    )
+
+
+def domain_usage(domain: Domain) -> Usage:
+    """What all of a domain's profiles run now, for the domain's quotas."""
+    return Usage(
+        concurrent_jobs=sum(
+            model.objects.filter(domain=domain, status__in=ACTIVE).count() for model in METERED
+        ),
+        concurrent_apps=App.objects.filter(space__domain=domain, status__in=RUNNING_APPS).count(),
     )
 
 

@@ -1,5 +1,8 @@
 """Runs one processing job: inputs copied in, the container run with its inputs and outputs
-under /opt/ml/processing/, outputs copied to their S3Uri and kept as datasets."""
+under /opt/ml/processing/, outputs copied to their S3Uri and kept as datasets.
+
+As for training, the worker builds each host's tree as root before the container runs, and
+afterwards touches it only through the confined helper (docs/security.md, "The rule")."""
 
 import json
 import logging
@@ -15,13 +18,14 @@ from jobs import execution
 from jobs.models import InstanceType, ProcessingJob, TrainingJobStatus
 from jobs.services.datasets import register_dataset
 from jobs.training.logs import LogSink, follow_in_thread, log_path
-from jobs.training.workspace import hosts, own
-from studio import storage
+from jobs.training.workspace import copy_in, hosts, identity, own
 from studio.errors import ConflictException, StudioError
 from studio.leases import Lease
 from studio.lifecycle import transition
 from studio.runtime import ContainerError, ContainerSpec, Mount, Runtime, get_runtime
 from studio.runtime.base import LABEL_KIND, LABEL_NAME
+from studio.storage import confined
+from studio.storage.paths import safe_join
 
 log = logging.getLogger(__name__)
 ACTIVE = (TrainingJobStatus.IN_PROGRESS, TrainingJobStatus.STOPPING)
@@ -31,11 +35,16 @@ def job_dir(name: str) -> Path:
     return Path(settings.DATA_DIR) / "jobs" / "processing" / name
 
 
-def _prepare(job: ProcessingJob, host: str, all_hosts: list[str]) -> tuple[Path, list[Mount]]:
+def _tree(job: ProcessingJob, host: str) -> confined.Tree:
+    return confined.Tree(job_dir(job.name) / host, *identity(job.profile))
+
+
+def _prepare(job: ProcessingJob, host: str, all_hosts: list[str]) -> list[Mount]:
     """One host's directories, and the mounts that put them where the request says."""
-    root = job_dir(job.name) / host
+    tree = _tree(job, host)
+    root = tree.root
     if root.exists():
-        shutil.rmtree(root)
+        shutil.rmtree(root)  # fd-based: it does not follow links a container left
     config = root / "config"
     config.mkdir(parents=True)
     (config / "processingjobconfig.json").write_text(json.dumps(job.request, indent=2))
@@ -44,21 +53,19 @@ def _prepare(job: ProcessingJob, host: str, all_hosts: list[str]) -> tuple[Path,
     )
     mounts = [Mount(config, "/opt/ml/config", read_only=True)]
     for item in job.request.get("ProcessingInputs", []):
-        target = root / "inputs" / item["InputName"]
+        target = safe_join(root / "inputs", item["InputName"], "ProcessingInputs.InputName")
         target.mkdir(parents=True)
-        for relative, source in storage.files_under(item["S3Input"]["S3Uri"]):
-            (target / relative).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(source, target / relative)
+        copy_in(item["S3Input"]["S3Uri"], target, "ProcessingInputs.S3Input.S3Uri")
         mounts.append(Mount(target, item["S3Input"]["LocalPath"], read_only=True))
     for item in _outputs(job):
-        target = root / "outputs" / item["OutputName"]
+        target = safe_join(root / "outputs", item["OutputName"], "ProcessingOutputs.OutputName")
         target.mkdir(parents=True)
-        own(target)
+        own(target, tree)
         mounts.append(Mount(target, item["S3Output"]["LocalPath"]))
     (root / "output").mkdir()
-    own(root / "output")
+    own(root / "output", tree)
     mounts.append(Mount(root / "output", "/opt/ml/output"))
-    return root, mounts
+    return mounts
 
 
 def _outputs(job: ProcessingJob) -> list[dict]:
@@ -67,6 +74,7 @@ def _outputs(job: ProcessingJob) -> list[dict]:
 
 def _spec(job: ProcessingJob, host: str, mounts: list[Mount]) -> ContainerSpec:
     app = job.request["AppSpecification"]
+    uid, gid = identity(job.profile)
     cpus, memory = InstanceType.objects.get(name=job.instance_type).container_limits()
     return ContainerSpec(
         name=f"{settings.STUDIO_REDIS_PREFIX}-proc-{job.name}-{host}",
@@ -74,8 +82,10 @@ def _spec(job: ProcessingJob, host: str, mounts: list[Mount]) -> ContainerSpec:
         image=job.runtime_state.get("image", app["ImageUri"]),
         command=list(app.get("ContainerEntrypoint") or [])
         + list(app.get("ContainerArguments") or []),
-        env={**job.request.get("Environment", {}), "PROCESSING_JOB_NAME": job.name},
+        # The profile's uid has no home in the image: give the job a writable one.
+        env={"HOME": "/tmp", **job.request.get("Environment", {}), "PROCESSING_JOB_NAME": job.name},
         mounts=mounts,
+        user=f"{uid}:{gid}",
         cpus=cpus,
         memory_bytes=memory,
         network="none",
@@ -107,13 +117,13 @@ def _start(job: ProcessingJob, runtime: Runtime) -> bool:
     all_hosts = hosts(job.instance_count)
     try:
         prepared = {h: _prepare(job, h, all_hosts) for h in all_hosts}
-    except (OSError, StudioError) as e:
+    except (OSError, StudioError, confined.Refused) as e:
         _end(job, TrainingJobStatus.FAILED, f"ClientError: could not prepare the inputs: {e}")
         return False
     job.runtime_state = {**job.runtime_state, "runtime": runtime.name, "containers": {}}
     job.processing_start_time = timezone.now()
     job.save(update_fields=["runtime_state", "processing_start_time"])
-    for host, (_, mounts) in prepared.items():
+    for host, mounts in prepared.items():
         try:
             container_id = runtime.start(_spec(job, host, mounts))
         except ContainerError as e:
@@ -143,7 +153,7 @@ def _watch(job: ProcessingJob, runtime: Runtime, lease: Lease) -> None:
     for thread in threads:
         thread.join(timeout=10)
     job.processing_end_time = timezone.now()
-    job.exit_message = _message(job_dir(job.name) / "algo-1")
+    job.exit_message = confined.read_text(_tree(job, "algo-1"), "output/message", 1024)
     job.save(update_fields=["processing_end_time", "exit_message"])
     execution.remove_all(runtime, containers)
     if result.ended_by == execution.VANISHED:
@@ -177,24 +187,16 @@ def _watch(job: ProcessingJob, runtime: Runtime, lease: Lease) -> None:
         _upload_outputs(job)
 
 
-def _message(root: Path) -> str:
-    try:
-        return (root / "output" / "message").read_text(errors="replace").strip()[:1024]
-    except OSError:
-        return ""
-
-
 def _upload_outputs(job: ProcessingJob) -> None:
     """EndOfJob upload: copy each output to its S3Uri, then keep it as a dataset if it is a
     table (CSV or Parquet); other outputs stay plain files in the store."""
-    root = job_dir(job.name) / "algo-1" / "outputs"
+    tree = _tree(job, "algo-1")
     datasets = {}
     try:
         for item in _outputs(job):
             uri = item["S3Output"]["S3Uri"]
-            source = root / item["OutputName"]
-            for path in sorted(p for p in source.rglob("*") if p.is_file()):
-                storage.put_file(path, storage.join(uri, str(path.relative_to(source))))
+            relative = f"outputs/{item['OutputName']}"
+            confined.upload(tree, relative, uri, "ProcessingOutputConfig.Outputs.S3Output.S3Uri")
             name = f"{job.name}-{item['OutputName']}"[:63].rstrip("-")
             try:
                 datasets[item["OutputName"]] = register_dataset(
@@ -202,7 +204,7 @@ def _upload_outputs(job: ProcessingJob) -> None:
                 ).name
             except StudioError as e:
                 log.info("output %s of %s is not a dataset: %s", item["OutputName"], job.name, e)
-    except OSError as e:
+    except (OSError, confined.Refused) as e:
         _end(job, TrainingJobStatus.FAILED, f"ClientError: could not upload the outputs: {e}")
         return
     job.output_datasets = datasets

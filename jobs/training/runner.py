@@ -8,7 +8,6 @@ keeps it to one watcher at a time.
 import logging
 import time
 from datetime import timedelta
-from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
@@ -19,11 +18,12 @@ from jobs.models import InstanceType, MetricPoint, TrainingJob, TrainingJobStatu
 from jobs.training import workspace
 from jobs.training.logs import LogSink, MetricParser, follow_in_thread, log_path
 from studio import storage
-from studio.errors import ConflictException
+from studio.errors import ConflictException, StudioError
 from studio.leases import Lease
 from studio.lifecycle import transition
 from studio.runtime import ContainerError, ContainerSpec, Mount, Runtime, get_runtime
 from studio.runtime.base import LABEL_KIND, LABEL_NAME
+from studio.storage import confined
 
 log = logging.getLogger(__name__)
 
@@ -53,10 +53,11 @@ def container_name(job: TrainingJob, host: str) -> str:
     return f"{settings.STUDIO_REDIS_PREFIX}-train-{job.name}-{host}-a{job.attempt}"
 
 
-def container_spec(job: TrainingJob, host: str, root: Path) -> ContainerSpec:
+def container_spec(job: TrainingJob, host: str, tree: confined.Tree) -> ContainerSpec:
     request = job.request
     algorithm = request["AlgorithmSpecification"]
-    env = {**request.get("Environment", {}), "TRAINING_JOB_NAME": job.name}
+    # The profile's uid has no home in the image: give the job a writable one.
+    env = {"HOME": "/tmp", **request.get("Environment", {}), "TRAINING_JOB_NAME": job.name}
     if algorithm.get("AlgorithmName"):
         image = builtin_algorithms.BUILTIN_IMAGE
         env["STUDIO_BUILTIN_ALGORITHM"] = algorithm["AlgorithmName"]
@@ -73,7 +74,8 @@ def container_spec(job: TrainingJob, host: str, root: Path) -> ContainerSpec:
         image=image,
         command=command,
         env=env,
-        mounts=[Mount(root, "/opt/ml")],
+        mounts=[Mount(tree.root, "/opt/ml")],
+        user=f"{tree.uid}:{tree.gid}",
         cpus=cpus,
         memory_bytes=memory,
         # SageMaker's network isolation: training sees no network at all here.
@@ -131,9 +133,10 @@ def _start(job: TrainingJob, runtime: Runtime) -> bool:
     set_secondary(job, "Starting", "Preparing the instances required to run the training job")
     hosts = workspace.hosts(job.instance_count)
     set_secondary(job, "Downloading", "Downloading input data")
+    uid, gid = workspace.identity(job.profile)
     try:
-        roots = {h: workspace.prepare(job.name, job.request, h, hosts) for h in hosts}
-    except (OSError, ValueError) as e:
+        trees = {h: workspace.prepare(job.name, job.request, h, hosts, uid, gid) for h in hosts}
+    except (OSError, ValueError, StudioError, confined.Refused) as e:
         _end(job, TrainingJobStatus.FAILED, "Failed", f"ClientError: could not prepare input: {e}")
         return False
     job.runtime_state = {**job.runtime_state, "runtime": runtime.name, "containers": {}}
@@ -143,7 +146,7 @@ def _start(job: TrainingJob, runtime: Runtime) -> bool:
     set_secondary(job, "Training", "Training image download completed. Training in progress.")
     for host in hosts:
         try:
-            container_id = runtime.start(container_spec(job, host, roots[host]))
+            container_id = runtime.start(container_spec(job, host, trees[host]))
         except ContainerError as e:
             execution.stop_all(runtime, job.runtime_state["containers"])
             _end(job, TrainingJobStatus.FAILED, "Failed", f"ClientError: {e}")
@@ -184,8 +187,11 @@ def _watch(job: TrainingJob, runtime: Runtime, lease: Lease) -> bool:
     return _finish(job, runtime, result, sinks.get("algo-1"))
 
 
+def _tree(job: TrainingJob, host: str) -> confined.Tree:
+    return confined.Tree(workspace.job_dir(job.name) / host, *workspace.identity(job.profile))
+
+
 def _failure_reason(job: TrainingJob, result: execution.WatchResult, sink: LogSink | None) -> str:
-    root = workspace.job_dir(job.name)
     for host in result.failed_hosts():
         status = result.statuses[host]
         # The runtime's word on memory outranks the algorithm's guess at why it was killed.
@@ -196,7 +202,7 @@ def _failure_reason(job: TrainingJob, result: execution.WatchResult, sink: LogSi
                 f"{job.instance_type} "
                 "and was killed. Use a larger instance type or less data per batch."
             )
-        written = workspace.failure_file(root / host)
+        written = workspace.failure_file(_tree(job, host))
         if written:
             return f"AlgorithmError: {written}"
         tail = "\n".join(sink.tail) if sink else ""
@@ -210,14 +216,14 @@ def _finish(
     job: TrainingJob, runtime: Runtime, result: execution.WatchResult, sink: LogSink | None
 ) -> bool:
     """Pack and record the outcome; True when the job should be tried again instead."""
-    root = workspace.job_dir(job.name)
+    tree = _tree(job, "algo-1")
     containers = job.runtime_state["containers"]
     job.training_end_time = timezone.now()
     job.save(update_fields=["training_end_time"])
     try:
         # Whatever happened, keep what the job checkpointed: a retry resumes from it.
-        workspace.save_checkpoints(job.request, root / "algo-1")
-    except OSError as e:
+        workspace.save_checkpoints(job.request, tree)
+    except (OSError, confined.Refused) as e:
         log.warning("could not save checkpoints of %s: %s", job.name, e)
     if result.ended_by == execution.VANISHED:
         execution.remove_all(runtime, containers)
@@ -228,9 +234,9 @@ def _finish(
     set_secondary(job, "Uploading", "Uploading generated training model")
     output = storage.join(job.request["OutputDataConfig"]["S3OutputPath"], job.name, "output")
     try:
-        model = workspace.pack(root / "algo-1" / "model", storage.join(output, "model.tar.gz"))
-        workspace.pack(root / "algo-1" / "output" / "data", storage.join(output, "output.tar.gz"))
-    except OSError as e:
+        model = confined.pack(tree, "model", storage.join(output, "model.tar.gz"))
+        confined.pack(tree, "output/data", storage.join(output, "output.tar.gz"))
+    except (OSError, confined.Refused) as e:
         execution.remove_all(runtime, containers)
         _end(job, TrainingJobStatus.FAILED, "Failed", f"ClientError: could not upload: {e}")
         return False

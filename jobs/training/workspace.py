@@ -3,45 +3,70 @@
 `$STUDIO_DATA_DIR/jobs/training/<job>/<host>/` is mounted at `/opt/ml`, holding
 `input/config/*.json`, `input/data/<channel>/` (copied from the store: "Downloading"),
 `code/` (script mode), `model/`, `output/`, and `checkpoints/`.
+
+The worker builds the tree as root before any container sees it. Once a container has run,
+everything below it is the job's: the worker reads, packs and uploads it only through the
+confined helper (`studio.storage.confined`), never by path (docs/security.md, "The rule").
 """
 
 import json
 import os
 import shutil
-import tarfile
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 
+from domains.models import UserProfile
+from domains.volumes import HOME_GID
 from studio import storage
-
-CONTAINER_UID, CONTAINER_GID = 1000, 100  # the image's sagemaker-user
+from studio.storage import confined
+from studio.storage.paths import below, safe_join
 
 
 def job_dir(job_name: str) -> Path:
     return Path(settings.DATA_DIR) / "jobs" / "training" / job_name
 
 
+def identity(profile: UserProfile) -> tuple[int, int]:
+    """The uid and gid a profile's jobs run as: the profile's own, as its notebooks do, so
+    that one member's processes and files are never another's (and never root)."""
+    return profile.home_uid, HOME_GID
+
+
 def hosts(count: int) -> list[str]:
     return [f"algo-{i}" for i in range(1, count + 1)]
 
 
-def own(path: Path) -> None:
-    """Give the container's non-root user the directories it writes."""
+def own(path: Path, tree: confined.Tree) -> None:
+    """Give the job's uid a directory the worker just made for it (before any container ran:
+    nothing there can be a link yet)."""
     if os.geteuid() == 0:
-        os.chown(path, CONTAINER_UID, CONTAINER_GID)
+        os.chown(path, tree.uid, tree.gid, follow_symlinks=False)
+
+
+def copy_in(uri: str, target: Path, field: str) -> None:
+    """Copy what `uri` names from the store into a directory the worker just made. The names
+    come from the store, which only Studio writes; they are joined with the one checked join
+    all the same."""
+    for relative, source in storage.files_under(uri, field):
+        destination = safe_join(target, relative, field)
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, destination)
 
 
 def _write_json(path: Path, value: Any) -> None:
     path.write_text(json.dumps(value, indent=2))
 
 
-def prepare(job_name: str, request: dict[str, Any], host: str, all_hosts: list[str]) -> Path:
-    """Build (or rebuild, for a retry) one host's /opt/ml; return its directory."""
+def prepare(
+    job_name: str, request: dict[str, Any], host: str, all_hosts: list[str], uid: int, gid: int
+) -> confined.Tree:
+    """Build (or rebuild, for a retry) one host's /opt/ml for a job run as `uid`:`gid`."""
     root = job_dir(job_name) / host
+    tree = confined.Tree(root, uid, gid)
     if root.exists():
-        shutil.rmtree(root)
+        shutil.rmtree(root)  # fd-based: it does not follow links a container left
     config = root / "input" / "config"
     config.mkdir(parents=True)
     hyperparameters = request.get("HyperParameters", {})
@@ -80,88 +105,63 @@ def prepare(job_name: str, request: dict[str, Any], host: str, all_hosts: list[s
         },
     )
     for channel in channels:
-        target = root / "input" / "data" / channel["ChannelName"]
+        field = "InputDataConfig.ChannelName"
+        target = safe_join(root / "input" / "data", channel["ChannelName"], field)
         target.mkdir(parents=True)
-        uri = channel["DataSource"]["S3DataSource"]["S3Uri"]
-        for relative, source in storage.files_under(uri):
-            destination = target / relative
-            destination.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(source, destination)
+        copy_in(channel["DataSource"]["S3DataSource"]["S3Uri"], target, "S3Uri")
     (root / "input" / "data").mkdir(parents=True, exist_ok=True)
     for writable in ("model", "output", "output/data", "checkpoints", "code"):
         (root / writable).mkdir(parents=True, exist_ok=True)
-        own(root / writable)
-    own(root / "output")
-    _place_code(root / "code", hyperparameters)
-    restore_checkpoints(request, root)
-    return root
+        own(root / writable, tree)
+    _place_code(tree, hyperparameters)
+    restore_checkpoints(request, tree)
+    return tree
 
 
-def checkpoint_dir(request: dict[str, Any], root: Path) -> Path:
-    """Where the container's CheckpointConfig.LocalPath (default /opt/ml/checkpoints) lands
-    on the host: it must be under /opt/ml, which is this host directory."""
+def checkpoint_dir(request: dict[str, Any]) -> str:
+    """Where the container's CheckpointConfig.LocalPath (default /opt/ml/checkpoints) is,
+    relative to /opt/ml, which is the host's tree."""
     local = request.get("CheckpointConfig", {}).get("LocalPath", "/opt/ml/checkpoints")
-    return root / local.removeprefix("/opt/ml/").strip("/")
+    return below(local, "/opt/ml/", "CheckpointConfig.LocalPath")
 
 
-def restore_checkpoints(request: dict[str, Any], root: Path) -> None:
+def restore_checkpoints(request: dict[str, Any], tree: confined.Tree) -> None:
     """SageMaker copies CheckpointConfig.S3Uri into LocalPath before training starts, so a
     retried (or re-run) job resumes from what an earlier attempt saved."""
     config = request.get("CheckpointConfig")
     if not config:
         return
-    target = checkpoint_dir(request, root)
+    target = safe_join(tree.root, checkpoint_dir(request), "CheckpointConfig.LocalPath")
     target.mkdir(parents=True, exist_ok=True)
-    own(target)
-    for relative, source in storage.files_under(config["S3Uri"], "CheckpointConfig.S3Uri"):
-        destination = target / relative
-        destination.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(source, destination)
-        own(destination)
+    copy_in(config["S3Uri"], target, "CheckpointConfig.S3Uri")
+    for path in [target, *target.rglob("*")]:
+        own(path, tree)
 
 
-def save_checkpoints(request: dict[str, Any], root: Path) -> None:
+def save_checkpoints(request: dict[str, Any], tree: confined.Tree) -> None:
     """Copy what the job left in LocalPath to CheckpointConfig.S3Uri."""
     config = request.get("CheckpointConfig")
-    source = checkpoint_dir(request, root)
-    if not config or not source.is_dir():
-        return
-    for path in sorted(p for p in source.rglob("*") if p.is_file()):
-        storage.put_file(path, storage.join(config["S3Uri"], str(path.relative_to(source))))
+    if config:
+        confined.upload(tree, checkpoint_dir(request), config["S3Uri"], "CheckpointConfig")
 
 
-def _place_code(code: Path, hyperparameters: dict[str, str]) -> None:
+def _place_code(tree: confined.Tree, hyperparameters: dict[str, str]) -> None:
     """Script mode: the SDK uploads `sourcedir.tar.gz` and names it in a hyperparameter; the
-    container has no network, so the worker unpacks it into /opt/ml/code beforehand."""
+    container has no network, so the worker unpacks it into /opt/ml/code beforehand (in the
+    confined helper: the archive is the member's, and so is what it unpacks to)."""
+    field = "HyperParameters.sagemaker_submit_directory"
     submit = hyperparameters.get("sagemaker_submit_directory", "").strip('"')
     if not submit:
         return
-    for _, source in storage.files_under(submit, "HyperParameters.sagemaker_submit_directory"):
+    for _, source in storage.files_under(submit, field):
         if source.name.endswith((".tar.gz", ".tgz")):
-            with tarfile.open(source) as archive:
-                archive.extractall(code, filter="data")
+            with source.open("rb") as archive:
+                confined.extract(tree, "code", archive, source.name)
         else:
-            shutil.copyfile(source, code / source.name)
-    for path in [code, *code.rglob("*")]:
-        own(path)
+            destination = safe_join(tree.root / "code", source.name, field)
+            shutil.copyfile(source, destination)
+            own(destination, tree)
 
 
-def pack(directory: Path, uri: str) -> str | None:
-    """Tar.gz `directory`'s contents to `uri` in the store; None when it is empty."""
-    if not directory.is_dir() or not any(directory.iterdir()):
-        return None
-    archive = directory.parent / f".{directory.name}.tar.gz"
-    with tarfile.open(archive, "w:gz") as tar:
-        for item in sorted(directory.iterdir()):
-            tar.add(item, arcname=item.name)
-    storage.put_file(archive, uri)
-    archive.unlink()
-    return uri
-
-
-def failure_file(root: Path) -> str:
-    path = root / "output" / "failure"
-    try:
-        return path.read_text(errors="replace").strip()[:1024]
-    except OSError:
-        return ""
+def failure_file(tree: confined.Tree) -> str:
+    return confined.read_text(tree, "output/failure", 1024)

@@ -319,7 +319,10 @@ def _extract_member(archive, member, top: int, limits: Limits) -> None:
 
 
 def extract(relative: str, max_bytes: int, max_entries: int, max_ratio: int) -> None:
-    top = walk_to(relative, create=True)
+    try:
+        top = walk_to(relative, create=True)
+    except OSError as e:
+        raise link_refused(e, relative) from e
     source = CountingReader(sys.stdin.buffer.raw)
     limits = Limits(max_bytes, max_entries, max_ratio, source)
     try:
@@ -350,4 +353,7 @@ if __name__ == "__main__":
         main(sys.argv[1:])
     except Refused as refused:
         print(refused, file=sys.stderr)
+        sys.exit(REFUSED)
+    except OSError as error:  # one the operations did not expect: say what, not where
+        print(f"{error.strerror}: {error.filename!r}", file=sys.stderr)
         sys.exit(REFUSED)

@@ -92,7 +92,7 @@ def test_script_mode_reads_hyperparameters_and_channels_from_sm_variables(
         "hosts": ["algo-1"],
         "current_host": "algo-1",
         "job": "script-1",
-        "uid": 1000,
+        "uid": alice_profile.home_uid,
     }
     assert job.final_metrics[0]["MetricName"] == "validation:loss"
     assert job.final_metrics[0]["Value"] == 0.25
