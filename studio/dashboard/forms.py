@@ -24,7 +24,8 @@ from studio.shapes import validate
 
 SCRIPT_IMAGE = builtin_algorithms.BUILTIN_IMAGE
 MAX_SCRIPT_BYTES = 1 * 2**20
-SCRIPT_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*\.py$")
+# The script's name becomes a key in the store and a file in /opt/ml/code: a plain file name.
+SCRIPT_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,250}\.py")
 # SageMaker's own limit on a job's MetricDefinitions.
 MAX_METRIC_DEFINITIONS = 40
 
@@ -45,11 +46,11 @@ FIELD_OF_PATH = [
 
 def code_uri(domain: Domain, job_name: str) -> str:
     """Where the form stores a script-mode job's code, as the SDK would upload it."""
-    return f"s3://studio-{domain.domain_id}/code/{job_name}/sourcedir.tar.gz"
+    return f"s3://{storage.domain_bucket(domain.domain_id)}/code/{job_name}/sourcedir.tar.gz"
 
 
 def default_output_path(domain: Domain) -> str:
-    return f"s3://studio-{domain.domain_id}/training-output"
+    return f"s3://{storage.domain_bucket(domain.domain_id)}/training-output"
 
 
 def parse_pairs(text: str, what: str) -> dict[str, str]:
@@ -98,7 +99,7 @@ def dataset_choices(datasets: list[Dataset]) -> list[tuple[str, str]]:
 def _clean_script(script: UploadedFile | None, example: str) -> UploadedFile | None:
     if script is None:
         return None
-    if not SCRIPT_NAME.match(Path(script.name).name):
+    if not SCRIPT_NAME.fullmatch(script.name):
         raise forms.ValidationError(f"Upload a Python script (a .py file), such as {example}.")
     if script.size > MAX_SCRIPT_BYTES:
         raise forms.ValidationError(
@@ -298,11 +299,11 @@ PROCESSING_FIELD_OF_PATH = [
 
 def processing_code_uri(domain: Domain, job_name: str, script: str) -> str:
     """Where the form stores a processing job's script, as the SDK's ScriptProcessor would."""
-    return f"s3://studio-{domain.domain_id}/code/{job_name}/{script}"
+    return f"s3://{storage.domain_bucket(domain.domain_id)}/code/{job_name}/{script}"
 
 
 def processing_output_uri(domain: Domain, job_name: str, output: str) -> str:
-    return f"s3://studio-{domain.domain_id}/processing/{job_name}/{output}"
+    return f"s3://{storage.domain_bucket(domain.domain_id)}/processing/{job_name}/{output}"
 
 
 class ProcessingJobForm(JobForm):
