@@ -2,7 +2,9 @@
 
 A running app's server listens on a Unix socket in the space's runtime directory (never a TCP
 port: no other container, and no other user's kernel, can reach it), and accepts only its own
-random token, which the proxy adds and the browser never sees.
+random token, which the proxy adds and the browser never sees. The container can write that
+directory, so the proxy and the worker connect only to a socket the server's uid owns, never
+through a link (studio/unix_socket.py).
 """
 
 from dataclasses import dataclass
@@ -23,6 +25,7 @@ class ProxyTarget:
     socket: Path
     token: str
     prefix: str  # the server's base_url: "/jupyter/<domain id>/<space name>/"
+    uid: int | None = None  # the server's uid, which must own the socket (None: any owner)
 
 
 def proxy_prefix(domain_id: str, space_name: str) -> str:
@@ -30,8 +33,21 @@ def proxy_prefix(domain_id: str, space_name: str) -> str:
 
 
 def runtime_dir(space: Space) -> Path:
-    """Mounted at /run/studio in the app's container; holds the server's socket."""
+    """Mounted at /run/studio in the app's container, which can write it; holds the server's
+    socket."""
     return Path(settings.DATA_DIR) / "runtime" / "spaces" / space.domain.domain_id / space.name
+
+
+def boot_dir(space: Space) -> Path:
+    """Root's, mounted read-only at /run/studio-boot: the scripts the container runs first."""
+    return Path(settings.DATA_DIR) / "runtime" / "boot" / space.domain.domain_id / space.name
+
+
+def server_uid(app: App) -> int | None:
+    """The uid the app's server runs as, recorded when it started. An app started before it
+    was recorded has none until it restarts: its socket is then checked for what it is (a
+    socket, not a link), not for its owner."""
+    return app.runtime_state.get("uid")
 
 
 def may_use(user: User, space: Space) -> bool:
@@ -67,6 +83,7 @@ def proxy_target(user: User, domain_id: str, space_name: str) -> ProxyTarget | N
         socket=runtime_dir(space) / SOCKET_NAME,
         token=decrypt(app.runtime_state["token"]),
         prefix=proxy_prefix(domain_id, space_name),
+        uid=server_uid(app),
     )
 
 

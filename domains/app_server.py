@@ -4,9 +4,7 @@ its socket, stop it. Progress goes to the space's page as events."""
 import http.client
 import json
 import logging
-import os
 import secrets
-import socket
 import time
 from collections.abc import Callable
 from datetime import timedelta
@@ -19,7 +17,7 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.utils import timezone
 
 from domains import app_credentials
-from domains.app_access import SOCKET_NAME, proxy_prefix, runtime_dir
+from domains.app_access import SOCKET_NAME, boot_dir, proxy_prefix, runtime_dir, server_uid
 from domains.models import AccessKeyStatus, App, AppStatus
 from domains.volumes import HOME_GID, create_home
 from studio.crypto import encrypt
@@ -29,29 +27,35 @@ from studio.health import redis_client
 from studio.lifecycle import transition
 from studio.runtime import ContainerError, ContainerSpec, Mount, State, get_runtime, runtime_name
 from studio.runtime.base import LABEL_KIND, LABEL_NAME, Runtime
+from studio.unix_socket import connect as connect_verified
 from studio.web import api_socket_dir
 
 log = logging.getLogger(__name__)
 
 READY_TIMEOUT = 90
 HOME = "/home/sagemaker-user"
-RUNDIR = "/run/studio"  # the space's runtime directory: the server's socket, scripts
+RUNDIR = "/run/studio"  # the space's runtime directory (container-writable): the server's socket
+BOOTDIR = "/run/studio-boot"  # read-only: the scripts the container runs before the server
 
 
 class _UnixConnection(http.client.HTTPConnection):
-    def __init__(self, path: Path, timeout: float = 2):
+    """HTTP over the server's socket, connected only after checking that the socket is the
+    server's (studio/unix_socket.py): a container can replace it with a link to a host socket.
+    `uid`: the server's uid, which must own the socket (None: any owner)."""
+
+    def __init__(self, path: Path, timeout: float = 2, uid: int | None = None):
         super().__init__("localhost", timeout=timeout)
-        self.path = str(path)
+        self.path = path
+        self.uid = uid
 
     def connect(self) -> None:
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.settimeout(self.timeout)
-        self.sock.connect(self.path)
+        self.sock = connect_verified(self.path, self.uid, self.timeout)
 
 
-def server_get(sock: Path, path: str, token: str) -> tuple[int, bytes]:
-    """GET `path` from the server behind `sock`, with its token: (status, body)."""
-    connection = _UnixConnection(sock)
+def server_get(sock: Path, path: str, token: str, uid: int | None) -> tuple[int, bytes]:
+    """GET `path` from the server behind `sock` (owned by `uid`), with its token: (status,
+    body). Raises OSError when nothing answers, or when `sock` is not the server's socket."""
+    connection = _UnixConnection(sock, uid=uid)
     try:
         connection.request("GET", path, headers={"Authorization": f"token {token}"})
         response = connection.getresponse()
@@ -60,10 +64,10 @@ def server_get(sock: Path, path: str, token: str) -> tuple[int, bytes]:
         connection.close()
 
 
-def server_answers(sock: Path, prefix: str, token: str) -> bool:
-    """Does the server behind `sock` answer its status API?"""
+def server_answers(sock: Path, prefix: str, token: str, uid: int) -> bool:
+    """Does the server behind `sock`, owned by `uid`, answer its status API?"""
     try:
-        return server_get(sock, f"{prefix}api/status", token)[0] == 200
+        return server_get(sock, f"{prefix}api/status", token, uid)[0] == 200
     except OSError:
         return False
 
@@ -106,6 +110,7 @@ def container_spec(app: App, token: str, credentials: dict[str, str]) -> Contain
         mounts=[
             Mount(space.home_volume, HOME),
             Mount(runtime_dir(space), RUNDIR),
+            Mount(boot_dir(space), BOOTDIR, read_only=True),
             Mount(api_socket_dir(), app_credentials.API_DIR_IN_CONTAINER, read_only=True),
         ],
         cpus=cpus,
@@ -125,33 +130,35 @@ def _container_command(app: App, server: list[str]) -> list[str]:
     """The server command, after the API forwarder (in the background) and the app's
     lifecycle configuration when it has one: its output goes to the app's log, and its
     failure ends the start with that output."""
-    steps = [app_credentials.forwarder_command(RUNDIR)]
+    steps = [app_credentials.forwarder_command(BOOTDIR)]
     if app.resource_spec.get("LifecycleConfigArn"):
         steps.append(
-            f'bash {RUNDIR}/{LCC_FILE} || {{ code=$?; echo "{LCC_FAILED} $code"; exit $code; }};'
+            f'bash {BOOTDIR}/{LCC_FILE} || {{ code=$?; echo "{LCC_FAILED} $code"; exit $code; }};'
         )
     return ["bash", "-c", " ".join([*steps, 'exec "$@"']), "studio", *server]
 
 
-def _install(source: str, target: Path, uid: int) -> None:
-    """Put a script the container runs in its runtime directory, owned by the space's uid."""
-    target.unlink(missing_ok=True)
-    target.write_text(source)
-    target.chmod(0o500)
-    if os.geteuid() == 0:
-        os.chown(target, uid, HOME_GID)
-
-
-def _write_lifecycle_config(app: App, rundir: Path) -> None:
+def _write_boot_dir(app: App) -> None:
+    """Put the scripts the container runs (the API forwarder, the lifecycle configuration) in
+    the space's boot directory: root's, mounted read-only. Root never writes into a directory
+    a container can write (the runtime directory, the home), where a link planted between two
+    steps would send the write, or a chown, to any host file."""
     from domains.models import StudioLifecycleConfig
 
+    directory = boot_dir(app.space)
+    directory.mkdir(mode=0o755, parents=True, exist_ok=True)
+    directory.chmod(0o755)
+    scripts = {app_credentials.FORWARDER.name: app_credentials.FORWARDER.read_text()}
     arn = app.resource_spec.get("LifecycleConfigArn")
-    script = rundir / LCC_FILE
-    script.unlink(missing_ok=True)
-    if not arn:
-        return
-    config = StudioLifecycleConfig.objects.get(name=arn.rsplit("/", 1)[-1])
-    _install(config.content, script, app.space.home_uid)
+    if arn:
+        config = StudioLifecycleConfig.objects.get(name=arn.rsplit("/", 1)[-1])
+        scripts[LCC_FILE] = config.content
+    (directory / LCC_FILE).unlink(missing_ok=True)
+    for name, content in scripts.items():
+        path = directory / name
+        path.write_text(content)
+        # Root's and read-only: the server's uid reads them and can change none of them.
+        path.chmod(0o644)
 
 
 def _start_container(runtime: Runtime, spec: ContainerSpec) -> str:
@@ -196,7 +203,7 @@ def launch(
     runtime: Runtime,
     *,
     key_status: str = AccessKeyStatus.ACTIVE,
-    record: Callable[[dict[str, str]], None],
+    record: Callable[[dict], None],
     progress: Callable[[str, int], None] = lambda step, percent: None,
 ) -> tuple[str, str]:
     """Start the app's server and wait until it answers: (container id, token). `record`
@@ -206,18 +213,20 @@ def launch(
     progress("starting container", 10)
     rundir = runtime_dir(space)
     try:
+        # The home and the runtime directory are the container's, but their names are in
+        # directories only root writes: a container cannot swap either for a link.
         create_home(space.home_volume, space.home_uid)
         rundir.mkdir(parents=True, exist_ok=True)
         create_home(rundir, space.home_uid)
+        # Unlinking removes whatever the name holds (a link, not its target).
         (rundir / SOCKET_NAME).unlink(missing_ok=True)
-        _write_lifecycle_config(app, rundir)
-        forwarder = app_credentials.FORWARDER
-        _install(forwarder.read_text(), rundir / forwarder.name, space.home_uid)
+        _write_boot_dir(app)
         api_socket_dir().mkdir(parents=True, exist_ok=True)
     except (OSError, ObjectDoesNotExist) as e:
         raise LaunchFailed(f"Could not prepare the space's volume: {e}") from e
     token = secrets.token_urlsafe(32)
-    record({"token": encrypt(token)})
+    # The uid the server runs as: the proxy connects only to a socket that uid owns.
+    record({"token": encrypt(token), "uid": space.home_uid})
     key, secret = app_credentials.issue(app, status=key_status)
     spec = container_spec(app, token, app_credentials.environment(key, secret))
     try:
@@ -228,7 +237,7 @@ def launch(
     progress("starting server", 40)
     deadline = time.monotonic() + READY_TIMEOUT
     prefix = proxy_prefix(space.domain.domain_id, space.name)
-    while not server_answers(rundir / SOCKET_NAME, prefix, token):
+    while not server_answers(rundir / SOCKET_NAME, prefix, token, space.home_uid):
         status = runtime.status(container_id)
         if status.state != State.RUNNING or time.monotonic() > deadline:
             tail = "\n".join(list(runtime.logs(container_id))[-20:])
@@ -259,7 +268,7 @@ def start(app_pk: int) -> None:
         if not warm_pool.claim(app):
             runtime = get_runtime(app.runtime_state.get("runtime"))
 
-            def record(state: dict[str, str]) -> None:
+            def record(state: dict) -> None:
                 app.runtime_state = {**app.runtime_state, **state}
                 app.save(update_fields=["runtime_state"])
 
@@ -287,6 +296,7 @@ def stop(app_pk: int) -> None:
     if container_id:
         runtime.stop(container_id, timeout=10)
         runtime.remove(container_id)
+    # Unlinking removes whatever the name holds (a link, not its target).
     (runtime_dir(app.space) / SOCKET_NAME).unlink(missing_ok=True)
     app_credentials.revoke(app)
     app.runtime_state = {k: v for k, v in app.runtime_state.items() if k == "runtime"}
@@ -311,9 +321,10 @@ def activity(app: App) -> dict:
     token = decrypt(app.runtime_state["token"])
     prefix = proxy_prefix(app.space.domain.domain_id, app.space.name)
     sock = runtime_dir(app.space) / SOCKET_NAME
+    uid = server_uid(app)
     return {
-        "status": json.loads(server_get(sock, f"{prefix}api/status", token)[1]),
-        "kernels": json.loads(server_get(sock, f"{prefix}api/kernels", token)[1]),
+        "status": json.loads(server_get(sock, f"{prefix}api/status", token, uid)[1]),
+        "kernels": json.loads(server_get(sock, f"{prefix}api/kernels", token, uid)[1]),
     }
 
 

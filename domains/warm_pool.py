@@ -120,7 +120,8 @@ def warm_up(app_pk: int) -> None:
             return
         runtime = get_runtime(warm.runtime)
 
-        def record(state: dict[str, str]) -> None:
+        def record(state: dict) -> None:
+            # The uid is not kept: a warm server is always its space's uid (claim records it).
             fields = {"token_ciphertext": state["token"]} if "token" in state else state
             WarmServer.objects.filter(pk=warm.pk).update(**fields)
 
@@ -149,6 +150,8 @@ def claim(app: App) -> bool:
         **app.runtime_state,
         "container": warm.container,
         "token": warm.token_ciphertext,
+        # launch() started it as this uid, which must own its socket.
+        "uid": app.space.home_uid,
     }
     app.save(update_fields=["runtime_state"])
     warm.delete()
@@ -165,7 +168,7 @@ def _usable(warm: WarmServer, app: App) -> bool:
     space = app.space
     socket = runtime_dir(space) / SOCKET_NAME
     prefix = proxy_prefix(space.domain.domain_id, space.name)
-    return server_answers(socket, prefix, decrypt(warm.token_ciphertext))
+    return server_answers(socket, prefix, decrypt(warm.token_ciphertext), space.home_uid)
 
 
 def discard(app: App, *, blocking: bool = True) -> bool:

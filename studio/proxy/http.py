@@ -80,12 +80,14 @@ async def forward(
     send: Send,
     *,
     socket: Path,
+    uid: int | None,
     token: str,
     prefix: str,
     cookies: frozenset[str],
     hold_refusal: bool = False,
 ) -> Outcome:
-    """Send one request to the server on `socket` and stream its answer back. With
+    """Send one request to the server on `socket` (owned by `uid`: anything else there is
+    treated as no server at all) and stream its answer back. With
     `hold_refusal`, a refusal of the token is not passed on (REFUSED): the caller's token may
     be a replaced server's, and it asks again."""
     client = scope.get("client")
@@ -99,7 +101,7 @@ async def forward(
     raw_path = scope.get("raw_path") or scope["path"].encode()
     query = strip_token(scope.get("query_string", b""))
     try:
-        response = await pool_for(socket).request(
+        response = await pool_for(socket, uid).request(
             scope["method"].encode(),
             raw_path + (b"?" + query if query else b""),
             headers,

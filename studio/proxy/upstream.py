@@ -5,7 +5,8 @@ URL models) cost about half a millisecond per request: most of what the proxy ad
 This client does only what a proxy on a local socket needs: one request at a time on each
 connection, bodies streamed both ways, answers framed as RFC 9112 §6 says (no body,
 Content-Length, chunked, or until the connection closes), and idle connections kept per
-server socket and event loop (pools cannot cross loops).
+server socket and event loop (pools cannot cross loops). Each connection is made only to a
+socket that is the server's (studio/unix_socket.py): the container can replace its path.
 """
 
 import asyncio
@@ -13,6 +14,8 @@ import re
 import weakref
 from collections.abc import AsyncIterator
 from pathlib import Path
+
+from studio.unix_socket import connect_async
 
 Headers = list[tuple[bytes, bytes]]
 
@@ -35,9 +38,9 @@ _FIELD_NAME = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _BAD_FIELD_VALUE = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
 _CHUNK_SIZE = re.compile(rb"[0-9A-Fa-f]{1,16}")
 
-_pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[Path, "Pool"]] = (
-    weakref.WeakKeyDictionary()
-)
+_pools: weakref.WeakKeyDictionary[
+    asyncio.AbstractEventLoop, dict[tuple[Path, int | None], "Pool"]
+] = weakref.WeakKeyDictionary()
 
 
 class UpstreamError(Exception):
@@ -130,10 +133,11 @@ class Response:
 
 
 class Pool:
-    """Keep-alive connections to one server socket."""
+    """Keep-alive connections to one server socket, owned by `uid` (None: any owner)."""
 
-    def __init__(self, socket: Path):
+    def __init__(self, socket: Path, uid: int | None = None):
         self.socket = socket
+        self.uid = uid
         self.idle: list[Connection] = []
 
     async def request(
@@ -176,10 +180,8 @@ class Pool:
 
     async def _connect(self) -> Connection:
         try:
-            reader, writer = await asyncio.wait_for(
-                asyncio.open_unix_connection(str(self.socket), limit=READ_LIMIT),
-                CONNECT_TIMEOUT_S,
-            )
+            sock = await asyncio.wait_for(connect_async(self.socket, self.uid), CONNECT_TIMEOUT_S)
+            reader, writer = await asyncio.open_unix_connection(sock=sock, limit=READ_LIMIT)
         except (OSError, TimeoutError) as error:
             raise UpstreamError(f"cannot connect to {self.socket}: {error}") from error
         return Connection(reader, writer)
@@ -204,12 +206,12 @@ class Pool:
         return response
 
 
-def pool_for(socket: Path) -> Pool:
-    """The pool of connections to `socket` in the running loop."""
+def pool_for(socket: Path, uid: int | None = None) -> Pool:
+    """The pool of connections to `socket`, owned by `uid`, in the running loop."""
     pools = _pools.setdefault(asyncio.get_running_loop(), {})
-    pool = pools.get(socket)
+    pool = pools.get((socket, uid))
     if pool is None:
-        pool = pools[socket] = Pool(socket)
+        pool = pools[socket, uid] = Pool(socket, uid)
     return pool
 
 

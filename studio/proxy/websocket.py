@@ -15,6 +15,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from studio.proxy.headers import request_headers, strip_token
 from studio.proxy.http import Receive, Scope, Send
+from studio.unix_socket import connect_async
 
 # The largest message relayed from a server: the web process is shared, so one kernel's
 # output must not be able to take all its memory (uvicorn caps the other direction).
@@ -67,11 +68,13 @@ async def relay(
     send: Send,
     *,
     socket: Path,
+    uid: int | None,
     token: str,
     cookies: frozenset[str],
     on_message: Callable[[], None],
 ) -> None:
-    """Connect to the server on `socket` for an upgrade already authorized, then relay."""
+    """Connect to the server on `socket` (owned by `uid`: anything else there is treated as
+    no server at all) for an upgrade already authorized, then relay."""
     client = scope.get("client")
     headers = [
         (name.decode("latin-1"), value.decode("latin-1"))
@@ -88,9 +91,11 @@ async def relay(
     query = strip_token(scope.get("query_string", b""))
     uri = "ws://localhost" + (raw_path + (b"?" + query if query else b"")).decode("latin-1")
     try:
+        # Given a connected socket, the library cannot follow a redirect to somewhere else.
+        sock = await asyncio.wait_for(connect_async(socket, uid), OPEN_TIMEOUT_S)
         upstream = await unix_connect(
-            str(socket),
-            uri,
+            sock=sock,
+            uri=uri,
             additional_headers=headers,
             subprotocols=scope.get("subprotocols") or None,
             user_agent_header=None,
@@ -101,6 +106,14 @@ async def relay(
         )
     except InvalidStatus as refused:
         await deny(scope, send, refused.response.status_code, refused.response.body, 1011)
+        return
+    except ValueError as error:
+        # A redirect: on a socket it was given the library follows none (that would mean
+        # connecting by path again), and it is refused as it came.
+        if not isinstance(error.__cause__, InvalidStatus):
+            raise
+        response = error.__cause__.response
+        await deny(scope, send, response.status_code, response.body, 1011)
         return
     except (OSError, TimeoutError):
         await deny(scope, send, 502, b"The notebook server of this space is not answering.", 1011)
