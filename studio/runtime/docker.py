@@ -20,6 +20,8 @@ from studio.runtime.base import (
     ManagedContainer,
     Runtime,
     State,
+    split_lines,
+    tmpfs_bytes,
 )
 
 _STATES = {
@@ -33,6 +35,7 @@ _STATES = {
 }
 # The image's own non-root user (SageMaker Studio's sagemaker-user), when a spec names none.
 DEFAULT_USER = "1000:100"
+LOG_FILES = 2  # the engine keeps STUDIO_CONTAINER_LOG_BYTES of output, in this many files
 
 
 def _time(value: str | None) -> datetime | None:
@@ -41,18 +44,6 @@ def _time(value: str | None) -> datetime | None:
     # Docker gives nanoseconds; Python parses at most microseconds.
     head, _, tail = value.rstrip("Z").partition(".")
     return datetime.fromisoformat(f"{head}.{tail[:6] or '0'}+00:00")
-
-
-def split_lines(chunks: Iterator[bytes]) -> Iterator[str]:
-    """Docker streams arbitrary chunks; callers want whole lines."""
-    pending = b""
-    for chunk in chunks:
-        pending += chunk
-        *lines, pending = pending.split(b"\n")
-        for line in lines:
-            yield line.decode(errors="replace").rstrip("\r")
-    if pending:
-        yield pending.decode(errors="replace")
 
 
 def _status(state: dict) -> ContainerStatus:
@@ -97,6 +88,7 @@ class DockerRuntime(Runtime):
             return None
 
     def start(self, spec: ContainerSpec) -> str:
+        tmp = tmpfs_bytes(spec.memory_bytes)
         kwargs = {
             "image": spec.image,
             "command": spec.command,
@@ -117,6 +109,17 @@ class DockerRuntime(Runtime):
             "security_opt": ["no-new-privileges:true"],
             "pids_limit": 4096,
             "init": True,
+            # Sizes the engine can enforce: /tmp and /dev/shm are bounded tmpfs, and the
+            # engine's copy of the output is rotated (the container never blocks on it).
+            "tmpfs": {"/tmp": f"size={tmp},mode=1777"},
+            "shm_size": tmp,
+            "log_config": docker.types.LogConfig(
+                type="json-file",
+                config={
+                    "max-size": str(settings.STUDIO_CONTAINER_LOG_BYTES // LOG_FILES),
+                    "max-file": str(LOG_FILES),
+                },
+            ),
         }
         if spec.cpus:
             kwargs["nano_cpus"] = int(spec.cpus * 1e9)

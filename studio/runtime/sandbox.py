@@ -7,11 +7,13 @@ reconciler) can report on it, stop it or remove it:
 
     spec.json     the ContainerSpec as given
     labels.json   its labels, plus Studio's managed and deployment labels
-    launch.json   what the shim runs: the bwrap command line, the mounts to stage, the limits
+    launch.json   what the shim runs: the bwrap command, its options (handed to bwrap through
+                  an inherited descriptor: they hold the environment, secrets included), the
+                  mounts to stage, the limits
     pid           "<shim pid> <its start time>" (a reused pid is not mistaken for the shim)
     limits.json   how the limits were applied: cgroup-v1, cgroup-v2 or rlimit, and the groups
     started.json  when bwrap started, and its pid
-    log           the container's stdout and stderr
+    log           the container's stdout and stderr, up to STUDIO_CONTAINER_LOG_BYTES
     exit.json     exit code, OOM flag, finish time, error (written atomically at the end)
 
 A state directory with neither a live shim nor `exit.json` is a container whose supervisor was
@@ -29,7 +31,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path, PurePosixPath
 
@@ -46,6 +48,8 @@ from studio.runtime.base import (
     Runtime,
     State,
     sandbox_rootfs,
+    split_lines,
+    tmpfs_bytes,
 )
 
 # The image's own non-root user, `sagemaker-user` (as in the docker backend).
@@ -122,6 +126,18 @@ def _root_layout(rootfs: Path, root_source: str, targets: list[str]) -> list[str
     return args
 
 
+@dataclass
+class BwrapCommand:
+    """How the shim runs a spec: `prefix` (setpriv, then bwrap) is the command line, `options`
+    reach bwrap through an inherited descriptor (`--args`), since they hold the environment
+    and every host user can read a command line; then `--` and the container's `command`."""
+
+    prefix: list[str]
+    options: list[str]
+    command: list[str]
+    stage: list[list[str]]  # [source, staged path] pairs the shim binds under its stage
+
+
 def bwrap_command(
     spec: ContainerSpec,
     rootfs: Path,
@@ -129,9 +145,9 @@ def bwrap_command(
     bwrap: str = "bwrap",
     setpriv: str = "setpriv",
     stage: str = shim.STAGE,
-) -> tuple[list[str], list[list[str]]]:
-    """The command line that runs `spec` over the image tree `rootfs`, and the [source,
-    staged path] pairs the shim must bind under `stage` for bwrap to reach them.
+) -> BwrapCommand:
+    """What runs `spec` over the image tree `rootfs`, with the [source, staged path] pairs the
+    shim must bind under `stage` for bwrap to reach them.
 
     bwrap runs as the container's uid, so that nothing runs as root and files written to
     mounted directories belong to that uid on the host."""
@@ -143,15 +159,18 @@ def bwrap_command(
     if spec.workdir:
         targets.append(spec.workdir)
 
-    args = [setpriv, f"--reuid={uid}", f"--regid={gid}", "--clear-groups", bwrap]
-    args += ["--unshare-all", "--unshare-user", "--disable-userns"]
+    prefix = [setpriv, f"--reuid={uid}", f"--regid={gid}", "--clear-groups", bwrap]
+    args = ["--unshare-all", "--unshare-user", "--disable-userns"]
     if spec.network == "host":
         args.append("--share-net")
     # --die-with-parent: the parent is the shim, so the container dies with its supervisor
     # (and is then reported as such), never with the worker that started it.
     args += ["--die-with-parent", "--new-session"]
     args += _root_layout(rootfs, root_source, targets)
-    args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/dev/shm", "--tmpfs", "/tmp"]
+    args += ["--proc", "/proc", "--dev", "/dev"]
+    # Bounded: a full /tmp fails the container's write, never the host's memory.
+    size = str(tmpfs_bytes(spec.memory_bytes))
+    args += ["--size", size, "--tmpfs", "/dev/shm", "--size", size, "--tmpfs", "/tmp"]
     for i, mount in enumerate(mounts):
         source = f"{stage}/m{i}"
         staged.append([str(mount.source), source])
@@ -163,7 +182,7 @@ def bwrap_command(
     env.update(spec.env)
     for key, value in env.items():
         args += ["--setenv", key, value]
-    return [*args, "--", *spec.command], staged
+    return BwrapCommand(prefix, args, list(spec.command), staged)
 
 
 def _read_json(path: Path) -> dict | None:
@@ -292,7 +311,7 @@ class SandboxRuntime(Runtime):
         bwrap, setpriv = shutil.which("bwrap"), shutil.which("setpriv")
         if not bwrap or not setpriv:
             raise ContainerError("the sandbox runtime needs bwrap (bubblewrap) and setpriv")
-        argv, stage = bwrap_command(
+        command = bwrap_command(
             spec, sandbox_rootfs(spec.image).resolve(), bwrap=bwrap, setpriv=setpriv
         )
 
@@ -311,10 +330,10 @@ class SandboxRuntime(Runtime):
         (state / "spec.json").write_text(json.dumps(spec_data))
         (state / "labels.json").write_text(json.dumps(labels))
         launch = {
-            "argv": argv,
-            "stage": stage,
+            **asdict(command),
             "memory_bytes": spec.memory_bytes,
             "cpus": spec.cpus,
+            "log_bytes": settings.STUDIO_CONTAINER_LOG_BYTES,
         }
         (state / "launch.json").write_text(json.dumps(launch))
 
@@ -431,8 +450,10 @@ class SandboxRuntime(Runtime):
         return self._tail(container_id, log, follow)
 
     def _tail(self, container_id: str, log, follow: bool) -> Iterator[str]:
+        return split_lines(self._chunks(container_id, log, follow))
+
+    def _chunks(self, container_id: str, log, follow: bool) -> Iterator[bytes]:
         with log:
-            pending = b""
             while True:
                 # Checked before reading, so that output written just before the exit is read.
                 done = not follow or self.status(container_id).state not in (
@@ -441,15 +462,11 @@ class SandboxRuntime(Runtime):
                 )
                 chunk = log.read(65536)
                 if chunk:
-                    *lines, pending = (pending + chunk).split(b"\n")
-                    for line in lines:
-                        yield line.decode(errors="replace")
+                    yield chunk
                 elif done:
                     break
                 else:
                     time.sleep(POLL * 2)
-            if pending:
-                yield pending.decode(errors="replace")
 
     def remove(self, container_id: str) -> None:
         state = self._dir(container_id)

@@ -11,9 +11,13 @@ directory, then:
 3. in a private mount namespace of its own, bind-mounts the image tree and the mount sources
    under a world-traversable tmpfs, because bwrap runs as the unprivileged uid and could not
    reach them where they live (the data directory is private to root);
-4. runs bwrap (through setpriv) with its output appended to `log`, entering the cgroups
-   between fork and exec so that every process of the container is inside them;
-5. writes `exit.json` (exit code, OOM flag, finish time) atomically when bwrap ends.
+4. runs bwrap (through setpriv), entering the cgroups between fork and exec so that every
+   process of the container is inside them; bwrap's options (the environment among them)
+   reach it through an inherited memfd (`--args`), never its command line, which every host
+   user can read;
+5. copies the container's output from a pipe into `log` up to `log_bytes`, then reads and
+   drops the rest, so that the file stops growing while the container's writes never block;
+6. writes `exit.json` (exit code, OOM flag, finish time) atomically when bwrap ends.
 
 Standard library only and run by path, not with `-m studio...`: importing the `studio`
 package loads Celery, which would cost more than the whole start budget.
@@ -24,8 +28,10 @@ import ctypes
 import json
 import os
 import resource
+import select
 import subprocess
 import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -34,6 +40,9 @@ from pathlib import Path
 STAGE = "/run/studio-sandbox"
 PIDS_MAX = 4096
 CFS_PERIOD_US = 100_000
+READ_BYTES = 65536
+# After bwrap exits, how long output still in the pipe is read before giving up on it.
+DRAIN_SECONDS = 2.0
 
 _CLONE_NEWNS = 0x00020000
 _MS_RDONLY = 0x1
@@ -279,6 +288,42 @@ def _enter(limits: dict, memory: int | None):
     return enter
 
 
+def _options_fd(options: list[str]) -> int:
+    """bwrap's options, NUL-separated, in an anonymous memory file for `bwrap --args FD`."""
+    fd = os.memfd_create("bwrap-args")
+    with open(fd, "wb", closefd=False) as f:
+        f.write(b"".join(option.encode() + b"\0" for option in options))
+    os.lseek(fd, 0, os.SEEK_SET)
+    return fd
+
+
+def copy_capped(source: int, log, cap: int, child: subprocess.Popen) -> None:
+    """Copy the container's output to `log` until `cap` bytes, then drop (but keep reading)
+    the rest; return at end of output, or DRAIN_SECONDS after `child` exited."""
+    written = 0
+    drain_until = None
+    while True:
+        if drain_until is None and child.poll() is not None:
+            drain_until = time.monotonic() + DRAIN_SECONDS
+        timeout = 0.5 if drain_until is None else max(0.0, drain_until - time.monotonic())
+        ready, _, _ = select.select([source], [], [], timeout)
+        if not ready:
+            if drain_until is not None:
+                return
+            continue
+        data = os.read(source, READ_BYTES)
+        if not data:
+            return
+        if written < cap:
+            kept = data[: cap - written]
+            log.write(kept)
+            log.flush()
+            written += len(kept)
+            if written >= cap:
+                log.write(f"\n[Studio: output beyond {cap // 2**20} MiB was dropped]\n".encode())
+                log.flush()
+
+
 def supervise(state: Path) -> None:
     write_atomic(state / "pid", f"{os.getpid()} {process_start_time(os.getpid())}")
     launch = json.loads((state / "launch.json").read_text())
@@ -290,16 +335,25 @@ def supervise(state: Path) -> None:
         limits.update(memory_bytes=launch["memory_bytes"], cpus=launch["cpus"], pids=PIDS_MAX)
         write_atomic(state / "limits.json", json.dumps(limits))
         stage_mounts(launch["stage"])
-        with open(state / "log", "ab") as log:
+        options = _options_fd(launch["options"])
+        output, output_w = os.pipe()
+        try:
             child = subprocess.Popen(
-                launch["argv"],
+                [*launch["prefix"], "--args", str(options), "--", *launch["command"]],
                 stdin=subprocess.DEVNULL,
-                stdout=log,
+                stdout=output_w,
                 stderr=subprocess.STDOUT,
                 close_fds=True,
+                pass_fds=(options,),
                 preexec_fn=_enter(limits, launch["memory_bytes"]),
             )
+        finally:
+            os.close(options)
+            os.close(output_w)
         write_atomic(state / "started.json", json.dumps({"at": now_iso(), "bwrap_pid": child.pid}))
+        with open(state / "log", "ab") as log:
+            copy_capped(output, log, launch["log_bytes"], child)
+        os.close(output)
         exit_code = child.wait()
         if exit_code < 0:  # bwrap itself killed by a signal: report it as a shell would
             exit_code = 128 - exit_code

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from studio.runtime.base import ContainerError, ContainerSpec, Mount
-from studio.runtime.sandbox import bwrap_command
+from studio.runtime.sandbox import BwrapCommand, bwrap_command
 
 STAGE = "/stage"
 
@@ -27,8 +27,14 @@ def spec(**kwargs) -> ContainerSpec:
     return ContainerSpec(**{"name": "job-1", "image": "studio/x", "command": ["train"], **kwargs})
 
 
-def build(s: ContainerSpec, rootfs: Path) -> tuple[list[str], list[list[str]]]:
+def command(s: ContainerSpec, rootfs: Path) -> BwrapCommand:
     return bwrap_command(s, rootfs, bwrap="/usr/bin/bwrap", setpriv="/usr/bin/setpriv", stage=STAGE)
+
+
+def build(s: ContainerSpec, rootfs: Path) -> tuple[list[str], list[list[str]]]:
+    """The arguments bwrap receives, as one list (the shim passes the options by descriptor)."""
+    c = command(s, rootfs)
+    return [*c.prefix, *c.options, "--", *c.command], c.stage
 
 
 def pairs(argv: list[str], option: str) -> list[tuple[str, str]]:
@@ -81,6 +87,8 @@ def test_image_tree_and_mounts_are_staged_and_bound(rootfs, tmp_path):
     assert argv[argv.index("--dev") + 1] == "/dev"
     tmpfs = [argv[i + 1] for i, a in enumerate(argv) if a == "--tmpfs"]
     assert tmpfs == ["/dev/shm", "/tmp"]
+    for i in (i for i, a in enumerate(argv) if a == "--tmpfs"):
+        assert argv[i - 2] == "--size" and int(argv[i - 1]) > 0
     # Nothing of the host but the image tree and the mounts.
     sources = [v for option in ("--bind", "--ro-bind") for v, _ in pairs(argv, option)]
     assert all(s.startswith(f"{STAGE}/") for s in sources)
@@ -123,3 +131,20 @@ def test_workdir(rootfs):
     assert argv[argv.index("--chdir") + 1] == "/opt/ml"
     argv, _ = build(spec(), rootfs)
     assert argv[argv.index("--chdir") + 1] == "/"
+
+
+def test_tmpfs_is_half_the_memory_unless_configured(rootfs, settings):
+    settings.STUDIO_TMPFS_BYTES = 0
+    argv, _ = build(spec(memory_bytes=2 * 2**30), rootfs)
+    assert pairs(argv, "--size") == [(str(2**30), "--tmpfs"), (str(2**30), "--tmpfs")]
+    settings.STUDIO_TMPFS_BYTES = 5 * 2**20
+    argv, _ = build(spec(memory_bytes=2 * 2**30), rootfs)
+    assert [size for size, _ in pairs(argv, "--size")] == [str(5 * 2**20)] * 2
+
+
+def test_the_environment_never_reaches_the_command_line(rootfs):
+    c = command(spec(env={"AWS_SECRET_ACCESS_KEY": "s3cr3t"}, command=["train", "--x"]), rootfs)
+    assert c.prefix[-1] == "/usr/bin/bwrap"
+    assert "s3cr3t" in c.options
+    assert not any("s3cr3t" in a or a == "--setenv" for a in [*c.prefix, *c.command])
+    assert c.command == ["train", "--x"]
