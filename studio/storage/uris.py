@@ -58,15 +58,13 @@ def normalise(value: str) -> str:
     return text
 
 
-def scheme_of(value: str) -> str | None:
-    """The lowercased scheme `value` names once normalised ("s3", "file", "https"), or None."""
-    match = _SCHEME.match(normalise(value))
-    return match.group(1).lower() if match else None
-
-
 def names_storage(value: str) -> bool:
-    """Whether `value` is one the store's readers would take: what the access check looks at."""
-    return scheme_of(value) in SCHEMES
+    """Whether the access check must look at `value`: whether it names s3:// or file:// once
+    any quotes and whitespace around it are gone. Wider than what `parse_uri` takes (one pair
+    of quotes), so that a caller that strips quotes itself still hands the store only a value
+    the check has seen, and refused: `'"" S3://studio-d-other/x ""'` is checked, and malformed."""
+    match = _SCHEME.match(value.strip(SPACE + '"'))
+    return match is not None and match.group(1).lower() in SCHEMES
 
 
 def _refuse(field: str, uri: str, rule: str) -> None:

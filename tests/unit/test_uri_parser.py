@@ -128,6 +128,9 @@ def test_host_files_in_any_spelling_are_refused_by_the_check_and_by_the_store(va
         '"S3://studio-d-other/code.tar.gz"',
         "s3:studio-d-other/code.tar.gz",
         "s3://STUDIO-D-OTHER/code.tar.gz",
+        # A reader that strips quotes itself (`.strip('"')`) would take these: checked too.
+        '"" S3://studio-d-other/code.tar.gz ""',
+        '""s3://studio-d-other/code.tar.gz',
     ],
 )
 def test_every_spelling_a_reader_would_take_is_checked(value):
