@@ -78,3 +78,30 @@ def test_stop_and_remove(docker_runtime):
     runtime.remove(container_id)
     assert runtime.status(container_id).state == State.MISSING
     assert list(runtime.logs(container_id)) == []
+
+
+def test_tmp_and_shm_are_bounded_and_the_log_rotated(docker_runtime, settings):
+    runtime, started = docker_runtime
+    settings.STUDIO_TMPFS_BYTES = 8 * 2**20
+    settings.STUDIO_CONTAINER_LOG_BYTES = 2 * 2**20
+    script = "dd if=/dev/zero of=/tmp/fill bs=1M count=32 2>&1; echo rc=$?; df -k /tmp /dev/shm"
+    container_id = runtime.start(spec(command=["sh", "-c", script]))
+    started.append(container_id)
+    assert runtime.wait(container_id, timeout=60).exit_code == 0
+    out = "\n".join(runtime.logs(container_id))
+    assert "No space left on device" in out and "rc=1" in out
+    sizes = {line.split()[-1]: line.split()[1] for line in out.splitlines()[-2:]}
+    assert sizes == {"/tmp": "8192", "/dev/shm": "8192"}  # KiB
+    log_config = runtime.client.containers.get(container_id).attrs["HostConfig"]["LogConfig"]
+    assert log_config == {"Type": "json-file", "Config": {"max-size": "1048576", "max-file": "2"}}
+
+
+def test_a_line_without_newline_is_cut(docker_runtime):
+    runtime, started = docker_runtime
+    script = "import sys; sys.stdout.write('x' * 2**20); print(); print('after')"
+    container_id = runtime.start(spec(command=["python", "-c", script]))
+    started.append(container_id)
+    assert runtime.wait(container_id, timeout=60).exit_code == 0
+    lines = list(runtime.logs(container_id))
+    assert lines[0] == "x" * 16 * 1024 + " [Studio: line cut at 16 KiB]"
+    assert lines[1:] == ["after"]

@@ -324,3 +324,43 @@ def test_start_errors_name_what_is_wrong(runtime, tmp_path):
         runtime.start(spec("true", gpus=1))
     assert runtime.status("sbx-000000000000").state == State.MISSING
     runtime.remove("sbx-000000000000")
+
+
+def test_secrets_in_the_environment_reach_the_container_but_no_command_line(runtime):
+    secret = f"s3cr3t-{time.monotonic_ns()}"
+    cid = runtime.start(
+        spec('echo "seen=$AWS_SECRET_ACCESS_KEY"; sleep 30', env={"AWS_SECRET_ACCESS_KEY": secret})
+    )
+    lines = runtime.logs(cid, follow=True)
+    assert next(lines) == f"seen={secret}"
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmdline = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue  # exited meanwhile
+            assert secret.encode() not in cmdline, f"the secret is on pid {entry.name}'s cmdline"
+    runtime.stop(cid, timeout=0)
+
+
+def test_tmp_is_a_bounded_tmpfs(runtime, settings):
+    settings.STUDIO_TMPFS_BYTES = 8 * 2**20
+    cid = runtime.start(
+        spec("dd if=/dev/zero of=/tmp/fill bs=1M count=32 2>&1; echo rc=$?; df -k /tmp /dev/shm")
+    )
+    assert runtime.wait(cid, timeout=30).exit_code == 0
+    out = "\n".join(runtime.logs(cid))
+    assert "No space left on device" in out and "rc=1" in out
+    sizes = {line.split()[-1]: line.split()[1] for line in out.splitlines()[-2:]}
+    assert sizes == {"/tmp": "8192", "/dev/shm": "8192"}  # KiB
+
+
+def test_the_log_stops_growing_at_its_cap_and_the_container_runs_on(runtime, settings):
+    settings.STUDIO_CONTAINER_LOG_BYTES = 2**20
+    cid = runtime.start(python("import sys\nsys.stdout.write('x' * 50 * 2**20)\nprint('done')"))
+    assert runtime.wait(cid, timeout=60).exit_code == 0
+    log = runtime.root / cid / "log"
+    assert log.stat().st_size < 2**20 + 100
+    lines = list(runtime.logs(cid))
+    assert lines[0].endswith("[Studio: line cut at 16 KiB]") and len(lines[0]) < 17 * 1024
+    assert lines[-1] == "[Studio: output beyond 1 MiB was dropped]"
