@@ -279,6 +279,8 @@ class PolicyInline(PolicyColumns, ReadOnlyInline):
         "denied",
         "instance_quotas",
         "max_concurrent_jobs",
+        "max_concurrent_apps",
+        "max_runtime_in_seconds",
         "monthly_budget_usd",
     )
 
@@ -612,6 +614,8 @@ class PolicyAdmin(PolicyColumns, ServiceModelAdmin):
         "denied",
         "instance_quotas",
         "max_concurrent_jobs",
+        "max_concurrent_apps",
+        "max_runtime_in_seconds",
         "monthly_budget_usd",
         "attached",
     )
@@ -624,7 +628,15 @@ class PolicyAdmin(PolicyColumns, ServiceModelAdmin):
         ("Actions", {"fields": ("allow", "deny")}),
         (
             "Quotas",
-            {"fields": ("max_instances_per_type", "max_concurrent_jobs", "monthly_budget_usd")},
+            {
+                "fields": (
+                    "max_instances_per_type",
+                    "max_concurrent_jobs",
+                    "max_concurrent_apps",
+                    "max_runtime_in_seconds",
+                    "monthly_budget_usd",
+                )
+            },
         ),
     )
     fieldsets = add_fieldsets

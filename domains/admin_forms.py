@@ -360,6 +360,8 @@ class PolicyForm(ServiceForm):
         "Deny": "deny",
         "MaxInstancesPerType": "max_instances_per_type",
         "MaxConcurrentJobs": "max_concurrent_jobs",
+        "MaxConcurrentApps": "max_concurrent_apps",
+        "MaxRuntimeInSeconds": "max_runtime_in_seconds",
         "MonthlyBudgetUsd": "monthly_budget_usd",
     }
     in_use_field = "name"
@@ -374,6 +376,8 @@ class PolicyForm(ServiceForm):
             "deny",
             "max_instances_per_type",
             "max_concurrent_jobs",
+            "max_concurrent_apps",
+            "max_runtime_in_seconds",
             "monthly_budget_usd",
         )
 
@@ -412,6 +416,8 @@ class PolicyForm(ServiceForm):
             "description": data.get("description", ""),
             "max_instances_per_type": data["max_instances_per_type"],
             "max_concurrent_jobs": data.get("max_concurrent_jobs"),
+            "max_concurrent_apps": data.get("max_concurrent_apps"),
+            "max_runtime_in_seconds": data.get("max_runtime_in_seconds"),
             "monthly_budget_usd": data.get("monthly_budget_usd"),
         }
         if self.instance.pk:

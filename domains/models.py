@@ -180,6 +180,14 @@ class Policy(models.Model):
         default=dict, blank=True, help_text='e.g. {"ml.m5.large": 2}'
     )
     max_concurrent_jobs = models.PositiveIntegerField(null=True, blank=True)
+    max_concurrent_apps = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Running JupyterLab apps at once, per profile."
+    )
+    max_runtime_in_seconds = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="The longest StoppingCondition.MaxRuntimeInSeconds a job may ask for.",
+    )
     monthly_budget_usd = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -4,13 +4,20 @@ A superuser may do anything. Everyone else acts through their user profile in th
 domain: the profile must exist, be InService and not suspended; domain admins may do anything
 in their domain; members are held to their policies (`domains.policy`), may manage only their own
 resources, and may never perform the domain-management actions below.
+
+An access key is not its user: a request it signs acts as the key's profile alone
+(`acting_as`), so a superuser's key in a domain is held to that profile's suspension, status
+and policies, and sees no other domain.
 """
 
+import copy
+
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import QuerySet
 
 from domains.models import Domain, Policy, StudioStatus, UserProfile
-from domains.policy import Usage, check_quotas, effective_quotas, evaluate
+from domains.policy import Limit, Quotas, Usage, check_quotas, effective_quotas, evaluate
 from studio.errors import AccessDenied
 
 User = AbstractBaseUser | AnonymousUser
@@ -45,10 +52,31 @@ def _is_read(action: str) -> bool:
     return action.split(":", 1)[-1].lower().startswith(READ_PREFIXES)
 
 
+def acting_as(profile: UserProfile) -> AbstractBaseUser:
+    """The actor for a request signed with one of `profile`'s keys: its user, stripped of any
+    installation-wide role and bound to `profile`, so that every service authorizes the
+    profile (never the superuser or staff member behind it). Used for the call only; never
+    saved."""
+    actor = copy.copy(profile.user)
+    actor.is_superuser = False
+    actor.is_staff = False
+    actor.acting_profile = profile
+    return actor
+
+
+def bound_profile(user: User) -> UserProfile | None:
+    """The profile an actor made by `acting_as` is bound to; None for a signed-in user."""
+    return getattr(user, "acting_profile", None)
+
+
 def visible_domains(user: User) -> QuerySet[Domain]:
-    """Domains a user may know exist: all for superusers, else those they have a profile in."""
+    """Domains a user may know exist: all for superusers, else those they have a profile in
+    (for a key, its profile's domain only)."""
     if not user.is_authenticated:
         return Domain.objects.none()
+    bound = bound_profile(user)
+    if bound is not None:
+        return Domain.objects.filter(pk=bound.domain_id)
     if user.is_superuser:
         return Domain.objects.all()
     return Domain.objects.filter(profiles__user=user).distinct()
@@ -59,7 +87,9 @@ def administered_domains(user: User) -> QuerySet[Domain]:
         return Domain.objects.none()
     if user.is_superuser:
         return Domain.objects.all()
-    return Domain.objects.filter(
+    bound = bound_profile(user)
+    domains = Domain.objects.filter(pk=bound.domain_id) if bound else Domain.objects.all()
+    return domains.filter(
         profiles__user=user,
         profiles__role="Admin",
         profiles__suspended_at__isnull=True,
@@ -98,6 +128,10 @@ def authorize(
     profile = UserProfile.objects.select_related("domain").filter(domain=domain, user=user).first()
     if user.is_superuser:
         return profile
+    bound = bound_profile(user)
+    if bound is not None and (profile is None or profile.pk != bound.pk):
+        # The user's profile in another domain is not this key's to use.
+        profile = None
     if profile is None:
         raise AccessDenied(f"You have no user profile in domain '{domain.name}' for {action}.")
     if profile.is_suspended:
@@ -119,19 +153,60 @@ def authorize(
     raise _denied(profile, action, decision.reason)
 
 
+def profile_quotas(profile: UserProfile) -> Quotas:
+    """The profile's quotas: its policies' tightest, and the installation's defaults for those
+    no policy sets."""
+    return effective_quotas(effective_policies(profile)).with_defaults(
+        {
+            "concurrent_jobs": (
+                settings.STUDIO_DEFAULT_MAX_CONCURRENT_JOBS,
+                "STUDIO_DEFAULT_MAX_CONCURRENT_JOBS",
+            ),
+            "concurrent_apps": (
+                settings.STUDIO_DEFAULT_MAX_CONCURRENT_APPS,
+                "STUDIO_DEFAULT_MAX_CONCURRENT_APPS",
+            ),
+            "max_runtime_in_seconds": (
+                settings.STUDIO_DEFAULT_MAX_RUNTIME_SECONDS,
+                "STUDIO_DEFAULT_MAX_RUNTIME_SECONDS",
+            ),
+        }
+    )
+
+
+def domain_quotas() -> Quotas:
+    """What one domain may run at once, all its profiles together: the operator's settings,
+    which a domain's admins cannot raise."""
+
+    def limit(name: str) -> Limit | None:
+        value = getattr(settings, name)
+        return None if value is None else Limit(value, "", f"{name}, for the whole domain")
+
+    return Quotas(
+        concurrent_jobs=limit("STUDIO_DOMAIN_MAX_CONCURRENT_JOBS"),
+        concurrent_apps=limit("STUDIO_DOMAIN_MAX_CONCURRENT_APPS"),
+    )
+
+
 def enforce_quotas(
     profile: UserProfile,
     usage: Usage,
     *,
+    domain_usage: Usage | None = None,
     instance_type: str | None = None,
     instance_count: int = 0,
     starts_job: bool = False,
+    starts_app: bool = False,
 ) -> None:
-    """Raise ResourceLimitExceeded if this work would pass the profile's quotas."""
+    """Raise ResourceLimitExceeded if this work would pass the profile's quotas (`usage`) or,
+    when `domain_usage` is given (every start does), its domain's."""
     check_quotas(
-        effective_quotas(effective_policies(profile)),
+        profile_quotas(profile),
         usage,
         instance_type=instance_type,
         instance_count=instance_count,
         starts_job=starts_job,
+        starts_app=starts_app,
     )
+    if domain_usage is not None:
+        check_quotas(domain_quotas(), domain_usage, starts_job=starts_job, starts_app=starts_app)

@@ -21,6 +21,7 @@ class PolicyLike(Protocol):
     max_instances_per_type: dict[str, int]
     max_concurrent_jobs: int | None
     monthly_budget_usd: Decimal | None
+    # Also read, when present: max_concurrent_apps and max_runtime_in_seconds (int | None).
 
 
 def action_matches(pattern: str, action: str) -> bool:
@@ -59,6 +60,15 @@ def evaluate(policies: Iterable[PolicyLike], action: str) -> Decision:
 class Limit:
     value: int | Decimal
     policy: str
+    # Set when the limit is an installation default (the setting's name), not a policy's.
+    setting: str = ""
+
+    @property
+    def source(self) -> str:
+        """Who sets it, to start a refusal with."""
+        if self.setting:
+            return f"The installation's default ({self.setting})"
+        return f"Policy '{self.policy}'"
 
 
 @dataclass
@@ -67,7 +77,17 @@ class Quotas:
 
     instances_per_type: dict[str, Limit] = field(default_factory=dict)
     concurrent_jobs: Limit | None = None
+    concurrent_apps: Limit | None = None
+    max_runtime_in_seconds: Limit | None = None
     monthly_budget_usd: Limit | None = None
+
+    def with_defaults(self, defaults: dict[str, tuple[int | None, str]]) -> "Quotas":
+        """These quotas, with `defaults` ({quota: (value, setting name)}) filling the ones no
+        policy sets: fair share holds even for a profile whose policies name no quota."""
+        for quota, (value, setting) in defaults.items():
+            if getattr(self, quota) is None and value is not None:
+                setattr(self, quota, Limit(value, "", setting))
+        return self
 
 
 def _tighter(current: Limit | None, value, policy: str) -> Limit | None:
@@ -86,6 +106,13 @@ def effective_quotas(policies: Iterable[PolicyLike]) -> Quotas:
                 quotas.instances_per_type.get(instance_type), n, p.name
             )
         quotas.concurrent_jobs = _tighter(quotas.concurrent_jobs, p.max_concurrent_jobs, p.name)
+        # Optional in a PolicyLike: a policy-like object that predates them sets neither.
+        quotas.concurrent_apps = _tighter(
+            quotas.concurrent_apps, getattr(p, "max_concurrent_apps", None), p.name
+        )
+        quotas.max_runtime_in_seconds = _tighter(
+            quotas.max_runtime_in_seconds, getattr(p, "max_runtime_in_seconds", None), p.name
+        )
         quotas.monthly_budget_usd = _tighter(
             quotas.monthly_budget_usd, p.monthly_budget_usd, p.name
         )
@@ -98,6 +125,7 @@ class Usage:
 
     instances_by_type: dict[str, int] = field(default_factory=dict)
     concurrent_jobs: int = 0
+    concurrent_apps: int = 0
     month_spend_usd: Decimal = Decimal(0)
 
 
@@ -108,6 +136,7 @@ def check_quotas(
     instance_type: str | None = None,
     instance_count: int = 0,
     starts_job: bool = False,
+    starts_app: bool = False,
 ) -> None:
     """Raise ResourceLimitExceeded if starting this work would pass a quota."""
     if instance_type and instance_count:
@@ -115,7 +144,7 @@ def check_quotas(
         running = usage.instances_by_type.get(instance_type, 0)
         if limit is not None and running + instance_count > limit.value:
             raise ResourceLimitExceeded(
-                f"Policy '{limit.policy}' allows at most {limit.value} {instance_type} "
+                f"{limit.source} allows at most {limit.value} {instance_type} "
                 f"instances at once; {running} are running and {instance_count} more were "
                 "requested. Stop something or ask a domain admin to raise the quota."
             )
@@ -123,16 +152,23 @@ def check_quotas(
         limit = quotas.concurrent_jobs
         if usage.concurrent_jobs + 1 > limit.value:
             raise ResourceLimitExceeded(
-                f"Policy '{limit.policy}' allows at most {limit.value} concurrent jobs; "
+                f"{limit.source} allows at most {limit.value} concurrent jobs; "
                 f"{usage.concurrent_jobs} are running. Wait for one to finish or stop one."
+            )
+    if starts_app and quotas.concurrent_apps is not None:
+        limit = quotas.concurrent_apps
+        if usage.concurrent_apps + 1 > limit.value:
+            raise ResourceLimitExceeded(
+                f"{limit.source} allows at most {limit.value} running JupyterLab apps; "
+                f"{usage.concurrent_apps} are running. Stop one first."
             )
     budget = quotas.monthly_budget_usd
     if (
         budget is not None
-        and (instance_count or starts_job)
+        and (instance_count or starts_job or starts_app)
         and usage.month_spend_usd >= budget.value
     ):
         raise ResourceLimitExceeded(
-            f"Policy '{budget.policy}' sets a monthly budget of ${budget.value}; "
+            f"{budget.source} sets a monthly budget of ${budget.value}; "
             f"${usage.month_spend_usd:.2f} is already spent this month."
         )

@@ -13,8 +13,20 @@ def _env_bool(name: str, default: bool = False) -> bool:
     return os.environ.get(name, str(default)).strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _private(path: Path, mode: int) -> None:
+    """Take group and other rights off `path` (down to `mode`) if this process owns it: an
+    older install made its data directory 0755 and its files 0644."""
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        return
+    if info.st_uid == os.geteuid() and info.st_mode & 0o777 & ~mode:
+        path.chmod(info.st_mode & 0o777 & mode)
+
+
 def _secret_from_file(path: Path, make) -> str:
     """Read a secret kept in the data directory, creating it (mode 0600) on first use."""
+    _private(path, 0o600)
     try:
         return path.read_text().strip()
     except FileNotFoundError:
@@ -35,7 +47,11 @@ def _secret_from_file(path: Path, make) -> str:
 
 
 DATA_DIR = Path(os.environ.get("STUDIO_DATA_DIR", BASE_DIR / "var")).resolve()
-DATA_DIR.mkdir(parents=True, exist_ok=True)
+# Only its owner enters the data directory: containers get what they may see by bind mounts
+# that root makes (dockerd; the sandbox's shim stages them before bwrap drops to the job's uid).
+DATA_DIR_MODE = 0o700
+DATA_DIR.mkdir(mode=DATA_DIR_MODE, parents=True, exist_ok=True)
+_private(DATA_DIR, DATA_DIR_MODE)
 SECRET_KEY = os.environ.get("SECRET_KEY") or _secret_from_file(
     DATA_DIR / "secret_key", lambda: secrets.token_urlsafe(50)
 )
@@ -45,7 +61,10 @@ ENCRYPTION_KEY = os.environ.get("STUDIO_ENCRYPTION_KEY") or _secret_from_file(
     DATA_DIR / "encryption_key", lambda: secrets.token_urlsafe(32)
 )
 DEBUG = _env_bool("DEBUG")
-ALLOWED_HOSTS = [h for h in os.environ.get("ALLOWED_HOSTS", "*").split(",") if h]
+# This machine's own names only, unless told more (`studio up --host` adds the one it serves):
+# "*" would also switch off the websocket Origin check, which trusts ALLOWED_HOSTS.
+LOCAL_HOSTS = "localhost,127.0.0.1,[::1]"
+ALLOWED_HOSTS = [h for h in os.environ.get("ALLOWED_HOSTS", LOCAL_HOSTS).split(",") if h]
 CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o]
 
 # Built images for the sandbox runtime (root file system trees, hundreds of MB each): shared
@@ -72,6 +91,22 @@ STUDIO_ARCHIVE_MAX_RATIO = int(os.environ.get("STUDIO_ARCHIVE_MAX_RATIO", 200))
 # How long one confined file operation (packing a model, unpacking code) may take.
 STUDIO_CONFINED_TIMEOUT = int(os.environ.get("STUDIO_CONFINED_TIMEOUT", 3600))
 STUDIO_MAX_UPLOAD_BYTES = int(os.environ.get("STUDIO_MAX_UPLOAD_BYTES", str(512 * 1024**2)))
+
+
+def _env_limit(name: str, default: int) -> int | None:
+    """A quota from the environment; "none" (or empty) lifts it."""
+    value = os.environ.get(name, str(default)).strip().lower()
+    return None if value in {"", "none"} else int(value)
+
+
+# Fair share (docs/tenancy.md): what a profile may run when no policy of theirs sets a quota
+# (a new domain's default policy starts with these values, for its admins to change), and
+# what a whole domain may run at once, which only this installation's operator changes.
+STUDIO_DEFAULT_MAX_CONCURRENT_JOBS = _env_limit("STUDIO_DEFAULT_MAX_CONCURRENT_JOBS", 4)
+STUDIO_DEFAULT_MAX_CONCURRENT_APPS = _env_limit("STUDIO_DEFAULT_MAX_CONCURRENT_APPS", 2)
+STUDIO_DEFAULT_MAX_RUNTIME_SECONDS = _env_limit("STUDIO_DEFAULT_MAX_RUNTIME_SECONDS", 86_400)
+STUDIO_DOMAIN_MAX_CONCURRENT_JOBS = _env_limit("STUDIO_DOMAIN_MAX_CONCURRENT_JOBS", 16)
+STUDIO_DOMAIN_MAX_CONCURRENT_APPS = _env_limit("STUDIO_DOMAIN_MAX_CONCURRENT_APPS", 16)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -129,6 +164,12 @@ if os.environ.get("DATABASE_TEST_NAME"):
     # Lets concurrent test runs against one server use separate test databases.
     DATABASES["default"]["TEST"] = {"NAME": os.environ["DATABASE_TEST_NAME"]}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Created 0600 before SQLite opens it, which would make it 0644; SQLite gives its -wal
+    # and -shm files the database's own mode.
+    _database = Path(str(DATABASES["default"]["NAME"]))
+    if _database.is_absolute() and _database.parent.is_dir():
+        os.close(os.open(_database, os.O_WRONLY | os.O_CREAT, 0o600))
+        _private(_database, 0o600)
     # The embedded default is shared by web, worker and beat: WAL lets readers run beside the
     # writer, and IMMEDIATE transactions queue writers instead of failing with "locked".
     DATABASES["default"]["OPTIONS"] = {

@@ -81,7 +81,7 @@ def create_app(
     authorize(actor, "sagemaker:CreateApp", domain=domain, owner=acting)
     spec = _resource_spec(space, resource_spec)
     from domains.tasks import start_app
-    from jobs.usage import profile_usage
+    from jobs.usage import domain_usage, profile_usage
 
     with transaction.atomic():
         space = Space.objects.select_for_update().select_related("domain", "owner").get(pk=space.pk)
@@ -90,8 +90,10 @@ def create_app(
         enforce_quotas(
             space.owner,
             profile_usage(space.owner),
+            domain_usage=domain_usage(space.domain),
             instance_type=spec["InstanceType"],
             instance_count=1,
+            starts_app=True,
         )
         app, created = App.objects.get_or_create(
             space=space,

@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from django.conf import settings as django_settings
 from django.db import transaction
 from django.db.models import QuerySet
 
@@ -64,6 +65,10 @@ def create_domain(
             name=DEFAULT_POLICY_NAME,
             description="Default for the domain's members: every SageMaker action, and datasets.",
             allow=DEFAULT_POLICY_ALLOW,
+            # Fair share from the start; the domain's admins change them on this policy.
+            max_concurrent_jobs=django_settings.STUDIO_DEFAULT_MAX_CONCURRENT_JOBS,
+            max_concurrent_apps=django_settings.STUDIO_DEFAULT_MAX_CONCURRENT_APPS,
+            max_runtime_in_seconds=django_settings.STUDIO_DEFAULT_MAX_RUNTIME_SECONDS,
         )
         domain.default_policies.add(policy)
         record_creation(domain)

@@ -53,11 +53,17 @@ def _validate_quotas(spec: dict[str, Any]) -> dict[str, Any]:
                 f"MaxInstancesPerType[{instance_type}] must be a whole number ≥ 0.",
                 "MaxInstancesPerType",
             )
-    jobs = spec.get("max_concurrent_jobs")
-    if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 0):
-        raise ValidationException(
-            "MaxConcurrentJobs must be a whole number ≥ 0.", "MaxConcurrentJobs"
-        )
+    counts = {
+        "max_concurrent_jobs": ("MaxConcurrentJobs", 0),
+        "max_concurrent_apps": ("MaxConcurrentApps", 0),
+        "max_runtime_in_seconds": ("MaxRuntimeInSeconds", 1),
+    }
+    for key, (field, least) in counts.items():
+        value = spec.get(key)
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, int) or value < least
+        ):
+            raise ValidationException(f"{field} must be a whole number ≥ {least}.", field)
     budget = spec.get("monthly_budget_usd")
     if budget is not None:
         try:
@@ -72,7 +78,7 @@ def _validate_quotas(spec: dict[str, Any]) -> dict[str, Any]:
             )
     return {
         "max_instances_per_type": per_type,
-        "max_concurrent_jobs": jobs,
+        **{key: spec.get(key) for key in counts},
         "monthly_budget_usd": budget,
     }
 
@@ -143,6 +149,8 @@ def update_policy(
         current = {
             "max_instances_per_type": policy.max_instances_per_type,
             "max_concurrent_jobs": policy.max_concurrent_jobs,
+            "max_concurrent_apps": policy.max_concurrent_apps,
+            "max_runtime_in_seconds": policy.max_runtime_in_seconds,
             "monthly_budget_usd": policy.monthly_budget_usd,
         }
         for key, value in _validate_quotas({**current, **quotas}).items():

@@ -9,7 +9,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from domains.models import ProfileRole, StudioStatus, UserProfile
+from domains.models import Domain, ProfileRole, StudioStatus, UserProfile
 from domains.permissions import User, authorize, visible_domains
 from domains.services.lookup import get_domain, get_policies, get_profile
 from domains.user_settings import validate_user_settings
@@ -26,6 +26,23 @@ def _validate_role(role: str) -> str:
             f"Role must be one of {', '.join(ProfileRole.values)}, not {role!r}.", "Role"
         )
     return role
+
+
+def _check_attachable(actor: User, domain: Domain, user: Any) -> None:
+    """A domain admin may give a profile only to an account with no other role in the
+    installation; otherwise attaching a superuser, a staff member or another domain's member
+    would let them issue that account keys and act as it. Superusers may attach anyone."""
+    if actor.is_superuser:
+        return
+    elsewhere = UserProfile.objects.filter(user=user).exclude(domain=domain).exists()
+    if user.is_superuser or user.is_staff or elsewhere:
+        raise ValidationException(
+            f"User {user.get_username()} already has a role elsewhere in this installation "
+            "(a profile in another domain, or staff or superuser rights), so only a superuser "
+            "can give them a profile here. A domain admin can attach only accounts with no "
+            "other role, or create a new one.",
+            "User",
+        )
 
 
 def create_user_profile(
@@ -51,6 +68,9 @@ def create_user_profile(
         domain = get_domain(actor, domain_id, for_update=True)
         if domain.status != StudioStatus.IN_SERVICE:
             raise ResourceInUse(f"Domain {domain_id} is {domain.status}; wait until InService.")
+        # Locked, so that two domains' admins cannot both attach the same account at once.
+        user = get_user_model().objects.select_for_update().get(pk=user.pk)
+        _check_attachable(actor, domain, user)
         if domain.profiles.filter(name=name).exists():
             raise ResourceInUse(f"User profile {name} already exists in domain {domain_id}.")
         if domain.profiles.filter(user=user).exists():

@@ -6,10 +6,16 @@ from django.conf import settings
 from django.db import transaction
 
 from domains.models import Domain, StudioStatus, UserProfile
-from domains.permissions import User, authorize, enforce_quotas, visible_domains
+from domains.permissions import (
+    User,
+    authorize,
+    enforce_quotas,
+    profile_quotas,
+    visible_domains,
+)
 from jobs.models import InstanceType
 from jobs.models import TrainingJobStatus as JobStatus
-from jobs.usage import profile_usage
+from jobs.usage import domain_usage, profile_usage
 from studio.errors import ResourceInUse, ResourceNotFound, ValidationException
 from studio.lifecycle import transition
 from studio.queue import enqueue
@@ -17,6 +23,8 @@ from studio.shapes import validate
 
 # All of one job's hosts run on this machine's runtime; more than this is a mistake.
 MAX_INSTANCE_COUNT = 16
+# What SageMaker fills in when StoppingCondition.MaxRuntimeInSeconds is left out: one day.
+SAGEMAKER_DEFAULT_MAX_RUNTIME = 86_400
 
 
 def role_arn() -> str:
@@ -62,9 +70,32 @@ def admit(
     enforce_quotas(
         profile,
         profile_usage(profile),
+        domain_usage=domain_usage(domain),
         instance_type=instance_type,
         instance_count=count,
         starts_job=True,
+    )
+
+
+def check_max_runtime(profile: UserProfile, request: dict[str, Any]) -> None:
+    """Refuse a StoppingCondition.MaxRuntimeInSeconds above the profile's ceiling (its policies'
+    max_runtime_in_seconds, else STUDIO_DEFAULT_MAX_RUNTIME_SECONDS): no job holds an instance
+    longer than its domain's admins allow. A request that leaves it out asks for SageMaker's
+    default, one day."""
+    ceiling = profile_quotas(profile).max_runtime_in_seconds
+    condition = request.get("StoppingCondition", {})
+    # A malformed condition is the request shape's to refuse, with its own message.
+    seconds = (
+        condition.get("MaxRuntimeInSeconds", SAGEMAKER_DEFAULT_MAX_RUNTIME)
+        if isinstance(condition, dict)
+        else None
+    )
+    if ceiling is None or not isinstance(seconds, int) or seconds <= ceiling.value:
+        return
+    raise ValidationException(
+        f"StoppingCondition.MaxRuntimeInSeconds must be at most {ceiling.value} seconds here "
+        f"({ceiling.source} sets this ceiling), not {seconds}.",
+        "StoppingCondition.MaxRuntimeInSeconds",
     )
 
 

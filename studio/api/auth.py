@@ -4,10 +4,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
 from django.http import HttpRequest
 from django.utils import timezone
 
 from domains.models import AccessKey, AccessKeyStatus, UserProfile
+from domains.permissions import acting_as
 from studio.api.sigv4 import SignedRequest, parse_authorization, verify
 from studio.crypto import decrypt
 from studio.errors import InvalidSignature, UnrecognizedClient
@@ -26,8 +28,9 @@ class Caller:
         return self.key.profile
 
     @property
-    def user(self):
-        return self.key.profile.user
+    def user(self) -> AbstractBaseUser:
+        """The actor services authorize: the key's profile, never the (super)user behind it."""
+        return acting_as(self.key.profile)
 
     @property
     def domain_id(self) -> str:

@@ -65,6 +65,18 @@ def local_url(host: str, port: int) -> str:
     return f"http://{host}:{port}/"
 
 
+def allowed_hosts(host: str) -> str:
+    """ALLOWED_HOSTS for a web process listening on `host`: the loopback names, and the name it
+    serves (this machine's names when it listens on every address). An operator adds others
+    (a proxy's public name) by setting ALLOWED_HOSTS."""
+    hosts = settings.LOCAL_HOSTS.split(",")
+    if host in ("", "0.0.0.0", "::"):
+        hosts += [socket.gethostname(), socket.getfqdn()]
+    else:
+        hosts.append(f"[{host}]" if ":" in host else host)
+    return ",".join(dict.fromkeys(hosts))
+
+
 def redis_command(redis_server: str, unix_socket: Path, workdir: Path) -> list[str]:
     """A redis-server that listens only on `unix_socket` and keeps nothing on disk: the broker
     and channel layer of one `studio up` hold nothing that must outlive it."""
@@ -195,6 +207,8 @@ class Command(BaseCommand):
             "DJANGO_SETTINGS_MODULE": "studio.settings",
             "PYTHONUNBUFFERED": "1",
         }
+        env.setdefault("ALLOWED_HOSTS", allowed_hosts(host))
+        self._say(f"Answering for host names: {env['ALLOWED_HOSTS']} (set ALLOWED_HOSTS for more)")
         if redis_server:
             workdir = data_dir / "redis"
             workdir.mkdir(exist_ok=True)
