@@ -3,8 +3,11 @@
 Requests lose what belongs to the hop or to Studio (its session and CSRF cookies, the
 client's own Authorization) and gain the server's token; responses lose hop-by-hop headers,
 keep their cookies inside the space's prefix, and HTML may only be framed by Studio itself.
+Everything but JupyterLab's own page is sandboxed (`confine`): what a space serves is its
+users' content, and must never run with Studio's origin.
 """
 
+import re
 from collections.abc import Iterable
 from urllib.parse import unquote_plus
 
@@ -39,6 +42,14 @@ REPLACED_REQUEST = frozenset(
 )
 
 FRAME_ANCESTORS = b"frame-ancestors 'self'"
+# What jupyter_server itself sends for /files/ and /nbconvert/: scripts may run, in an opaque
+# origin of their own (no allow-same-origin): they cannot read Studio's pages, use its cookies,
+# open windows, submit forms or navigate the page that frames them.
+SANDBOX = b"sandbox allow-scripts"
+# The JupyterLab application's pages, as jupyterlab_server routes them (its
+# MASTER_URL_PATTERN, matched whole, as tornado does, against the path as sent): the only
+# documents a space serves that run with Studio's origin.
+APPLICATION_PAGE = re.compile(r"(lab|doc)(/workspaces/[a-zA-Z0-9\-_]+)?(/tree/.*)?")
 
 
 def hop_by_hop(headers: Iterable[tuple[bytes, bytes]]) -> frozenset[bytes]:
@@ -162,6 +173,22 @@ def response_headers(
     if html:
         # JupyterLab is embedded in the dashboard's frame: only Studio's own pages may frame it.
         out.append((b"content-security-policy", FRAME_ANCESTORS))
+    return out
+
+
+def confine(raw_path: bytes, prefix: str) -> Headers:
+    """The headers that keep a response of the space's server from acting on Studio's origin:
+    a `sandbox` policy on everything but JupyterLab's application page (files, /view/,
+    /nbconvert/, kernel spec resources, extension assets, API answers, error pages: a policy
+    only matters for what a browser renders as a document, and the server, which a space's
+    users can replace, decides nothing here), and no content sniffing. Added beside whatever
+    policy the server sent: a browser enforces every policy it gets, so a server can only add
+    restrictions."""
+    out: Headers = [(b"x-content-type-options", b"nosniff")]
+    path = raw_path.decode("latin-1")
+    page = path.startswith(prefix) and APPLICATION_PAGE.fullmatch(path[len(prefix) :])
+    if not page:
+        out.append((b"content-security-policy", FRAME_ANCESTORS + b"; " + SANDBOX))
     return out
 
 

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from studio.proxy.headers import request_headers, response_headers, strip_token
+from studio.proxy.headers import confine, request_headers, response_headers, strip_token
 from studio.proxy.scrub import TokenScrubber
 from studio.proxy.upstream import UpstreamError, pool_for
 
@@ -122,17 +122,17 @@ async def forward(
         return Outcome.REFUSED
 
     scrubber = TokenScrubber(token)
+    answer_headers = [
+        (name, scrubber.header_value(value))
+        for name, value in response_headers(response.headers, prefix=prefix, studio_cookies=cookies)
+        if name.lower() != b"x-content-type-options"
+    ]
     try:
         await send(
             {
                 "type": "http.response.start",
                 "status": response.status,
-                "headers": [
-                    (name, scrubber.header_value(value))
-                    for name, value in response_headers(
-                        response.headers, prefix=prefix, studio_cookies=cookies
-                    )
-                ],
+                "headers": answer_headers + confine(raw_path, prefix),
             }
         )
         while chunk := await response.read():
