@@ -5,10 +5,10 @@ check lets through is exactly the value that is used: there is no second reading
 that could disagree with the first (as `strip('"')` and `urlparse` once did).
 
 What it decides, once:
-- Surrounding ASCII whitespace, and one pair of double quotes around the whole value (the
-  SageMaker SDK sends hyperparameters JSON-encoded: `'"s3://bucket/code.tar.gz"'`), are
-  removed. Nothing else is rewritten: no percent-decoding (`%2e` is a literal key character;
-  `%` in a bucket is refused), no case folding except the scheme's.
+- Surrounding ASCII whitespace is removed, and a value that is a JSON string is decoded once
+  (the SageMaker SDK sends hyperparameters JSON-encoded: `'"s3://bucket/code.tar.gz"'`), then
+  its surrounding whitespace removed. Nothing else is rewritten: no percent-decoding (`%2e`
+  is a literal key character; `%` in a bucket is refused), no case folding but the scheme's.
 - Schemes are case-insensitive (`S3://` is `s3://`); only `s3` and `file` exist.
 - Refused, naming the field and the rule: control characters anywhere (NUL, tab, newline),
   backslashes, `?` and `#` (a query or a fragment: S3 URIs have neither), a user, port or
@@ -17,6 +17,7 @@ What it decides, once:
   over 255 bytes, keys over 1024 bytes, and a `file://` URI with a host.
 """
 
+import json
 import re
 from dataclasses import dataclass
 
@@ -51,20 +52,29 @@ class ParsedUri:
 
 
 def normalise(value: str) -> str:
-    """`value` without surrounding whitespace and one pair of JSON quotes around it."""
+    """`value` without surrounding whitespace, and decoded once if it is a JSON string (as the
+    SageMaker SDK encodes hyperparameters): `' "\\tS3://b/x" '` is `S3://b/x`. A value in
+    quotes that is not valid JSON is left as it is (and so refused as a URI)."""
     text = value.strip(SPACE)
     if len(text) >= 2 and text[0] == text[-1] == '"':
-        text = text[1:-1].strip(SPACE)
+        try:
+            decoded = json.loads(text)
+        except ValueError:
+            return text
+        text = decoded.strip(SPACE)
     return text
 
 
 def names_storage(value: str) -> bool:
     """Whether the access check must look at `value`: whether it names s3:// or file:// once
-    any quotes and whitespace around it are gone. Wider than what `parse_uri` takes (one pair
-    of quotes), so that a caller that strips quotes itself still hands the store only a value
-    the check has seen, and refused: `'"" S3://studio-d-other/x ""'` is checked, and malformed."""
-    match = _SCHEME.match(value.strip(SPACE + '"'))
-    return match is not None and match.group(1).lower() in SCHEMES
+    normalised, or once any quotes and whitespace around it are gone. Wider than what
+    `parse_uri` takes, so that a caller that strips quotes itself still hands the store only
+    a value the check has seen (and refused: `'"" S3://studio-d-other/x ""'` is malformed)."""
+    for text in (normalise(value), value.strip(SPACE + '"')):
+        match = _SCHEME.match(text)
+        if match is not None and match.group(1).lower() in SCHEMES:
+            return True
+    return False
 
 
 def _refuse(field: str, uri: str, rule: str) -> None:
@@ -96,6 +106,8 @@ def parse_uri(uri: object, field: str) -> ParsedUri:
         _refuse(field, uri, "may not contain control characters (NUL, tab, newline)")
     if "\\" in text:
         _refuse(field, uri, "may not contain backslashes")
+    if '"' in text:
+        _refuse(field, uri, "may not contain double quotes (but one JSON-encoded pair around it)")
     match = _SCHEME.match(text)
     scheme = match.group(1).lower() if match else None
     if scheme not in SCHEMES or not text[match.end() :].startswith("//"):

@@ -26,6 +26,9 @@ FIELD = "InputDataConfig[0].DataSource.S3DataSource.S3Uri"
         ('" S3://bucket/x "', ParsedUri("s3", "bucket", "x")),
         ("s3://my.bucket-1/a b/%2e%2e", ParsedUri("s3", "my.bucket-1", "a b/%2e%2e")),
         ("FILE:///srv/data", ParsedUri("file", "", "/srv/data")),
+        # JSON-encoded as the SDK sends hyperparameters: decoded once, as the container does.
+        ('"\\ts3://bucket/x"', ParsedUri("s3", "bucket", "x")),
+        ('"\\u0053\\u0033://bucket/x"', ParsedUri("s3", "bucket", "x")),
     ],
 )
 def test_what_the_parser_takes_and_how_it_normalises(uri, parsed):
@@ -43,6 +46,10 @@ def test_what_the_parser_takes_and_how_it_normalises(uri, parsed):
         ("s3://bucket/a\x00b", "control characters"),
         ("s3://bucket/a\nb", "control characters"),
         ("s3://bucket/a\\..\\b", "backslashes"),
+        ('"s3://bucket/x\\u0000"', "control characters"),
+        ('"s3://bucket/a\\\\..\\\\b"', "backslashes"),
+        ('"s3://bucket/a"b"', "double quotes"),
+        ('s3://bucket/a"b', "double quotes"),
         ("s3://bucket/x?versionId=1", "query or fragment"),
         ("s3://bucket/x#frag", "query or fragment"),
         ("s3://user@bucket/x", "bucket"),
@@ -56,7 +63,7 @@ def test_what_the_parser_takes_and_how_it_normalises(uri, parsed):
         ("s3:studio-d-other/x", "s3://bucket/key"),
         ("https://bucket.s3.amazonaws.com/x", "s3://bucket/key"),
         ("bucket/x", "s3://bucket/key"),
-        ('""s3://bucket/x""', "s3://bucket/key"),
+        ('""s3://bucket/x""', "double quotes"),
         ("file://host/etc", "without a host"),
         ("s3://bucket/" + "k" * 256, "255 bytes"),
         ("s3://bucket/" + "k/" * 600, "1024 bytes"),
