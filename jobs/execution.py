@@ -1,20 +1,28 @@
 """Running a workload's containers, whatever the workload: watch them under a lease, stop them
 when asked or at the deadline, notice when they vanish, clean up after.
 
+Watching is a chain of short polls, each a Celery task that schedules the next one and hands
+it the lease's token: a long job holds a worker slot for a fraction of a second at a time, so
+four of them never keep a notebook from starting. A lost poll lets the lease lapse, and the
+reconciler starts a new chain, which resumes reading the logs where the last poll stopped.
+
 Training and processing jobs both run through here; each supplies what is particular to it
 (how to prepare, what to do at the end).
 """
 
-import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.utils import timezone
 
+from jobs.training.logs import LogSink
 from studio.leases import Lease
 from studio.runtime.base import ContainerStatus, Runtime, State
 
 POLL_SECONDS = 0.25
+SLOW_POLL_SECONDS = 1.0
+YOUNG_SECONDS = 30
+WAIT_SECONDS = 0.25  # of a poll, waiting for an exit (so that it is noticed at once)
 STOP_GRACE_SECONDS = 10
 
 # Why the watch ended, when it was not the containers exiting by themselves.
@@ -45,33 +53,64 @@ def remove_all(runtime: Runtime, containers: dict[str, str]) -> None:
         runtime.remove(container_id)
 
 
-def watch(
+def resume_lease(resource_type: str, name: str, token: str) -> Lease | None:
+    """The lease a previous poll held (its token handed on to the next), if still ours."""
+    lease = Lease(resource_type, name)
+    lease.token = token
+    return lease if lease.renew() else None
+
+
+def next_poll_in(started_at: datetime | None) -> float:
+    """Seconds until the next poll: often while a job is young (most are short, and their end
+    is then noticed at once), seldom once it has run a while."""
+    if started_at is None or timezone.now() - started_at < timedelta(seconds=YOUNG_SECONDS):
+        return POLL_SECONDS
+    return SLOW_POLL_SECONDS
+
+
+def poll_later(task, job, lease: Lease, started_at: datetime | None) -> None:
+    """Schedule the next poll of `job` (the Celery `task` taking its pk and the lease token)."""
+    task.apply_async((job.pk, lease.token), countdown=next_poll_in(started_at))
+
+
+def poll(
     job,
     runtime: Runtime,
-    lease: Lease,
     containers: dict[str, str],
+    sinks: dict[str, LogSink],
     deadline: datetime,
     on_stop_request=None,
-) -> WatchResult:
-    """Poll until every container exited, a stop was requested (the job's row says Stopping),
-    the deadline passed, or a container vanished. Renews `lease` as it goes."""
+) -> WatchResult | None:
+    """One short look at a workload: wait at most WAIT_SECONDS for its containers to exit,
+    record their new output, and end it if a stop was requested (the job's row says
+    Stopping) or the deadline passed. None while it runs on: the caller polls again later,
+    so that no job holds a worker slot for its whole run."""
     model = type(job)
-    while True:
-        lease.renew()
-        statuses = {host: runtime.status(cid) for host, cid in containers.items()}
-        if any(s.state == State.MISSING for s in statuses.values()):
-            return WatchResult(statuses, VANISHED)
-        if all(s.state == State.EXITED for s in statuses.values()):
-            return WatchResult(statuses)
-        ended_by = ""
-        if model.objects.values_list("status", flat=True).get(pk=job.pk) == "Stopping":
-            if on_stop_request is not None:
-                on_stop_request()
-            ended_by = STOPPED
-        elif timezone.now() >= deadline:
-            ended_by = MAX_RUNTIME
-        if ended_by:
-            stop_all(runtime, containers)
-            statuses = {host: runtime.wait(cid, timeout=5) for host, cid in containers.items()}
-            return WatchResult(statuses, ended_by)
-        time.sleep(POLL_SECONDS)
+    running = [cid for cid in containers.values() if runtime.status(cid).running]
+    if running:
+        runtime.wait(running[0], timeout=WAIT_SECONDS)
+    for sink in sinks.values():
+        sink.pump(runtime)
+    statuses = {host: runtime.status(cid) for host, cid in containers.items()}
+    if any(s.state == State.MISSING for s in statuses.values()):
+        return _ended(runtime, sinks, WatchResult(statuses, VANISHED))
+    if all(s.state == State.EXITED for s in statuses.values()):
+        return _ended(runtime, sinks, WatchResult(statuses))
+    ended_by = ""
+    if model.objects.values_list("status", flat=True).get(pk=job.pk) == "Stopping":
+        if on_stop_request is not None:
+            on_stop_request()
+        ended_by = STOPPED
+    elif timezone.now() >= deadline:
+        ended_by = MAX_RUNTIME
+    if not ended_by:
+        return None
+    stop_all(runtime, containers)
+    statuses = {host: runtime.wait(cid, timeout=5) for host, cid in containers.items()}
+    return _ended(runtime, sinks, WatchResult(statuses, ended_by))
+
+
+def _ended(runtime: Runtime, sinks: dict[str, LogSink], result: WatchResult) -> WatchResult:
+    for sink in sinks.values():
+        sink.drain(runtime)
+    return result

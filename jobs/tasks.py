@@ -27,8 +27,19 @@ def run_training_job(job_pk: int) -> None:
 
 
 @shared_task
+def poll_training_job(job_pk: int, lease_token: str) -> None:
+    """One short poll of a running training job (jobs/execution.py); it schedules the next."""
+    training_runner.poll(job_pk, lease_token)
+
+
+@shared_task
 def run_processing_job(job_pk: int) -> None:
     processing_runner.run(job_pk)
+
+
+@shared_task
+def poll_processing_job(job_pk: int, lease_token: str) -> None:
+    processing_runner.poll(job_pk, lease_token)
 
 
 WORKLOADS = ((TrainingJob, run_training_job), (ProcessingJob, run_processing_job))

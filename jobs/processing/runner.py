@@ -17,7 +17,7 @@ from django.utils import timezone
 from jobs import execution
 from jobs.models import InstanceType, ProcessingJob, TrainingJobStatus
 from jobs.services.datasets import register_dataset
-from jobs.training.logs import LogSink, follow_in_thread, log_path
+from jobs.training.logs import LogSink, log_path
 from jobs.training.workspace import copy_in, hosts, identity, own
 from studio.errors import ConflictException, StudioError
 from studio.leases import Lease
@@ -94,12 +94,36 @@ def _spec(job: ProcessingJob, host: str, mounts: list[Mount]) -> ContainerSpec:
 
 
 def run(job_pk: int) -> None:
-    job = ProcessingJob.objects.select_related("domain", "profile").filter(pk=job_pk).first()
-    if job is None or job.status not in ACTIVE:
+    """Start the job, or resume watching it after its watcher was lost."""
+    job = _active(job_pk)
+    if job is None:
         return
     lease = Lease(ProcessingJob.RESOURCE_TYPE, job.name)
     if not lease.acquire():
         return
+    _step(job, lease)
+
+
+def poll(job_pk: int, token: str) -> None:
+    """One poll of a running job, by whoever holds the lease `token` names."""
+    job = _active(job_pk)
+    if job is None:
+        return
+    lease = execution.resume_lease(ProcessingJob.RESOURCE_TYPE, job.name, token)
+    if lease is not None:
+        _step(job, lease)
+
+
+def _active(job_pk: int) -> ProcessingJob | None:
+    job = ProcessingJob.objects.select_related("domain", "profile").filter(pk=job_pk).first()
+    return job if job is not None and job.status in ACTIVE else None
+
+
+def _step(job: ProcessingJob, lease: Lease) -> None:
+    """Start the job if it has no containers, poll it once, and either schedule the next poll
+    (the lease stays held) or finish it."""
+    from jobs.tasks import poll_processing_job
+
     try:
         runtime = get_runtime(job.runtime_state.get("runtime"))
         if not job.runtime_state.get("containers"):
@@ -108,9 +132,22 @@ def run(job_pk: int) -> None:
                 return
             if not _start(job, runtime):
                 return
-        _watch(job, runtime, lease)
+        containers: dict[str, str] = job.runtime_state["containers"]
+        sinks = {
+            h: LogSink(job, h, log_path(job_dir(job.name), h), None, cid)
+            for h, cid in containers.items()
+        }
+        max_runtime = job.request["StoppingCondition"]["MaxRuntimeInSeconds"]
+        deadline = job.processing_start_time + timedelta(seconds=max_runtime)
+        result = execution.poll(job, runtime, containers, sinks, deadline)
+        if result is None:
+            execution.poll_later(poll_processing_job, job, lease, job.processing_start_time)
+            lease = None  # handed on to the next poll
+            return
+        _finish(job, runtime, result, sinks)
     finally:
-        lease.release()
+        if lease is not None:
+            lease.release()
 
 
 def _start(job: ProcessingJob, runtime: Runtime) -> bool:
@@ -136,22 +173,14 @@ def _start(job: ProcessingJob, runtime: Runtime) -> bool:
     return True
 
 
-def _watch(job: ProcessingJob, runtime: Runtime, lease: Lease) -> None:
+def _finish(
+    job: ProcessingJob,
+    runtime: Runtime,
+    result: execution.WatchResult,
+    sinks: dict[str, LogSink],
+) -> None:
     containers: dict[str, str] = job.runtime_state["containers"]
-    sinks = {h: LogSink(job, h, log_path(job_dir(job.name), h), None) for h in containers}
-    threads = [
-        follow_in_thread(sinks[h], runtime.logs(cid, follow=True)) for h, cid in containers.items()
-    ]
     max_runtime = job.request["StoppingCondition"]["MaxRuntimeInSeconds"]
-    result = execution.watch(
-        job,
-        runtime,
-        lease,
-        containers,
-        deadline=job.processing_start_time + timedelta(seconds=max_runtime),
-    )
-    for thread in threads:
-        thread.join(timeout=10)
     job.processing_end_time = timezone.now()
     job.exit_message = confined.read_text(_tree(job, "algo-1"), "output/message", 1024)
     job.save(update_fields=["processing_end_time", "exit_message"])

@@ -1,27 +1,28 @@
 """A job container's output: kept in a bounded file, parsed for metrics as it arrives,
-and streamed to the job's page in small batches."""
+and streamed to the job's page in batches."""
 
+import json
 import logging
-import threading
-import time
+import os
 from collections import deque
 from collections.abc import Iterable
 from pathlib import Path
 
 import re2
-from django.db import close_old_connections, connection
 
 from jobs.models import MetricPoint
 from studio.errors import ValidationException
 from studio.events import Event, resource_group, send_now
 from studio.lifecycle import LifecycleModel
+from studio.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
 LOG_LIMIT_BYTES = 20 * 2**20
-BATCH_SECONDS = 0.25
 BATCH_LINES = 200
 TAIL_LINES = 25
+TAIL_LINE_CHARS = 2048  # of each line kept for a failure reason
+PUMP_BYTES = 2**20  # read on each poll of a running job, at most (about)
 # A metric is printed near the start of its line: patterns see only this much of each line, so
 # a long line costs no more than a short one.
 METRIC_LINE_CHARS = 4096
@@ -87,30 +88,73 @@ class MetricParser:
 
 
 class LogSink:
-    """Consumes one host's log lines. Thread-safe enough for one producer thread."""
+    """One host's log, read a little on each short poll of its job (`pump`). What has been read
+    (the runtime's cursor, the file's size, the last lines) is kept next to the log, so that
+    whichever worker polls next goes on where the last one stopped."""
 
-    def __init__(self, job: LifecycleModel, host: str, path: Path, parser: MetricParser | None):
+    def __init__(
+        self,
+        job: LifecycleModel,
+        host: str,
+        path: Path,
+        parser: MetricParser | None,
+        container_id: str,
+    ):
         """`parser` only for a training job: metric points belong to one."""
         self.job = job
         self.host = host
         self.path = path
         self.parser = parser
-        self.tail: deque[str] = deque(maxlen=TAIL_LINES)
-        self.written = 0
-        self.truncated = False
+        self.state_path = path.with_name(f"{host}.state.json")
+        try:
+            state = json.loads(self.state_path.read_text())
+        except (FileNotFoundError, json.JSONDecodeError):
+            state = {}
+        if state.get("container") != container_id:
+            # A new container (a first start, or a retry's): its log starts afresh.
+            state = {"container": container_id, "cursor": {}, "written": 0, "truncated": False}
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(b"")
+            if parser is not None:
+                MetricPoint.objects.filter(job_id=job.pk).delete()
+        self.container_id = container_id
+        self.cursor: dict = state["cursor"]
+        self.written: int = state["written"]
+        self.truncated: bool = state["truncated"]
+        self.tail: deque[str] = deque(state.get("tail", []), maxlen=TAIL_LINES)
         self._lines: list[str] = []
         self._points: list[MetricPoint] = []
-        self._last_flush = time.monotonic()
 
-    def consume(self, lines: Iterable[str]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self.path.open("w", encoding="utf-8") as out:
+    def pump(self, runtime: Runtime, limit: int = PUMP_BYTES) -> bool:
+        """Record what the container wrote since the last pump (about `limit` bytes at most);
+        False when there was nothing new."""
+        lines, cursor = runtime.read_logs(self.container_id, self.cursor, limit)
+        if cursor == self.cursor:
+            return False
+        with self.path.open("a", encoding="utf-8") as out:
             for line in lines:
                 self._add(line, out)
-            self.flush(out)
+        self._publish()
+        self.cursor = cursor
+        state = {
+            "container": self.container_id,
+            "cursor": cursor,
+            "written": self.written,
+            "truncated": self.truncated,
+            "tail": list(self.tail),
+        }
+        tmp = self.state_path.with_name(f".{self.state_path.name}.tmp")
+        tmp.write_text(json.dumps(state))
+        os.replace(tmp, self.state_path)
+        return True
+
+    def drain(self, runtime: Runtime) -> None:
+        """Everything left, once the container ended (its output is capped at the source)."""
+        while self.pump(runtime):
+            pass
 
     def _add(self, line: str, out) -> None:
-        self.tail.append(line)
+        self.tail.append(line[:TAIL_LINE_CHARS])
         if not self.truncated:
             data = line + "\n"
             if self.written + len(data) > LOG_LIMIT_BYTES:
@@ -125,12 +169,10 @@ class LogSink:
                 MetricPoint(job_id=self.job.pk, name=name, value=value)
                 for name, value in self.parser.parse(line)
             )
-        if len(self._lines) >= BATCH_LINES or time.monotonic() - self._last_flush > BATCH_SECONDS:
-            self.flush(out)
+        if len(self._lines) >= BATCH_LINES:
+            self._publish()
 
-    def flush(self, out) -> None:
-        out.flush()
-        self._last_flush = time.monotonic()
+    def _publish(self) -> None:
         groups = [resource_group(self.job.RESOURCE_TYPE, self.job.name)]
         if self._lines:
             send_now(
@@ -160,16 +202,3 @@ class LogSink:
                 )
             )
             self._points = []
-
-
-def follow_in_thread(sink: LogSink, lines: Iterable[str]) -> threading.Thread:
-    def run() -> None:
-        close_old_connections()
-        try:
-            sink.consume(lines)
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=run, name=f"logs-{sink.job.name}-{sink.host}", daemon=True)
-    thread.start()
-    return thread

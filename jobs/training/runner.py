@@ -16,7 +16,7 @@ from django.utils import timezone
 from jobs import builtin_algorithms, execution
 from jobs.models import InstanceType, MetricPoint, TrainingJob, TrainingJobStatus
 from jobs.training import workspace
-from jobs.training.logs import LogSink, MetricParser, follow_in_thread, log_path
+from jobs.training.logs import LogSink, MetricParser, log_path
 from studio import storage
 from studio.errors import ConflictException, StudioError
 from studio.leases import Lease
@@ -94,25 +94,57 @@ def _metric_parser(job: TrainingJob) -> MetricParser:
 
 
 def run(job_pk: int) -> None:
-    job = TrainingJob.objects.select_related("domain", "profile").filter(pk=job_pk).first()
-    if job is None or job.status not in ACTIVE:
+    """Start the job, or resume watching it after its watcher was lost; a no-op while another
+    worker holds its lease."""
+    job = _active(job_pk)
+    if job is None:
         return
     lease = Lease(TrainingJob.RESOURCE_TYPE, job.name)
     if not lease.acquire():
         return  # another worker is watching it
+    _step(job, lease)
+
+
+def poll(job_pk: int, token: str) -> None:
+    """One poll of a running job, by whoever holds the lease `token` names."""
+    job = _active(job_pk)
+    if job is None:
+        return
+    lease = execution.resume_lease(TrainingJob.RESOURCE_TYPE, job.name, token)
+    if lease is not None:
+        _step(job, lease)
+
+
+def _active(job_pk: int) -> TrainingJob | None:
+    job = TrainingJob.objects.select_related("domain", "profile").filter(pk=job_pk).first()
+    return job if job is not None and job.status in ACTIVE else None
+
+
+def _step(job: TrainingJob, lease: Lease) -> None:
+    """Start the job if it has no containers, poll it once, and either schedule the next poll
+    (the lease stays held) or finish it (once, plus once per retry its RetryStrategy allows)."""
+    from jobs.tasks import poll_training_job
+
+    runtime = get_runtime(job.runtime_state.get("runtime"))
     try:
-        runtime = get_runtime(job.runtime_state.get("runtime"))
-        while True:  # once, plus once per retry the job's RetryStrategy allows
+        while True:
             if not job.runtime_state.get("containers"):
                 if job.status == TrainingJobStatus.STOPPING:
                     _end(job, TrainingJobStatus.STOPPED, "Stopped", "Stopped before it started.")
                     return
                 if not _start(job, runtime):
                     return
-            if not _watch(job, runtime, lease):
+            sinks = _sinks(job)
+            result = _poll(job, runtime, sinks)
+            if result is None:
+                execution.poll_later(poll_training_job, job, lease, job.training_start_time)
+                lease = None  # handed on to the next poll
+                return
+            if not _finish(job, runtime, result, sinks.get("algo-1")):
                 return
     finally:
-        lease.release()
+        if lease is not None:
+            lease.release()
 
 
 def _retry(job: TrainingJob, reason: str) -> bool:
@@ -158,33 +190,29 @@ def _start(job: TrainingJob, runtime: Runtime) -> bool:
     return True
 
 
-def _watch(job: TrainingJob, runtime: Runtime, lease: Lease) -> bool:
-    """Watch the job to its end; True when it should be tried again."""
+def _sinks(job: TrainingJob) -> dict[str, LogSink]:
     containers: dict[str, str] = job.runtime_state["containers"]
     root = workspace.job_dir(job.name)
-    # Logs are read from the start every time, so a resumed watch rebuilds them whole.
-    MetricPoint.objects.filter(job=job).delete()
     parser = _metric_parser(job)
-    sinks = {
-        host: LogSink(job, host, log_path(root, host), parser if host == "algo-1" else None)
-        for host in containers
-    }
-    threads = [
-        follow_in_thread(sinks[host], runtime.logs(cid, follow=True))
+    return {
+        host: LogSink(job, host, log_path(root, host), parser if host == "algo-1" else None, cid)
         for host, cid in containers.items()
-    ]
+    }
+
+
+def _poll(
+    job: TrainingJob, runtime: Runtime, sinks: dict[str, LogSink]
+) -> execution.WatchResult | None:
+    """One look at the job's containers; their result once they have all ended."""
     max_runtime = job.request["StoppingCondition"]["MaxRuntimeInSeconds"]
-    result = execution.watch(
+    return execution.poll(
         job,
         runtime,
-        lease,
-        containers,
+        job.runtime_state["containers"],
+        sinks,
         deadline=job.training_start_time + timedelta(seconds=max_runtime),
         on_stop_request=lambda: set_secondary(job, "Stopping", "Stopping the training job"),
     )
-    for thread in threads:
-        thread.join(timeout=10)
-    return _finish(job, runtime, result, sinks.get("algo-1"))
 
 
 def _tree(job: TrainingJob, host: str) -> confined.Tree:

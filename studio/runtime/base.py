@@ -151,6 +151,13 @@ class Runtime(abc.ABC):
         """The container's output (stdout and stderr), line by line, without newlines."""
 
     @abc.abstractmethod
+    def read_logs(self, container_id: str, cursor: dict, limit: int) -> tuple[list[str], dict]:
+        """The lines after `cursor` ({} for the start), about `limit` bytes of them at most,
+        and the cursor to continue from. Returns at once: a watcher reads a little on each
+        short poll instead of following the output with a thread of its own. Lines are cut as
+        `split_lines` cuts them; a last line without newline comes once the container ended."""
+
+    @abc.abstractmethod
     def remove(self, container_id: str) -> None:
         """Forget a stopped container; a missing one is not an error."""
 

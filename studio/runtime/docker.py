@@ -46,6 +46,13 @@ def _time(value: str | None) -> datetime | None:
     return datetime.fromisoformat(f"{head}.{tail[:6] or '0'}+00:00")
 
 
+def _nanos(stamp: str) -> tuple[int, int]:
+    """(seconds, nanoseconds) of one of the engine's RFC 3339 timestamps."""
+    head, _, tail = stamp.rstrip("Z").partition(".")
+    seconds = int(datetime.fromisoformat(head + "+00:00").timestamp())
+    return seconds, int(tail.ljust(9, "0")[:9] or 0)
+
+
 def _status(state: dict) -> ContainerStatus:
     """A ContainerStatus from the `State` of Docker's container inspection."""
     mapped = _STATES.get(state["Status"], State.EXITED)
@@ -179,6 +186,32 @@ class DockerRuntime(Runtime):
         if container is None:
             return iter(())
         return split_lines(container.logs(stream=True, follow=follow))
+
+    def read_logs(self, container_id: str, cursor: dict, limit: int) -> tuple[list[str], dict]:
+        container = self._get(container_id)
+        if container is None:
+            return [], cursor
+        # The engine stamps each line (nanoseconds); `since` resumes after the last one read.
+        last = tuple(cursor.get("last", (0, 0)))
+        # A microsecond early, as a float rounds: what was read already is skipped below.
+        since = {"since": last[0] + last[1] / 1e9 - 1e-6} if last[0] else {}
+        stream = container.logs(stream=True, follow=False, timestamps=True, **since)
+        lines: list[str] = []
+        read = 0
+        try:
+            for stamped in split_lines(stream):
+                stamp, _, line = stamped.partition(" ")
+                at = _nanos(stamp)
+                if at <= last:
+                    continue  # `since` is inclusive, and rounded to a float
+                lines.append(line)
+                last = at
+                read += len(stamped)
+                if read >= limit:
+                    break
+        finally:
+            stream.close()
+        return lines, {"last": list(last)}
 
     def remove(self, container_id: str) -> None:
         container = self._get(container_id)

@@ -44,6 +44,7 @@ from studio.runtime.base import (
     ContainerError,
     ContainerSpec,
     ContainerStatus,
+    MAX_LINE_BYTES,
     ManagedContainer,
     Runtime,
     State,
@@ -467,6 +468,32 @@ class SandboxRuntime(Runtime):
                     break
                 else:
                     time.sleep(POLL * 2)
+
+    def read_logs(self, container_id: str, cursor: dict, limit: int) -> tuple[list[str], dict]:
+        offset, skipping = cursor.get("offset", 0), cursor.get("skipping", False)
+        # Checked before reading, so that output written just before the exit is read.
+        ended = self.status(container_id).state not in (State.RUNNING, State.CREATED)
+        try:
+            with open(self._dir(container_id) / "log", "rb") as log:
+                log.seek(offset)
+                data = log.read(limit)
+        except (ContainerError, FileNotFoundError):
+            return [], cursor
+        if ended and len(data) < limit:  # all that is left: its last line is complete
+            whole, rest = data if data.endswith(b"\n") or not data else data + b"\n", b""
+            consumed = len(data)
+        else:  # a line without its newline yet waits for the next read
+            end = data.rfind(b"\n") + 1
+            whole, rest, consumed = data[:end], data[end:], end
+        lines = list(split_lines([whole]))
+        if skipping and whole:  # the end of a line cut in an earlier read
+            lines, skipping = lines[1:], False
+        if skipping or len(rest) > MAX_LINE_BYTES:
+            # A line's worth without a newline: cut it once, and drop the rest of it.
+            if rest and not skipping:
+                lines.append(next(split_lines([rest])))
+            consumed, skipping = len(data), True
+        return lines, {"offset": offset + consumed, "skipping": skipping}
 
     def remove(self, container_id: str) -> None:
         state = self._dir(container_id)
