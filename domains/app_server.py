@@ -37,6 +37,24 @@ HOME = "/home/sagemaker-user"
 RUNDIR = "/run/studio"  # the space's runtime directory (container-writable): the server's socket
 BOOTDIR = "/run/studio-boot"  # read-only: the scripts the container runs before the server
 
+# The server reads its configuration, extensions and kernel specs only from the image and from
+# the read-only boot directory, never from the home, which every member of a shared space (and
+# all their code) can write: a labextension or config file there would put that member's
+# script into JupyterLab's page in every other member's browser. Settings, workspaces, the
+# notebook trust database and kernels' connection files stay in the home, as before.
+SERVER_ENV = {
+    "JUPYTER_CONFIG_DIR": f"{BOOTDIR}/jupyter-config",
+    "JUPYTER_DATA_DIR": f"{BOOTDIR}/jupyter-data",
+    "JUPYTER_RUNTIME_DIR": f"{HOME}/.local/share/jupyter/runtime",
+    "JUPYTERLAB_SETTINGS_DIR": f"{HOME}/.jupyter/lab/user-settings",
+    "JUPYTERLAB_WORKSPACES_DIR": f"{HOME}/.jupyter/lab/workspaces",
+    "PYTHONNOUSERSITE": "1",
+}
+# JupyterLab's HTML viewer renders a file in a frame with Studio's origin and runs its scripts
+# there once the viewer clicks "Trust HTML": HTML files open as text instead, or in a new tab
+# under /files/, sandboxed by the proxy.
+PAGE_CONFIG = {"disabledExtensions": {"@jupyterlab/htmlviewer-extension": True}}
+
 
 class _UnixConnection(http.client.HTTPConnection):
     """HTTP over the server's socket, connected only after checking that the socket is the
@@ -100,13 +118,20 @@ def container_spec(app: App, token: str, credentials: dict[str, str]) -> Contain
         "--ServerApp.sock_mode=0600",
         f"--ServerApp.base_url={prefix}",
         f"--ServerApp.root_dir={HOME}",
+        f"--NotebookNotary.data_dir={HOME}/.local/share/jupyter",
     ]
     return ContainerSpec(
         name=f"{settings.STUDIO_REDIS_PREFIX}-app-{space.domain.domain_id}-{space.name}",
         image=app.runtime_state.get("image") or app.resource_spec["SageMakerImageArn"],
         command=_container_command(app, server),
         # Secrets travel in the environment, not the command line other tools display.
-        env={"JUPYTER_TOKEN": token, "HOME": HOME, "SHELL": "/bin/bash", **credentials},
+        env={
+            "JUPYTER_TOKEN": token,
+            "HOME": HOME,
+            "SHELL": "/bin/bash",
+            **SERVER_ENV,
+            **credentials,
+        },
         mounts=[
             Mount(space.home_volume, HOME),
             Mount(runtime_dir(space), RUNDIR),
@@ -139,22 +164,29 @@ def _container_command(app: App, server: list[str]) -> list[str]:
 
 
 def _write_boot_dir(app: App) -> None:
-    """Put the scripts the container runs (the API forwarder, the lifecycle configuration) in
-    the space's boot directory: root's, mounted read-only. Root never writes into a directory
-    a container can write (the runtime directory, the home), where a link planted between two
-    steps would send the write, or a chown, to any host file."""
+    """Put the scripts the container runs (the API forwarder, the lifecycle configuration) and
+    the server's configuration in the space's boot directory: root's, mounted read-only.
+    Root never writes into a directory a container can write (the runtime directory, the
+    home), where a link planted between two steps would send the write, or a chown, to any
+    host file."""
     from domains.models import StudioLifecycleConfig
 
     directory = boot_dir(app.space)
-    directory.mkdir(mode=0o755, parents=True, exist_ok=True)
+    for path in (directory / "jupyter-config" / "labconfig", directory / "jupyter-data"):
+        path.mkdir(mode=0o755, parents=True, exist_ok=True)
     directory.chmod(0o755)
-    scripts = {app_credentials.FORWARDER.name: app_credentials.FORWARDER.read_text()}
+    files = {
+        app_credentials.FORWARDER.name: app_credentials.FORWARDER.read_text(),
+        "jupyter-config/labconfig/page_config.json": json.dumps(PAGE_CONFIG),
+        # Tells jupyter_core not to move ~/.ipython's configuration into the (read-only) dir.
+        "jupyter-config/migrated": "",
+    }
     arn = app.resource_spec.get("LifecycleConfigArn")
     if arn:
         config = StudioLifecycleConfig.objects.get(name=arn.rsplit("/", 1)[-1])
-        scripts[LCC_FILE] = config.content
+        files[LCC_FILE] = config.content
     (directory / LCC_FILE).unlink(missing_ok=True)
-    for name, content in scripts.items():
+    for name, content in files.items():
         path = directory / name
         path.write_text(content)
         # Root's and read-only: the server's uid reads them and can change none of them.
