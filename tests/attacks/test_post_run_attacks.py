@@ -124,7 +124,7 @@ def test_a_model_holding_links_to_host_secrets_packs_the_links_not_the_secrets(
 ):
     script = link_then(
         "open('/opt/ml/model/model.txt', 'w').write('weights');"
-        f"os.symlink({settings.DATA_DIR + '/encryption_key'!r}, '/opt/ml/model/key');"
+        f"os.symlink({str(settings.DATA_DIR / 'encryption_key')!r}, '/opt/ml/model/key');"
         f"os.symlink({str(canaries.host_file)!r}, '/opt/ml/model/canary');"
         "os.symlink('/proc/self/environ', '/opt/ml/model/environ');"
         f"os.symlink({str(settings.DATA_DIR)!r}, '/opt/ml/model/data-dir')"
@@ -356,7 +356,7 @@ def test_a_job_cannot_read_another_members_home(runtime, data, member, bob_profi
     cannot read bob's even if it could name it (it cannot: homes are not mounted in jobs)."""
     from domains.volumes import create_home
 
-    home = bob_profile.home_volume
+    home = bob_profile.home_directory
     create_home(home, bob_profile.home_uid)
     (home / "notes.txt").write_text(canaries.host_value)
     script = link_then(f"open('/opt/ml/model/seen', 'w').write(str(os.path.exists({str(home)!r})))")
