@@ -94,7 +94,7 @@ def validate_processing_request(request: dict[str, Any]) -> dict[str, Any]:
         _local_path(source.get("LocalPath"), f"{field}.S3Input.LocalPath", taken)
         if not storage.exists(source["S3Uri"], f"{field}.S3Input.S3Uri"):
             raise ValidationException(
-                f"{field}.S3Input.S3Uri: no data at {source['S3Uri']}.", f"{field}.S3Input.S3Uri"
+                f"No data at {source['S3Uri']} ({field}.S3Input.S3Uri).", f"{field}.S3Input.S3Uri"
             )
     outputs = request.get("ProcessingOutputConfig", {}).get("Outputs", [])
     for i, item in enumerate(outputs):
