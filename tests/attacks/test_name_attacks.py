@@ -1,10 +1,14 @@
 """Attacks through names that become paths on the worker's host (issue 8, class 2): processing
-input and output names, channel names, and the container paths inputs, outputs and checkpoints
-are mounted at. Each is refused at the API with the field and the rule named, before anything
-is created: no job, no directory outside the data directory, no canary in the answer."""
+input and output names, channel names, dataset names, and the container paths inputs, outputs
+and checkpoints are mounted at. Each is refused at the API (or the dashboard) with the field and
+the rule named, before anything is created: no job or dataset, no directory outside the data
+directory, no canary in the answer."""
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
 
+from jobs.models import Dataset
 from tests.attacks.refusals import CODE, processing, refused, training
 from tests.integration.conftest import put
 from tests.integration.processing import PREPARE
@@ -118,3 +122,27 @@ def test_a_channel_name_does_not_make_directories_on_the_host(member, canaries, 
     spec["InputDataConfig"][0]["ChannelName"] = name(canaries.outside)
     field = "InputDataConfig[0].ChannelName"
     refused(member, canaries, "create_training_job", spec, INVALID, field)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param(lambda outside: ESCAPE + str(outside).lstrip("/"), id="dot-dot"),
+        pytest.param(lambda outside: str(outside), id="absolute"),
+        pytest.param(lambda outside: "..", id="parent"),
+    ],
+)
+def test_a_dataset_name_uploaded_from_the_dashboard_does_not_become_a_host_path(
+    client, alice, alice_profile, canaries, name
+):
+    client.force_login(alice)
+    upload = SimpleUploadedFile("evil.csv", b"a,b\n1,2\n", "text/csv")
+    response = client.post(
+        reverse("dashboard:datasets"), {"name": name(canaries.outside), "file": upload}
+    )
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert "Value at &#x27;DatasetName&#x27; failed to satisfy constraint" in page
+    assert not Dataset.objects.exists()
+    canaries.assert_absent(page)
+    canaries.assert_nothing_outside()
