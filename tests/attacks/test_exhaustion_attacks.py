@@ -110,7 +110,6 @@ def test_a_gigabyte_without_a_newline_keeps_the_worker_small_and_the_log_capped(
     lines = log.read_text().splitlines()
     cut = [line for line in lines if line.endswith("[Studio: line cut at 16 KiB]")]
     assert len(cut) == 1 and len(cut[0]) < 17 * 1024
-    assert "done" in lines
     canaries.assert_absent(answer, lines[-5:])
 
 
