@@ -94,8 +94,6 @@ class Platform:
         self.db_name = f"studio_bench_{os.getpid()}"
         self.tag = f"studio-bench-{uuid.uuid4().hex[:8]}"
         self.data_dir = Path(tempfile.mkdtemp(prefix="studio-bench-"))
-        # Bare baselines run bwrap as the container user, who must reach their mounts.
-        self.data_dir.chmod(0o755)
         self.worker: subprocess.Popen | None = None
 
     def __enter__(self) -> "Platform":

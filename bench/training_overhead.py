@@ -15,6 +15,7 @@ import json
 import shutil
 import subprocess
 import tarfile
+import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -150,7 +151,13 @@ def bare_run(runtime: str, source: str) -> float:
 
     name = f"bare-{uuid.uuid4().hex[:8]}"
     req = request(name, source)
-    opt_ml = workspace.prepare(name, req, "algo-1", ["algo-1"])
+    tree = workspace.prepare(name, req, "algo-1", ["algo-1"], 1000, 100)
+    # The data directory is root's alone (0700): bwrap, run as uid 1000, mounts from a
+    # directory it can reach, as Studio's own runtimes do through their staging.
+    scratch = Path(tempfile.mkdtemp(prefix="studio-bare-"))
+    scratch.chmod(0o755)
+    opt_ml = scratch / "algo-1"
+    tree.root.rename(opt_ml)
     command = bare_command(
         runtime,
         "studio/sklearn:latest",
@@ -161,7 +168,7 @@ def bare_run(runtime: str, source: str) -> float:
     started = time.perf_counter()
     subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     elapsed = time.perf_counter() - started
-    shutil.rmtree(opt_ml.parent, ignore_errors=True)
+    shutil.rmtree(scratch, ignore_errors=True)
     return elapsed
 
 

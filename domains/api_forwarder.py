@@ -2,8 +2,8 @@
 127.0.0.1:<port> to Studio's API socket mounted into the container, so boto3, which speaks
 TCP, reaches Studio at the AWS_ENDPOINT_URL_SAGEMAKER the container's environment names.
 
-The worker copies this file into the container's /run/studio; it uses the standard library
-only, so any image with a python3 can run it.
+The worker copies this file into the app's boot directory (mounted read-only at
+/run/studio-boot); it uses the standard library only, so any image with a python3 can run it.
 
     python3 api_forwarder.py <port> <socket path>
 """

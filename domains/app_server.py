@@ -21,6 +21,7 @@ from domains.app_access import SOCKET_NAME, boot_dir, proxy_prefix, runtime_dir,
 from domains.models import AccessKeyStatus, App, AppStatus
 from domains.volumes import HOME_GID, create_home
 from studio.crypto import encrypt
+from studio.disk_usage import home_size_problem
 from studio.errors import ConflictException
 from studio.events import publish
 from studio.health import redis_client
@@ -244,6 +245,9 @@ def launch(
     space = app.space
     progress("starting container", 10)
     rundir = runtime_dir(space)
+    # No runtime limits a home's size: it is measured, and a start refused past the limit.
+    if problem := home_size_problem(space.home_volume):
+        raise LaunchFailed(problem)
     try:
         # The home and the runtime directory are the container's, but their names are in
         # directories only root writes: a container cannot swap either for a link.

@@ -2,6 +2,7 @@
 that a crash lost, and a second run of one that did finish changes nothing."""
 
 import logging
+import shutil
 from datetime import timedelta
 
 from celery import shared_task
@@ -9,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from domains import app_server
+from domains.app_access import boot_dir, runtime_dir
 from domains.models import Domain, RetentionType, Space, StudioStatus, UserProfile
 from domains.volumes import create_domain_volume, create_home, remove_domain_volume
 from studio.errors import ConflictException
@@ -120,6 +122,10 @@ def finish_space_deletion(space_pk: int) -> None:
         # Its files may go with it: no warm server may keep them mounted.
         for app in space.apps.all():
             warm_pool.discard(app)
+        # What the platform kept for its server (socket, boot scripts) goes; the home stays.
+        # rmtree works by descriptors here: links the container left are removed, not followed.
+        for directory in (runtime_dir(space), boot_dir(space)):
+            shutil.rmtree(directory, ignore_errors=True)
         _forget(space)
 
 

@@ -9,28 +9,24 @@ from django.conf import settings
 
 def tree_size(root: Path, stop_after: int | None = None) -> int:
     """Bytes allocated to the files under `root`, counted with lstat: links are never
-    followed and other file systems never entered (the tree may be a container's to write).
-    Stops counting once past `stop_after`, so that refusing a huge tree stays cheap."""
+    followed and other file systems never entered (the tree may be a container's to write,
+    so the walk goes by directory descriptors, `os.fwalk`, and a directory swapped for a link
+    while it is counted is not entered). Stops counting once past `stop_after`, so that
+    refusing a huge tree stays cheap."""
     total = 0
     try:
         device = os.lstat(root).st_dev
     except FileNotFoundError:
         return 0
-    todo = [os.fspath(root)]
-    while todo:
-        try:
-            entries = os.scandir(todo.pop())
-        except (FileNotFoundError, NotADirectoryError, PermissionError):
-            continue
-        with entries:
-            for entry in entries:
-                try:
-                    info = entry.stat(follow_symlinks=False)
-                except FileNotFoundError:
-                    continue
-                total += info.st_blocks * 512
-                if entry.is_dir(follow_symlinks=False) and info.st_dev == device:
-                    todo.append(entry.path)
+    for _, dirs, files, fd in os.fwalk(root, follow_symlinks=False):
+        for name in [*dirs, *files]:
+            try:
+                info = os.stat(name, dir_fd=fd, follow_symlinks=False)
+            except FileNotFoundError:
+                continue
+            total += info.st_blocks * 512
+            if name in dirs and info.st_dev != device:
+                dirs.remove(name)
         if stop_after is not None and total > stop_after:
             break
     return total
@@ -43,5 +39,5 @@ def home_size_problem(home: Path) -> str:
         return ""
     return (
         f"The home directory uses more than {limit / 2**30:g} GiB (STUDIO_HOME_MAX_BYTES). "
-        "Delete files from it (through another app, or ask an administrator) and start again."
+        "Ask an administrator to make room in it (or to raise the limit), then start again."
     )

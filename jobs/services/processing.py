@@ -13,6 +13,7 @@ from jobs.models import ProcessingJob, TrainingJobStatus
 from jobs.services.common import (
     admit,
     check_instances,
+    check_max_runtime,
     get_job,
     request_stop,
     require_profile,
@@ -122,6 +123,7 @@ def create_processing_job(actor: User, domain_id: str, request: dict[str, Any]) 
     # bucket (or the host's files) may show, not even whether a path exists.
     storage.check_request_uris(request, domain.domain_id)
     request = validate_processing_request(request)
+    check_max_runtime(profile, request)
     cluster = request["ProcessingResources"]["ClusterConfig"]
     count = cluster.get("InstanceCount", 1)
     from jobs.tasks import run_processing_job

@@ -1,7 +1,6 @@
 """CreateTrainingJob, DescribeTrainingJob, ListTrainingJobs, StopTrainingJob."""
 
 import copy
-import re
 from typing import Any
 
 from django.db import transaction
@@ -14,12 +13,14 @@ from jobs.models import TrainingJob, TrainingJobStatus
 from jobs.services.common import (
     admit,
     check_instances,
+    check_max_runtime,
     get_job,
     request_stop,
     require_profile,
     role_arn,
 )
 from jobs.services.images import resolve_image, training_image
+from jobs.training.logs import compile_metric_regex
 from studio import storage
 from studio.errors import ValidationException
 from studio.lifecycle import record_creation
@@ -70,18 +71,10 @@ def _check_algorithm(spec: dict[str, Any]) -> None:
             "AlgorithmSpecification.TrainingInputMode",
         )
     for i, definition in enumerate(spec.get("MetricDefinitions", [])):
-        try:
-            pattern = re.compile(definition["Regex"])
-        except re.error as e:
-            _fail(
-                f"MetricDefinitions[{i}].Regex is not a valid regular expression: {e}.",
-                f"AlgorithmSpecification.MetricDefinitions[{i}].Regex",
-            )
-        if pattern.groups < 1:
-            _fail(
-                f"MetricDefinitions[{i}].Regex needs a capture group around the value.",
-                f"AlgorithmSpecification.MetricDefinitions[{i}].Regex",
-            )
+        # Compiled as the worker will run it (RE2, linear time): refused here, not later.
+        compile_metric_regex(
+            definition["Regex"], f"AlgorithmSpecification.MetricDefinitions[{i}].Regex"
+        )
 
 
 def _check_channels(channels: list[dict[str, Any]]) -> None:
@@ -133,6 +126,7 @@ def create_training_job(actor: User, domain_id: str, request: dict[str, Any]) ->
     # bucket (or the host's files) may show, not even whether a path exists.
     storage.check_request_uris(request, domain.domain_id)
     request = validate_training_request(request)
+    check_max_runtime(profile, request)
     config = request["ResourceConfig"]
     from jobs.tasks import run_training_job
 

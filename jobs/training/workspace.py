@@ -150,7 +150,8 @@ def _place_code(tree: confined.Tree, hyperparameters: dict[str, str]) -> None:
     container has no network, so the worker unpacks it into /opt/ml/code beforehand (in the
     confined helper: the archive is the member's, and so is what it unpacks to)."""
     field = "HyperParameters.sagemaker_submit_directory"
-    submit = hyperparameters.get("sagemaker_submit_directory", "").strip('"')
+    # As the SDK sends it (JSON-encoded): the URI parser unquotes it, as it did for the check.
+    submit = hyperparameters.get("sagemaker_submit_directory", "")
     if not submit:
         return
     for _, source in storage.files_under(submit, field):

@@ -6,7 +6,6 @@ from typing import Any
 
 from jobs.models import ProcessingJob, TrainingJob
 from jobs.services import processing, training
-from jobs.services.common import check_max_runtime
 from studio.api.auth import Caller
 from studio.api.registry import listing, operation, timestamp, without_none
 from studio.errors import ResourceNotFound
@@ -44,7 +43,6 @@ def _processing_job(caller: Caller, name: str) -> ProcessingJob:
 
 @operation("CreateTrainingJob")
 def create_training_job(caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
-    check_max_runtime(caller.profile, params)
     job = training.create_training_job(caller.user, caller.domain_id, params)
     return {"TrainingJobArn": job.arn}
 
@@ -120,7 +118,6 @@ def stop_training_job(caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
 
 @operation("CreateProcessingJob")
 def create_processing_job(caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
-    check_max_runtime(caller.profile, params)
     job = processing.create_processing_job(caller.user, caller.domain_id, params)
     return {"ProcessingJobArn": job.arn}
 
