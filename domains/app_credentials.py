@@ -3,9 +3,11 @@ with no configuration: an access key of the space's owner, and where the API is.
 
 The key is issued when the app starts and deleted when it stops (the reconciler deletes any
 a crash left behind), so the profile's own long-lived keys never enter a container and a
-key read from a kernel dies with the server. It signs as the space's owner: in a shared
-space every member's code runs with the owner's permissions, as in SageMaker, where a shared
-space has one execution role (docs/notebooks.md).
+key read from a kernel dies with the server. It signs as the space's owner. In a private
+space only the owner runs code, and the key has the owner's full rights. In a shared space
+every member runs code with it, so it acts in the space's narrower scope (`scope_of`,
+`domains.space_scope`), as SageMaker runs a shared space with a space-level execution role
+rather than a member's identity (docs/notebooks.md).
 """
 
 from pathlib import Path
@@ -13,8 +15,9 @@ from pathlib import Path
 from django.conf import settings
 from django.db.models import Q
 
-from domains.models import AccessKey, AccessKeyStatus, App, AppStatus
+from domains.models import AccessKey, AccessKeyStatus, App, AppStatus, SharingType
 from domains.services.access_keys import new_key_id, new_secret
+from domains.space_scope import SpaceScope
 from studio.crypto import encrypt
 
 # Where the API answers inside the container: the forwarder listens there. Any port works,
@@ -54,6 +57,18 @@ def revoke_stopped() -> int:
         app__warm_server__isnull=False
     )
     return AccessKey.objects.filter(app__isnull=False).exclude(in_use).delete()[0]
+
+
+def scope_of(key: AccessKey) -> SpaceScope | None:
+    """The scope a request signed with `key` is held to: its shared space's, for a shared
+    space's app key; None (the profile's full rights) for a private space's or a profile's own.
+    Read from the key's app and space at every request, so nothing stored can widen it."""
+    if key.app_id is None:
+        return None
+    space = key.app.space
+    if space.sharing_type == SharingType.PRIVATE:
+        return None
+    return SpaceScope(space_id=space.pk, space_name=space.name, domain_name=space.domain.name)
 
 
 def environment(key: AccessKey, secret: str) -> dict[str, str]:

@@ -21,8 +21,17 @@ def new_file_system_id() -> str:
     return "fs-" + secrets.token_hex(8)
 
 
-def arn(resource: str) -> str:
-    return f"arn:aws:sagemaker:{settings.STUDIO_REGION}:{settings.STUDIO_ACCOUNT_ID}:{resource}"
+def new_account_id() -> str:
+    """A domain's own 12-digit account id: its resources' ARNs carry it, as an AWS account's
+    do, so nothing in one domain's ARNs names another's."""
+    return "".join(secrets.choice(string.digits) for _ in range(12))
+
+
+def arn(resource: str, account_id: str | None = None) -> str:
+    """A SageMaker ARN; `account_id` is the owning domain's, else the installation's
+    (STUDIO_ACCOUNT_ID) for what belongs to no domain (images, lifecycle configs)."""
+    account = account_id or settings.STUDIO_ACCOUNT_ID
+    return f"arn:aws:sagemaker:{settings.STUDIO_REGION}:{account}:{resource}"
 
 
 class StudioStatus(models.TextChoices):
@@ -64,6 +73,11 @@ class Domain(LifecycleModel):
     RESOURCE_TYPE = "Domain"
 
     domain_id = models.CharField(max_length=63, unique=True, default=new_domain_id, editable=False)
+    # Written into the ARNs of everything in the domain; like domain_id, drawn at random
+    # (10^12 values) and never changed.
+    account_id = models.CharField(
+        max_length=12, unique=True, default=new_account_id, editable=False
+    )
     name = models.CharField(max_length=63, unique=True)
     auth_mode = models.CharField(max_length=16, default="IAM", editable=False)
     app_network_access_type = models.CharField(
@@ -95,7 +109,7 @@ class Domain(LifecycleModel):
 
     @property
     def arn(self) -> str:
-        return arn(f"domain/{self.domain_id}")
+        return arn(f"domain/{self.domain_id}", self.account_id)
 
     @property
     def home_volume(self) -> Path:
@@ -144,7 +158,7 @@ class UserProfile(LifecycleModel):
 
     @property
     def arn(self) -> str:
-        return arn(f"user-profile/{self.domain.domain_id}/{self.name}")
+        return arn(f"user-profile/{self.domain.domain_id}/{self.name}", self.domain.account_id)
 
     @property
     def is_admin(self) -> bool:
@@ -268,7 +282,7 @@ class Space(LifecycleModel):
 
     @property
     def arn(self) -> str:
-        return arn(f"space/{self.domain.domain_id}/{self.name}")
+        return arn(f"space/{self.domain.domain_id}/{self.name}", self.domain.account_id)
 
     @property
     def home_uid(self) -> int:
@@ -348,7 +362,7 @@ class App(LifecycleModel):
 
     @property
     def arn(self) -> str:
-        return arn(f"app/{self.resource_id.lower()}")
+        return arn(f"app/{self.resource_id.lower()}", self.space.domain.account_id)
 
     def event_groups(self) -> list[str]:
         return [

@@ -7,7 +7,8 @@ resources, and may never perform the domain-management actions below.
 
 An access key is not its user: a request it signs acts as the key's profile alone
 (`acting_as`), so a superuser's key in a domain is held to that profile's suspension, status
-and policies, and sees no other domain.
+and policies, and sees no other domain. The key of a shared space's app is narrower still: it
+may do only what both its profile and the space's fixed scope allow (`domains.space_scope`).
 """
 
 import copy
@@ -18,6 +19,7 @@ from django.db.models import QuerySet
 
 from domains.models import Domain, Policy, StudioStatus, UserProfile
 from domains.policy import Limit, Quotas, Usage, check_quotas, effective_quotas, evaluate
+from domains.space_scope import SpaceScope
 from studio.errors import AccessDenied
 
 User = AbstractBaseUser | AnonymousUser
@@ -52,21 +54,39 @@ def _is_read(action: str) -> bool:
     return action.split(":", 1)[-1].lower().startswith(READ_PREFIXES)
 
 
-def acting_as(profile: UserProfile) -> AbstractBaseUser:
+def acting_as(profile: UserProfile, scope: SpaceScope | None = None) -> AbstractBaseUser:
     """The actor for a request signed with one of `profile`'s keys: its user, stripped of any
     installation-wide role and bound to `profile`, so that every service authorizes the
-    profile (never the superuser or staff member behind it). Used for the call only; never
-    saved."""
+    profile (never the superuser or staff member behind it), and, for a shared space's key,
+    held to that space's `scope` as well. Used for the call only; never saved."""
     actor = copy.copy(profile.user)
     actor.is_superuser = False
     actor.is_staff = False
     actor.acting_profile = profile
+    actor.space_scope = scope
     return actor
 
 
 def bound_profile(user: User) -> UserProfile | None:
     """The profile an actor made by `acting_as` is bound to; None for a signed-in user."""
     return getattr(user, "acting_profile", None)
+
+
+def key_scope(user: User) -> SpaceScope | None:
+    """The shared space an actor made by `acting_as` is confined to; None for any other."""
+    return getattr(user, "space_scope", None)
+
+
+def require_in_scope(user: User, action: str, *, space_id: int | None = None) -> None:
+    """Raise AccessDenied if the actor is a shared space's key whose scope refuses `action`.
+    `authorize` asks this too; services that must not reveal whether a named resource exists
+    ask it first, before looking the resource up."""
+    scope = key_scope(user)
+    if scope is None:
+        return
+    why = scope.refusal(action, space_id)
+    if why is not None:
+        raise AccessDenied(scope.denial_message(action, why))
 
 
 def visible_domains(user: User) -> QuerySet[Domain]:
@@ -116,9 +136,11 @@ def authorize(
     *,
     domain: Domain | None = None,
     owner: UserProfile | None = None,
+    space_id: int | None = None,
 ) -> UserProfile | None:
     """Raise AccessDenied unless `user` may perform `action` on a resource of `domain` owned
-    by `owner`. Returns the acting profile (None for a superuser without one)."""
+    by `owner` (in the space `space_id`, for a space's or an app's actions). Returns the acting
+    profile (None for a superuser without one)."""
     if not user.is_authenticated or not user.is_active:
         raise AccessDenied(f"Sign in to perform {action}.")
     if domain is None:
@@ -138,6 +160,8 @@ def authorize(
         raise _denied(profile, action, "the profile is suspended; ask a domain admin to resume it")
     if profile.status != StudioStatus.IN_SERVICE:
         raise _denied(profile, action, f"the profile is {profile.status}, not InService")
+    # Before the admin's shortcut: an admin's shared space is as narrow as anyone's.
+    require_in_scope(user, action, space_id=space_id)
     if profile.is_admin:
         return profile
     if action in ADMIN_ACTIONS:

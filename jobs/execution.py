@@ -10,20 +10,29 @@ Training and processing jobs both run through here; each supplies what is partic
 (how to prepare, what to do at the end).
 """
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.utils import timezone
 
 from jobs.training.logs import LogSink
 from studio.leases import Lease
-from studio.runtime.base import ContainerStatus, Runtime, State
+from studio.runtime.base import LABEL_KIND, LABEL_NAME, ContainerStatus, Runtime, State
 
 POLL_SECONDS = 0.25
 SLOW_POLL_SECONDS = 1.0
 YOUNG_SECONDS = 30
 WAIT_SECONDS = 0.25  # of a poll, waiting for an exit (so that it is noticed at once)
 STOP_GRACE_SECONDS = 10
+
+# The label naming a job's domain: with the kind and the name it says whose job a container
+# runs, since two domains may each have a job of the same name.
+LABEL_DOMAIN = "studio.domain"
+# A container's name is also its hostname, which Linux caps at 64 bytes.
+MAX_CONTAINER_NAME = 63
+DIGEST_CHARS = 12
 
 # Why the watch ended, when it was not the containers exiting by themselves.
 STOPPED = "stopped"
@@ -53,9 +62,37 @@ def remove_all(runtime: Runtime, containers: dict[str, str]) -> None:
         runtime.remove(container_id)
 
 
-def resume_lease(resource_type: str, name: str, token: str) -> Lease | None:
+def container_name(kind: str, job, *suffix: str) -> str:
+    """`<deployment>-<kind>-<domain id>-<job name>-<suffix...>`: unique across domains, since
+    two domains may run jobs of one name at once. Past MAX_CONTAINER_NAME characters the job
+    name is cut and a digest of the whole name added, so it stays unique and within the
+    hostname limit."""
+    full = "-".join([settings.STUDIO_REDIS_PREFIX, kind, job.domain.domain_id, job.name, *suffix])
+    if len(full) <= MAX_CONTAINER_NAME:
+        return full
+    tail = "-".join([hashlib.sha256(full.encode()).hexdigest()[:DIGEST_CHARS], *suffix])
+    return f"{full[: MAX_CONTAINER_NAME - len(tail) - 1]}-{tail}"
+
+
+def job_labels(job, host: str) -> dict[str, str]:
+    """What a job's container carries so that the reconciler knows whose it is."""
+    return {
+        LABEL_KIND: job.RESOURCE_TYPE,
+        LABEL_DOMAIN: job.domain.domain_id,
+        LABEL_NAME: job.name,
+        "studio.host": host,
+    }
+
+
+def job_lease(job) -> Lease:
+    """The lease of one job: keyed by its domain and name, so that same-named jobs of two
+    domains are watched each by its own watcher."""
+    return Lease(job.RESOURCE_TYPE, job.resource_id)
+
+
+def resume_lease(job, token: str) -> Lease | None:
     """The lease a previous poll held (its token handed on to the next), if still ours."""
-    lease = Lease(resource_type, name)
+    lease = job_lease(job)
     lease.token = token
     return lease if lease.renew() else None
 

@@ -6,6 +6,7 @@ from datetime import timedelta
 from celery import shared_task
 from django.utils import timezone
 
+from jobs.execution import LABEL_DOMAIN
 from jobs.models import ProcessingJob, TrainingJob
 from jobs.processing import runner as processing_runner
 from jobs.training import runner as training_runner
@@ -54,22 +55,27 @@ def reconcile_jobs() -> dict[str, int]:
     removed."""
     resent = 0
     cutoff = timezone.now() - UNWATCHED_AFTER
-    active: dict[tuple[str, str], dict] = {}
+    # Keyed by (kind, domain, name): two domains may each run a job of one name.
+    active: dict[tuple[str, str, str], dict] = {}
     for model, task in WORKLOADS:
-        for job in model.objects.filter(status__in=ACTIVE):
-            active[model.RESOURCE_TYPE, job.name] = job.runtime_state
+        for job in model.objects.filter(status__in=ACTIVE).select_related("domain"):
+            active[model.RESOURCE_TYPE, job.domain.domain_id, job.name] = job.runtime_state
             stale = job.last_modified_at < cutoff
-            if stale and not leases.held(model.RESOURCE_TYPE, job.name):
+            if stale and not leases.held(model.RESOURCE_TYPE, job.resource_id):
                 task.delay(job.pk)
                 resent += 1
     removed = 0
     kinds = {model.RESOURCE_TYPE for model, _ in WORKLOADS}
+    # What active jobs recorded they run: a container started before jobs carried their
+    # domain's label is still its job's.
+    recorded = {cid for state in active.values() for cid in state.get("containers", {}).values()}
     runtimes = {runtime_name()} | {state.get("runtime") for state in active.values()} - {None}
     for name in sorted(runtimes):
         runtime = get_runtime(name)
         for container in runtime.list_managed():
             kind = container.labels.get(LABEL_KIND)
-            if kind not in kinds or (kind, container.labels.get(LABEL_NAME)) in active:
+            owner = (kind, container.labels.get(LABEL_DOMAIN), container.labels.get(LABEL_NAME))
+            if kind not in kinds or owner in active or container.id in recorded:
                 continue
             log.info("removing orphan container %s", container.name)
             runtime.stop(container.id, timeout=2)

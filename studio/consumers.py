@@ -17,21 +17,25 @@ MAX_SUBSCRIPTIONS = 20
 
 def _describers() -> dict[str, Callable]:
     """Resource type → the Describe service that decides who may watch it."""
+    from domains.services import describe_space
     from jobs.services import describe_processing_job, describe_training_job
 
     return {
-        "TrainingJob": describe_training_job,
-        "ProcessingJob": describe_processing_job,
-        "Space": _describe_space,
+        "TrainingJob": _in_domain(describe_training_job),
+        "ProcessingJob": _in_domain(describe_processing_job),
+        "Space": _in_domain(describe_space),
     }
 
 
-def _describe_space(user, resource_id: str):
-    """A space's id is "<domain id>/<space name>": its page watches its app start and stop."""
-    from domains.services import describe_space
+def _in_domain(describe: Callable) -> Callable:
+    """A job's or a space's id is "<domain id>/<name>" (names are unique per domain): its
+    page watches it in that domain, which the Describe service checks the user may see."""
 
-    domain_id, _, name = resource_id.partition("/")
-    return describe_space(user, domain_id, name)
+    def describe_by_id(user, resource_id: str):
+        domain_id, _, name = resource_id.partition("/")
+        return describe(user, domain_id, name)
+
+    return describe_by_id
 
 
 @database_sync_to_async

@@ -2,6 +2,9 @@
 
 A watcher takes the lease (SET NX with a TTL) and renews it while it works. The reconciler
 re-sends the watch task for any active resource whose lease has lapsed.
+
+A lease is keyed by the resource's id, which tells apart same-named resources of different
+domains (a job's is "<domain id>/<name>"): one domain's job never holds another's lease.
 """
 
 import uuid
@@ -27,13 +30,13 @@ return 0
 """
 
 
-def _key(resource_type: str, name: str) -> str:
-    return f"{settings.STUDIO_REDIS_PREFIX}:lease:{resource_type}:{name}"
+def _key(resource_type: str, resource_id: str) -> str:
+    return f"{settings.STUDIO_REDIS_PREFIX}:lease:{resource_type}:{resource_id}"
 
 
 class Lease:
-    def __init__(self, resource_type: str, name: str):
-        self.key = _key(resource_type, name)
+    def __init__(self, resource_type: str, resource_id: str):
+        self.key = _key(resource_type, resource_id)
         self.token = uuid.uuid4().hex
         self.client = redis_client()
 
@@ -47,5 +50,5 @@ class Lease:
         self.client.eval(_RELEASE, 1, self.key, self.token)
 
 
-def held(resource_type: str, name: str) -> bool:
-    return bool(redis_client().exists(_key(resource_type, name)))
+def held(resource_type: str, resource_id: str) -> bool:
+    return bool(redis_client().exists(_key(resource_type, resource_id)))

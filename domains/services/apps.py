@@ -7,7 +7,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from domains.models import App, AppStatus, SharingType, Space, StudioStatus, UserProfile
-from domains.permissions import User, authorize, enforce_quotas
+from domains.permissions import User, authorize, enforce_quotas, require_in_scope
 from domains.services.lifecycle_configs import lifecycle_config_for
 from domains.services.lookup import get_domain
 from domains.services.spaces import get_space
@@ -72,13 +72,15 @@ def create_app(
     resource_spec: dict[str, Any] | None = None,
 ) -> App:
     """Start the space's JupyterLab (again, if it was stopped): the worker brings it up."""
+    # Refused before the lookup, so a shared space's key learns nothing of the name it gave.
+    require_in_scope(actor, "sagemaker:CreateApp")
     domain = get_domain(actor, domain_id)
     if app_type not in APP_TYPES:
         raise ValidationException(f"AppType must be one of {', '.join(APP_TYPES)}.", "AppType")
     validate(app_name, "AppName", "AppName")
     space = get_space(actor, domain, space_name)
     acting = _acting_profile(actor, space)
-    authorize(actor, "sagemaker:CreateApp", domain=domain, owner=acting)
+    authorize(actor, "sagemaker:CreateApp", domain=domain, owner=acting, space_id=space.pk)
     spec = _resource_spec(space, resource_spec)
     from domains.tasks import start_app
     from jobs.usage import domain_usage, profile_usage
@@ -134,7 +136,13 @@ def get_app(actor: User, domain_id: str, space_name: str, app_name: str = "defau
 
 def describe_app(actor: User, domain_id: str, space_name: str, app_name: str = "default") -> App:
     app = get_app(actor, domain_id, space_name, app_name)
-    authorize(actor, "sagemaker:DescribeApp", domain=app.space.domain, owner=app.space.owner)
+    authorize(
+        actor,
+        "sagemaker:DescribeApp",
+        domain=app.space.domain,
+        owner=app.space.owner,
+        space_id=app.space_id,
+    )
     return app
 
 
@@ -150,12 +158,15 @@ def delete_app(
     actor: User, domain_id: str, space_name: str, app_name: str = "default", *, reason: str = ""
 ) -> App:
     """Stop the server; the space's files stay. `reason` says why when Studio stops it."""
+    # Refused before the lookup, so a shared space's key learns nothing of the name it gave.
+    require_in_scope(actor, "sagemaker:DeleteApp")
     app = get_app(actor, domain_id, space_name, app_name)
     authorize(
         actor,
         "sagemaker:DeleteApp",
         domain=app.space.domain,
         owner=_acting_profile(actor, app.space),
+        space_id=app.space_id,
     )
     return stop_app_now(app, reason)
 

@@ -6,7 +6,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 
 from domains.models import App, AppStatus, SharingType, Space, StudioStatus, UserProfile
-from domains.permissions import User, authorize
+from domains.permissions import User, authorize, key_scope, require_in_scope
 from domains.services.lookup import get_domain, get_profile
 from studio.errors import ResourceInUse, ResourceNotFound, ValidationException
 from studio.lifecycle import record_creation, transition
@@ -74,9 +74,13 @@ def create_space(
 
 
 def visible_spaces(actor: User, domain) -> QuerySet[Space]:
-    """Spaces the actor may open: their own and shared ones they belong to (all, for admins)."""
+    """Spaces the actor may open: their own and shared ones they belong to (all, for admins);
+    for a shared space's key, that space alone."""
     profile = UserProfile.objects.filter(domain=domain, user=actor).first()
     spaces = Space.objects.filter(domain=domain).select_related("domain", "owner")
+    scope = key_scope(actor)
+    if scope is not None:
+        return spaces.filter(pk=scope.space_id)
     if actor.is_superuser or (profile is not None and profile.is_admin):
         return spaces
     if profile is None:
@@ -95,7 +99,7 @@ def get_space(actor: User, domain, name: str) -> Space:
 def describe_space(actor: User, domain_id: str, name: str) -> Space:
     domain = get_domain(actor, domain_id)
     space = get_space(actor, domain, name)
-    authorize(actor, "sagemaker:DescribeSpace", domain=domain, owner=space.owner)
+    authorize(actor, "sagemaker:DescribeSpace", domain=domain, owner=space.owner, space_id=space.pk)
     return space
 
 
@@ -107,9 +111,11 @@ def list_spaces(actor: User, domain_id: str) -> QuerySet[Space]:
 
 def delete_space(actor: User, domain_id: str, name: str) -> Space:
     """As in SageMaker, a space's apps must be deleted first. Its files stay on the volume."""
+    # Refused before the lookup, so a shared space's key learns nothing of the name it gave.
+    require_in_scope(actor, "sagemaker:DeleteSpace")
     domain = get_domain(actor, domain_id)
     space = get_space(actor, domain, name)
-    authorize(actor, "sagemaker:DeleteSpace", domain=domain, owner=space.owner)
+    authorize(actor, "sagemaker:DeleteSpace", domain=domain, owner=space.owner, space_id=space.pk)
     from domains.tasks import finish_space_deletion
 
     with transaction.atomic():

@@ -7,9 +7,11 @@ from studio.events import domain_group, profile_group, resource_group
 
 
 class JobIdentity:
-    """For LifecycleModels with `name`, `domain` and `profile`: jobs are named by their name,
-    their ARN is `<ARN_KIND>/<name in lower case>`, and their events reach the owner, the
-    domain and the job's own page."""
+    """For LifecycleModels with `name`, `domain` and `profile`. A job's name is unique in its
+    domain only (as SageMaker's in its account), so everything that must tell two jobs apart
+    across the installation — the resource id, events, host paths, containers, leases — is
+    keyed by "<domain id>/<name>", and the ARN, `<ARN_KIND>/<name in lower case>`, carries the
+    domain's own account id."""
 
     ARN_KIND: ClassVar[str] = ""
 
@@ -18,15 +20,15 @@ class JobIdentity:
 
     @property
     def resource_id(self) -> str:
-        return self.name
+        return f"{self.domain.domain_id}/{self.name}"
 
     @property
     def arn(self) -> str:
-        return arn(f"{self.ARN_KIND}/{self.name.lower()}")
+        return arn(f"{self.ARN_KIND}/{self.name.lower()}", self.domain.account_id)
 
     def event_groups(self) -> list[str]:
         return [
             profile_group(self.profile_id),
             domain_group(self.domain.domain_id),
-            resource_group(self.RESOURCE_TYPE, self.name),
+            resource_group(self.RESOURCE_TYPE, self.resource_id),
         ]

@@ -14,7 +14,7 @@ class ProcessingJob(JobIdentity, LifecycleModel):
     RESOURCE_TYPE = "ProcessingJob"
     ARN_KIND = "processing-job"
 
-    name = models.CharField(max_length=63, unique=True)
+    name = models.CharField(max_length=63)
     domain = models.ForeignKey(Domain, on_delete=models.CASCADE, related_name="processing_jobs")
     profile = models.ForeignKey(
         UserProfile, on_delete=models.CASCADE, related_name="processing_jobs"
@@ -31,4 +31,9 @@ class ProcessingJob(JobIdentity, LifecycleModel):
 
     class Meta:
         ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["domain", "name"], name="processing_job_name_unique_in_domain"
+            )
+        ]
         indexes = [models.Index(fields=["domain", "status"])]

@@ -29,7 +29,7 @@ class TrainingJob(JobIdentity, LifecycleModel):
     RESOURCE_TYPE = "TrainingJob"
     ARN_KIND = "training-job"
 
-    name = models.CharField(max_length=63, unique=True)
+    name = models.CharField(max_length=63)
     domain = models.ForeignKey(Domain, on_delete=models.CASCADE, related_name="training_jobs")
     profile = models.ForeignKey(UserProfile, on_delete=models.CASCADE, related_name="training_jobs")
     # The CreateTrainingJob request as accepted (with defaults filled in), for Describe.
@@ -49,6 +49,11 @@ class TrainingJob(JobIdentity, LifecycleModel):
 
     class Meta:
         ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["domain", "name"], name="training_job_name_unique_in_domain"
+            )
+        ]
         indexes = [models.Index(fields=["domain", "status"]), models.Index(fields=["profile"])]
 
     @property

@@ -23,7 +23,6 @@ from studio.errors import ConflictException, StudioError
 from studio.leases import Lease
 from studio.lifecycle import transition
 from studio.runtime import ContainerError, ContainerSpec, Mount, Runtime, get_runtime
-from studio.runtime.base import LABEL_KIND, LABEL_NAME
 from studio.storage import confined
 from studio.storage.paths import safe_join
 
@@ -31,12 +30,15 @@ log = logging.getLogger(__name__)
 ACTIVE = (TrainingJobStatus.IN_PROGRESS, TrainingJobStatus.STOPPING)
 
 
-def job_dir(name: str) -> Path:
-    return Path(settings.DATA_DIR) / "jobs" / "processing" / name
+def job_dir(domain_id: str, name: str) -> Path:
+    """Where one job's hosts' trees and logs are: below its domain's directory, since two
+    domains may each have a job of this name."""
+    domain = safe_join(Path(settings.DATA_DIR) / "jobs" / "processing", domain_id, "DomainId")
+    return safe_join(domain, name, "ProcessingJobName")
 
 
 def _tree(job: ProcessingJob, host: str) -> confined.Tree:
-    return confined.Tree(job_dir(job.name) / host, *identity(job.profile))
+    return confined.Tree(job_dir(job.domain.domain_id, job.name) / host, *identity(job.profile))
 
 
 def _prepare(job: ProcessingJob, host: str, all_hosts: list[str]) -> list[Mount]:
@@ -77,7 +79,7 @@ def _spec(job: ProcessingJob, host: str, mounts: list[Mount]) -> ContainerSpec:
     uid, gid = identity(job.profile)
     cpus, memory = InstanceType.objects.get(name=job.instance_type).container_limits()
     return ContainerSpec(
-        name=f"{settings.STUDIO_REDIS_PREFIX}-proc-{job.name}-{host}",
+        name=execution.container_name("proc", job, host),
         # As resolved when the job was accepted; jobs from before that was stored run theirs.
         image=job.runtime_state.get("image", app["ImageUri"]),
         command=list(app.get("ContainerEntrypoint") or [])
@@ -89,7 +91,7 @@ def _spec(job: ProcessingJob, host: str, mounts: list[Mount]) -> ContainerSpec:
         cpus=cpus,
         memory_bytes=memory,
         network="none",
-        labels={LABEL_KIND: ProcessingJob.RESOURCE_TYPE, LABEL_NAME: job.name, "studio.host": host},
+        labels=execution.job_labels(job, host),
     )
 
 
@@ -98,7 +100,7 @@ def run(job_pk: int) -> None:
     job = _active(job_pk)
     if job is None:
         return
-    lease = Lease(ProcessingJob.RESOURCE_TYPE, job.name)
+    lease = execution.job_lease(job)
     if not lease.acquire():
         return
     _step(job, lease)
@@ -109,7 +111,7 @@ def poll(job_pk: int, token: str) -> None:
     job = _active(job_pk)
     if job is None:
         return
-    lease = execution.resume_lease(ProcessingJob.RESOURCE_TYPE, job.name, token)
+    lease = execution.resume_lease(job, token)
     if lease is not None:
         _step(job, lease)
 
@@ -134,7 +136,7 @@ def _step(job: ProcessingJob, lease: Lease) -> None:
                 return
         containers: dict[str, str] = job.runtime_state["containers"]
         sinks = {
-            h: LogSink(job, h, log_path(job_dir(job.name), h), None, cid)
+            h: LogSink(job, h, log_path(job_dir(job.domain.domain_id, job.name), h), None, cid)
             for h, cid in containers.items()
         }
         max_runtime = job.request["StoppingCondition"]["MaxRuntimeInSeconds"]

@@ -6,13 +6,8 @@ from django.conf import settings
 from django.db import transaction
 
 from domains.models import Domain, StudioStatus, UserProfile
-from domains.permissions import (
-    User,
-    authorize,
-    enforce_quotas,
-    profile_quotas,
-    visible_domains,
-)
+from domains.permissions import User, authorize, enforce_quotas, profile_quotas
+from domains.services.lookup import get_domain
 from jobs.models import InstanceType
 from jobs.models import TrainingJobStatus as JobStatus
 from jobs.usage import domain_usage, profile_usage
@@ -61,10 +56,13 @@ def require_profile(profile: UserProfile | None, what: str) -> UserProfile:
 def admit(
     domain: Domain, profile: UserProfile, model, name: str, instance_type: str, count: int
 ) -> None:
-    """Checks made inside the creating transaction: the domain, the name, the quotas."""
+    """Checks made inside the creating transaction: the domain, the name, the quotas. A name
+    is taken only by a job of the same domain (as SageMaker's by one of the same account): a
+    name another domain uses is as free as one nobody uses, so a refusal tells a member
+    nothing about other domains."""
     if domain.status != StudioStatus.IN_SERVICE:
         raise ResourceInUse(f"Domain {domain.domain_id} is {domain.status}; wait until InService.")
-    if model.objects.filter(name=name).exists():
+    if model.objects.filter(domain=domain, name=name).exists():
         label = model.RESOURCE_TYPE.removesuffix("Job")
         raise ResourceInUse(f"{label} job {name} already exists.")
     enforce_quotas(
@@ -99,25 +97,24 @@ def check_max_runtime(profile: UserProfile, request: dict[str, Any]) -> None:
     )
 
 
-def get_job(model, actor: User, name: str):
-    """The job named `name` in a domain the actor can see, else ResourceNotFound."""
+def get_job(model, actor: User, domain_id: str, name: str):
+    """The job named `name` in domain `domain_id`, if the actor can see that domain, else
+    ResourceNotFound. Names are unique per domain only, so a job is always looked up in one
+    domain: another domain's job of the same name is never it."""
     label = model.RESOURCE_TYPE.removesuffix("Job")
     validate(name, f"{model.RESOURCE_TYPE}Name", f"{model.RESOURCE_TYPE}Name")
-    job = (
-        model.objects.select_related("domain", "profile")
-        .filter(name=name, domain__in=visible_domains(actor))
-        .first()
-    )
+    domain = get_domain(actor, domain_id)
+    job = model.objects.select_related("domain", "profile").filter(domain=domain, name=name).first()
     if job is None:
         raise ResourceNotFound(f"{label} job {name} does not exist.")
     return job
 
 
-def request_stop(model, actor: User, name: str, task) -> Any:
+def request_stop(model, actor: User, domain_id: str, name: str, task) -> Any:
     """Stop{Training,Processing}Job: mark the job Stopping; its watcher stops the containers
     (SIGTERM, then SIGKILL) on its next poll. `task` is sent too, so that a stop works even
     while the watcher is lost (the lease makes a second watcher a no-op)."""
-    job = get_job(model, actor, name)
+    job = get_job(model, actor, domain_id, name)
     authorize(actor, f"sagemaker:Stop{model.RESOURCE_TYPE}", domain=job.domain, owner=job.profile)
     with transaction.atomic():
         if job.status != JobStatus.IN_PROGRESS:

@@ -154,8 +154,8 @@ def create_processing_job(actor: User, domain_id: str, request: dict[str, Any]) 
     return job
 
 
-def describe_processing_job(actor: User, name: str) -> ProcessingJob:
-    job = get_job(ProcessingJob, actor, name)
+def describe_processing_job(actor: User, domain_id: str, name: str) -> ProcessingJob:
+    job = get_job(ProcessingJob, actor, domain_id, name)
     authorize(actor, "sagemaker:DescribeProcessingJob", domain=job.domain, owner=job.profile)
     return job
 
@@ -166,7 +166,7 @@ def list_processing_jobs(actor: User, domain_id: str) -> QuerySet[ProcessingJob]
     return ProcessingJob.objects.filter(domain=domain).select_related("profile")
 
 
-def stop_processing_job(actor: User, name: str) -> ProcessingJob:
+def stop_processing_job(actor: User, domain_id: str, name: str) -> ProcessingJob:
     from jobs.tasks import run_processing_job
 
-    return request_stop(ProcessingJob, actor, name, run_processing_job)
+    return request_stop(ProcessingJob, actor, domain_id, name, run_processing_job)

@@ -159,8 +159,8 @@ def create_training_job(actor: User, domain_id: str, request: dict[str, Any]) ->
     return job
 
 
-def describe_training_job(actor: User, name: str) -> TrainingJob:
-    job = get_job(TrainingJob, actor, name)
+def describe_training_job(actor: User, domain_id: str, name: str) -> TrainingJob:
+    job = get_job(TrainingJob, actor, domain_id, name)
     authorize(actor, "sagemaker:DescribeTrainingJob", domain=job.domain, owner=job.profile)
     return job
 
@@ -183,7 +183,7 @@ def list_training_jobs(
     return jobs.order_by("-created_at")
 
 
-def stop_training_job(actor: User, name: str) -> TrainingJob:
+def stop_training_job(actor: User, domain_id: str, name: str) -> TrainingJob:
     from jobs.tasks import run_training_job
 
-    return request_stop(TrainingJob, actor, name, run_training_job)
+    return request_stop(TrainingJob, actor, domain_id, name, run_training_job)

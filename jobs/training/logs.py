@@ -173,13 +173,14 @@ class LogSink:
             self._publish()
 
     def _publish(self) -> None:
-        groups = [resource_group(self.job.RESOURCE_TYPE, self.job.name)]
+        # The job's own group, keyed by "<domain id>/<name>": only its page's subscribers.
+        groups = [resource_group(self.job.RESOURCE_TYPE, self.job.resource_id)]
         if self._lines:
             send_now(
                 Event(
                     "log",
                     self.job.RESOURCE_TYPE,
-                    self.job.name,
+                    self.job.resource_id,
                     groups,
                     {"host": self.host, "lines": self._lines},
                 )
@@ -191,7 +192,7 @@ class LogSink:
                 Event(
                     "metric",
                     self.job.RESOURCE_TYPE,
-                    self.job.name,
+                    self.job.resource_id,
                     groups,
                     {
                         "points": [

@@ -9,7 +9,6 @@ import logging
 import time
 from datetime import timedelta
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -22,7 +21,6 @@ from studio.errors import ConflictException, StudioError
 from studio.leases import Lease
 from studio.lifecycle import transition
 from studio.runtime import ContainerError, ContainerSpec, Mount, Runtime, get_runtime
-from studio.runtime.base import LABEL_KIND, LABEL_NAME
 from studio.storage import confined
 
 log = logging.getLogger(__name__)
@@ -50,7 +48,7 @@ def set_secondary(job: TrainingJob, status: str, message: str = "") -> None:
 
 
 def container_name(job: TrainingJob, host: str) -> str:
-    return f"{settings.STUDIO_REDIS_PREFIX}-train-{job.name}-{host}-a{job.attempt}"
+    return execution.container_name("train", job, host, f"a{job.attempt}")
 
 
 def container_spec(job: TrainingJob, host: str, tree: confined.Tree) -> ContainerSpec:
@@ -81,7 +79,7 @@ def container_spec(job: TrainingJob, host: str, tree: confined.Tree) -> Containe
         # SageMaker's network isolation: training sees no network at all here.
         network="none",
         workdir="/opt/ml/code",
-        labels={LABEL_KIND: TrainingJob.RESOURCE_TYPE, LABEL_NAME: job.name, "studio.host": host},
+        labels=execution.job_labels(job, host),
     )
 
 
@@ -99,7 +97,7 @@ def run(job_pk: int) -> None:
     job = _active(job_pk)
     if job is None:
         return
-    lease = Lease(TrainingJob.RESOURCE_TYPE, job.name)
+    lease = execution.job_lease(job)
     if not lease.acquire():
         return  # another worker is watching it
     _step(job, lease)
@@ -110,7 +108,7 @@ def poll(job_pk: int, token: str) -> None:
     job = _active(job_pk)
     if job is None:
         return
-    lease = execution.resume_lease(TrainingJob.RESOURCE_TYPE, job.name, token)
+    lease = execution.resume_lease(job, token)
     if lease is not None:
         _step(job, lease)
 
@@ -167,7 +165,8 @@ def _start(job: TrainingJob, runtime: Runtime) -> bool:
     set_secondary(job, "Downloading", "Downloading input data")
     uid, gid = workspace.identity(job.profile)
     try:
-        trees = {h: workspace.prepare(job.name, job.request, h, hosts, uid, gid) for h in hosts}
+        root = workspace.job_dir(job.domain.domain_id, job.name)
+        trees = {h: workspace.prepare(root, job.request, h, hosts, uid, gid) for h in hosts}
     except (OSError, ValueError, StudioError, confined.Refused) as e:
         _end(job, TrainingJobStatus.FAILED, "Failed", f"ClientError: could not prepare input: {e}")
         return False
@@ -192,7 +191,7 @@ def _start(job: TrainingJob, runtime: Runtime) -> bool:
 
 def _sinks(job: TrainingJob) -> dict[str, LogSink]:
     containers: dict[str, str] = job.runtime_state["containers"]
-    root = workspace.job_dir(job.name)
+    root = workspace.job_dir(job.domain.domain_id, job.name)
     parser = _metric_parser(job)
     return {
         host: LogSink(job, host, log_path(root, host), parser if host == "algo-1" else None, cid)
@@ -216,7 +215,8 @@ def _poll(
 
 
 def _tree(job: TrainingJob, host: str) -> confined.Tree:
-    return confined.Tree(workspace.job_dir(job.name) / host, *workspace.identity(job.profile))
+    root = workspace.job_dir(job.domain.domain_id, job.name)
+    return confined.Tree(root / host, *workspace.identity(job.profile))
 
 
 def _failure_reason(job: TrainingJob, result: execution.WatchResult, sink: LogSink | None) -> str:

@@ -1,6 +1,7 @@
 """The host side of SageMaker's training container contract: one `/opt/ml` tree per host.
 
-`$STUDIO_DATA_DIR/jobs/training/<job>/<host>/` is mounted at `/opt/ml`, holding
+`$STUDIO_DATA_DIR/jobs/training/<domain id>/<job>/<host>/` is mounted at `/opt/ml` (a job's
+name is unique only in its domain), holding
 `input/config/*.json`, `input/data/<channel>/` (copied from the store: "Downloading"),
 `code/` (script mode), `model/`, `output/`, and `checkpoints/`.
 
@@ -24,8 +25,11 @@ from studio.storage import confined
 from studio.storage.paths import below, safe_join
 
 
-def job_dir(job_name: str) -> Path:
-    return Path(settings.DATA_DIR) / "jobs" / "training" / job_name
+def job_dir(domain_id: str, job_name: str) -> Path:
+    """Where one job's hosts' trees and logs are: below its domain's directory, since two
+    domains may each have a job of this name."""
+    domain = safe_join(Path(settings.DATA_DIR) / "jobs" / "training", domain_id, "DomainId")
+    return safe_join(domain, job_name, "TrainingJobName")
 
 
 def identity(profile: UserProfile) -> tuple[int, int]:
@@ -60,10 +64,11 @@ def _write_json(path: Path, value: Any) -> None:
 
 
 def prepare(
-    job_name: str, request: dict[str, Any], host: str, all_hosts: list[str], uid: int, gid: int
+    directory: Path, request: dict[str, Any], host: str, all_hosts: list[str], uid: int, gid: int
 ) -> confined.Tree:
-    """Build (or rebuild, for a retry) one host's /opt/ml for a job run as `uid`:`gid`."""
-    root = job_dir(job_name) / host
+    """Build (or rebuild, for a retry) one host's /opt/ml, below the job's `directory`
+    (`job_dir`), for a job run as `uid`:`gid`."""
+    root = directory / host
     tree = confined.Tree(root, uid, gid)
     if root.exists():
         shutil.rmtree(root)  # fd-based: it does not follow links a container left

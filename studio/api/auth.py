@@ -2,12 +2,14 @@
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.http import HttpRequest
 from django.utils import timezone
 
+from domains import app_credentials
 from domains.models import AccessKey, AccessKeyStatus, UserProfile
 from domains.permissions import acting_as
 from studio.api.sigv4 import SignedRequest, parse_authorization, verify
@@ -27,10 +29,11 @@ class Caller:
     def profile(self) -> UserProfile:
         return self.key.profile
 
-    @property
+    @cached_property
     def user(self) -> AbstractBaseUser:
-        """The actor services authorize: the key's profile, never the (super)user behind it."""
-        return acting_as(self.key.profile)
+        """The actor services authorize: the key's profile, never the (super)user behind it,
+        and for a shared space's app key, held to that space's scope."""
+        return acting_as(self.key.profile, app_credentials.scope_of(self.key))
 
     @property
     def domain_id(self) -> str:
@@ -53,7 +56,7 @@ def authenticate(request: HttpRequest) -> Caller:
     signed = signed_request(request)
     credential = parse_authorization(signed)
     key = (
-        AccessKey.objects.select_related("profile__domain", "profile__user")
+        AccessKey.objects.select_related("profile__domain", "profile__user", "app__space__domain")
         .filter(access_key_id=credential.access_key_id)
         .first()
     )

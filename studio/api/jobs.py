@@ -8,7 +8,6 @@ from jobs.models import ProcessingJob, TrainingJob
 from jobs.services import processing, training
 from studio.api.auth import Caller
 from studio.api.registry import listing, operation, timestamp, without_none
-from studio.errors import ResourceNotFound
 from studio.shapes import shape
 
 
@@ -22,23 +21,15 @@ def _echo(request: dict[str, Any], response_shape: str) -> dict[str, Any]:
     return {key: value for key, value in request.items() if key in members}
 
 
-def _own(caller: Caller, job: TrainingJob | ProcessingJob) -> None:
-    """A key acts in its profile's domain only: another domain's job is unknown to it."""
-    if job.domain.domain_id != caller.domain_id:
-        label = job.RESOURCE_TYPE.removesuffix("Job")
-        raise ResourceNotFound(f"{label} job {job.name} does not exist.")
-
-
 def _training_job(caller: Caller, name: str) -> TrainingJob:
-    job = training.describe_training_job(caller.user, name)
-    _own(caller, job)
-    return job
+    """A key acts in its profile's domain only, and job names are unique per domain (as per
+    account in SageMaker): a job is looked up by name in the caller's domain, so another
+    domain's job of the same name is unknown here, exactly like a name nobody uses."""
+    return training.describe_training_job(caller.user, caller.domain_id, name)
 
 
 def _processing_job(caller: Caller, name: str) -> ProcessingJob:
-    job = processing.describe_processing_job(caller.user, name)
-    _own(caller, job)
-    return job
+    return processing.describe_processing_job(caller.user, caller.domain_id, name)
 
 
 @operation("CreateTrainingJob")
@@ -112,7 +103,7 @@ def list_training_jobs(caller: Caller, params: dict[str, Any]) -> dict[str, Any]
 
 @operation("StopTrainingJob")
 def stop_training_job(caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
-    training.stop_training_job(caller.user, _training_job(caller, params["TrainingJobName"]).name)
+    training.stop_training_job(caller.user, caller.domain_id, params["TrainingJobName"])
     return {}
 
 
@@ -161,6 +152,5 @@ def list_processing_jobs(caller: Caller, params: dict[str, Any]) -> dict[str, An
 
 @operation("StopProcessingJob")
 def stop_processing_job(caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
-    name = _processing_job(caller, params["ProcessingJobName"]).name
-    processing.stop_processing_job(caller.user, name)
+    processing.stop_processing_job(caller.user, caller.domain_id, params["ProcessingJobName"])
     return {}

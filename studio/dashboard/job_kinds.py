@@ -32,12 +32,12 @@ class JobKind:
     resource_type: str
     # "Training job": how messages and pages name one.
     label: str
-    # The jobs.services calls, each deciding who may do what.
+    # The jobs.services calls, each deciding who may do what: (actor, domain id[, job name]).
     list_jobs: Callable[[User, str], QuerySet]
-    describe: Callable[[User, str], Any]
-    stop: Callable[[User, str], Any]
-    # Where a job's hosts write their logs.
-    job_dir: Callable[[str], Path]
+    describe: Callable[[User, str, str], Any]
+    stop: Callable[[User, str, str], Any]
+    # Where a job's hosts write their logs: (domain id, job name).
+    job_dir: Callable[[str, str], Path]
     # The model's fields for when the job started and ended its work.
     start_field: str
     end_field: str

@@ -73,17 +73,25 @@ def tail(path: Path) -> str:
     return "\n".join(lines[-TAIL_LINES:])
 
 
+def current_domain_id(request: HttpRequest) -> str:
+    """The domain the dashboard is showing (the current profile's): job names are unique per
+    domain only, so a job's URL (`/jobs/<kind>/<name>/`) names a job of this domain. Empty
+    for a user with no profile, whose every job page is then "not found"."""
+    profile = current_profile(request)
+    return profile.domain.domain_id if profile is not None else ""
+
+
 def job_view(kind: JobKind) -> Callable[[View], View]:
     """Decorate a view of one job of `kind` so that it is called with the job, not its name
-    (the URL's `name`), once the signed-in user may see it. Another domain's job is "not
-    found", as in the API; one of the user's domain that they may not see is the denied
-    page."""
+    (the URL's `name`), once the signed-in user may see it. The name is looked up in the
+    user's current domain: another domain's job is "not found", as in the API, even when it
+    shares the name; one of the user's domain that they may not see is the denied page."""
 
     def decorate(view: View) -> View:
         @functools.wraps(view)
         def with_job(request: HttpRequest, name: str, **kwargs: Any) -> HttpResponse:
             try:
-                job = kind.describe(request.user, name)
+                job = kind.describe(request.user, current_domain_id(request), name)
             except (ResourceNotFound, ValidationException) as e:
                 raise Http404(e.message) from e
             except AccessDenied as denied:
@@ -106,7 +114,7 @@ def page_view(kind: JobKind, template: str, context_of: Callable[[Any], dict[str
         started, ended = getattr(job, kind.start_field), getattr(job, kind.end_field)
         seconds = elapsed(started, ended)
         billable = None if seconds is None else seconds * job.instance_count
-        root = kind.job_dir(job.name)
+        root = kind.job_dir(job.domain.domain_id, job.name)
         logs = [{"host": h, "text": tail(log_path(root, h))} for h in hosts(job.instance_count)]
         context = {
             "kind": kind,
@@ -134,7 +142,7 @@ def stop_view(kind: JobKind) -> View:
     @require_POST
     def job_stop(request: HttpRequest, name: str) -> HttpResponse:
         try:
-            kind.stop(request.user, name)
+            kind.stop(request.user, current_domain_id(request), name)
         except ResourceNotFound as e:
             raise Http404(e.message) from e
         except StudioError as e:
@@ -181,7 +189,7 @@ def log_view(kind: JobKind) -> View:
     def job_log(request: HttpRequest, job: Any, host: str) -> HttpResponse:
         if host not in hosts(job.instance_count):
             raise Http404(f"{kind.label} {job.name} has no host {host}.")
-        path = log_path(kind.job_dir(job.name), host)
+        path = log_path(kind.job_dir(job.domain.domain_id, job.name), host)
         if not path.is_file():
             raise Http404(f"{kind.label} {job.name} has no log for {host} yet.")
         return download(path, f"{job.name}-{host}.log", "text/plain; charset=utf-8")

@@ -12,6 +12,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import CharField, F, QuerySet, Value
+from django.db.models.functions import Concat
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
@@ -43,10 +44,12 @@ ARTIFACTS = ("model.tar.gz", "output.tar.gz")
 ROW_FIELDS = ("name", "status", "instance_type", "instance_count", "created_at", "profile_id")
 
 
-def _rows(jobs: QuerySet, kind: JobKind) -> QuerySet:
+def _rows(jobs: QuerySet, kind: JobKind, domain_id: str) -> QuerySet:
     return jobs.order_by().values(
         *ROW_FIELDS,
         owner=F("profile__name"),
+        # What the job's events say it is ("<domain id>/<name>"), for the live badge.
+        resource_id=Concat(Value(f"{domain_id}/"), "name", output_field=CharField()),
         resource_type=Value(kind.resource_type, output_field=CharField()),
         started=F(kind.start_field),
         ended=F(kind.end_field),
@@ -84,7 +87,7 @@ def job_rows(
             jobs = jobs.filter(name__icontains=name_contains)
         if owner is not None:
             jobs = jobs.filter(profile=owner)
-        parts.append(_rows(jobs, job_kind))
+        parts.append(_rows(jobs, job_kind, domain_id))
     if not parts:
         raise AccessDenied(" ".join(hidden))
     rows = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
