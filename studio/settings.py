@@ -244,3 +244,10 @@ LOGGING = {
 STUDIO_TMPFS_BYTES = int(os.environ.get("STUDIO_TMPFS_BYTES", "0"))
 STUDIO_CONTAINER_LOG_BYTES = int(os.environ.get("STUDIO_CONTAINER_LOG_BYTES", str(64 * 2**20)))
 STUDIO_HOME_MAX_BYTES = int(os.environ.get("STUDIO_HOME_MAX_BYTES", str(50 * 2**30)))
+
+# Each space is served on a host name of its own, `<label>.<STUDIO_SPACES_DOMAIN>`, on Studio's
+# scheme and port, so that what a space serves never runs with Studio's origin
+# (docs/notebooks.md, "Each space on its own origin"). Browsers resolve `*.localhost` to the
+# loopback themselves; elsewhere this needs a wildcard DNS record (and certificate).
+STUDIO_SPACES_DOMAIN = os.environ.get("STUDIO_SPACES_DOMAIN", "localhost").strip(".").lower()
+ALLOWED_HOSTS.append("." + STUDIO_SPACES_DOMAIN)

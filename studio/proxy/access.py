@@ -15,6 +15,7 @@ from django.conf import settings
 from django.contrib.auth import get_user
 
 from domains.app_access import ProxyTarget, note_activity, proxy_target
+from studio.proxy.handoff import COOKIE_NAME
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +39,9 @@ class Decision:
 
 @cache
 def studio_cookies() -> frozenset[str]:
-    """Studio's own cookies: they authenticate to Studio and never go to a space's server."""
-    return frozenset({settings.SESSION_COOKIE_NAME, settings.CSRF_COOKIE_NAME})
+    """Studio's own cookies (and the space cookie, which carries a Studio session): they
+    authenticate to Studio and never go to a space's server, which cannot set them either."""
+    return frozenset({settings.SESSION_COOKIE_NAME, settings.CSRF_COOKIE_NAME, COOKIE_NAME})
 
 
 def session_key(cookie_headers: list[bytes]) -> str | None:

@@ -84,6 +84,7 @@ async def forward(
     token: str,
     prefix: str,
     cookies: frozenset[str],
+    ancestors: bytes,
     hold_refusal: bool = False,
 ) -> Outcome:
     """Send one request to the server on `socket` (owned by `uid`: anything else there is
@@ -124,7 +125,9 @@ async def forward(
     scrubber = TokenScrubber(token)
     answer_headers = [
         (name, scrubber.header_value(value))
-        for name, value in response_headers(response.headers, prefix=prefix, studio_cookies=cookies)
+        for name, value in response_headers(
+            response.headers, prefix=prefix, studio_cookies=cookies, ancestors=ancestors
+        )
         if name.lower() != b"x-content-type-options"
     ]
     try:
@@ -132,7 +135,7 @@ async def forward(
             {
                 "type": "http.response.start",
                 "status": response.status,
-                "headers": answer_headers + confine(raw_path, prefix),
+                "headers": answer_headers + confine(raw_path, prefix, ancestors),
             }
         )
         while chunk := await response.read():

@@ -1,13 +1,17 @@
 """Waiting for JupyterLab apps, and talking to their servers, for the notebook tests."""
 
 import json
+import socket
 import uuid
+from urllib.parse import urlsplit
 
-from websockets.sync.client import unix_connect
+import httpx
+from websockets.sync.client import ClientConnection, connect, unix_connect
 
 from domains.app_access import SOCKET_NAME, proxy_prefix, runtime_dir
 from domains.models import App
 from studio.crypto import decrypt
+from studio.proxy.handoff import COOKIE_NAME
 from tests.conftest import wait_for
 
 
@@ -104,3 +108,73 @@ def run_code(ws, code: str) -> str:
             out.append("\n".join(message["content"]["traceback"]))
         elif kind == "status" and message["content"]["execution_state"] == "idle":
             return "".join(out)
+
+
+# -- a browser on a space's own host -----------------------------------------------------------
+# Space hosts are `<label>.localhost:<port>`: Chromium resolves them itself, Python does not, so
+# these clients connect to the live server's address and name the space's host in `Host`.
+
+
+def studio_session(user) -> str:
+    """The `sessionid` a browser logged in to Studio as `user` would carry."""
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    return client.cookies["sessionid"].value
+
+
+def handoff(server: str, session: str | None, path: str) -> httpx.Response:
+    """What Studio's host answers a browser with this session asking for `path` (/jupyter/...)."""
+    cookies = {"sessionid": session} if session else {}
+    with httpx.Client(base_url=server, cookies=cookies, timeout=60, trust_env=False) as client:
+        return client.get(path)
+
+
+def enter(server: str, location: str) -> httpx.Response:
+    """Follow the handoff's redirect (to the space's `/_studio/enter?ticket=...`)."""
+    url = urlsplit(location)
+    with space_client(server, url.netloc) as client:
+        return client.get(f"{url.path}?{url.query}")
+
+
+def space_cookie(entered: httpx.Response) -> str:
+    """The space cookie's value (http.cookies cannot parse the Partitioned attribute)."""
+    name, _, value = entered.headers["set-cookie"].split(";")[0].partition("=")
+    assert name == COOKIE_NAME, entered.headers["set-cookie"]
+    return value
+
+
+def open_space(server: str, session: str, domain_id: str, space_name: str) -> tuple[str, str]:
+    """Open a space as the dashboard does: (the space's host, its space cookie)."""
+    handed = handoff(server, session, proxy_prefix(domain_id, space_name) + "lab")
+    assert handed.status_code == 302, handed.text
+    entered = enter(server, handed.headers["location"])
+    assert entered.status_code == 302, entered.text
+    return urlsplit(handed.headers["location"]).netloc, space_cookie(entered)
+
+
+def space_client(server: str, host: str, cookie: str | None = None) -> httpx.Client:
+    """An HTTP client on a space's host, holding its space cookie (if any)."""
+    headers = {"Host": host}
+    if cookie:
+        headers["Cookie"] = f"{COOKIE_NAME}={cookie}"
+    return httpx.Client(
+        base_url=server, headers=headers, timeout=60, follow_redirects=False, trust_env=False
+    )
+
+
+def space_ws(
+    server: str, host: str, path: str, cookie: str | None, headers: dict | None = None, **kwargs
+) -> ClientConnection:
+    """A websocket to `path` on a space's host, holding its space cookie (if any)."""
+    address = urlsplit(server)
+    sock = socket.create_connection((address.hostname, address.port), timeout=30)
+    cookies = {"Cookie": f"{COOKIE_NAME}={cookie}"} if cookie else {}
+    return connect(
+        f"ws://{host}{path}",
+        sock=sock,
+        additional_headers={**cookies, **(headers or {})},
+        open_timeout=30,
+        **kwargs,
+    )

@@ -1,5 +1,6 @@
 """The notebook proxy in front of a real JupyterLab server (a container on a Unix socket),
-driven through the real ASGI application served by uvicorn, as a browser would use it."""
+driven through the real ASGI application served by uvicorn, as a browser would use it: handed
+over from Studio's host to the space's own host, and working there with the space cookie."""
 
 import base64
 import hashlib
@@ -15,11 +16,19 @@ from pathlib import Path
 import httpx
 import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
-from websockets.sync.client import ClientConnection, connect
+from websockets.sync.client import ClientConnection
 
 from tests.capabilities import need
 from tests.conftest import wait_for
 from tests.e2e.conftest import asgi_server  # noqa: F401  (the live server fixture)
+from tests.integration.notebooks import (
+    enter,
+    handoff,
+    open_space,
+    space_client,
+    space_ws,
+    studio_session,
+)
 
 JUPYTER_IMAGE = "studio/jupyter:latest"
 KERNEL_PROTOCOL = "v1.kernel.websocket.jupyter.org"
@@ -36,38 +45,9 @@ class Notebook:
     app: object
     container: object
 
-
-def logged_in(user) -> str:
-    """The `sessionid` a browser logged in as `user` would carry."""
-    from django.test import Client
-
-    client = Client()
-    client.force_login(user)
-    return client.cookies["sessionid"].value
-
-
-def browser(server: str, session: str | None = None) -> httpx.Client:
-    cookies = {"sessionid": session} if session else {}
-    return httpx.Client(
-        base_url=server, cookies=cookies, timeout=60, follow_redirects=False, trust_env=False
-    )
-
-
-def ws_url(server: str, path: str) -> str:
-    return server.replace("http://", "ws://") + path
-
-
-def ws_connect(
-    server: str, path: str, session: str | None, headers: dict | None = None, **kwargs
-) -> ClientConnection:
-    cookie = {"Cookie": f"sessionid={session}"} if session else {}
-    return connect(
-        ws_url(server, path),
-        additional_headers={**cookie, **(headers or {})},
-        open_timeout=30,
-        proxy=None,
-        **kwargs,
-    )
+    @property
+    def domain_id(self) -> str:
+        return self.prefix.split("/")[2]
 
 
 @pytest.fixture
@@ -229,8 +209,13 @@ def execute(ws: ClientConnection, code: str) -> dict:
 # -- the owner uses their notebook ----------------------------------------------------------
 
 
+def opened(server: str, notebook: Notebook, user) -> tuple[str, str]:
+    """(space host, space cookie) of a browser logged in as `user` that opened the space."""
+    return open_space(server, studio_session(user), notebook.domain_id, "alice-space")
+
+
 def test_owner_writes_and_reads_a_notebook_through_the_proxy(asgi_server, notebook, alice):  # noqa: F811
-    with browser(asgi_server, logged_in(alice)) as client:
+    with space_client(asgi_server, *opened(asgi_server, notebook, alice)) as client:
         cells = [
             {
                 "cell_type": "code",
@@ -255,25 +240,25 @@ def test_owner_writes_and_reads_a_notebook_through_the_proxy(asgi_server, notebo
 
 
 def test_owner_runs_code_in_a_kernel_over_the_websocket(asgi_server, notebook, alice):  # noqa: F811
-    session = logged_in(alice)
-    with browser(asgi_server, session) as client:
+    host, cookie = opened(asgi_server, notebook, alice)
+    with space_client(asgi_server, host, cookie) as client:
         kernel = client.post(f"{notebook.prefix}api/kernels", json={"name": "python3"})
         assert kernel.status_code == 201, kernel.text
         kernel_id = kernel.json()["id"]
     path = f"{notebook.prefix}api/kernels/{kernel_id}/channels"
-    with ws_connect(asgi_server, path, session, subprotocols=[KERNEL_PROTOCOL]) as ws:
+    with space_ws(asgi_server, host, path, cookie, subprotocols=[KERNEL_PROTOCOL]) as ws:
         assert ws.subprotocol == KERNEL_PROTOCOL
         result = execute(ws, "1+1")
     assert result["data"]["text/plain"] == "2"
 
 
 def test_terminal_speaks_text_and_its_end_closes_the_websocket(asgi_server, notebook, alice):  # noqa: F811
-    session = logged_in(alice)
-    with browser(asgi_server, session) as client:
+    host, cookie = opened(asgi_server, notebook, alice)
+    with space_client(asgi_server, host, cookie) as client:
         terminal = client.post(f"{notebook.prefix}api/terminals")
         assert terminal.status_code == 200, terminal.text
         name = terminal.json()["name"]
-    with ws_connect(asgi_server, f"{notebook.prefix}terminals/websocket/{name}", session) as ws:
+    with space_ws(asgi_server, host, f"{notebook.prefix}terminals/websocket/{name}", cookie) as ws:
         assert ws.subprotocol is None  # none asked for, none given
         ws.send(json.dumps(["stdin", "echo proxied-$((6*7))\r"]))
         output = ""
@@ -294,7 +279,7 @@ def test_large_upload_and_download_stream_through(asgi_server, notebook, alice):
     line = b"".join(b"%08d studio notebook proxy\n" % i for i in range(2000))
     content = line * (50 * 1024 * 1024 // len(line) + 1)
     model = {"type": "file", "format": "base64", "content": base64.b64encode(content).decode()}
-    with browser(asgi_server, logged_in(alice)) as client:
+    with space_client(asgi_server, *opened(asgi_server, notebook, alice)) as client:
         uploaded = client.put(f"{notebook.prefix}api/contents/big.txt", json=model)
         assert uploaded.status_code == 201, uploaded.text[:500]
         digest = hashlib.sha256()
@@ -315,11 +300,12 @@ def test_jupyterlab_page_is_framed_only_by_studio_and_carries_no_token(
     notebook,
     alice,
 ):
-    with browser(asgi_server, logged_in(alice)) as client:
+    with space_client(asgi_server, *opened(asgi_server, notebook, alice)) as client:
         page = client.get(f"{notebook.prefix}lab")
         assert page.status_code == 200
         assert "jupyter-config-data" in page.text
-        assert page.headers["content-security-policy"] == "frame-ancestors 'self'"
+        # Served on the space's own host, framed only by Studio's page (another origin).
+        assert page.headers["content-security-policy"] == f"frame-ancestors {asgi_server}"
         # A token the browser offers is neither used nor echoed back.
         offered = client.get(f"{notebook.prefix}lab?token={notebook.token}")
         status = client.get(f"{notebook.prefix}api/status")
@@ -332,8 +318,53 @@ def test_jupyterlab_page_is_framed_only_by_studio_and_carries_no_token(
         assert any(c.startswith("_xsrf=") and f"Path={notebook.prefix}" in c for c in cookies)
 
 
+def test_studios_host_hands_the_browser_over_and_serves_nothing_of_the_space(
+    asgi_server,  # noqa: F811
+    notebook,
+    alice,
+):
+    session = studio_session(alice)
+    handed = handoff(asgi_server, session, f"{notebook.prefix}lab?reset&token={notebook.token}")
+    assert handed.status_code == 302
+    assert handed.headers["cache-control"] == "no-store"
+    location = handed.headers["location"]
+    assert location.startswith("http://sp-") and ".localhost:" in location
+    assert "/_studio/enter?ticket=" in location
+    assert_no_token(notebook, handed)
+    entered = enter(asgi_server, location)
+    assert entered.status_code == 302
+    # The ticket opens the path asked for, minus the token.
+    assert entered.headers["location"] == f"{notebook.prefix}lab?reset"
+    cookie = entered.headers["set-cookie"]
+    for attribute in ("HttpOnly", "Path=/", "SameSite=None", "Secure", "Partitioned"):
+        assert attribute in cookie
+    assert "domain=" not in cookie.lower()  # host-only: the space's host and nothing else
+    # Studio's host answers no request of the space's, whatever it is.
+    with httpx.Client(base_url=asgi_server, cookies={"sessionid": session}) as client:
+        post = client.post(
+            f"{notebook.prefix}api/kernels", json={}, headers={"Origin": asgi_server}
+        )
+        files = client.get(f"{notebook.prefix}api/contents")
+    assert post.status_code == 404
+    assert files.status_code == 302 and files.headers["location"].startswith("http://sp-")
+    with pytest.raises(InvalidStatus) as refused:
+        ws_studio(asgi_server, f"{notebook.prefix}api/events/subscribe", session)
+    assert refused.value.response.status_code == 404
+
+
+def ws_studio(server: str, path: str, session: str) -> ClientConnection:
+    from websockets.sync.client import connect
+
+    return connect(
+        server.replace("http://", "ws://") + path,
+        additional_headers={"Cookie": f"sessionid={session}"},
+        open_timeout=30,
+        proxy=None,
+    )
+
+
 def test_use_is_recorded_for_the_idle_timer(asgi_server, notebook, alice):  # noqa: F811
-    with browser(asgi_server, logged_in(alice)) as client:
+    with space_client(asgi_server, *opened(asgi_server, notebook, alice)) as client:
         assert client.get(f"{notebook.prefix}api/status").status_code == 200
 
     def noted():
@@ -355,35 +386,36 @@ def test_another_user_gets_the_same_404_as_for_a_space_that_does_not_exist(
 ):
     from domains.models import AppStatus
 
-    session = logged_in(bob)
-    domain_id = notebook.prefix.split("/")[2]
-    with browser(asgi_server, session) as client:
-        answers = [
-            client.get(f"{notebook.prefix}lab"),
-            client.get(f"{notebook.prefix}api/contents"),
-            client.post(f"{notebook.prefix}api/kernels", json={}),
-            client.get(f"/jupyter/{domain_id}/no-such-space/lab"),
-            client.get("/jupyter/d-nosuchdomain/alice-space/lab"),
-        ]
-        # A space that exists but has no server running says the same.
-        notebook.app.status = AppStatus.DELETED
-        notebook.app.save(update_fields=["status"])
-    with browser(asgi_server, logged_in(alice)) as client:
+    session = studio_session(bob)
+    domain_id = notebook.domain_id
+    answers = [
+        handoff(asgi_server, session, f"{notebook.prefix}lab"),
+        handoff(asgi_server, session, f"{notebook.prefix}api/contents"),
+        handoff(asgi_server, session, f"/jupyter/{domain_id}/no-such-space/lab"),
+        handoff(asgi_server, session, "/jupyter/d-nosuchdomain/alice-space/lab"),
+    ]
+    host, cookie = opened(asgi_server, notebook, alice)
+    # A space that exists but has no server running says the same, on both hosts.
+    notebook.app.status = AppStatus.DELETED
+    notebook.app.save(update_fields=["status"])
+    answers.append(handoff(asgi_server, studio_session(alice), f"{notebook.prefix}lab"))
+    with space_client(asgi_server, host, cookie) as client:
         answers.append(client.get(f"{notebook.prefix}lab"))
+        # The space's host answers its own space's paths only.
+        answers.append(client.get(f"/jupyter/{domain_id}/no-such-space/lab"))
+        answers.append(client.get("/"))
     for response in answers:
         assert response.status_code == 404, response.request.url
         assert response.content == NOT_FOUND
         assert response.headers["content-type"] == answers[0].headers["content-type"]
         assert_no_token(notebook, response)
 
-    notebook.app.status = AppStatus.IN_SERVICE
-    notebook.app.save(update_fields=["status"])
     for path in (
-        f"{notebook.prefix}api/kernels/{uuid.uuid4()}/channels",
+        f"{notebook.prefix}api/events/subscribe",
         f"/jupyter/{domain_id}/no-such-space/api/events/subscribe",
     ):
         with pytest.raises(InvalidStatus) as refused:
-            ws_connect(asgi_server, path, session)
+            space_ws(asgi_server, host, path, cookie).close()
         assert refused.value.response.status_code == 404
         assert refused.value.response.body == NOT_FOUND
 
@@ -395,28 +427,31 @@ def test_a_forged_token_with_another_users_session_is_refused(
     bob,
     bob_profile,
 ):
-    session = logged_in(bob)
+    session = studio_session(bob)
     forged = {"Authorization": f"token {notebook.token}"}
-    with browser(asgi_server, session) as client:
-        by_query = client.get(f"{notebook.prefix}api/contents?token={notebook.token}")
-        by_header = client.get(f"{notebook.prefix}api/contents", headers=forged)
-    with browser(asgi_server) as client:  # the token alone, no session at all
+    by_query = handoff(
+        asgi_server, session, f"{notebook.prefix}api/contents?token={notebook.token}"
+    )
+    assert by_query.status_code == 404
+    assert by_query.content == NOT_FOUND
+    host, cookie = opened(asgi_server, notebook, alice)
+    with space_client(asgi_server, host) as client:  # the token alone, no space cookie at all
         tokens_only = client.get(f"{notebook.prefix}api/contents", headers=forged)
-    for response in (by_query, by_header):
-        assert response.status_code == 404
-        assert response.content == NOT_FOUND
     assert tokens_only.status_code == 302
-    with pytest.raises(InvalidStatus) as refused:
-        ws_connect(
-            asgi_server,
-            f"{notebook.prefix}api/events/subscribe?token={notebook.token}",
-            session,
-            headers=forged,
-        )
-    assert refused.value.response.status_code == 404
+    assert notebook.token not in tokens_only.headers["location"]
+    with space_ws(
+        asgi_server,
+        host,
+        f"{notebook.prefix}api/events/subscribe?token={notebook.token}",
+        None,
+        headers=forged,
+    ) as ws:
+        with pytest.raises(ConnectionClosed):
+            ws.recv(timeout=10)
+        assert ws.close_code == 4401
 
     # The owner's own requests carry whatever token the proxy holds, not the one they send.
-    with browser(asgi_server, logged_in(alice)) as client:
+    with space_client(asgi_server, host, cookie) as client:
         wrong = client.get(f"{notebook.prefix}api/contents", headers={"Authorization": "token x"})
     assert wrong.status_code == 200
 
@@ -424,46 +459,62 @@ def test_a_forged_token_with_another_users_session_is_refused(
 def test_unauthenticated_requests_go_to_login_and_websockets_are_closed(
     asgi_server,  # noqa: F811
     notebook,
+    alice,
 ):
-    with browser(asgi_server) as client:
-        page = client.get(f"{notebook.prefix}lab?reset&token={notebook.token}")
-        assert page.status_code == 302
-        assert page.headers["location"] == f"/login/?next={notebook.prefix}lab%3Freset"
-        assert_no_token(notebook, page)
-    with browser(asgi_server, "expired-or-forged") as client:
-        assert client.get(f"{notebook.prefix}lab").status_code == 302
-    with ws_connect(asgi_server, f"{notebook.prefix}api/events/subscribe", None) as ws:
+    page = handoff(asgi_server, None, f"{notebook.prefix}lab?reset&token={notebook.token}")
+    assert page.status_code == 302
+    assert page.headers["location"] == f"/login/?next={notebook.prefix}lab%3Freset"
+    assert_no_token(notebook, page)
+    assert handoff(asgi_server, "expired-or-forged", f"{notebook.prefix}lab").status_code == 302
+    host, cookie = opened(asgi_server, notebook, alice)
+    port = asgi_server.rsplit(":", 1)[1]
+    # On the space's host, without a space cookie (or with a forged one): back to Studio's
+    # host (the spaces domain itself), which asks to log in, then hands over again.
+    for held in (None, "forged", cookie[:-4] + "AAAA"):
+        with space_client(asgi_server, host, held) as client:
+            back = client.get(f"{notebook.prefix}lab?reset&token={notebook.token}")
+        assert back.status_code == 302
+        assert back.headers["location"] == f"http://localhost:{port}{notebook.prefix}lab?reset"
+    with space_ws(asgi_server, host, f"{notebook.prefix}api/events/subscribe", None) as ws:
         with pytest.raises(ConnectionClosed):
             ws.recv(timeout=10)
         assert ws.close_code == 4401
 
 
+def test_logging_out_of_studio_ends_the_space_cookie(asgi_server, notebook, alice):  # noqa: F811
+    from django.contrib.sessions.models import Session
+
+    session = studio_session(alice)
+    host, cookie = open_space(asgi_server, session, notebook.domain_id, "alice-space")
+    Session.objects.filter(session_key=session).delete()  # what logging out does
+    with space_client(asgi_server, host, cookie) as client:
+        after = client.get(f"{notebook.prefix}api/status")
+    assert after.status_code == 302
+
+
 def test_cross_site_requests_are_refused(asgi_server, notebook, alice):  # noqa: F811
-    session = logged_in(alice)
-    evil = {"Origin": "https://evil.example.net"}
-    with browser(asgi_server, session) as client:
-        post = client.post(f"{notebook.prefix}api/kernels", json={}, headers=evil)
-        assert post.status_code == 403
+    host, cookie = opened(asgi_server, notebook, alice)
+    with space_client(asgi_server, host, cookie) as client:
+        for origin in ("https://evil.example.net", asgi_server, "http://sp-0.localhost"):
+            post = client.post(f"{notebook.prefix}api/kernels", json={}, headers={"Origin": origin})
+            assert post.status_code == 403, origin
         same_site = client.post(
-            f"{notebook.prefix}api/kernels",
-            json={},
-            headers={"Origin": asgi_server},
+            f"{notebook.prefix}api/kernels", json={}, headers={"Origin": f"http://{host}"}
         )
         assert same_site.status_code == 201
-    with pytest.raises(InvalidStatus) as refused:
-        ws_connect(
-            asgi_server,
-            f"{notebook.prefix}api/events/subscribe",
-            session,
-            origin="https://evil.example.net",
-        )
-    assert refused.value.response.status_code == 403
+    for origin in ("https://evil.example.net", asgi_server):
+        with pytest.raises(InvalidStatus) as refused:
+            space_ws(
+                asgi_server, host, f"{notebook.prefix}api/events/subscribe", cookie, origin=origin
+            )
+        assert refused.value.response.status_code == 403
 
 
 def test_a_server_that_does_not_answer_gives_502(asgi_server, notebook, alice):  # noqa: F811
+    host, cookie = opened(asgi_server, notebook, alice)
     notebook.container.kill()
     wait_for(lambda: not _answers(notebook.socket), timeout=20, what="the server to stop")
-    with browser(asgi_server, logged_in(alice)) as client:
+    with space_client(asgi_server, host, cookie) as client:
         response = client.get(f"{notebook.prefix}api/status")
     assert response.status_code == 502
     assert "not answering" in response.text
