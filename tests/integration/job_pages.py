@@ -107,7 +107,7 @@ class JobPageCases:
     # make_job(profile, name, status="InProgress", **fields): a job row as the service would
     # have accepted it; nothing runs it.
     make_job: Callable[..., Any]
-    job_dir: Callable[[str], Path]  # where the job's hosts' logs are
+    job_dir: Callable[[str, str], Path]  # (domain id, name): where the job's hosts' logs are
     form_data: Callable[..., dict]  # form_data(name=..., **overrides): a valid form's fields
     # (overrides, field, message): bad input to the form, and what the field then says.
     bad_inputs: list[tuple[dict, str, str]]
@@ -127,6 +127,9 @@ class JobPageCases:
     def status(self, name: str) -> str:
         return self.model.objects.get(name=name).status
 
+    def log_of(self, job) -> Path:
+        return log_path(self.job_dir(job.domain.domain_id, job.name), "algo-1")
+
     # --- The job page -----------------------------------------------------------------------
 
     def test_an_ended_jobs_page_shows_its_cost_and_log_tails_and_no_live_stop(
@@ -135,10 +138,7 @@ class JobPageCases:
         start = timezone.now() - timedelta(minutes=10)
         times = {self.start_field: start, self.end_field: start + timedelta(seconds=90)}
         job = self.make_job(alice_profile, "ended", "Completed", instance_count=2, **times)
-        write_log(
-            log_path(self.job_dir(job.name), "algo-1"),
-            "".join(f"row {i} <kept>\n" for i in range(3000)),
-        )
+        write_log(self.log_of(job), "".join(f"row {i} <kept>\n" for i in range(3000)))
         client.force_login(alice)
 
         html = html_of(client, self.url("ended"))
@@ -151,7 +151,7 @@ class JobPageCases:
         for host in ("algo-1", "algo-2"):
             assert self.url("ended", "job_log", host=host) in html
         # Subscribed to its own events; Stop disabled (not InProgress)
-        assert f'data-subscribe="{self.resource_type}:ended"' in html
+        assert f'data-subscribe="{self.resource_type}:{job.resource_id}"' in html
         assert re.search(r'id="stop-job"\s+disabled', html)
 
     def test_a_running_jobs_page_shows_cost_so_far_and_a_live_stop(
@@ -174,7 +174,7 @@ class JobPageCases:
         self, client, alice, alice_profile, bob, bob_profile, carol, carol_elsewhere
     ):
         job = self.make_job(alice_profile, "private")
-        write_log(log_path(self.job_dir(job.name), "algo-1"), "secret\n")
+        write_log(self.log_of(job), "secret\n")
         log = self.url("private", "job_log", host="algo-1")
         client.force_login(alice)
         assert client.get(log).status_code == 200
@@ -191,6 +191,27 @@ class JobPageCases:
         assert client.get(self.url("not_a_valid_name")).status_code == 404
         assert self.status("private") == "InProgress"
 
+    def test_a_name_two_domains_use_shows_each_user_their_own_domains_job(
+        self, client, alice, alice_profile, carol, carol_elsewhere
+    ):
+        ours = self.make_job(alice_profile, "shared", "Completed")
+        theirs = self.make_job(carol_elsewhere, "shared")
+        write_log(self.log_of(ours), "alice's line\n")
+        write_log(self.log_of(theirs), "carol's line\n")
+
+        client.force_login(alice)
+        html = html_of(client, self.url("shared"))
+        assert ours.arn in html and theirs.arn not in html
+        assert "alice&#x27;s line" in html and "carol" not in html
+        # Stopping "shared" from alice's domain finds her (ended) job, never carol's.
+        client.post(self.url("shared", "job_stop"))
+        assert self.model.objects.get(pk=theirs.pk).status == "InProgress"
+
+        client.force_login(carol)
+        html = html_of(client, self.url("shared"))
+        assert theirs.arn in html and ours.arn not in html
+        assert "carol&#x27;s line" in html and "alice" not in html
+
     # --- Stop -------------------------------------------------------------------------------
 
     def test_the_owner_stops_a_running_job(self, client, alice, alice_profile):
@@ -200,7 +221,9 @@ class JobPageCases:
         assert response.redirect_chain == [(self.url("to-stop"), 302)]
         assert "Stopping to-stop" in response.content.decode()
         assert StatusTransition.objects.filter(
-            resource_type=self.resource_type, resource_id="to-stop", to_status="Stopping"
+            resource_type=self.resource_type,
+            resource_id=f"{alice_profile.domain.domain_id}/to-stop",
+            to_status="Stopping",
         ).exists()
         # The worker may already have finished the stop of a job that never started.
         assert self.status("to-stop") in {"Stopping", "Stopped"}
@@ -233,7 +256,7 @@ class JobPageCases:
         self, alice, alice_profile, carol, carol_elsewhere
     ):
         job = await sync_to_async(self.make_job)(alice_profile, "finished", "Completed")
-        log = log_path(self.job_dir(job.name), "algo-1")
+        log = self.log_of(job)
         write_log(log, b"x" * 700_000 + b"\nthe end\n")  # several chunks
         url = self.url("finished", "job_log", host="algo-1")
 
@@ -290,21 +313,21 @@ class JobPageCases:
     # --- The websocket ----------------------------------------------------------------------
 
     async def test_a_job_page_subscription_delivers_the_jobs_log_lines(self, alice, alice_profile):
-        await sync_to_async(self.make_job)(alice_profile, "watched")
-        key = f"{self.resource_type}:watched"
+        job = await sync_to_async(self.make_job)(alice_profile, "watched")
+        key = f"{self.resource_type}:{job.resource_id}"
         communicator, connected = await _connect(alice, alice_profile.pk)
         assert connected
         try:
             await communicator.send_json_to({"subscribe": key})
             ack = await _next_event(communicator, lambda e: e["kind"] in {"subscribed", "error"})
             assert ack == {"kind": "subscribed", "subscribe": key}
-            group = resource_group(self.resource_type, "watched")
+            group = resource_group(self.resource_type, job.resource_id)
             lines = {"host": "algo-1", "lines": ["hi"]}
             await sync_to_async(send_now)(
-                Event("log", self.resource_type, "watched", [group], lines)
+                Event("log", self.resource_type, job.resource_id, [group], lines)
             )
             event = await _next_event(communicator, lambda e: e["kind"] == "log")
-            assert (event["resource_id"], event["lines"]) == ("watched", ["hi"])
+            assert (event["resource_id"], event["lines"]) == (job.resource_id, ["hi"])
         finally:
             await communicator.disconnect()
 
@@ -313,28 +336,32 @@ class JobPageCases:
     ):
         vision = await sync_to_async(make_domain)("vision")
         bobs = await sync_to_async(make_profile)(vision, bob)
-        await sync_to_async(self.make_job)(alice_profile, "private")
+        job = await sync_to_async(self.make_job)(alice_profile, "private")
         communicator, connected = await _connect(bob, bobs.pk)
         assert connected
         try:
             replies = []
             for key in (
+                f"{self.resource_type}:{job.resource_id}",
+                f"{self.resource_type}:{vision.domain_id}/private",
+                f"{self.resource_type}:{vision.domain_id}/no-such-job",
                 f"{self.resource_type}:private",
-                f"{self.resource_type}:no-such-job",
                 "Domain:anything",
                 "junk",
             ):
                 await communicator.send_json_to({"subscribe": key})
                 replies.append(await communicator.receive_json_from(timeout=10))
-            assert [r["kind"] for r in replies] == ["error"] * 4
-            # Another domain's job is as absent as one that does not exist.
-            assert replies[0]["message"] == f"{self.label} private does not exist."
-            assert replies[1]["message"] == f"{self.label} no-such-job does not exist."
+            assert [r["kind"] for r in replies] == ["error"] * 6
+            # Another domain's job is as absent as its domain; in bob's own domain the name
+            # is as free as one nobody uses.
+            assert replies[0]["message"] == f"Domain {job.domain.domain_id} does not exist."
+            assert replies[1]["message"] == f"{self.label} private does not exist."
+            assert replies[2]["message"] == f"{self.label} no-such-job does not exist."
             # Nothing sent to alice's job reaches bob.
-            group = resource_group(self.resource_type, "private")
+            group = resource_group(self.resource_type, job.resource_id)
             lines = {"host": "algo-1", "lines": ["s"]}
             await sync_to_async(send_now)(
-                Event("log", self.resource_type, "private", [group], lines)
+                Event("log", self.resource_type, job.resource_id, [group], lines)
             )
             assert await communicator.receive_nothing(timeout=1)
         finally:

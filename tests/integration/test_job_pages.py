@@ -77,7 +77,8 @@ def make_job(profile, name: str, status: str = "InProgress", **fields) -> Traini
 
 
 def names_in(html: str) -> list[str]:
-    return re.findall(r'data-status-of="TrainingJob:([^"]+)"', html)
+    """The names of the training jobs a page's live badges follow ("<domain id>/<name>")."""
+    return re.findall(r'data-status-of="TrainingJob:d-[a-z0-9]+/([^"]+)"', html)
 
 
 # --- The list -----------------------------------------------------------------------------
@@ -356,6 +357,6 @@ class TestTrainingJobPages(JobPageCases):
         ({"algorithm": ""}, "algorithm", "Choose a built-in algorithm or upload a script"),
         ({"dataset": ""}, "dataset", "This field is required"),
         ({"max_runtime": "0"}, "max_runtime", "greater than or equal to 1"),
-        ({"metric_definitions": "loss=([0-9"}, "metric_definitions", "not a valid regular"),
+        ({"metric_definitions": "loss=([0-9"}, "metric_definitions", "expression RE2 accepts"),
         ({"output_path": "s3://UPPER/x"}, "output_path", "bucket"),
     ]

@@ -60,7 +60,7 @@ def test_stop_a_processing_job(runtime, alice, alice_profile, data):
         return job.runtime_state.get("containers")
 
     wait_for(running, 60, "the container to start")
-    stop_processing_job(alice, "prep-slow")
+    stop_processing_job(alice, alice_profile.domain.domain_id, "prep-slow")
     assert ended(job, 60).status == "Stopped"
 
 

@@ -96,7 +96,9 @@ def make_processing_job(profile, name: str, status: str = "InProgress", **fields
 
 
 def status_keys(html: str) -> list[str]:
-    return re.findall(r'data-status-of="((?:Training|Processing)Job:[^"]+)"', html)
+    """ "<kind>:<name>" of each job a page's live badges follow (by "<domain id>/<name>")."""
+    found = re.findall(r'data-status-of="((?:Training|Processing)Job):d-[a-z0-9]+/([^"]+)"', html)
+    return [f"{kind}:{name}" for kind, name in found]
 
 
 # --- The list -----------------------------------------------------------------------------

@@ -139,7 +139,7 @@ def test_stop_works_mid_run(runtime, alice, alice_profile, data, tmp_path):
     )
 
     training_started(job)
-    stop_training_job(alice, "long-1")
+    stop_training_job(alice, alice_profile.domain.domain_id, "long-1")
     job = ended(job, timeout=60)
     assert job.status == "Stopped"
     statuses = [t["Status"] for t in job.secondary_status_transitions]
@@ -266,7 +266,8 @@ def test_two_instances_get_their_own_host_in_a_correct_resourceconfig(
     assert job.status == "Completed", job.failure_reason
     assert job.billable_seconds == 2 * job.training_seconds
     for host in ("algo-1", "algo-2"):
-        seen = json.loads((job_dir("two-hosts") / host / "model" / "hosts.json").read_text())
+        root = job_dir(alice_profile.domain.domain_id, "two-hosts")
+        seen = json.loads((root / host / "model" / "hosts.json").read_text())
         assert seen["config"]["current_host"] == host == seen["env_current"]
         assert seen["config"]["hosts"] == ["algo-1", "algo-2"] == seen["env_hosts"]
         assert seen["config"]["current_instance_type"] == "ml.m5.large"

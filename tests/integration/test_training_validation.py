@@ -118,6 +118,19 @@ def test_a_duplicate_name_is_in_use(alice, alice_profile):
     assert TrainingJob.objects.count() == 1
 
 
+def test_a_name_another_domain_uses_is_free_and_each_arn_carries_its_domains_account(
+    alice, alice_profile, carol, make_domain, make_profile
+):
+    other = make_domain("other")
+    make_profile(other, carol)
+    theirs = create_training_job(carol, other.domain_id, request("same"))
+    ours = create_training_job(alice, alice_profile.domain.domain_id, request("same"))
+    assert ours.pk != theirs.pk
+    assert ours.arn.split(":")[4] == alice_profile.domain.account_id
+    assert theirs.arn.split(":")[4] == other.account_id != alice_profile.domain.account_id
+    assert describe_training_job(alice, alice_profile.domain.domain_id, "same") == ours
+
+
 def test_instance_quota_refuses_before_anything_starts(root, alice, alice_profile):
     from domains.services import create_policy, update_user_profile
 
@@ -148,16 +161,20 @@ def test_a_denied_profile_cannot_train(root, alice, alice_profile):
 
 
 def test_bob_can_read_but_not_stop_alices_job(alice, alice_profile, bob, bob_profile):
-    create_training_job(alice, alice_profile.domain.domain_id, request("alices"))
-    assert describe_training_job(bob, "alices").profile == alice_profile
+    domain_id = alice_profile.domain.domain_id
+    create_training_job(alice, domain_id, request("alices"))
+    assert describe_training_job(bob, domain_id, "alices").profile == alice_profile
     with pytest.raises(AccessDenied, match="belongs to another user profile"):
-        stop_training_job(bob, "alices")
+        stop_training_job(bob, domain_id, "alices")
 
 
 def test_outsiders_do_not_see_the_job(alice, alice_profile, carol, make_domain, make_profile):
-    make_profile(make_domain("other"), carol)
+    other = make_domain("other")
+    make_profile(other, carol)
     create_training_job(alice, alice_profile.domain.domain_id, request("private"))
     with pytest.raises(ResourceNotFound):
-        describe_training_job(carol, "private")
+        describe_training_job(carol, alice_profile.domain.domain_id, "private")
+    with pytest.raises(ResourceNotFound, match="Training job private does not exist"):
+        describe_training_job(carol, other.domain_id, "private")
     with pytest.raises(ResourceNotFound):
         list_training_jobs(carol, alice_profile.domain.domain_id)
