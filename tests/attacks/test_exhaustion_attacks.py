@@ -105,7 +105,7 @@ def test_a_gigabyte_without_a_newline_keeps_the_worker_small_and_the_log_capped(
 
     assert answer["TrainingJobStatus"] == "Completed", answer.get("FailureReason")
     assert peak - before < 100 * MIB, f"the worker grew by {(peak - before) // MIB} MiB"
-    log = log_path(job_dir("no-newline"), "algo-1")
+    log = log_path(job_dir(member.domain_id, "no-newline"), "algo-1")
     assert log.stat().st_size <= LOG_LIMIT_BYTES + 100
     lines = log.read_text().splitlines()
     cut = [line for line in lines if line.endswith("[Studio: line cut at 16 KiB]")]
@@ -129,7 +129,11 @@ def test_a_flood_of_lines_stops_at_the_runtimes_log_cap_while_the_job_runs_on(
     )
     start_training(member, "flood", script)
     container = container_of("flood")
-    wait_for(lambda: (job_dir("flood") / "algo-1/model/flooded").exists(), 300, "the flood to end")
+    wait_for(
+        lambda: (job_dir(member.domain_id, "flood") / "algo-1/model/flooded").exists(),
+        300,
+        "the flood to end",
+    )
 
     cap = settings.STUDIO_CONTAINER_LOG_BYTES
     if runtime == "sandbox":
@@ -142,7 +146,10 @@ def test_a_flood_of_lines_stops_at_the_runtimes_log_cap_while_the_job_runs_on(
 
     answer = wait_training(member, "flood")
     assert answer["TrainingJobStatus"] == "Completed", answer.get("FailureReason")
-    assert log_path(job_dir("flood"), "algo-1").stat().st_size <= LOG_LIMIT_BYTES + 100
+    assert (
+        log_path(job_dir(member.domain_id, "flood"), "algo-1").stat().st_size
+        <= LOG_LIMIT_BYTES + 100
+    )
     canaries.assert_absent(answer)
 
 
@@ -170,7 +177,7 @@ def test_filling_tmp_fails_the_write_inside_the_container_not_the_host(
     answer = wait_training(member, "fill-tmp")
 
     assert answer["TrainingJobStatus"] == "Completed", answer.get("FailureReason")
-    text = log_path(job_dir("fill-tmp"), "algo-1").read_text()
+    text = log_path(job_dir(member.domain_id, "fill-tmp"), "algo-1").read_text()
     full_after = int(text.split("tmp full after ")[1].split()[0])
     assert 0 < full_after <= 256
     canaries.assert_absent(answer, text)
@@ -215,7 +222,11 @@ def test_a_secret_in_a_jobs_environment_is_on_no_host_command_line(runtime, memb
         "time.sleep(10)\n"
     )
     start_training(member, "env-secret", script, Environment={"AWS_SECRET_ACCESS_KEY": secret})
-    wait_for(lambda: (job_dir("env-secret") / "algo-1/model/ready").exists(), 120, "the job")
+    wait_for(
+        lambda: (job_dir(member.domain_id, "env-secret") / "algo-1/model/ready").exists(),
+        120,
+        "the job",
+    )
 
     on_command_lines = []
     for entry in Path("/proc").iterdir():
@@ -229,5 +240,8 @@ def test_a_secret_in_a_jobs_environment_is_on_no_host_command_line(runtime, memb
 
     answer = wait_training(member, "env-secret")
     assert answer["TrainingJobStatus"] == "Completed", answer.get("FailureReason")
-    assert "seen" in log_path(job_dir("env-secret"), "algo-1").read_text().splitlines()
+    assert (
+        "seen"
+        in log_path(job_dir(member.domain_id, "env-secret"), "algo-1").read_text().splitlines()
+    )
     canaries.assert_absent(answer)

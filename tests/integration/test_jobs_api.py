@@ -37,11 +37,13 @@ def alice_api(asgi_server, alice, alice_profile):
     return sagemaker(asgi_server, key.access_key_id, secret)
 
 
-def test_boto3_trains_a_model_and_reads_it_back(runtime, data, alice_api):
+def test_boto3_trains_a_model_and_reads_it_back(runtime, data, alice_api, alice_profile):
     arn = alice_api.create_training_job(**as_boto3_sends(training_request("api-train")))[
         "TrainingJobArn"
     ]
-    assert arn.endswith(":training-job/api-train")
+    # The domain's own account id, as a SageMaker ARN carries its account's.
+    account = alice_profile.domain.account_id
+    assert arn.endswith(f":{account}:training-job/api-train")
     alice_api.get_waiter("training_job_completed_or_stopped").wait(
         TrainingJobName="api-train", WaiterConfig=FAST
     )
