@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from domains.models import AccessKey, App, Space
+from domains.models import AccessKey, App, Space, UserProfile
 from domains.services import create_app, create_space
 from jobs.models import TrainingJob
 from tests.attacks.conftest import Member
@@ -251,4 +251,29 @@ def test_a_private_space_kernel_keeps_the_owners_full_key(jupyter, member, data,
     job.refresh_from_db()
     assert job.status in {"Stopping", "Stopped"}
     wait_for(lambda: not Space.objects.filter(name="alice-old").exists(), 30, "the space to go")
+    canaries.assert_nothing_outside()
+
+
+def test_a_member_of_an_admins_shared_space_cannot_use_her_admin_rights(
+    jupyter, member, bob, bob_profile, canaries
+):
+    # Made admin in the database: the attack is on what her shared space's key inherits.
+    UserProfile.objects.filter(pk=member.profile.pk).update(role="Admin")
+    domain = member.domain_id
+    settled(create_space(bob, domain, name="bob-private"))
+    settled(create_space(member.user, domain, name="team", sharing_type="Shared", members=["bob"]))
+    app = running(create_app(bob, domain, space_name="team"))
+    answers, printed = run_in_kernel(
+        app,
+        [
+            ("delete", "delete_space", {"DomainId": domain, "SpaceName": "bob-private"}),
+            ("describe", "describe_space", {"DomainId": domain, "SpaceName": "bob-private"}),
+            ("spaces", "list_spaces", {"DomainIdEquals": domain}),
+        ],
+    )
+    canaries.assert_absent(answers, printed)
+    denied(answers["delete"], "sagemaker:DeleteSpace")
+    assert answers["describe"].get("code") == "ResourceNotFound", answers["describe"]
+    assert [s["SpaceName"] for s in answers["spaces"]["ok"]["Spaces"]] == ["team"]
+    assert Space.objects.get(name="bob-private").status == "InService"
     canaries.assert_nothing_outside()
