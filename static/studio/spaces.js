@@ -4,8 +4,8 @@
 // arrive over live.js's websocket even for a member who does not own it):
 //   progress  the start's progress bar follows the worker's steps, live
 //   status    the server-rendered regions (bar, messages, pane) are re-fetched and swapped in;
-//             the pane only when what it shows changes, so a running JupyterLab is never
-//             reloaded. The pane turns into JupyterLab's frame once the app is InService.
+//             the pane only when what it shows changes. The pane turns into the link that
+//             opens JupyterLab (in a tab of its own, on the space's origin) once InService.
 // Forms marked data-async (Open JupyterLab, Stop, Restart) post in the background and swap in
 // the page they redirect to. Each time the subscription is acknowledged the page re-reads
 // itself: events sent before it was subscribed never reach it. Idle time and cost so far
@@ -123,7 +123,7 @@
     fresh.querySelectorAll("[data-region]").forEach(function (region) {
       var current = root.querySelector('[data-region="' + region.dataset.region + '"]');
       if (!current) return;
-      // The same pane stays: replacing the lab's frame would reload JupyterLab.
+      // The same pane stays: nothing the user is looking at is redrawn for nothing.
       if (region.dataset.pane && region.dataset.pane === current.dataset.pane) return;
       current.replaceWith(document.importNode(region, true));
     });
@@ -190,7 +190,7 @@
       if (event.kind === "progress") {
         if (!progress || event.percent >= progress.percent) progress = { step: event.step, percent: event.percent };
         showProgress();
-        // "ready" comes just before the app turns InService; the status event swaps the frame in.
+        // "ready" comes just before the app turns InService; the status event swaps the link in.
         if (event.step === "ready") refresh();
       } else if (event.kind === "status") {
         refresh();

@@ -1,6 +1,7 @@
 """Spaces in the dashboard: the list of the profile's spaces with the form that creates one,
-and a space's page, where JupyterLab runs in a frame beside the space's status, instance type,
-idle timer and cost so far, with Stop and Restart. Every read and change goes through
+and a space's page: a launcher that starts JupyterLab (following its progress) and opens it in
+a tab of its own, on the space's own origin (docs/notebooks.md), beside the space's status,
+instance type, idle timer and cost so far, with Stop and Restart. Every read and change goes through
 `domains.services`, which decides who may do what."""
 
 from dataclasses import dataclass
@@ -40,7 +41,7 @@ from studio.errors import (
     ValidationException,
 )
 
-# The page embeds JupyterLab, served by the proxy on this origin; nothing else may frame it.
+# Only Studio's own pages may frame the space page.
 FRAME_ANCESTORS = "frame-ancestors 'self'"
 RUNNING = {AppStatus.PENDING, AppStatus.IN_SERVICE}
 # Where a request path the service names is shown on the form.
@@ -185,8 +186,8 @@ def latest_session(app: App) -> Session | None:
 
 
 def _pane(app: App | None) -> str:
-    """What the main area shows: the lab, a start in progress, a stop in progress, why the
-    last start failed, or the button that starts one."""
+    """What the main area shows: the link that opens the running lab, a start in progress, a
+    stop in progress, why the last start failed, or the button that starts one."""
     if app is None:
         return "start"
     return {
@@ -226,6 +227,7 @@ def _space_context(space: Space, app: App | None) -> dict[str, Any]:
         "idle_timeout": idle_timeout_minutes(settings),
         "session": session,
         "session_seconds": seconds,
+        # On Studio's host: it hands the browser over to the space's own host.
         "lab_url": proxy_prefix(domain_id, space.name) + "lab",
         "now": now,
     }

@@ -32,7 +32,7 @@ from studio.proxy.handoff import (
     set_cookie_header,
     space_cookie,
 )
-from studio.proxy.headers import frame_ancestors, same_origin, strip_token
+from studio.proxy.headers import same_origin, strip_token
 from studio.proxy.http import ASGIApp, Receive, Scope, Send
 from studio.proxy.origins import (
     default_studio_origin,
@@ -161,13 +161,11 @@ async def space_host(scope: Scope, receive: Receive, send: Send) -> None:
     activity.touch(*space)
     # A remembered server may have been replaced meanwhile (a restart: a new token); a request
     # that can be sent again is, once, after asking the database.
-    ancestors = frame_ancestors(granted.studio_origin)
     outcome = await _forward(
         scope,
         receive,
         send,
         target,
-        ancestors,
         hold_refusal=remembered is not None and not http.has_body(scope["headers"]),
     )
     if outcome is http.Outcome.REFUSED:
@@ -175,7 +173,7 @@ async def space_host(scope: Scope, receive: Receive, send: Send) -> None:
         target = await _decide(scope, send, granted, space, key)
         if target is None:
             return
-        outcome = await _forward(scope, receive, send, target, ancestors)
+        outcome = await _forward(scope, receive, send, target)
     if outcome is http.Outcome.UNREACHABLE:
         # The app may have stopped or moved: the next request asks the database again.
         decisions.drop(key)
@@ -269,7 +267,6 @@ async def _forward(
     receive: Receive,
     send: Send,
     target: ProxyTarget,
-    ancestors: bytes,
     hold_refusal: bool = False,
 ) -> http.Outcome:
     return await http.forward(
@@ -281,7 +278,6 @@ async def _forward(
         token=target.token,
         prefix=target.prefix,
         cookies=studio_cookies(),
-        ancestors=ancestors,
         hold_refusal=hold_refusal,
     )
 

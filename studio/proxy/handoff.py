@@ -44,7 +44,7 @@ class Pass:
     session: str
     domain_id: str
     space_name: str
-    studio_origin: str  # the only page allowed to frame the space
+    studio_origin: str  # where to send the browser back to when the pass no longer holds
     next: str = ""  # tickets only: the path (and query) to open in the space
     nonce: str = ""  # tickets only
 
@@ -105,12 +105,10 @@ def read_space_cookie(value: str) -> Pass | None:
 
 
 def set_cookie_header(value: str, scheme: str, host: str) -> bytes:
-    """The space cookie's Set-Cookie. Studio's page frames the space, and the two are different
-    sites when the spaces domain is not under Studio's (always with the default, localhost):
-    only a partitioned cookie (CHIPS) then reaches the frame, and partitioning needs Secure,
-    which browsers accept on https and on http://*.localhost. On plain http elsewhere the
-    cookie is SameSite=Lax: framed, it works only when the spaces domain is same-site with
-    Studio; the space page's "Open in a new tab" works either way."""
+    """The space cookie's Set-Cookie. JupyterLab opens in a tab of its own (top level), where
+    any of these is sent. Partitioned (CHIPS, which needs Secure: browsers accept it on https
+    and on http://*.localhost) keys it to the top-level site besides: it never rides along
+    when another site frames the space. On plain http elsewhere it is SameSite=Lax."""
     name = host_name(host)
     local = name == "localhost" or name.endswith(".localhost")
     partitioned = scheme == "https" or local

@@ -2,9 +2,10 @@
 
 Requests lose what belongs to the hop or to Studio (its session and CSRF cookies, the
 client's own Authorization) and gain the server's token; responses lose hop-by-hop headers,
-keep their cookies inside the space's prefix, and HTML may only be framed by Studio's page.
-Everything but JupyterLab's own page is sandboxed (`confine`): what a space serves is its
-users' content, and must never run with Studio's origin.
+keep their cookies inside the space's prefix, and HTML may only be framed by the space's own
+pages (it is served on the space's own origin: 'self' is the space, never Studio). Everything
+but JupyterLab's own page is sandboxed too (`confine`), as defence in depth: what a space serves
+is its users' content, and a file must not act even with the space's origin.
 """
 
 import re
@@ -42,20 +43,13 @@ REPLACED_REQUEST = frozenset(
 )
 
 FRAME_ANCESTORS = b"frame-ancestors 'self'"
-
-
-def frame_ancestors(studio_origin: str) -> bytes:
-    """The policy of a space's host: only Studio's space page (another origin) frames it."""
-    return b"frame-ancestors " + studio_origin.encode("latin-1")
-
-
 # What jupyter_server itself sends for /files/ and /nbconvert/: scripts may run, in an opaque
 # origin of their own (no allow-same-origin): they cannot read Studio's pages, use its cookies,
 # open windows, submit forms or navigate the page that frames them.
 SANDBOX = b"sandbox allow-scripts"
 # The JupyterLab application's pages, as jupyterlab_server routes them (its
 # MASTER_URL_PATTERN, matched whole, as tornado does, against the path as sent): the only
-# documents a space serves that run with Studio's origin.
+# documents a space serves that run with the space's origin.
 APPLICATION_PAGE = re.compile(r"(lab|doc)(/workspaces/[a-zA-Z0-9\-_]+)?(/tree/.*)?")
 
 
@@ -157,7 +151,6 @@ def response_headers(
     *,
     prefix: str,
     studio_cookies: frozenset[str],
-    ancestors: bytes = FRAME_ANCESTORS,
 ) -> Headers:
     """Headers to send the browser for a server response that arrived with `headers`."""
     headers = list(headers)
@@ -179,25 +172,24 @@ def response_headers(
             continue
         out.append((name, value))
     if html:
-        # JupyterLab is embedded in the dashboard's frame: only Studio's own pages may frame it.
-        out.append((b"content-security-policy", ancestors))
+        # JupyterLab runs in a tab of its own: only the space's own pages may frame its pages.
+        out.append((b"content-security-policy", FRAME_ANCESTORS))
     return out
 
 
-def confine(raw_path: bytes, prefix: str, ancestors: bytes = FRAME_ANCESTORS) -> Headers:
-    """The headers that keep a response of the space's server from acting on Studio's origin:
+def confine(raw_path: bytes, prefix: str) -> Headers:
+    """The headers that keep a response of the space's server from acting with an origin:
     a `sandbox` policy on everything but JupyterLab's application page (files, /view/,
     /nbconvert/, kernel spec resources, extension assets, API answers, error pages: a policy
     only matters for what a browser renders as a document, and the server, which a space's
     users can replace, decides nothing here), and no content sniffing. Added beside whatever
     policy the server sent: a browser enforces every policy it gets, so a server can only add
-    restrictions. Kept on the space's own origin as defence in depth: a sandboxed file cannot
-    drive JupyterLab's page either."""
+    restrictions."""
     out: Headers = [(b"x-content-type-options", b"nosniff")]
     path = raw_path.decode("latin-1")
     page = path.startswith(prefix) and APPLICATION_PAGE.fullmatch(path[len(prefix) :])
     if not page:
-        out.append((b"content-security-policy", ancestors + b"; " + SANDBOX))
+        out.append((b"content-security-policy", FRAME_ANCESTORS + b"; " + SANDBOX))
     return out
 
 

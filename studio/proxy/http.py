@@ -84,7 +84,6 @@ async def forward(
     token: str,
     prefix: str,
     cookies: frozenset[str],
-    ancestors: bytes,
     hold_refusal: bool = False,
 ) -> Outcome:
     """Send one request to the server on `socket` (owned by `uid`: anything else there is
@@ -125,9 +124,7 @@ async def forward(
     scrubber = TokenScrubber(token)
     answer_headers = [
         (name, scrubber.header_value(value))
-        for name, value in response_headers(
-            response.headers, prefix=prefix, studio_cookies=cookies, ancestors=ancestors
-        )
+        for name, value in response_headers(response.headers, prefix=prefix, studio_cookies=cookies)
         if name.lower() != b"x-content-type-options"
     ]
     try:
@@ -135,7 +132,7 @@ async def forward(
             {
                 "type": "http.response.start",
                 "status": response.status,
-                "headers": answer_headers + confine(raw_path, prefix, ancestors),
+                "headers": answer_headers + confine(raw_path, prefix),
             }
         )
         while chunk := await response.read():

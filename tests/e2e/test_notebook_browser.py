@@ -1,5 +1,9 @@
-"""A real browser creates a space, opens JupyterLab in the dashboard (watching the start's
-progress bar, live), and runs `1+1` in a new notebook through the proxy, on each runtime."""
+"""A real browser creates a space, starts JupyterLab from the dashboard (watching the start's
+progress bar, live), opens it in a tab of its own on the space's own host
+(`sp-<digest>.localhost`), and runs `1+1` in a new notebook through the proxy, on each
+runtime."""
+
+import re
 
 import pytest
 
@@ -57,7 +61,8 @@ def test_open_jupyterlab_in_the_dashboard_and_run_a_cell(
     from playwright.sync_api import expect
 
     name = f"e2e-{jupyter}"
-    page.goto(asgi_server + "/login/?next=/spaces/")
+    studio = asgi_server.replace("127.0.0.1", "localhost")
+    page.goto(studio + "/login/?next=/spaces/")
     page.get_by_label("Username").fill("alice")
     page.get_by_label("Password").fill("alice-pass-1")
     page.get_by_role("button", name="Sign in").click()
@@ -72,7 +77,7 @@ def test_open_jupyterlab_in_the_dashboard_and_run_a_cell(
     expect(row.get_by_role("button", name="Open JupyterLab")).to_be_enabled()
     row.get_by_role("link", name=name).click()
 
-    expect(page).to_have_url(f"{asgi_server}/spaces/{name}/")
+    expect(page).to_have_url(f"{studio}/spaces/{name}/")
     space = page.locator("#space")
     expect(space).to_have_attribute("data-subscribed", "true", timeout=10_000)
     # Markers a reload would wipe: the start must be followed over the websocket.
@@ -89,19 +94,26 @@ def test_open_jupyterlab_in_the_dashboard_and_run_a_cell(
     expect(page.get_by_role("progressbar")).to_be_visible()
     page.screenshot(path=artifacts / f"notebook-starting-{jupyter}.png")
 
-    frame_element = page.locator("iframe#lab")
-    expect(frame_element).to_be_visible(timeout=120_000)
+    open_lab = page.locator("#open-lab-tab")
+    expect(open_lab).to_be_visible(timeout=120_000)
     assert page.evaluate("window.__notReloaded") is True
     steps = page.evaluate("window.__steps")
     # The bar moved with the worker's steps. Not all three are required: a lost live event is
-    # repaired by the status that follows (the frame appears on InService).
+    # repaired by the status that follows (the link appears on InService).
     assert steps and set(steps) <= {"starting container", "starting server", "ready"}, steps
     expect(page.locator("#app-status")).to_have_text("InService")
     # The page followed the app itself: no "reload to see changes" notice.
     expect(page.locator("#toast")).to_be_hidden()
     expect(page.locator("#cost")).to_contain_text("$")
+    assert page.locator("iframe").count() == 0
 
-    lab = page.frame_locator("iframe#lab")
+    with page.context.expect_page() as opened:
+        open_lab.click()
+    lab = opened.value
+    # Handed over to the space's own origin: no Studio page, no Studio cookie there.
+    expect(lab).to_have_url(re.compile(r"^http://sp-[0-9a-f]{20}\.localhost:\d+/jupyter/"))
+    assert lab.evaluate("window.opener") is None
+    assert "sessionid" not in lab.evaluate("document.cookie")
     launcher_notebook = lab.locator('.jp-LauncherCard[data-category="Notebook"]').first
     expect(launcher_notebook).to_be_visible(timeout=60_000)
     launcher_notebook.click()
@@ -112,14 +124,14 @@ def test_open_jupyterlab_in_the_dashboard_and_run_a_cell(
     )
     cell = notebook.locator(".jp-Cell").first
     cell.locator(".cm-content").click()
-    page.keyboard.type("1+1")
+    lab.keyboard.type("1+1")
     prompt = cell.locator(".jp-InputArea-prompt")
     # JupyterLab sometimes drops a run issued while the notebook is still settling after it
     # opened: the cell shows "[ ]:" and no execute_request leaves the browser (seen in the
     # frames of the kernel's websocket), so the run is issued again until the kernel has it.
     for _ in range(3):
         cell.locator(".cm-content").click()
-        page.keyboard.press("Shift+Enter")
+        lab.keyboard.press("Shift+Enter")
         try:
             expect(prompt).not_to_have_text("[ ]:", timeout=10_000)
             break
@@ -129,4 +141,4 @@ def test_open_jupyterlab_in_the_dashboard_and_run_a_cell(
     try:
         expect(result).to_have_text("2", timeout=60_000)
     finally:
-        page.screenshot(path=artifacts / f"notebook-{jupyter}.png")
+        lab.screenshot(path=artifacts / f"notebook-{jupyter}.png")

@@ -1,6 +1,6 @@
 """The spaces pages through the Django test client: the list and its create form, a space's
-page (status, instance type, idle timeout, cost, the frame and its CSP), Stop and Restart, and
-who may see what.
+page (status, instance type, idle timeout, cost, the link that opens JupyterLab in a tab of its
+own, the page's CSP), Stop and Restart, and who may see what.
 
 Most tests create Space and App rows directly: what a page shows needs no container.
 """
@@ -111,7 +111,7 @@ def test_members_of_a_private_space_are_refused_next_to_the_field(
     assert not Space.objects.exists()
 
 
-def test_the_space_page_frames_jupyterlab_with_status_instance_idle_timeout_and_cost(
+def test_the_space_page_opens_jupyterlab_in_its_own_tab_with_status_idle_timeout_and_cost(
     client, alice, alice_profile
 ):
     alice_profile.user_settings = IDLE_SETTINGS
@@ -131,7 +131,10 @@ def test_the_space_page_frames_jupyterlab_with_status_instance_idle_timeout_and_
     assert response["X-Frame-Options"] == "SAMEORIGIN"
     html = response.content.decode()
     prefix = proxy_prefix(space.domain.domain_id, "lab")
-    assert f'<iframe class="lab-frame" id="lab" src="{prefix}lab"' in html
+    # JupyterLab is never framed by Studio's page: a link to Studio's handoff, in a new tab
+    # that cannot reach this page (noopener).
+    assert "<iframe" not in html
+    assert f'id="open-lab-tab" href="{prefix}lab" target="_blank" rel="noopener noreferrer"' in html
     assert 'data-status="InService"' in html
     assert '<code id="instance-type">ml.m5.large</code>' in html
     assert "stops after 45 min idle" in html
@@ -147,7 +150,7 @@ def test_a_space_that_never_ran_offers_to_open_jupyterlab(client, alice, alice_p
     make_space(alice_profile)
     client.force_login(alice)
     html = html_of(client, space_url("lab"))
-    assert "<iframe" not in html
+    assert 'id="open-lab-tab"' not in html
     assert 'id="open-lab"' in html
     assert "Not started" in html
     assert "idle shutdown off" in html
@@ -158,7 +161,7 @@ def test_a_pending_app_shows_the_progress_bar(client, alice, alice_profile):
     client.force_login(alice)
     html = html_of(client, space_url("lab"))
     assert 'role="progressbar"' in html
-    assert "<iframe" not in html
+    assert 'id="open-lab-tab"' not in html
 
 
 def test_an_app_stopped_for_idleness_says_so(client, alice, alice_profile):
