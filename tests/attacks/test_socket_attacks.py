@@ -13,7 +13,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from django.test import Client
 
 from domains import app_server, idle
 from domains.app_access import SOCKET_NAME, proxy_prefix, runtime_dir
@@ -21,7 +20,13 @@ from domains.services import create_app, create_space, delete_app
 from studio.unix_socket import UntrustedSocket
 from studio.web import API_SOCKET_NAME, api_socket_dir
 from tests.conftest import settled, wait_for
-from tests.integration.notebooks import Server, running
+from tests.integration.notebooks import (
+    Server,
+    open_space,
+    running,
+    space_client,
+    studio_session,
+)
 
 
 def attach_lifecycle_config(root, domain, name: str, script: str) -> None:
@@ -96,13 +101,13 @@ def swap_socket(app, code: str) -> str:
 
 
 def proxied_get(member, app) -> httpx.Response:
-    """The member's next request through the proxy, from a browser logged in as her."""
-    client = Client()
-    client.force_login(member.user)
+    """The member's next request through the proxy, from a browser logged in as her that
+    opened the space (on the space's own host)."""
     space = app.space
-    url = f"{member.url}{proxy_prefix(space.domain.domain_id, space.name)}api/status"
-    with httpx.Client(cookies={"sessionid": client.cookies["sessionid"].value}) as browser:
-        return browser.get(url, timeout=30)
+    domain_id = space.domain.domain_id
+    host, cookie = open_space(member.url, studio_session(member.user), domain_id, space.name)
+    with space_client(member.url, host, cookie) as browser:
+        return browser.get(f"{proxy_prefix(domain_id, space.name)}api/status")
 
 
 def stopped_answer(member, app) -> httpx.Response:
