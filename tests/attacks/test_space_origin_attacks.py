@@ -111,19 +111,24 @@ def test_script_in_a_shared_spaces_jupyterlab_cannot_act_in_studio_as_the_viewer
 ):
     from playwright.sync_api import expect
 
-    def prepare() -> tuple[str, int]:
+    def prepare() -> str:
         app = shared_space(member, bob_profile)
         bob.is_staff = bob.is_superuser = True  # the worst case: the viewer is an admin
         bob.save(update_fields=["is_staff", "is_superuser"])
-        return app.space.domain.domain_id, AccessKey.objects.filter(profile=bob_profile).count()
+        return app.space.domain.domain_id
 
-    domain_id, keys_before = server_side(prepare)
+    def keys() -> int:
+        return AccessKey.objects.filter(profile=bob_profile).count()
+
+    domain_id = server_side(prepare)
     studio = asgi_server.replace("127.0.0.1", "localhost")
     log_in(page, studio, "bob", "bob-pass-1")
     # The control: the very same script on one of Studio's own pages reads /keys/ and /admin/.
     control = page.evaluate(EVIL_SCRIPT, studio)
     assert control["keys_page"].startswith("READ") and "token" in control, control
     assert control["admin_page"].startswith("READ 200"), control
+    assert server_side(keys) > 0  # ... and mints keys
+    keys_before = server_side(keys)
 
     page.goto(f"{studio}/spaces/shared-lab/")
     with page.context.expect_page() as opened:
@@ -147,10 +152,7 @@ def test_script_in_a_shared_spaces_jupyterlab_cannot_act_in_studio_as_the_viewer
     assert out["studio_frame"].startswith("blocked"), out  # framed or not, another origin
     assert "token" not in out, out
 
-    def keys_after() -> int:
-        return AccessKey.objects.filter(profile=bob_profile).count()
-
-    assert server_side(keys_after) == keys_before, "the script minted a key as the viewer"
+    assert server_side(keys) == keys_before, "the script minted a key as the viewer"
     canaries.assert_absent(json.dumps(out))
 
 
