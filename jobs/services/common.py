@@ -59,7 +59,12 @@ def admit(
     """Checks made inside the creating transaction: the domain, the name, the quotas. A name
     is taken only by a job of the same domain (as SageMaker's by one of the same account): a
     name another domain uses is as free as one nobody uses, so a refusal tells a member
-    nothing about other domains."""
+    nothing about other domains.
+
+    The domain's row is locked first, so two creations in one domain are admitted one after
+    the other: of two racing for one name, the second sees the first's job (ResourceInUse, not
+    a constraint error), and quotas count both."""
+    Domain.objects.select_for_update().filter(pk=domain.pk).values_list("pk").get()
     if domain.status != StudioStatus.IN_SERVICE:
         raise ResourceInUse(f"Domain {domain.domain_id} is {domain.status}; wait until InService.")
     if model.objects.filter(domain=domain, name=name).exists():
