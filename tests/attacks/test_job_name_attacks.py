@@ -86,12 +86,13 @@ class Tenant:
 
 
 @pytest.fixture
-def alice(member: Member) -> Tenant:
+def alices(member: Member) -> Tenant:
+    """alice (the attacker, `member`) as a tenant of her domain."""
     return Tenant(Domain.objects.get(domain_id=member.domain_id), member.api)
 
 
 @pytest.fixture
-def carol_tenant(canaries: Canaries, member: Member, carol) -> Tenant:
+def carols(canaries: Canaries, member: Member, carol) -> Tenant:
     """carol in "elsewhere" (the canaries' other domain), with a key of her own."""
     from domains.services import create_access_key
 
@@ -134,12 +135,12 @@ def both_ready(*tenants: Tenant) -> bool:
 
 
 def test_a_name_another_domain_uses_answers_every_probe_as_a_name_nobody_uses(
-    runtime, member, alice, carol_tenant, data, canaries
+    runtime, member, alices, carols, data, canaries
 ):
     """DescribeTrainingJob, StopTrainingJob and ListTrainingJobs of carol's job name from
     alice's key say exactly what they say of a free name, and creating it is as unremarkable
     as creating a free one."""
-    carol_tenant.train("secret-name", QUICK)
+    carols.train("secret-name", QUICK)
 
     def probe(name: str) -> list[object]:
         """What alice learns of `name`, with the name itself blanked out of the messages."""
@@ -155,55 +156,55 @@ def test_a_name_another_domain_uses_answers_every_probe_as_a_name_nobody_uses(
     assert taken[0] == ("ResourceNotFound", "Training job <name> does not exist.")
     assert taken[2] == []
 
-    created = alice.train("secret-name", QUICK)
-    free_created = alice.train("nobody-uses", QUICK)
+    created = alices.train("secret-name", QUICK)
+    free_created = alices.train("nobody-uses", QUICK)
     assert created.keys() == free_created.keys()
     assert created["TrainingJobArn"].endswith(
-        f":{alice.domain.account_id}:training-job/secret-name"
+        f":{alices.domain.account_id}:training-job/secret-name"
     )
     for name in ("secret-name", "nobody-uses"):
         assert ended(member.api, name)["TrainingJobStatus"] == "Completed"
-    theirs = ended(carol_tenant.api, "secret-name")
+    theirs = ended(carols.api, "secret-name")
     assert theirs["TrainingJobArn"] != created["TrainingJobArn"]
     canaries.assert_absent(taken, created, free_created)
     canaries.assert_nothing_outside()
 
 
 def test_same_named_jobs_of_two_domains_run_at_once_each_with_its_own_model_logs_and_arn(
-    runtime, member, alice, carol_tenant, data, canaries
+    runtime, member, alices, carols, data, canaries
 ):
     carols_token, alices_token = secrets.token_hex(8), secrets.token_hex(8)
-    carol_tenant.train(NAME, HOLD, carols_token)
-    alice.train(NAME, HOLD, alices_token)
-    wait_for(lambda: both_ready(alice, carol_tenant), 180, "both jobs to run")
+    carols.train(NAME, HOLD, carols_token)
+    alices.train(NAME, HOLD, alices_token)
+    wait_for(lambda: both_ready(alices, carols), 180, "both jobs to run")
 
     # Two containers at once, one per domain, under different names.
     running = containers_of(runtime, NAME)
-    assert running.keys() == {alice.domain_id, carol_tenant.domain_id}
+    assert running.keys() == {alices.domain_id, carols.domain_id}
     assert len(set(running.values())) == 2
     assert all(len(name) <= 63 for name in running.values())  # also their hostnames
 
-    alice.release(NAME)
-    carol_tenant.release(NAME)
-    ours, theirs = ended(member.api, NAME), ended(carol_tenant.api, NAME)
+    alices.release(NAME)
+    carols.release(NAME)
+    ours, theirs = ended(member.api, NAME), ended(carols.api, NAME)
     assert ours["TrainingJobStatus"] == theirs["TrainingJobStatus"] == "Completed"
 
     # Each ARN carries its own domain's account id; the domain's and profile's ARNs too.
-    assert ours["TrainingJobArn"].split(":")[4] == alice.domain.account_id
-    assert theirs["TrainingJobArn"].split(":")[4] == carol_tenant.domain.account_id
-    assert alice.domain.account_id != carol_tenant.domain.account_id
+    assert ours["TrainingJobArn"].split(":")[4] == alices.domain.account_id
+    assert theirs["TrainingJobArn"].split(":")[4] == carols.domain.account_id
+    assert alices.domain.account_id != carols.domain.account_id
     domain = member.api.describe_domain(DomainId=member.domain_id)
-    assert domain["DomainArn"].split(":")[4] == alice.domain.account_id
+    assert domain["DomainArn"].split(":")[4] == alices.domain.account_id
     profile = member.api.describe_user_profile(
         DomainId=member.domain_id, UserProfileName=member.profile.name
     )
-    assert profile["UserProfileArn"].split(":")[4] == alice.domain.account_id
+    assert profile["UserProfileArn"].split(":")[4] == alices.domain.account_id
 
     # Its own model and its own log.
     assert model_owner(ours["ModelArtifacts"]["S3ModelArtifacts"]) == alices_token
     assert model_owner(theirs["ModelArtifacts"]["S3ModelArtifacts"]) == carols_token
-    our_log = log_path(job_dir(alice.domain_id, NAME), "algo-1").read_text()
-    their_log = log_path(job_dir(carol_tenant.domain_id, NAME), "algo-1").read_text()
+    our_log = log_path(job_dir(alices.domain_id, NAME), "algo-1").read_text()
+    their_log = log_path(job_dir(carols.domain_id, NAME), "algo-1").read_text()
     assert f"owner {alices_token}" in our_log and carols_token not in our_log
     assert f"owner {carols_token}" in their_log and alices_token not in their_log
 
@@ -216,26 +217,26 @@ def test_same_named_jobs_of_two_domains_run_at_once_each_with_its_own_model_logs
 
 
 def test_stopping_a_job_by_a_name_two_domains_use_stops_only_the_callers_own(
-    runtime, member, alice, carol_tenant, data, canaries
+    runtime, member, alices, carols, data, canaries
 ):
-    carol_tenant.train(NAME, HOLD, "carol")
-    alice.train(NAME, HOLD, "alice")
-    wait_for(lambda: both_ready(alice, carol_tenant), 180, "both jobs to run")
+    carols.train(NAME, HOLD, "carol")
+    alices.train(NAME, HOLD, "alice")
+    wait_for(lambda: both_ready(alices, carols), 180, "both jobs to run")
 
     member.api.stop_training_job(TrainingJobName=NAME)
     ours = ended(member.api, NAME)
     assert ours["TrainingJobStatus"] == "Stopped"
 
     # carol's job of that name runs on, in its container, untouched.
-    assert carol_tenant.api.describe_training_job(TrainingJobName=NAME)["TrainingJobStatus"] == (
+    assert carols.api.describe_training_job(TrainingJobName=NAME)["TrainingJobStatus"] == (
         "InProgress"
     )
-    assert containers_of(runtime, NAME).keys() == {carol_tenant.domain_id}
+    assert containers_of(runtime, NAME).keys() == {carols.domain_id}
     # A second stop from alice is about her (stopped) job, never carol's running one.
     code, message = failure(lambda: member.api.stop_training_job(TrainingJobName=NAME))
     assert code == "ValidationException" and "is Stopped" in message
 
-    carol_tenant.release(NAME)
-    assert ended(carol_tenant.api, NAME)["TrainingJobStatus"] == "Completed"
+    carols.release(NAME)
+    assert ended(carols.api, NAME)["TrainingJobStatus"] == "Completed"
     canaries.assert_absent(ours, message)
     canaries.assert_nothing_outside()
