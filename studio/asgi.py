@@ -1,6 +1,7 @@
 """The web process: Django for HTTP (and SageMaker's API), Channels for the dashboard's
-websocket, and the notebook proxy for everything under /jupyter/ (HTTP and websocket alike);
-on the socket notebook containers use, only the API."""
+websocket, and the notebook proxy for every request to a space's own host (HTTP and websocket
+alike; by `Host`) and for the handoff under /jupyter/ on Studio's; on the socket notebook
+containers use, only the API."""
 
 import os
 
