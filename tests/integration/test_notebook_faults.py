@@ -8,14 +8,13 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from websockets.sync.client import connect
 
 from domains.app_access import proxy_prefix
 from domains.models import App
 from domains.services import create_app, create_space
 from domains.tasks import reconcile_apps
 from tests.conftest import ROOT, service_env, settled, wait_for
-from tests.integration.notebooks import run_code, running
+from tests.integration.notebooks import open_space, run_code, running, space_client, space_ws
 
 pytestmark = pytest.mark.usefixtures("live")
 
@@ -83,11 +82,13 @@ def _session(user) -> str:
     return client.cookies["sessionid"].value
 
 
-def _execute(web: WebProcess, prefix: str, session: str, kernel_id: str, code: str) -> str:
+def _execute(
+    web: WebProcess, prefix: str, space: tuple[str, str], kernel_id: str, code: str
+) -> str:
     """Run `code` through the proxy on the kernel's channels (Jupyter's JSON protocol)."""
-    url = f"ws://127.0.0.1:{web.port}{prefix}api/kernels/{kernel_id}/channels"
-    headers = {"Cookie": f"sessionid={session}", "Origin": web.url}
-    with connect(url, additional_headers=headers, open_timeout=30) as ws:
+    host, cookie = space
+    path = f"{prefix}api/kernels/{kernel_id}/channels"
+    with space_ws(web.url, host, path, cookie, headers={"Origin": f"http://{host}"}) as ws:
         return run_code(ws, code)
 
 
@@ -98,16 +99,12 @@ def test_a_notebook_survives_the_web_process_and_the_worker_being_killed(
     settled(create_space(alice, domain_id, name="durable"))
     app = running(create_app(alice, domain_id, space_name="durable"))
     prefix = proxy_prefix(domain_id, "durable")
-    session = _session(alice)
-    cookies = {"sessionid": session}
-    kernel = httpx.post(
-        f"{web.url}{prefix}api/kernels",
-        json={},
-        cookies=cookies,
-        headers={"Origin": web.url},
-        timeout=30,
-    ).json()
-    _execute(web, prefix, session, kernel["id"], "x = 41 + 1")
+    space = open_space(web.url, _session(alice), domain_id, "durable")
+    with space_client(web.url, *space) as client:
+        kernel = client.post(
+            f"{prefix}api/kernels", json={}, headers={"Origin": f"http://{space[0]}"}
+        ).json()
+    _execute(web, prefix, space, kernel["id"], "x = 41 + 1")
 
     web.kill()
     celery_worker.kill()
@@ -116,6 +113,8 @@ def test_a_notebook_survives_the_web_process_and_the_worker_being_killed(
 
     assert reconcile_apps()["failed"] == 0
     assert App.objects.get(pk=app.pk).status == "InService"
-    kernels = httpx.get(f"{web.url}{prefix}api/kernels", cookies=cookies, timeout=30).json()
+    # The space cookie outlives the web process: it is sealed with the data directory's key.
+    with space_client(web.url, *space) as client:
+        kernels = client.get(f"{prefix}api/kernels").json()
     assert [k["id"] for k in kernels] == [kernel["id"]]
-    assert _execute(web, prefix, session, kernel["id"], "x") == "42"
+    assert _execute(web, prefix, space, kernel["id"], "x") == "42"

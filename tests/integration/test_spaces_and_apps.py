@@ -297,25 +297,21 @@ def test_the_proxy_reaches_a_restarted_server_at_once(
 ):
     """The proxy remembers where a space's server is for a few seconds; a restart (a new
     server, a new token) within them must not leave the user facing the old one's refusal."""
-    import httpx
-    from django.test import Client
-
     from domains.app_access import proxy_prefix
     from studio import proxy
+    from tests.integration.notebooks import open_space, space_client, studio_session
 
     # However long this restart takes, it happens while the proxy still remembers the old one.
     monkeypatch.setattr(proxy.decisions, "ttl", 600)
     domain_id = alice_profile.domain.domain_id
     settled(create_space(alice, domain_id, name="lab"))
     app = running(create_app(alice, domain_id, space_name="lab"))
-    login = Client()
-    login.force_login(alice)
-    studio_session = {"sessionid": login.cookies["sessionid"].value}
+    space = open_space(asgi_server, studio_session(alice), domain_id, "lab")
     status = f"{proxy_prefix(domain_id, 'lab')}api/status"
 
-    def fresh_browser() -> httpx.Client:
-        """Only Studio's session: no cookie of Jupyter's own to stand in for the token."""
-        return httpx.Client(base_url=asgi_server, cookies=studio_session)
+    def fresh_browser():
+        """Only the space's cookie: no cookie of Jupyter's own to stand in for the token."""
+        return space_client(asgi_server, *space)
 
     with fresh_browser() as browser:
         assert browser.get(status).status_code == 200
