@@ -25,7 +25,10 @@ class LiveJobPage:
         expect(page.locator("#job")).to_have_attribute("data-subscribed", "true", timeout=10_000)
         page.evaluate("window.__notReloaded = true")
         self.page = page
-        self.key = f"{resource_type}:{name}"
+        # Events name a job "<domain id>/<name>" (names are unique per domain only).
+        resource_id = page.locator("#job").get_attribute("data-job")
+        assert resource_id.endswith(f"/{name}"), resource_id
+        self.key = f"{resource_type}:{resource_id}"
         self.badge = page.locator(f'.page-header [data-status-of="{self.key}"]')
         self.log = page.locator('pre.log[data-log-host="algo-1"]')
 
