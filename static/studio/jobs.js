@@ -1,5 +1,5 @@
 // A job's page (training or processing), kept live over live.js's websocket (the page
-// subscribes to the job with data-subscribe, "<ResourceType>:<name>", so its log and metric
+// subscribes to the job with data-subscribe, "<ResourceType>:<domain id>/<name>", so its log and metric
 // events arrive too):
 //   log      lines appended to the host's <pre>, scrolled to the end while "Follow" is on
 //   metric   points added to that metric's chart (a chart is made for a new metric)

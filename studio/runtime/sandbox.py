@@ -41,10 +41,10 @@ from studio.runtime import sandbox_shim as shim
 from studio.runtime.base import (
     LABEL_DEPLOYMENT,
     LABEL_MANAGED,
+    MAX_LINE_BYTES,
     ContainerError,
     ContainerSpec,
     ContainerStatus,
-    MAX_LINE_BYTES,
     ManagedContainer,
     Runtime,
     State,
