@@ -11,8 +11,10 @@ Training and processing jobs both run through here; each supplies what is partic
 """
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
@@ -82,6 +84,30 @@ def job_labels(job, host: str) -> dict[str, str]:
         LABEL_NAME: job.name,
         "studio.host": host,
     }
+
+
+# A job in one of these has containers to watch (or to start, or to stop).
+ACTIVE = ("InProgress", "Stopping")
+
+
+def _active(model, job_pk: int):
+    job = model.objects.select_related("domain", "profile").filter(pk=job_pk).first()
+    return job if job is not None and job.status in ACTIVE else None
+
+
+def begin(model, job_pk: int, step: Callable[[Any, Lease], None]) -> None:
+    """Take the job's lease and `step` it (start it, or resume watching it after its watcher
+    was lost); a no-op while another worker holds the lease or the job has ended."""
+    job = _active(model, job_pk)
+    if job is not None and (lease := job_lease(job)).acquire():
+        step(job, lease)
+
+
+def resume(model, job_pk: int, token: str, step: Callable[[Any, Lease], None]) -> None:
+    """`step` the job again, for the poll that holds the lease `token` names."""
+    job = _active(model, job_pk)
+    if job is not None and (lease := resume_lease(job, token)) is not None:
+        step(job, lease)
 
 
 def job_lease(job) -> Lease:

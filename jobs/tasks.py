@@ -6,6 +6,7 @@ from datetime import timedelta
 from celery import shared_task
 from django.utils import timezone
 
+from jobs import execution
 from jobs.execution import LABEL_DOMAIN
 from jobs.models import ProcessingJob, TrainingJob
 from jobs.processing import runner as processing_runner
@@ -18,7 +19,6 @@ log = logging.getLogger(__name__)
 
 # A job this long without a watcher has lost it (a queued task starts well within this).
 UNWATCHED_AFTER = timedelta(seconds=15)
-ACTIVE = training_runner.ACTIVE
 
 
 @shared_task
@@ -58,7 +58,7 @@ def reconcile_jobs() -> dict[str, int]:
     # Keyed by (kind, domain, name): two domains may each run a job of one name.
     active: dict[tuple[str, str, str], dict] = {}
     for model, task in WORKLOADS:
-        for job in model.objects.filter(status__in=ACTIVE).select_related("domain"):
+        for job in model.objects.filter(status__in=execution.ACTIVE).select_related("domain"):
             active[model.RESOURCE_TYPE, job.domain.domain_id, job.name] = job.runtime_state
             stale = job.last_modified_at < cutoff
             if stale and not leases.held(model.RESOURCE_TYPE, job.resource_id):

@@ -27,7 +27,6 @@ from studio.storage import confined
 from studio.storage.paths import safe_join
 
 log = logging.getLogger(__name__)
-ACTIVE = (TrainingJobStatus.IN_PROGRESS, TrainingJobStatus.STOPPING)
 
 
 def job_dir(domain_id: str, name: str) -> Path:
@@ -96,29 +95,14 @@ def _spec(job: ProcessingJob, host: str, mounts: list[Mount]) -> ContainerSpec:
 
 
 def run(job_pk: int) -> None:
-    """Start the job, or resume watching it after its watcher was lost."""
-    job = _active(job_pk)
-    if job is None:
-        return
-    lease = execution.job_lease(job)
-    if not lease.acquire():
-        return
-    _step(job, lease)
+    """Start the job, or resume watching it after its watcher was lost; a no-op while another
+    worker holds its lease."""
+    execution.begin(ProcessingJob, job_pk, _step)
 
 
 def poll(job_pk: int, token: str) -> None:
     """One poll of a running job, by whoever holds the lease `token` names."""
-    job = _active(job_pk)
-    if job is None:
-        return
-    lease = execution.resume_lease(job, token)
-    if lease is not None:
-        _step(job, lease)
-
-
-def _active(job_pk: int) -> ProcessingJob | None:
-    job = ProcessingJob.objects.select_related("domain", "profile").filter(pk=job_pk).first()
-    return job if job is not None and job.status in ACTIVE else None
+    execution.resume(ProcessingJob, job_pk, token, _step)
 
 
 def _step(job: ProcessingJob, lease: Lease) -> None:

@@ -25,8 +25,6 @@ from studio.storage import confined
 
 log = logging.getLogger(__name__)
 
-ACTIVE = (TrainingJobStatus.IN_PROGRESS, TrainingJobStatus.STOPPING)
-
 
 def set_secondary(job: TrainingJob, status: str, message: str = "") -> None:
     """Record a SecondaryStatusTransition (closing the previous one) and publish it."""
@@ -94,28 +92,12 @@ def _metric_parser(job: TrainingJob) -> MetricParser:
 def run(job_pk: int) -> None:
     """Start the job, or resume watching it after its watcher was lost; a no-op while another
     worker holds its lease."""
-    job = _active(job_pk)
-    if job is None:
-        return
-    lease = execution.job_lease(job)
-    if not lease.acquire():
-        return  # another worker is watching it
-    _step(job, lease)
+    execution.begin(TrainingJob, job_pk, _step)
 
 
 def poll(job_pk: int, token: str) -> None:
     """One poll of a running job, by whoever holds the lease `token` names."""
-    job = _active(job_pk)
-    if job is None:
-        return
-    lease = execution.resume_lease(job, token)
-    if lease is not None:
-        _step(job, lease)
-
-
-def _active(job_pk: int) -> TrainingJob | None:
-    job = TrainingJob.objects.select_related("domain", "profile").filter(pk=job_pk).first()
-    return job if job is not None and job.status in ACTIVE else None
+    execution.resume(TrainingJob, job_pk, token, _step)
 
 
 def _step(job: TrainingJob, lease: Lease) -> None:

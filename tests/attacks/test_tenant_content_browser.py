@@ -9,59 +9,12 @@ import json
 
 import pytest
 
-from domains.models import AccessKey, SharingType
-from domains.services import create_app, create_space
-from tests.conftest import settled
+from domains.models import AccessKey
+from tests.attacks.browser_attack import evil_html, log_in, shared_space
 from tests.e2e.conftest import page, server_side  # noqa: F401  (Chromium, and the ORM off its loop)
-from tests.integration.notebooks import Server, running
+from tests.integration.notebooks import Server
 
 pytestmark = pytest.mark.e2e
-
-# What alice's file does in the browser of whoever opens it, and writes down in its own page.
-EVIL_SCRIPT = """
-(async () => {
-  const out = {};
-  const attempt = async (name, fn) => {
-    try { out[name] = await fn(); } catch (e) { out[name] = 'blocked: ' + e.name; }
-  };
-  await attempt('cookie', async () => document.cookie);
-  await attempt('keys_page', async () => {
-    const text = await (await fetch(STUDIO + '/keys/', {credentials: 'include'})).text();
-    const token = text.match(/name="csrfmiddlewaretoken" value="([^"]+)"/);
-    if (token) out.token = token[1];
-    return text.includes('csrfmiddlewaretoken') ? 'READ' : 'no form';
-  });
-  await attempt('admin_page', async () => {
-    const response = await fetch(STUDIO + '/admin/', {credentials: 'include'});
-    return 'READ ' + response.status + ' ' + (await response.text()).slice(0, 200);
-  });
-  const csrf = out.token || ((String(out.cookie).match(/csrftoken=([^;]+)/) || [])[1]) || '';
-  await attempt('mint_key', async () => {
-    const response = await fetch(STUDIO + '/keys/', {
-      method: 'POST', credentials: 'include',
-      headers: {'X-CSRFToken': csrf, 'Content-Type': 'application/x-www-form-urlencoded'},
-      body: 'csrfmiddlewaretoken=' + encodeURIComponent(csrf),
-    });
-    return 'SENT ' + response.status;
-  });
-  // A simple request needs no preflight: it is sent, and must still change nothing.
-  await attempt('mint_key_no_cors', async () => {
-    await fetch(STUDIO + '/keys/', {
-      method: 'POST', mode: 'no-cors', credentials: 'include',
-      headers: {'Content-Type': 'application/x-www-form-urlencoded'},
-      body: 'csrfmiddlewaretoken=' + encodeURIComponent(csrf),
-    });
-    return 'sent';
-  });
-  await attempt('parent', async () => String(window.parent.document.cookie));
-  document.getElementById('out').textContent = JSON.stringify(out);
-})();
-"""
-
-
-def evil_html(studio: str) -> str:
-    script = EVIL_SCRIPT.replace("STUDIO", json.dumps(studio))
-    return f'<!doctype html><html><body><pre id="out"></pre><script>{script}</script>'
 
 
 def report(frame) -> dict:
@@ -91,16 +44,7 @@ def test_a_shared_spaces_html_file_cannot_act_with_the_viewers_session(
     studio = asgi_server.replace("127.0.0.1", "localhost")
 
     def prepare() -> tuple[str, int]:
-        settled(
-            create_space(
-                member.user,
-                member.domain_id,
-                name="shared-lab",
-                sharing_type=SharingType.SHARED,
-                members=[bob_profile.name],
-            )
-        )
-        app = running(create_app(member.user, member.domain_id, space_name="shared-lab"))
+        app = shared_space(member, bob_profile)
         evil = {"type": "file", "format": "text", "content": evil_html(studio)}
         status, _ = Server(app).request("PUT", "api/contents/evil.html", evil)
         assert status == 201
@@ -109,11 +53,7 @@ def test_a_shared_spaces_html_file_cannot_act_with_the_viewers_session(
     domain_id, keys_before = server_side(prepare)
     prefix = f"{studio}/jupyter/{domain_id}/shared-lab/"
 
-    page.goto(studio + "/login/?next=/keys/")
-    page.get_by_label("Username").fill("bob")
-    page.get_by_label("Password").fill("bob-pass-1")
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(studio + "/keys/")
+    log_in(page, studio, "bob", "bob-pass-1")
     # The control: the same requests from one of Studio's own pages do read /keys/.
     assert "csrfmiddlewaretoken" in page.evaluate(
         "async () => (await fetch('/keys/', {credentials: 'include'})).text()"
