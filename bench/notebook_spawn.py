@@ -22,6 +22,7 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from harness import ROOT, Platform, bare_command, p50, p95, print_table, wait
 
@@ -123,7 +124,7 @@ def run_all(args, platform: Platform, url: str) -> dict:
 
     client = Client()
     client.force_login(platform.user)
-    cookies = {"sessionid": client.cookies["sessionid"].value}
+    session = client.cookies["sessionid"].value
     domain_id = platform.domain.domain_id
     results = {}
     for runtime in args.runtimes.split(","):
@@ -134,9 +135,9 @@ def run_all(args, platform: Platform, url: str) -> dict:
         name = f"bench-{runtime}"
         space = create_space(platform.user, domain_id, name=name)
         wait(lambda s=space: Space.objects.get(pk=s.pk).status == "InService", 30, "space")
-        lab = f"{url}{proxy_prefix(domain_id, name)}lab"
+        lab = f"{proxy_prefix(domain_id, name)}lab"
         spawns = []
-        with httpx.Client(cookies=cookies, timeout=30, trust_env=False) as browser:
+        with httpx.Client(timeout=30, trust_env=False) as browser:
             for i in range(args.runs):
                 clicked = time.perf_counter()
                 app = create_app(platform.user, domain_id, space_name=name)
@@ -149,16 +150,20 @@ def run_all(args, platform: Platform, url: str) -> dict:
                     f"spawn {i}",
                     0.01,
                 )
-                wait(lambda u=lab: browser.get(u).status_code == 200, 30, f"lab {i}", 0.01)
+                wait(lambda u=lab: open_lab(browser, url, session, u), 30, f"lab {i}", 0.01)
                 spawns.append(time.perf_counter() - clicked)
                 if i < args.runs - 1:
                     delete_app(platform.user, domain_id, name)
                     wait(lambda a=app: App.objects.get(pk=a.pk).status == "Deleted", 60, "stop")
             app = App.objects.select_related("space__domain").get(pk=app.pk)
-            http_overhead, ws_overhead = proxy_overhead(app, url, browser, cookies, args.calls)
+            space = open_lab(browser, url, session, lab)
+            http_overhead, ws_overhead = proxy_overhead(app, url, space, args.calls)
             delete_app(platform.user, domain_id, name)
             wait(lambda a=app: App.objects.get(pk=a.pk).status == "Deleted", 60, "stop")
-            warm_spawns = [warm_spawn(platform, app, browser, lab, i) for i in range(args.runs)]
+            warm_spawns = [
+                warm_spawn(platform, app, lambda u=lab: open_lab(browser, url, session, u), i)
+                for i in range(args.runs)
+            ]
         bare = [bare_start(runtime) for _ in range(args.runs)]
         results[runtime] = {
             "spawn_p50_s": p50(spawns),
@@ -172,7 +177,25 @@ def run_all(args, platform: Platform, url: str) -> dict:
     return results
 
 
-def warm_spawn(platform: Platform, app, browser, lab: str, i: int) -> float:
+def open_lab(browser, url: str, session: str, lab: str) -> tuple[str, str] | None:
+    """ "Open JupyterLab" as a browser follows it: Studio's host hands the session over to the
+    space's own host (a ticket), which sets its space cookie and serves the lab page. The
+    space's (host, cookie) once the lab page answers, else None."""
+    from studio.proxy.handoff import COOKIE_NAME
+
+    handed = browser.get(f"{url}{lab}", cookies={"sessionid": session})
+    if handed.status_code != 302:
+        return None
+    enter = urlsplit(handed.headers["location"])
+    entered = browser.get(f"{url}{enter.path}?{enter.query}", headers={"Host": enter.netloc})
+    cookie = entered.headers.get("set-cookie", "").split(";")[0].partition("=")[2]
+    headers = {"Host": enter.netloc, "Cookie": f"{COOKIE_NAME}={cookie}"}
+    if entered.status_code != 302 or browser.get(f"{url}{lab}", headers=headers).status_code != 200:
+        return None
+    return enter.netloc, cookie
+
+
+def warm_spawn(platform: Platform, app, open_it, i: int) -> float:
     """Click → JupyterLab through the proxy for a stopped app whose warm server is ready
     (STUDIO_WARM_POOL_SIZE): the start takes the server over. Stops the app again after."""
     from domains import warm_pool
@@ -185,20 +208,24 @@ def warm_spawn(platform: Platform, app, browser, lab: str, i: int) -> float:
     clicked = time.perf_counter()
     create_app(platform.user, domain_id, space_name=name)
     wait(lambda: App.objects.filter(pk=app.pk, status="InService").exists(), 60, f"claim {i}", 0.01)
-    wait(lambda: browser.get(lab).status_code == 200, 30, f"warm lab {i}", 0.01)
+    wait(open_it, 30, f"warm lab {i}", 0.01)
     took = time.perf_counter() - clicked
     delete_app(platform.user, domain_id, name)
     wait(lambda: App.objects.get(pk=app.pk).status == "Deleted", 60, "stop")
     return took
 
 
-def proxy_overhead(app, url: str, browser, cookies: dict, calls: int) -> tuple[float, float]:
-    """Median ms the proxy adds to a contents GET and to a kernel execute round trip."""
+def proxy_overhead(app, url: str, space: tuple[str, str], calls: int) -> tuple[float, float]:
+    """Median ms the proxy adds to a contents GET and to a kernel execute round trip, made on
+    the space's own host with its space cookie, as JupyterLab makes them."""
+    import socket
+
     import httpx
     from websockets.sync.client import connect, unix_connect
 
     from domains.app_access import SOCKET_NAME, proxy_prefix, runtime_dir
     from studio.crypto import decrypt
+    from studio.proxy.handoff import COOKIE_NAME
 
     prefix = proxy_prefix(app.space.domain.domain_id, app.space.name)
     sock = str(runtime_dir(app.space) / SOCKET_NAME)
@@ -210,6 +237,9 @@ def proxy_overhead(app, url: str, browser, cookies: dict, calls: int) -> tuple[f
         headers=auth,
         timeout=30,
     )
+    host, cookie = space
+    space_headers = {"Host": host, "Cookie": f"{COOKIE_NAME}={cookie}"}
+    browser = httpx.Client(headers=space_headers, timeout=30, trust_env=False)
     via_proxy, on_socket = [], []
     for _ in range(calls):
         started = time.perf_counter()
@@ -226,15 +256,18 @@ def proxy_overhead(app, url: str, browser, cookies: dict, calls: int) -> tuple[f
     # broadcast each one's iopub messages to the other, to be relayed during the other's turn.
     blocks = max(1, calls // (2 * WS_BLOCK))
     for _ in range(blocks):
+        address = urlsplit(url)
         with connect(
-            url.replace("http", "ws") + channels,
+            f"ws://{host}{channels}",
+            sock=socket.create_connection((address.hostname, address.port), timeout=30),
             open_timeout=30,
-            additional_headers={"Cookie": f"sessionid={cookies['sessionid']}", "Origin": url},
+            additional_headers={"Cookie": space_headers["Cookie"], "Origin": f"http://{host}"},
         ) as ws:
             proxied_ws += [round_trip(ws) for _ in range(WS_BLOCK)]
         with unix_connect(sock, f"ws://localhost{channels}", additional_headers=auth) as ws:
             direct_ws += [round_trip(ws) for _ in range(WS_BLOCK)]
     direct.close()
+    browser.close()
     return (
         (p50(via_proxy) - p50(on_socket)) * 1000,
         (p50(proxied_ws) - p50(direct_ws)) * 1000,
@@ -281,7 +314,7 @@ def lab_answers(sock: Path, token: str) -> bool:
     from domains.app_server import server_get
 
     try:
-        return server_get(sock, "/bare/lab", token)[0] == 200
+        return server_get(sock, "/bare/lab", token, 1000)[0] == 200  # bare_command runs as 1000
     except OSError:
         return False
 
