@@ -222,7 +222,12 @@ class DockerRuntime(Runtime):
     def list_managed(self) -> list[ManagedContainer]:
         label = f"{LABEL_DEPLOYMENT}={settings.STUDIO_REDIS_PREFIX}"
         found = []
-        for container in self.client.containers.list(all=True, filters={"label": label}):
+        # A container removed between the listing and its inspection (a job that just ended)
+        # is simply not listed, instead of failing the whole listing.
+        listed = self.client.containers.list(
+            all=True, filters={"label": label}, ignore_removed=True
+        )
+        for container in listed:
             found.append(
                 ManagedContainer(
                     id=container.id,

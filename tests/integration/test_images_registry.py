@@ -23,6 +23,7 @@ from jobs.training.runner import container_spec
 from studio.errors import AccessDenied, ResourceInUse, ResourceNotFound, ValidationException
 from studio.models import StatusTransition
 from studio.shapes import validate
+from studio.storage import confined
 from tests.integration.conftest import SKLEARN_IMAGE, put_sourcedir
 from tests.integration.training import ended, model_files, request, script_request
 
@@ -255,7 +256,7 @@ def test_a_training_job_runs_the_reference_its_image_version_arn_names(
 
     assert job.request["AlgorithmSpecification"]["TrainingImage"] == version.arn  # as given
     assert job.runtime_state["image"] == SKLEARN_IMAGE
-    assert container_spec(job, "algo-1", tmp_path).image == SKLEARN_IMAGE
+    assert container_spec(job, "algo-1", confined.Tree(tmp_path, 1000, 100)).image == SKLEARN_IMAGE
     job = ended(job)
     assert job.status == "Completed", job.failure_reason
     assert model_files(job) == {"ok": b"ok"}

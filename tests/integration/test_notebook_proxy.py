@@ -295,7 +295,7 @@ def test_large_upload_and_download_stream_through(asgi_server, notebook, alice):
     assert chunks > 1, "the download arrived in one piece: it was buffered, not streamed"
 
 
-def test_jupyterlab_page_is_framed_only_by_studio_and_carries_no_token(
+def test_jupyterlab_page_is_framed_by_no_other_page_and_carries_no_token(
     asgi_server,  # noqa: F811
     notebook,
     alice,
@@ -304,8 +304,8 @@ def test_jupyterlab_page_is_framed_only_by_studio_and_carries_no_token(
         page = client.get(f"{notebook.prefix}lab")
         assert page.status_code == 200
         assert "jupyter-config-data" in page.text
-        # Served on the space's own host, framed only by Studio's page (another origin).
-        assert page.headers["content-security-policy"] == f"frame-ancestors {asgi_server}"
+        # Served on the space's own host, in a tab of its own: framed by nobody but itself.
+        assert page.headers["content-security-policy"] == "frame-ancestors 'self'"
         # A token the browser offers is neither used nor echoed back.
         offered = client.get(f"{notebook.prefix}lab?token={notebook.token}")
         status = client.get(f"{notebook.prefix}api/status")
