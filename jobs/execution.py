@@ -14,12 +14,15 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
 
 from jobs.training.logs import LogSink
+from studio.disk_usage import tree_size
+from studio.health import redis_client
 from studio.leases import Lease
 from studio.runtime.base import LABEL_KIND, LABEL_NAME, ContainerStatus, Runtime, State
 
@@ -40,12 +43,16 @@ DIGEST_CHARS = 12
 STOPPED = "stopped"
 MAX_RUNTIME = "max_runtime"
 VANISHED = "vanished"
+VOLUME = "volume"  # its directories outgrew VolumeSizeInGB
+# How often a running job's directories are measured (a walk of its tree, by descriptors).
+VOLUME_CHECK_SECONDS = 10
 
 
 @dataclass
 class WatchResult:
     statuses: dict[str, ContainerStatus]
-    ended_by: str = ""  # "", STOPPED, MAX_RUNTIME or VANISHED
+    ended_by: str = ""  # "", STOPPED, MAX_RUNTIME, VANISHED or VOLUME
+    reason: str = ""  # why, in words, when the watch ended it
 
     def failed_hosts(self) -> list[str]:
         return [h for h, s in self.statuses.items() if s.exit_code not in (0, None) or s.oom_killed]
@@ -136,6 +143,23 @@ def poll_later(task, job, lease: Lease, started_at: datetime | None) -> None:
     task.apply_async((job.pk, lease.token), countdown=next_poll_in(started_at))
 
 
+def volume_problem(job, roots: list[Path], volume_gb: int) -> str:
+    """Why the job must end now, or "": a host's directory holds more than the job's
+    VolumeSizeInGB. No runtime bounds a directory bound into a container, so it is measured
+    (without following links: `disk_usage.tree_size`), at most every VOLUME_CHECK_SECONDS."""
+    key = f"{settings.STUDIO_REDIS_PREFIX}:volume:{job.RESOURCE_TYPE}:{job.resource_id}"
+    if not redis_client().set(key, "1", nx=True, ex=VOLUME_CHECK_SECONDS):
+        return ""
+    limit = volume_gb * 2**30
+    for root in roots:
+        if tree_size(root, stop_after=limit) > limit:
+            return (
+                f"ClientError: {root.name} wrote more than its VolumeSizeInGB ({volume_gb} GB) "
+                "and was stopped. Ask for a larger VolumeSizeInGB, or write less."
+            )
+    return ""
+
+
 def poll(
     job,
     runtime: Runtime,
@@ -143,11 +167,13 @@ def poll(
     sinks: dict[str, LogSink],
     deadline: datetime,
     on_stop_request=None,
+    over_volume: Callable[[], str] = lambda: "",
 ) -> WatchResult | None:
     """One short look at a workload: wait at most WAIT_SECONDS for its containers to exit,
     record their new output, and end it if a stop was requested (the job's row says
-    Stopping) or the deadline passed. None while it runs on: the caller polls again later,
-    so that no job holds a worker slot for its whole run."""
+    Stopping), the deadline passed or `over_volume()` says why it must end. None while it
+    runs on: the caller polls again later, so that no job holds a worker slot for its whole
+    run."""
     model = type(job)
     running = [cid for cid in containers.values() if runtime.status(cid).running]
     if running:
@@ -159,18 +185,20 @@ def poll(
         return _ended(runtime, sinks, WatchResult(statuses, VANISHED))
     if all(s.state == State.EXITED for s in statuses.values()):
         return _ended(runtime, sinks, WatchResult(statuses))
-    ended_by = ""
+    ended_by, reason = "", ""
     if model.objects.values_list("status", flat=True).get(pk=job.pk) == "Stopping":
         if on_stop_request is not None:
             on_stop_request()
         ended_by = STOPPED
     elif timezone.now() >= deadline:
         ended_by = MAX_RUNTIME
+    elif reason := over_volume():
+        ended_by = VOLUME
     if not ended_by:
         return None
     stop_all(runtime, containers)
     statuses = {host: runtime.wait(cid, timeout=5) for host, cid in containers.items()}
-    return _ended(runtime, sinks, WatchResult(statuses, ended_by))
+    return _ended(runtime, sinks, WatchResult(statuses, ended_by, reason))
 
 
 def _ended(runtime: Runtime, sinks: dict[str, LogSink], result: WatchResult) -> WatchResult:

@@ -125,7 +125,18 @@ def _step(job: ProcessingJob, lease: Lease) -> None:
         }
         max_runtime = job.request["StoppingCondition"]["MaxRuntimeInSeconds"]
         deadline = job.processing_start_time + timedelta(seconds=max_runtime)
-        result = execution.poll(job, runtime, containers, sinks, deadline)
+        result = execution.poll(
+            job,
+            runtime,
+            containers,
+            sinks,
+            deadline,
+            over_volume=lambda: execution.volume_problem(
+                job,
+                [_tree(job, host).root for host in containers],
+                job.request["ProcessingResources"]["ClusterConfig"].get("VolumeSizeInGB", 30),
+            ),
+        )
         if result is None:
             execution.poll_later(poll_processing_job, job, lease, job.processing_start_time)
             lease = None  # handed on to the next poll
@@ -180,6 +191,8 @@ def _finish(
         )
     elif result.ended_by == execution.STOPPED:
         _end(job, TrainingJobStatus.STOPPED)
+    elif result.ended_by == execution.VOLUME:
+        _end(job, TrainingJobStatus.FAILED, result.reason)
     elif result.ended_by == execution.MAX_RUNTIME:
         _end(
             job,

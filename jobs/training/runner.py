@@ -193,6 +193,11 @@ def _poll(
         sinks,
         deadline=job.training_start_time + timedelta(seconds=max_runtime),
         on_stop_request=lambda: set_secondary(job, "Stopping", "Stopping the training job"),
+        over_volume=lambda: execution.volume_problem(
+            job,
+            [_tree(job, host).root for host in job.runtime_state["containers"]],
+            job.request["ResourceConfig"]["VolumeSizeInGB"],
+        ),
     )
 
 
@@ -230,6 +235,10 @@ def _finish(
     containers = job.runtime_state["containers"]
     job.training_end_time = timezone.now()
     job.save(update_fields=["training_end_time"])
+    if result.ended_by == execution.VOLUME:  # nothing of an overgrown tree is packed
+        execution.remove_all(runtime, containers)
+        _end(job, TrainingJobStatus.FAILED, "Failed", "Training job failed", reason=result.reason)
+        return False
     try:
         # Whatever happened, keep what the job checkpointed: a retry resumes from it.
         workspace.save_checkpoints(job.request, tree)

@@ -183,6 +183,28 @@ def test_filling_tmp_fails_the_write_inside_the_container_not_the_host(
     canaries.assert_absent(answer, text)
 
 
+def test_a_job_writing_past_its_volume_size_is_stopped_and_failed(runtime, member, data, canaries):
+    """No runtime bounds the host directory bound at /opt/ml: the watch measures it, and a job
+    that outgrows its VolumeSizeInGB is stopped, nothing of it packed."""
+    script = (
+        "import os, time\n"
+        "with open('/opt/ml/model/huge.bin', 'wb') as f:\n"
+        "    os.posix_fallocate(f.fileno(), 0, 1200 * 2**20)\n"
+        "print('allocated', flush=True)\n"
+        "time.sleep(120)\n"
+    )
+    resources = {"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 1}
+    start_training(member, "outgrow", script, ResourceConfig=resources)
+
+    answer = wait_training(member, "outgrow")
+
+    assert answer["TrainingJobStatus"] == "Failed"
+    assert "VolumeSizeInGB (1 GB)" in answer["FailureReason"], answer["FailureReason"]
+    assert "ModelArtifacts" not in answer or not answer["ModelArtifacts"].get("S3ModelArtifacts")
+    canaries.assert_absent(answer)
+    canaries.assert_nothing_outside()
+
+
 def test_four_long_jobs_do_not_keep_another_members_notebook_from_starting(
     jupyter, member, data, canaries, bob, bob_profile
 ):
