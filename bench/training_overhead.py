@@ -151,7 +151,7 @@ def bare_run(runtime: str, source: str) -> float:
 
     name = f"bare-{uuid.uuid4().hex[:8]}"
     req = request(name, source)
-    tree = workspace.prepare(name, req, "algo-1", ["algo-1"], 1000, 100)
+    tree = workspace.prepare(workspace.job_dir("bare", name), req, "algo-1", ["algo-1"], 1000, 100)
     # The data directory is root's alone (0700): bwrap, run as uid 1000, mounts from a
     # directory it can reach, as Studio's own runtimes do through their staging.
     scratch = Path(tempfile.mkdtemp(prefix="studio-bare-"))
