@@ -9,6 +9,7 @@ import enum
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from studio.proxy.headers import confine, request_headers, response_headers, strip_token
 from studio.proxy.scrub import TokenScrubber
@@ -22,6 +23,18 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 # What Jupyter answers a request whose token is not its own.
 TOKEN_REFUSED = frozenset({401, 403})
+REDIRECTS = frozenset({301, 302, 303, 307, 308})
+
+
+def refuses_token(status: int, headers: list[tuple[bytes, bytes]], prefix: str) -> bool:
+    """Whether the server refused the token: 401/403 from its API, or, for a page, the
+    redirect to its own login page that Jupyter answers instead."""
+    if status in TOKEN_REFUSED:
+        return True
+    if status not in REDIRECTS:
+        return False
+    location = next((v for n, v in headers if n.lower() == b"location"), b"")
+    return urlsplit(location.decode("latin-1")).path == f"{prefix}login"
 
 
 class Outcome(enum.Enum):
@@ -117,7 +130,7 @@ async def forward(
             "stopping. Try again in a moment.",
         )
         return Outcome.UNREACHABLE
-    if hold_refusal and response.status in TOKEN_REFUSED:
+    if hold_refusal and refuses_token(response.status, response.headers, prefix):
         response.close()
         return Outcome.REFUSED
 

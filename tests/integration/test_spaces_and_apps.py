@@ -319,4 +319,8 @@ def test_the_proxy_reaches_a_restarted_server_at_once(
     wait_for(lambda: App.objects.get(pk=app.pk).status == "Deleted", 60, "the app to stop")
     running(create_app(alice, domain_id, space_name="lab"))
     with fresh_browser() as browser:
+        # A page too: for it the replaced server's refusal is a redirect to its login page.
+        lab = browser.get(f"{proxy_prefix(domain_id, 'lab')}lab")
+        assert lab.status_code == 200, lab.headers.get("location")
+    with fresh_browser() as browser:
         assert browser.get(status).status_code == 200
