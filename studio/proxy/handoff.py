@@ -14,23 +14,21 @@ suspension or a removal from the space ends access as it does in Studio.
   space's server; refused on any other space's paths.
 """
 
-import base64
 import json
 import secrets
 from dataclasses import dataclass
-from functools import cache
 
-from cryptography.fernet import Fernet, InvalidToken
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from cryptography.fernet import InvalidToken
 from django.conf import settings
 
+from studio import crypto
 from studio.health import redis_client
 from studio.proxy.origins import host_name
 
 ENTER_PATH = "/_studio/enter"
 COOKIE_NAME = "studio_space"
 TICKET_TTL_S = 60
+PURPOSE = b"studio space handoff"  # the derived key tickets and space cookies are sealed with
 # A claimed nonce is kept past the ticket's own life, so it can never be claimed twice.
 NONCE_KEEP_S = 2 * TICKET_TTL_S
 TICKET = "ticket"
@@ -49,24 +47,16 @@ class Pass:
     nonce: str = ""  # tickets only
 
 
-@cache
-def _fernet(key_material: str) -> Fernet:
-    key = HKDF(
-        algorithm=hashes.SHA256(), length=32, salt=None, info=b"studio space handoff"
-    ).derive(key_material.encode())
-    return Fernet(base64.urlsafe_b64encode(key))
-
-
 def _seal(purpose: str, granted: Pass) -> str:
     body = {"p": purpose, **granted.__dict__}
-    return _fernet(settings.ENCRYPTION_KEY).encrypt(json.dumps(body).encode()).decode()
+    return crypto.fernet(PURPOSE).encrypt(json.dumps(body).encode()).decode()
 
 
 def _open(purpose: str, sealed: str, ttl: int) -> Pass | None:
     """The pass in `sealed` if it was sealed for `purpose` within `ttl` seconds, else None
     (forged, altered, expired, or a ticket offered as a cookie and the reverse)."""
     try:
-        body = json.loads(_fernet(settings.ENCRYPTION_KEY).decrypt(sealed.encode(), ttl=ttl))
+        body = json.loads(crypto.fernet(PURPOSE).decrypt(sealed.encode(), ttl=ttl))
     except (InvalidToken, ValueError):
         return None
     if not isinstance(body, dict) or body.pop("p", None) != purpose:

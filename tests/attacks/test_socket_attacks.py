@@ -22,32 +22,12 @@ from studio.web import API_SOCKET_NAME, api_socket_dir
 from tests.conftest import settled, wait_for
 from tests.integration.notebooks import (
     Server,
+    attach_lifecycle_config,
     open_space,
     running,
     space_client,
     studio_session,
 )
-
-
-def attach_lifecycle_config(root, domain, name: str, script: str) -> None:
-    import base64
-
-    from domains.services import update_domain
-    from domains.services.lifecycle_configs import create_studio_lifecycle_config
-
-    config = create_studio_lifecycle_config(
-        root, name=name, content=base64.b64encode(script.encode()).decode()
-    )
-    update_domain(
-        root,
-        domain.domain_id,
-        default_user_settings={
-            "JupyterLabAppSettings": {
-                "LifecycleConfigArns": [config.arn],
-                "DefaultResourceSpec": {"LifecycleConfigArn": config.arn},
-            }
-        },
-    )
 
 
 class Recorder:

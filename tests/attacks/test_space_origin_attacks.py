@@ -9,11 +9,11 @@ import time
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from django.conf import settings
 
 from domains.app_access import proxy_prefix
 from domains.models import AccessKey
 from domains.services import create_app, create_space
+from studio import crypto
 from studio.proxy import handoff as tickets
 from tests.attacks.browser_attack import EVIL_SCRIPT, log_in, shared_space
 from tests.conftest import settled
@@ -89,7 +89,7 @@ def test_script_in_a_shared_spaces_jupyterlab_cannot_act_in_studio_as_the_viewer
 
 def expired(ticket: str) -> str:
     """The same ticket as if it had been minted a moment past its life."""
-    fernet = tickets._fernet(settings.ENCRYPTION_KEY)
+    fernet = crypto.fernet(tickets.PURPOSE)
     body = fernet.decrypt(ticket.encode())
     return fernet.encrypt_at_time(body, int(time.time()) - tickets.TICKET_TTL_S - 5).decode()
 

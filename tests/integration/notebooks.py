@@ -178,3 +178,26 @@ def space_ws(
         open_timeout=30,
         **kwargs,
     )
+
+
+def attach_lifecycle_config(root, domain, name: str, script: str) -> str:
+    """Make `script` a lifecycle configuration and the domain's default for JupyterLab apps."""
+    import base64
+
+    from domains.services import update_domain
+    from domains.services.lifecycle_configs import create_studio_lifecycle_config
+
+    config = create_studio_lifecycle_config(
+        root, name=name, content=base64.b64encode(script.encode()).decode()
+    )
+    update_domain(
+        root,
+        domain.domain_id,
+        default_user_settings={
+            "JupyterLabAppSettings": {
+                "LifecycleConfigArns": [config.arn],
+                "DefaultResourceSpec": {"LifecycleConfigArn": config.arn},
+            }
+        },
+    )
+    return config.arn

@@ -17,7 +17,7 @@ from domains.services import (
 )
 from studio.errors import AccessDenied, ResourceInUse, ResourceNotFound, ValidationException
 from tests.conftest import settled, wait_for
-from tests.integration.notebooks import Server, execute_request, running
+from tests.integration.notebooks import Server, attach_lifecycle_config, execute_request, running
 
 pytestmark = pytest.mark.usefixtures("live")
 
@@ -225,30 +225,8 @@ def test_an_app_whose_container_died_is_marked_failed(jupyter, alice, alice_prof
     running(create_app(alice, domain_id, space_name="doomed"))
 
 
-def _attach_lifecycle_config(root, domain, name: str, script: str) -> str:
-    import base64
-
-    from domains.services import update_domain
-    from domains.services.lifecycle_configs import create_studio_lifecycle_config
-
-    config = create_studio_lifecycle_config(
-        root, name=name, content=base64.b64encode(script.encode()).decode()
-    )
-    update_domain(
-        root,
-        domain.domain_id,
-        default_user_settings={
-            "JupyterLabAppSettings": {
-                "LifecycleConfigArns": [config.arn],
-                "DefaultResourceSpec": {"LifecycleConfigArn": config.arn},
-            }
-        },
-    )
-    return config.arn
-
-
 def test_a_lifecycle_config_runs_before_the_server(jupyter, root, domain, alice, alice_profile):
-    _attach_lifecycle_config(
+    attach_lifecycle_config(
         root, domain, "setup", "echo configuring\necho ready > $HOME/.configured\n"
     )
     settled(create_space(alice, domain.domain_id, name="configured"))
@@ -260,7 +238,7 @@ def test_a_lifecycle_config_runs_before_the_server(jupyter, root, domain, alice,
 def test_a_failing_lifecycle_config_fails_the_start_with_its_output(
     jupyter, root, domain, alice, alice_profile
 ):
-    _attach_lifecycle_config(
+    attach_lifecycle_config(
         root, domain, "broken", "echo 'pip: no matching distribution for nosuchpkg' >&2\nexit 3\n"
     )
     settled(create_space(alice, domain.domain_id, name="broken-lab"))

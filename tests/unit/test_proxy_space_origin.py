@@ -7,6 +7,7 @@ import time
 import pytest
 from django.conf import settings
 
+from studio import crypto
 from studio.proxy import handoff
 from studio.proxy.origins import is_space_host, label_of, space_label, space_origin, studio_host
 
@@ -58,7 +59,7 @@ def test_altered_and_expired_passes_are_refused():
     cookie = handoff.space_cookie(PASS)
     assert handoff.read_space_cookie(cookie[:-4] + "AAAA") is None
     assert handoff.read_space_cookie("not-a-pass") is None
-    fernet = handoff._fernet(settings.ENCRYPTION_KEY)
+    fernet = crypto.fernet(handoff.PURPOSE)
     old = fernet.encrypt_at_time(
         fernet.decrypt(cookie.encode()), int(time.time()) - settings.SESSION_COOKIE_AGE - 5
     )
