@@ -61,7 +61,7 @@ def bare_command(
     in group 100, with no network, `binds` (host path -> container path) mounted; with
     `docker run`, or bubblewrap over the same image's sandbox tree. `tmpfs` paths are mounted
     before the binds, so a bind may sit inside one."""
-    from studio.runtime.base import sandbox_rootfs
+    from studio.core.runtime.base import sandbox_rootfs
 
     env = env or {}
     if runtime == "docker":
@@ -119,7 +119,7 @@ class Platform:
         logging.getLogger("httpx").setLevel(logging.WARNING)
         from django.core.management import call_command
 
-        from studio.management.commands.up import worker_command
+        from studio.web.management.commands.up import worker_command
 
         call_command("migrate", verbosity=0)
         worker_name = f"{self.tag}@bench"
@@ -129,7 +129,7 @@ class Platform:
             env={**os.environ, "C_FORCE_ROOT": "1"},
             stdout=subprocess.DEVNULL,
         )
-        from studio.health import check_redis
+        from studio.core.health import check_redis
 
         wait(lambda: worker_name in check_redis()[1], 60, "the worker")
         self._make_tenant()

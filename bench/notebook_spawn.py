@@ -89,7 +89,7 @@ def start_web() -> tuple[subprocess.Popen, str]:
         [
             sys.executable,
             "-m",
-            "studio.web",
+            "studio.web.server",
             "--host",
             "127.0.0.1",
             "--port",
@@ -120,7 +120,7 @@ def run_all(args, platform: Platform, url: str) -> dict:
     from domains.app_access import proxy_prefix
     from domains.models import App, Space
     from domains.services import create_app, create_space, delete_app
-    from studio.runtime import get_runtime
+    from studio.core.runtime import get_runtime
 
     client = Client()
     client.force_login(platform.user)
@@ -181,7 +181,7 @@ def open_lab(browser, url: str, session: str, lab: str) -> tuple[str, str] | Non
     """ "Open JupyterLab" as a browser follows it: Studio's host hands the session over to the
     space's own host (a ticket), which sets its space cookie and serves the lab page. The
     space's (host, cookie) once the lab page answers, else None."""
-    from studio.proxy.handoff import COOKIE_NAME
+    from studio.web.proxy.handoff import COOKIE_NAME
 
     handed = browser.get(f"{url}{lab}", cookies={"sessionid": session})
     if handed.status_code != 302:
@@ -224,8 +224,8 @@ def proxy_overhead(app, url: str, space: tuple[str, str], calls: int) -> tuple[f
     from websockets.sync.client import connect, unix_connect
 
     from domains.app_access import SOCKET_NAME, proxy_prefix, runtime_dir
-    from studio.crypto import decrypt
-    from studio.proxy.handoff import COOKIE_NAME
+    from studio.core.crypto import decrypt
+    from studio.web.proxy.handoff import COOKIE_NAME
 
     prefix = proxy_prefix(app.space.domain.domain_id, app.space.name)
     sock = str(runtime_dir(app.space) / SOCKET_NAME)

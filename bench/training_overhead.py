@@ -75,7 +75,7 @@ def run_all(args, platform: Platform) -> dict:
     from django.conf import settings
 
     from jobs.services import create_training_job
-    from studio.runtime import get_runtime
+    from studio.core.runtime import get_runtime
 
     source = stage_sourcedir(platform.data_dir)
     results = {}
@@ -114,7 +114,7 @@ def finished(job):
 
 
 def stage_sourcedir(data_dir: Path) -> str:
-    from studio import storage
+    from studio.core import storage
 
     archive = data_dir / "sourcedir.tar.gz"
     script = data_dir / "train.py"

@@ -45,7 +45,7 @@ from domains.admin_forms import (
 from domains.admin_scope import DomainScopedMixin, SuperuserOnlyMixin
 from domains.models import AccessKey, Domain, Policy, StudioStatus, UserProfile
 from domains.user_settings import default_instance_type
-from studio.errors import StudioError
+from studio.core.errors import StudioError
 
 admin.site.site_header = "Studio administration"
 admin.site.site_title = "Studio admin"

@@ -31,8 +31,8 @@ from domains.user_settings import (
     merge_user_settings,
     simple_user_settings,
 )
-from studio.errors import ResourceInUse, StudioError, ValidationException
-from studio.shapes import shape
+from studio.core.errors import ResourceInUse, StudioError, ValidationException
+from studio.core.shapes import shape
 
 # The three plain settings a SageMaker UserSettings nests under JupyterLabAppSettings.
 _LAB = "JupyterLabAppSettings"

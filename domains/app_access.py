@@ -4,7 +4,7 @@ A running app's server listens on a Unix socket in the space's runtime directory
 port: no other container, and no other user's kernel, can reach it), and accepts only its own
 random token, which the proxy adds and the browser never sees. The container can write that
 directory, so the proxy and the worker connect only to a socket the server's uid owns, never
-through a link (studio/unix_socket.py).
+through a link (studio/core/unix_socket.py).
 """
 
 from dataclasses import dataclass
@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from domains.models import App, AppStatus, SharingType, Space, StudioStatus
 from domains.permissions import User
-from studio.crypto import decrypt
+from studio.core.crypto import decrypt
 
 SOCKET_NAME = "jupyter.sock"
 

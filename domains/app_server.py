@@ -20,16 +20,23 @@ from domains import app_credentials
 from domains.app_access import SOCKET_NAME, boot_dir, proxy_prefix, runtime_dir, server_uid
 from domains.models import AccessKeyStatus, App, AppStatus
 from domains.volumes import HOME_GID, create_home
-from studio.crypto import encrypt
-from studio.disk_usage import home_size_problem
-from studio.errors import ConflictException
-from studio.events import publish
-from studio.health import redis_client
-from studio.lifecycle import transition
-from studio.runtime import ContainerError, ContainerSpec, Mount, State, get_runtime, runtime_name
-from studio.runtime.base import LABEL_KIND, LABEL_NAME, Runtime
-from studio.unix_socket import connect as connect_verified
-from studio.web import api_socket_dir
+from studio.core.crypto import encrypt
+from studio.core.disk_usage import home_size_problem
+from studio.core.errors import ConflictException
+from studio.core.events import publish
+from studio.core.health import redis_client
+from studio.core.lifecycle import transition
+from studio.core.runtime import (
+    ContainerError,
+    ContainerSpec,
+    Mount,
+    State,
+    get_runtime,
+    runtime_name,
+)
+from studio.core.runtime.base import LABEL_KIND, LABEL_NAME, Runtime
+from studio.core.unix_socket import connect as connect_verified
+from studio.web.server import api_socket_dir
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +66,7 @@ PAGE_CONFIG = {"disabledExtensions": {"@jupyterlab/htmlviewer-extension": True}}
 
 class _UnixConnection(http.client.HTTPConnection):
     """HTTP over the server's socket, connected only after checking that the socket is the
-    server's (studio/unix_socket.py): a container can replace it with a link to a host socket.
+    server's (studio/core/unix_socket.py): a container can replace it with a link to a host socket.
     `uid`: the server's uid, which must own the socket (None: any owner)."""
 
     def __init__(self, path: Path, timeout: float = 2, uid: int | None = None):
@@ -352,7 +359,7 @@ def stop(app_pk: int) -> None:
 def activity(app: App) -> dict:
     """The server's own account of activity: its status (last_activity, connections) and its
     kernels (execution_state, last_activity). Raises OSError when it does not answer."""
-    from studio.crypto import decrypt
+    from studio.core.crypto import decrypt
 
     token = decrypt(app.runtime_state["token"])
     prefix = proxy_prefix(app.space.domain.domain_id, app.space.name)

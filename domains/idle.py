@@ -11,7 +11,7 @@ from domains import app_server
 from domains.models import App, AppStatus
 from domains.services.apps import stop_app_now
 from domains.user_settings import idle_timeout_minutes, merge_user_settings
-from studio.errors import StudioError
+from studio.core.errors import StudioError
 
 log = logging.getLogger(__name__)
 IDLE = "idle"

@@ -7,8 +7,8 @@ from pathlib import Path
 from django.conf import settings
 from django.db import models
 
-from studio.events import domain_group, profile_group, resource_group
-from studio.lifecycle import LifecycleModel
+from studio.core.events import domain_group, profile_group, resource_group
+from studio.core.lifecycle import LifecycleModel
 
 _ID_ALPHABET = string.ascii_lowercase + string.digits
 

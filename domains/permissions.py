@@ -20,7 +20,7 @@ from django.db.models import QuerySet
 from domains.models import Domain, Policy, StudioStatus, UserProfile
 from domains.policy import Limit, Quotas, Usage, check_quotas, effective_quotas, evaluate
 from domains.space_scope import SpaceScope
-from studio.errors import AccessDenied
+from studio.core.errors import AccessDenied
 
 User = AbstractBaseUser | AnonymousUser
 

@@ -11,7 +11,7 @@ from decimal import Decimal
 from fnmatch import fnmatchcase
 from typing import Protocol
 
-from studio.errors import ResourceLimitExceeded
+from studio.core.errors import ResourceLimitExceeded
 
 
 class PolicyLike(Protocol):

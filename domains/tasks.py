@@ -13,9 +13,9 @@ from domains import app_server
 from domains.app_access import boot_dir, runtime_dir
 from domains.models import Domain, RetentionType, Space, StudioStatus, UserProfile
 from domains.volumes import create_domain_volume, create_home, remove_domain_volume
-from studio.errors import ConflictException
-from studio.events import publish
-from studio.lifecycle import transition
+from studio.core.errors import ConflictException
+from studio.core.events import publish
+from studio.core.lifecycle import transition
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ acts on.
 import copy
 from typing import Any
 
-from studio.shapes import validate
+from studio.core.shapes import validate
 
 # Lists SageMaker aggregates instead of replacing when both levels set them.
 AGGREGATED_LISTS = {"SecurityGroups"}

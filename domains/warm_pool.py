@@ -37,9 +37,9 @@ from domains.models import (
     StudioStatus,
     WarmServer,
 )
-from studio.crypto import decrypt
-from studio.queue import enqueue
-from studio.runtime import State, get_runtime, runtime_name
+from studio.core.crypto import decrypt
+from studio.core.queue import enqueue
+from studio.core.runtime import State, get_runtime, runtime_name
 
 log = logging.getLogger(__name__)
 

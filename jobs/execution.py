@@ -21,10 +21,10 @@ from django.conf import settings
 from django.utils import timezone
 
 from jobs.training.logs import LogSink
-from studio.disk_usage import tree_size
-from studio.health import redis_client
-from studio.leases import Lease
-from studio.runtime.base import LABEL_KIND, LABEL_NAME, ContainerStatus, Runtime, State
+from studio.core.disk_usage import tree_size
+from studio.core.health import redis_client
+from studio.core.leases import Lease
+from studio.core.runtime.base import LABEL_KIND, LABEL_NAME, ContainerStatus, Runtime, State
 
 POLL_SECONDS = 0.25
 SLOW_POLL_SECONDS = 1.0

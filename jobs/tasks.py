@@ -11,9 +11,9 @@ from jobs.execution import LABEL_DOMAIN
 from jobs.models import ProcessingJob, TrainingJob
 from jobs.processing import runner as processing_runner
 from jobs.training import runner as training_runner
-from studio import leases
-from studio.runtime import get_runtime, runtime_name
-from studio.runtime.base import LABEL_KIND, LABEL_NAME
+from studio.core import leases
+from studio.core.runtime import get_runtime, runtime_name
+from studio.core.runtime.base import LABEL_KIND, LABEL_NAME
 
 log = logging.getLogger(__name__)
 

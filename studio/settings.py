@@ -116,14 +116,15 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "channels",
-    "studio.apps.StudioConfig",
+    "studio.core.apps.StudioConfig",
+    "studio.web.apps.WebConfig",
     "domains.apps.DomainsConfig",
     "jobs.apps.JobsConfig",
 ]
 
 MIDDLEWARE = [
     # First: API requests carry a SigV4 signature, not a session or a CSRF token.
-    "studio.api.middleware.SageMakerApiMiddleware",
+    "studio.web.api.middleware.SageMakerApiMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "servestatic.middleware.ServeStaticMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -135,8 +136,8 @@ MIDDLEWARE = [
 ]
 X_FRAME_OPTIONS = "SAMEORIGIN"
 
-ROOT_URLCONF = "studio.urls"
-ASGI_APPLICATION = "studio.asgi.application"
+ROOT_URLCONF = "studio.web.urls"
+ASGI_APPLICATION = "studio.web.asgi.application"
 
 TEMPLATES = [
     {
@@ -148,7 +149,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "studio.dashboard.context.studio",
+                "studio.web.dashboard.context.studio",
             ],
         },
     },

@@ -31,7 +31,7 @@ def wait_for(condition: Callable[[], object], timeout: float = 20, what: str = "
 
 
 def redis_available() -> bool:
-    from studio.health import check_redis
+    from studio.core.health import check_redis
 
     return check_redis()[0] == "ok"
 
@@ -78,8 +78,8 @@ class WorkerProcess:
         self.starts = 0
 
     def start(self) -> None:
-        from studio.health import check_redis
-        from studio.management.commands.up import worker_command
+        from studio.core.health import check_redis
+        from studio.web.management.commands.up import worker_command
 
         self.starts += 1
         # A fresh name each start: a killed worker's heartbeat outlives it for a while.
@@ -136,8 +136,8 @@ def live(transactional_db, celery_worker) -> Iterator[None]:
     yield
     from jobs.models import ProcessingJob, TrainingJob
     from jobs.tasks import WORKLOADS
-    from studio.errors import ConflictException
-    from studio.lifecycle import transition
+    from studio.core.errors import ConflictException
+    from studio.core.lifecycle import transition
 
     active = ["InProgress", "Stopping"]
     for model, task in WORKLOADS:
@@ -162,7 +162,7 @@ def _stop_apps_left_running() -> None:
     """The same for JupyterLab apps: let starts finish, then stop what runs."""
     from domains.models import App
     from domains.tasks import stop_app
-    from studio.lifecycle import transition
+    from studio.core.lifecycle import transition
 
     deadline = time.monotonic() + 20
     while App.objects.filter(status="Pending").exists() and time.monotonic() < deadline:

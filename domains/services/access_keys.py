@@ -9,8 +9,8 @@ from django.db.models import QuerySet
 from domains.models import AccessKey, AccessKeyStatus, UserProfile
 from domains.permissions import User, authorize, visible_domains
 from domains.services.lookup import get_domain, get_profile
-from studio.crypto import encrypt
-from studio.errors import ResourceLimitExceeded, ResourceNotFound, ValidationException
+from studio.core.crypto import encrypt
+from studio.core.errors import ResourceLimitExceeded, ResourceNotFound, ValidationException
 
 MAX_KEYS_PER_PROFILE = 2  # as IAM: enough to rotate, few enough to keep track of
 _ID_ALPHABET = string.ascii_uppercase + "234567"

@@ -12,11 +12,11 @@ from domains.services.lifecycle_configs import lifecycle_config_for
 from domains.services.lookup import get_domain
 from domains.services.spaces import get_space
 from domains.user_settings import default_image, default_instance_type, merge_user_settings
-from studio.errors import ResourceInUse, ResourceNotFound, ValidationException
-from studio.lifecycle import transition
-from studio.queue import enqueue
-from studio.runtime import runtime_name
-from studio.shapes import validate
+from studio.core.errors import ResourceInUse, ResourceNotFound, ValidationException
+from studio.core.lifecycle import transition
+from studio.core.queue import enqueue
+from studio.core.runtime import runtime_name
+from studio.core.shapes import validate
 
 APP_TYPES = ("JupyterLab",)
 DEFAULT_IMAGE = "studio/jupyter:latest"
@@ -114,7 +114,7 @@ def create_app(
         app.last_user_activity_at = timezone.now()
         app.save(update_fields=["runtime_state", "last_user_activity_at"])
         if created:
-            from studio.lifecycle import record_creation
+            from studio.core.lifecycle import record_creation
 
             record_creation(app)
         enqueue(start_app, app.pk)

@@ -16,11 +16,11 @@ from domains.models import (
 from domains.permissions import User, authorize, visible_domains
 from domains.services.lookup import get_domain, get_policies
 from domains.user_settings import validate_user_settings
-from studio.errors import ResourceInUse, ValidationException
-from studio.events import publish
-from studio.lifecycle import record_creation, transition
-from studio.queue import enqueue
-from studio.shapes import validate_name
+from studio.core.errors import ResourceInUse, ValidationException
+from studio.core.events import publish
+from studio.core.lifecycle import record_creation, transition
+from studio.core.queue import enqueue
+from studio.core.shapes import validate_name
 
 # Every new domain gets this policy as its default, so that its members can work at once;
 # admins narrow it or attach others.

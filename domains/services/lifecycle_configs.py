@@ -9,8 +9,8 @@ from django.db import IntegrityError, transaction
 from domains.models import StudioLifecycleConfig
 from domains.permissions import User, authorize
 from domains.user_settings import merge_user_settings
-from studio.errors import ResourceInUse, ResourceNotFound, ValidationException
-from studio.shapes import validate
+from studio.core.errors import ResourceInUse, ResourceNotFound, ValidationException
+from studio.core.shapes import validate
 
 FIELD = "StudioLifecycleConfigContent"
 

@@ -2,8 +2,8 @@
 
 from domains.models import Domain, Policy, UserProfile
 from domains.permissions import User, visible_domains
-from studio.errors import ResourceNotFound
-from studio.shapes import validate
+from studio.core.errors import ResourceNotFound
+from studio.core.shapes import validate
 
 
 def get_domain(actor: User, domain_id: str, *, for_update: bool = False) -> Domain:

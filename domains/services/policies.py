@@ -10,8 +10,8 @@ from django.db import transaction
 from domains.models import Policy
 from domains.permissions import User, authorize
 from domains.services.lookup import get_domain
-from studio.errors import ResourceInUse, ResourceNotFound, ValidationException
-from studio.events import publish
+from studio.core.errors import ResourceInUse, ResourceNotFound, ValidationException
+from studio.core.events import publish
 
 POLICY_NAME = re.compile(r"[\w+=,.@-]{1,128}")
 ACTION_PATTERN = re.compile(r"\*|[a-z0-9-]+:[A-Za-z0-9*?]+")

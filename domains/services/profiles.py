@@ -13,11 +13,11 @@ from domains.models import Domain, ProfileRole, StudioStatus, UserProfile
 from domains.permissions import User, authorize, visible_domains
 from domains.services.lookup import get_domain, get_policies, get_profile
 from domains.user_settings import validate_user_settings
-from studio.errors import ResourceInUse, ValidationException
-from studio.events import publish
-from studio.lifecycle import record_creation, transition
-from studio.queue import enqueue
-from studio.shapes import validate_name
+from studio.core.errors import ResourceInUse, ValidationException
+from studio.core.events import publish
+from studio.core.lifecycle import record_creation, transition
+from studio.core.queue import enqueue
+from studio.core.shapes import validate_name
 
 
 def _validate_role(role: str) -> str:

@@ -8,10 +8,10 @@ from django.db.models import Q, QuerySet
 from domains.models import App, AppStatus, SharingType, Space, StudioStatus, UserProfile
 from domains.permissions import User, authorize, key_scope, require_in_scope
 from domains.services.lookup import get_domain, get_profile
-from studio.errors import ResourceInUse, ResourceNotFound, ValidationException
-from studio.lifecycle import record_creation, transition
-from studio.queue import enqueue
-from studio.shapes import validate, validate_name
+from studio.core.errors import ResourceInUse, ResourceNotFound, ValidationException
+from studio.core.lifecycle import record_creation, transition
+from studio.core.queue import enqueue
+from studio.core.shapes import validate, validate_name
 
 
 def _acting_profile(actor: User, domain) -> UserProfile:

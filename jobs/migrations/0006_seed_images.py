@@ -37,7 +37,7 @@ def seed(apps, schema_editor):
             last_version=1,
         )
         ImageVersion.objects.create(image=image, version=1, base_image=reference, status="CREATED")
-        # What studio.lifecycle.record_creation records (historical models cannot publish).
+        # What studio.core.lifecycle.record_creation records (historical models cannot publish).
         StatusTransition.objects.bulk_create(
             [
                 StatusTransition(resource_type="Image", resource_id=name, to_status="CREATED"),

@@ -3,7 +3,7 @@
 from typing import ClassVar
 
 from domains.models import arn
-from studio.events import domain_group, profile_group, resource_group
+from studio.core.events import domain_group, profile_group, resource_group
 
 
 class JobIdentity:

@@ -7,8 +7,8 @@ from django.db import models
 from django.utils import timezone
 
 from domains.models import Domain, UserProfile
-from studio import storage
-from studio.events import domain_group, resource_group
+from studio.core import storage
+from studio.core.events import domain_group, resource_group
 
 
 class DatasetFormat(models.TextChoices):
@@ -35,7 +35,8 @@ class Dataset(models.Model):
     row_count = models.BigIntegerField()
     # [{"name": ..., "type": "int" | "float" | "bool" | "string"}, ...]
     columns = models.JSONField(default=list)
-    # The first rows (studio.storage.uploads.PREVIEW_ROWS), a list of cells each, in column order.
+    # The first rows (studio.core.storage.uploads.PREVIEW_ROWS), a list of cells each, in
+    # column order.
     preview = models.JSONField(default=list)
     # Built-in algorithms read CSV without a header row; the page says which kind this is.
     has_header = models.BooleanField(default=False)

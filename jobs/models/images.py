@@ -11,8 +11,8 @@ from django.db import models
 from django.db.models.functions import Lower
 
 from domains.models import arn
-from studio.events import resource_group
-from studio.lifecycle import LifecycleModel
+from studio.core.events import resource_group
+from studio.core.lifecycle import LifecycleModel
 
 
 class ImageStatus(models.TextChoices):

@@ -6,7 +6,7 @@ from django.db import models
 from domains.models import Domain, UserProfile
 from jobs.models.base import JobIdentity
 from jobs.models.training import JOB_TRANSITIONS
-from studio.lifecycle import LifecycleModel
+from studio.core.lifecycle import LifecycleModel
 
 
 class ProcessingJob(JobIdentity, LifecycleModel):

@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from domains.models import Domain, UserProfile
 from jobs.models.base import JobIdentity
-from studio.lifecycle import LifecycleModel
+from studio.core.lifecycle import LifecycleModel
 
 
 class TrainingJobStatus(models.TextChoices):

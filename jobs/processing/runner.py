@@ -19,12 +19,12 @@ from jobs.models import InstanceType, ProcessingJob, TrainingJobStatus
 from jobs.services.datasets import register_dataset
 from jobs.training.logs import LogSink, log_path
 from jobs.training.workspace import copy_in, hosts, identity, own
-from studio.errors import ConflictException, StudioError
-from studio.leases import Lease
-from studio.lifecycle import transition
-from studio.runtime import ContainerError, ContainerSpec, Mount, Runtime, get_runtime
-from studio.storage import confined
-from studio.storage.paths import safe_join
+from studio.core.errors import ConflictException, StudioError
+from studio.core.leases import Lease
+from studio.core.lifecycle import transition
+from studio.core.runtime import ContainerError, ContainerSpec, Mount, Runtime, get_runtime
+from studio.core.storage import confined
+from studio.core.storage.paths import safe_join
 
 log = logging.getLogger(__name__)
 

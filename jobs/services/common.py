@@ -11,10 +11,10 @@ from domains.services.lookup import get_domain
 from jobs.models import InstanceType
 from jobs.models import TrainingJobStatus as JobStatus
 from jobs.usage import domain_usage, profile_usage
-from studio.errors import ResourceInUse, ResourceNotFound, ValidationException
-from studio.lifecycle import transition
-from studio.queue import enqueue
-from studio.shapes import validate
+from studio.core.errors import ResourceInUse, ResourceNotFound, ValidationException
+from studio.core.lifecycle import transition
+from studio.core.queue import enqueue
+from studio.core.shapes import validate
 
 # All of one job's hosts run on this machine's runtime; more than this is a mistake.
 MAX_INSTANCE_COUNT = 16

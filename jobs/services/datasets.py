@@ -18,12 +18,12 @@ from domains.permissions import User, authorize
 from domains.services.lookup import get_domain
 from jobs.models import Dataset
 from jobs.models.datasets import dataset_prefix
-from studio import storage
-from studio.errors import ResourceInUse, ResourceNotFound, ValidationException
-from studio.events import Event, publish
-from studio.shapes import validate_name
-from studio.storage import uploads
-from studio.storage.uploads import TableInfo
+from studio.core import storage
+from studio.core.errors import ResourceInUse, ResourceNotFound, ValidationException
+from studio.core.events import Event, publish
+from studio.core.shapes import validate_name
+from studio.core.storage import uploads
+from studio.core.storage.uploads import TableInfo
 
 
 def _event(dataset: Dataset, kind: str) -> Event:

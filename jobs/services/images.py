@@ -16,12 +16,12 @@ from domains.permissions import User, authorize
 from jobs import builtin_algorithms
 from jobs.models import Image, ImageStatus, ImageVersion, ImageVersionStatus
 from jobs.models.images import default_role_arn
-from studio.errors import AccessDenied, ResourceInUse, ResourceNotFound, ValidationException
-from studio.images import buildable_images, image_ref
-from studio.lifecycle import record_creation, transition
-from studio.runtime import get_runtime, runtime_name
-from studio.runtime.base import sandbox_rootfs
-from studio.shapes import validate, validate_name
+from studio.core.errors import AccessDenied, ResourceInUse, ResourceNotFound, ValidationException
+from studio.core.images import buildable_images, image_ref
+from studio.core.lifecycle import record_creation, transition
+from studio.core.runtime import get_runtime, runtime_name
+from studio.core.runtime.base import sandbox_rootfs
+from studio.core.shapes import validate, validate_name
 
 TRAINING_IMAGE = "AlgorithmSpecification.TrainingImage"
 # A Docker image reference: [registry[:port]/]path[:tag][@digest], as `docker pull` takes it.

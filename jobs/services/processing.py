@@ -20,13 +20,13 @@ from jobs.services.common import (
     role_arn,
 )
 from jobs.services.images import resolve_image
-from studio import storage
-from studio.errors import ValidationException
-from studio.lifecycle import record_creation
-from studio.queue import enqueue
-from studio.runtime import runtime_name
-from studio.shapes import PROCESSING_ROOT, validate
-from studio.storage import paths
+from studio.core import storage
+from studio.core.errors import ValidationException
+from studio.core.lifecycle import record_creation
+from studio.core.queue import enqueue
+from studio.core.runtime import runtime_name
+from studio.core.shapes import PROCESSING_ROOT, validate
+from studio.core.storage import paths
 
 DEFAULT_MAX_RUNTIME = 86_400
 IMAGE_URI = "AppSpecification.ImageUri"

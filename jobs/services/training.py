@@ -21,12 +21,12 @@ from jobs.services.common import (
 )
 from jobs.services.images import resolve_image, training_image
 from jobs.training.logs import compile_metric_regex
-from studio import storage
-from studio.errors import ValidationException
-from studio.lifecycle import record_creation
-from studio.queue import enqueue
-from studio.runtime import runtime_name
-from studio.shapes import validate
+from studio.core import storage
+from studio.core.errors import ValidationException
+from studio.core.lifecycle import record_creation
+from studio.core.queue import enqueue
+from studio.core.runtime import runtime_name
+from studio.core.shapes import validate
 
 DEFAULT_MAX_RUNTIME = 86_400  # SageMaker's default: one day
 
@@ -107,7 +107,7 @@ def validate_training_request(request: dict[str, Any]) -> dict[str, Any]:
     _check_algorithm(request["AlgorithmSpecification"])
     _check_channels(request.get("InputDataConfig", []))
     checkpoints = request.get("CheckpointConfig")
-    if checkpoints:  # its LocalPath is one of studio.shapes' stricter rules
+    if checkpoints:  # its LocalPath is one of studio.core.shapes' stricter rules
         storage.local_path(checkpoints["S3Uri"], "CheckpointConfig.S3Uri")
     storage.local_path(request["OutputDataConfig"]["S3OutputPath"], "OutputDataConfig.S3OutputPath")
     config = request["ResourceConfig"]

@@ -11,10 +11,10 @@ from pathlib import Path
 import re2
 
 from jobs.models import MetricPoint
-from studio.errors import ValidationException
-from studio.events import Event, resource_group, send_now
-from studio.lifecycle import LifecycleModel
-from studio.runtime import Runtime
+from studio.core.errors import ValidationException
+from studio.core.events import Event, resource_group, send_now
+from studio.core.lifecycle import LifecycleModel
+from studio.core.runtime import Runtime
 
 log = logging.getLogger(__name__)
 

@@ -16,12 +16,12 @@ from jobs import builtin_algorithms, execution
 from jobs.models import InstanceType, MetricPoint, TrainingJob, TrainingJobStatus
 from jobs.training import workspace
 from jobs.training.logs import LogSink, MetricParser, log_path
-from studio import storage
-from studio.errors import ConflictException, StudioError
-from studio.leases import Lease
-from studio.lifecycle import transition
-from studio.runtime import ContainerError, ContainerSpec, Mount, Runtime, get_runtime
-from studio.storage import confined
+from studio.core import storage
+from studio.core.errors import ConflictException, StudioError
+from studio.core.leases import Lease
+from studio.core.lifecycle import transition
+from studio.core.runtime import ContainerError, ContainerSpec, Mount, Runtime, get_runtime
+from studio.core.storage import confined
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ def set_secondary(job: TrainingJob, status: str, message: str = "") -> None:
         job.save(
             update_fields=["secondary_status", "secondary_status_transitions", "last_modified_at"]
         )
-        from studio.events import publish
+        from studio.core.events import publish
 
         publish(job.event("secondary", secondary_status=status, message=message))
 

@@ -7,7 +7,7 @@ name is unique only in its domain), holding
 
 The worker builds the tree as root before any container sees it. Once a container has run,
 everything below it is the job's: the worker reads, packs and uploads it only through the
-confined helper (`studio.storage.confined`), never by path (docs/security.md, "The rule").
+confined helper (`studio.core.storage.confined`), never by path (docs/security.md, "The rule").
 """
 
 import json
@@ -20,9 +20,9 @@ from django.conf import settings
 
 from domains.models import UserProfile
 from domains.volumes import HOME_GID
-from studio import storage
-from studio.storage import confined
-from studio.storage.paths import below, safe_join
+from studio.core import storage
+from studio.core.storage import confined
+from studio.core.storage.paths import below, safe_join
 
 
 def job_dir(domain_id: str, job_name: str) -> Path:

@@ -57,7 +57,7 @@ def canaries(tmp_path_factory, make_domain, make_profile, carol) -> Canaries:
     """The canaries, placed: a host file (0600, root), another domain (carol's) with a secret
     object in its bucket; the worker's environment and the data directory's keys are read as
     they are."""
-    from studio import storage
+    from studio.core import storage
 
     base = Path(f"/var/tmp/studio-canary-{secrets.token_hex(6)}")
     base.mkdir(mode=0o700)

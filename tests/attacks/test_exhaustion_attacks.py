@@ -12,8 +12,8 @@ from django.conf import settings
 from jobs.models import InstanceType, TrainingJob
 from jobs.training.logs import LOG_LIMIT_BYTES, log_path
 from jobs.training.workspace import job_dir
-from studio.runtime import get_runtime
-from studio.runtime.base import LABEL_NAME
+from studio.core.runtime import get_runtime
+from studio.core.runtime.base import LABEL_NAME
 from tests.attacks.conftest import Member
 from tests.attacks.test_post_run_attacks import ROLE, sourcedir, wait_training
 from tests.conftest import settled, wait_for

@@ -21,9 +21,9 @@ from domains.models import Domain
 from jobs.execution import LABEL_DOMAIN
 from jobs.training.logs import log_path
 from jobs.training.workspace import job_dir
-from studio import storage
-from studio.runtime import get_runtime
-from studio.runtime.base import LABEL_KIND, LABEL_NAME
+from studio.core import storage
+from studio.core.runtime import get_runtime
+from studio.core.runtime.base import LABEL_KIND, LABEL_NAME
 from tests.attacks.conftest import Canaries, Member
 from tests.attacks.test_post_run_attacks import sourcedir
 from tests.conftest import wait_for

@@ -13,7 +13,7 @@ import pytest
 from botocore.exceptions import WaiterError
 from django.conf import settings
 
-from studio import storage
+from studio.core import storage
 from tests.attacks.conftest import Canaries, Member
 from tests.integration.conftest import put
 from tests.integration.processing import request as processing_request

@@ -1,7 +1,7 @@
 """A kernel swaps its server's socket (`/run/studio/jupyter.sock`, in a directory its container
 can write) for a way to another host socket, or leaves links where root used to write its
 scripts: the proxy and the worker never connect anywhere but to the server's own socket, and
-root writes nothing through a link (studio/unix_socket.py, domains/app_server.py)."""
+root writes nothing through a link (studio/core/unix_socket.py, domains/app_server.py)."""
 
 import os
 import secrets
@@ -17,8 +17,8 @@ import pytest
 from domains import app_server, idle
 from domains.app_access import SOCKET_NAME, proxy_prefix, runtime_dir
 from domains.services import create_app, create_space, delete_app
-from studio.unix_socket import UntrustedSocket
-from studio.web import API_SOCKET_NAME, api_socket_dir
+from studio.core.unix_socket import UntrustedSocket
+from studio.web.server import API_SOCKET_NAME, api_socket_dir
 from tests.conftest import settled, wait_for
 from tests.integration.notebooks import (
     Server,

@@ -1,4 +1,4 @@
-"""Each space is served on an origin of its own (studio/proxy/origins.py, handoff.py): whatever
+"""Each space is served on an origin of its own (studio/web/proxy/origins.py, handoff.py): whatever
 runs in JupyterLab's page (a trusted output, a replaced server's page) has the space's origin,
 not Studio's. In a SHARED space alice (the attacker) runs script in bob's JupyterLab page and
 tries to act in Studio as bob; she replays, forges and moves tickets and space cookies; and
@@ -13,8 +13,8 @@ import pytest
 from domains.app_access import proxy_prefix
 from domains.models import AccessKey
 from domains.services import create_app, create_space
-from studio import crypto
-from studio.proxy import handoff as tickets
+from studio.core import crypto
+from studio.web.proxy import handoff as tickets
 from tests.attacks.browser_attack import EVIL_SCRIPT, log_in, shared_space
 from tests.conftest import settled
 from tests.e2e.conftest import page, server_side  # noqa: F401  (Chromium, and the ORM off its loop)

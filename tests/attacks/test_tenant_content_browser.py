@@ -1,9 +1,9 @@
 """A member of a shared space (alice) leaves an HTML file in its home whose script tries to act
 as whoever opens it with Studio's session: mint an access key at /keys/ and read /admin/. The
 victim (bob, a member of the same space) opens it in Chromium, through the proxy, as a file: it
-is served on the space's own host, never Studio's (studio/proxy/origins.py), and sandboxed
+is served on the space's own host, never Studio's (studio/web/proxy/origins.py), and sandboxed
 there besides, so the script runs in an opaque origin and gets nothing
-(studio/proxy/headers.py `confine`)."""
+(studio/web/proxy/headers.py `confine`)."""
 
 import json
 

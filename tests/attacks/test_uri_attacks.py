@@ -9,7 +9,7 @@ import tarfile
 
 import pytest
 
-from studio import storage
+from studio.core import storage
 from tests.attacks.refusals import processing, refused, script_training, training
 from tests.integration.conftest import put, put_sourcedir
 

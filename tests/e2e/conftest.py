@@ -41,8 +41,8 @@ def asgi_server(live) -> Iterator[str]:
     It runs in a thread of this process, so it sees this session's test database; `live`
     makes the test's rows committed and therefore visible to the server's connections.
     """
-    from studio.asgi import application
-    from studio.web import server as web_server
+    from studio.web.asgi import application
+    from studio.web.server import server as web_server
 
     server, sockets = web_server(application, "127.0.0.1", free_port(), log_level="warning")
     config = server.config

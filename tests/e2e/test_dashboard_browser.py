@@ -4,7 +4,7 @@ import pytest
 
 from domains.models import Domain
 from domains.services import resume_user_profile, suspend_user_profile
-from studio.lifecycle import transition
+from studio.core.lifecycle import transition
 
 pytestmark = pytest.mark.e2e
 

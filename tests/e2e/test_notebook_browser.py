@@ -20,7 +20,7 @@ JUPYTER_IMAGE = "studio/jupyter:latest"
 
 @pytest.fixture
 def jupyter(runtime) -> str:
-    from studio.runtime import get_runtime
+    from studio.core.runtime import get_runtime
     from tests.capabilities import need
 
     need(

@@ -22,7 +22,7 @@ def instance_types(transactional_db) -> None:
 
 
 def _require_runtime(name: str) -> None:
-    from studio.runtime import docker_available, get_runtime
+    from studio.core.runtime import docker_available, get_runtime
 
     if name == "docker":
         need("docker", docker_available(), "no Docker Engine answers (start dockerd)")
@@ -45,7 +45,7 @@ def runtime(request, settings, instance_types) -> str:
 
 def put(uri: str, content: bytes | str) -> str:
     """Store `content` at `uri` in the artifact store."""
-    from studio import storage
+    from studio.core import storage
 
     path = storage.local_path(uri)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -80,7 +80,7 @@ def data() -> str:
 def _empty_artifact_store():
     """Each test starts with an empty store, as each starts with an empty database."""
     yield
-    from studio import storage
+    from studio.core import storage
 
     shutil.rmtree(storage.root(), ignore_errors=True)
 
@@ -88,7 +88,7 @@ def _empty_artifact_store():
 @pytest.fixture
 def jupyter(runtime) -> str:
     """The runtime, once the JupyterLab image is known to be built for it."""
-    from studio.runtime import get_runtime
+    from studio.core.runtime import get_runtime
     from tests.capabilities import need
 
     need(

@@ -22,9 +22,9 @@ from django.utils import timezone
 
 from jobs.models import Dataset, InstanceType
 from jobs.training.logs import log_path
-from studio import storage
-from studio.events import Event, resource_group, send_now
-from studio.models import StatusTransition
+from studio.core import storage
+from studio.core.events import Event, resource_group, send_now
+from studio.core.models import StatusTransition
 from tests.integration.conftest import put
 from tests.integration.test_live_events import _connect, _next_event
 from tests.integration.training import DATA, separable_csv

@@ -10,8 +10,8 @@ from websockets.sync.client import ClientConnection, connect, unix_connect
 
 from domains.app_access import SOCKET_NAME, proxy_prefix, runtime_dir
 from domains.models import App
-from studio.crypto import decrypt
-from studio.proxy.handoff import COOKIE_NAME
+from studio.core.crypto import decrypt
+from studio.web.proxy.handoff import COOKIE_NAME
 from tests.conftest import wait_for
 
 

@@ -6,7 +6,7 @@ from django.urls import reverse
 from domains import app_credentials
 from domains.models import AccessKey, App, Space
 from domains.services import create_access_key
-from studio.dashboard.keys import NEW_KEY
+from studio.web.dashboard.keys import NEW_KEY
 
 KEYS = reverse("dashboard:keys")
 

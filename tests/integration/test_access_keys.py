@@ -9,8 +9,13 @@ from domains.services import (
     list_access_keys,
     update_access_key,
 )
-from studio.crypto import decrypt
-from studio.errors import AccessDenied, ResourceLimitExceeded, ResourceNotFound, ValidationException
+from studio.core.crypto import decrypt
+from studio.core.errors import (
+    AccessDenied,
+    ResourceLimitExceeded,
+    ResourceNotFound,
+    ValidationException,
+)
 
 pytestmark = pytest.mark.usefixtures("live")
 

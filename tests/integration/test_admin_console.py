@@ -15,7 +15,7 @@ from django.urls import reverse
 from domains import services
 from domains.models import AccessKey, Domain, Policy, UserProfile
 from domains.services.domains import DEFAULT_POLICY_ALLOW
-from studio.crypto import decrypt
+from studio.core.crypto import decrypt
 from tests.conftest import gone, settled
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -12,7 +12,7 @@ from domains.services import (
     update_domain,
     update_user_profile,
 )
-from studio.errors import AccessDenied, ResourceNotFound
+from studio.core.errors import AccessDenied, ResourceNotFound
 
 pytestmark = pytest.mark.usefixtures("live")
 

@@ -10,8 +10,8 @@ from django.urls import reverse
 from domains.services import create_policy, update_user_profile
 from jobs.models import Dataset
 from jobs.services import describe_dataset, register_dataset, upload_dataset
-from studio import storage
-from studio.errors import ResourceInUse, ValidationException
+from studio.core import storage
+from studio.core.errors import ResourceInUse, ValidationException
 from tests.integration.conftest import put
 
 DATASETS = reverse("dashboard:datasets")

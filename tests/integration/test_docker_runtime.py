@@ -4,8 +4,8 @@ import time
 
 import pytest
 
-from studio.runtime import ContainerError, ContainerSpec, State
-from studio.runtime.base import LABEL_DEPLOYMENT, LABEL_KIND, LABEL_MANAGED
+from studio.core.runtime import ContainerError, ContainerSpec, State
+from studio.core.runtime.base import LABEL_DEPLOYMENT, LABEL_KIND, LABEL_MANAGED
 from tests.capabilities import need
 
 IMAGE = "studio/sklearn:latest"
@@ -13,7 +13,7 @@ IMAGE = "studio/sklearn:latest"
 
 @pytest.fixture
 def docker_runtime():
-    from studio.runtime import docker_available, get_runtime
+    from studio.core.runtime import docker_available, get_runtime
 
     need("docker", docker_available(), "no Docker Engine answers (start dockerd)")
     runtime = get_runtime("docker")

@@ -4,7 +4,7 @@ import pytest
 
 from domains.models import Domain, Policy, UserProfile
 from domains.services import delete_domain, delete_user_profile
-from studio.errors import AccessDenied, ResourceInUse, ValidationException
+from studio.core.errors import AccessDenied, ResourceInUse, ValidationException
 from tests.conftest import gone
 
 pytestmark = pytest.mark.usefixtures("live")

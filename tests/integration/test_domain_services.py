@@ -9,7 +9,7 @@ from domains.services import (
     list_domains,
     update_domain,
 )
-from studio.errors import AccessDenied, ResourceInUse, ResourceNotFound, ValidationException
+from studio.core.errors import AccessDenied, ResourceInUse, ResourceNotFound, ValidationException
 from tests.conftest import settled
 
 pytestmark = pytest.mark.usefixtures("live")

@@ -9,10 +9,10 @@ import subprocess
 
 import pytest
 
-from studio.images import image_ref
-from studio.images.docker_build import docker_available, inspect_image
-from studio.images.rootfs import read_metadata
-from studio.runtime.base import sandbox_rootfs
+from studio.core.images import image_ref
+from studio.core.images.docker_build import docker_available, inspect_image
+from studio.core.images.rootfs import read_metadata
+from studio.core.runtime.base import sandbox_rootfs
 from tests.capabilities import need
 
 SKLEARN = image_ref("sklearn")

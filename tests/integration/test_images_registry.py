@@ -20,10 +20,10 @@ from jobs.services.images import (
     resolve_image,
 )
 from jobs.training.runner import container_spec
-from studio.errors import AccessDenied, ResourceInUse, ResourceNotFound, ValidationException
-from studio.models import StatusTransition
-from studio.shapes import validate
-from studio.storage import confined
+from studio.core.errors import AccessDenied, ResourceInUse, ResourceNotFound, ValidationException
+from studio.core.models import StatusTransition
+from studio.core.shapes import validate
+from studio.core.storage import confined
 from tests.integration.conftest import SKLEARN_IMAGE, put_sourcedir
 from tests.integration.training import ended, model_files, request, script_request
 

@@ -18,8 +18,8 @@ from django.utils import timezone
 
 from jobs.models import MetricPoint, TrainingJob
 from jobs.training import workspace
-from studio import storage
-from studio.dashboard.forms import code_uri
+from studio.core import storage
+from studio.web.dashboard.forms import code_uri
 from tests.integration import job_pages
 from tests.integration.conftest import put
 from tests.integration.job_pages import (

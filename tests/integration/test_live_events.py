@@ -10,7 +10,7 @@ from django.conf import settings
 from django.test import Client
 
 from domains.services import create_user_profile
-from studio.asgi import application
+from studio.web.asgi import application
 
 pytestmark = pytest.mark.usefixtures("live")
 

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.usefixtures("live")
 
 
 class WebProcess:
-    """`uvicorn studio.asgi:application`, as `studio up` runs it, against the test database."""
+    """`uvicorn studio.web.asgi:application`, as `studio up` runs it, against the test database."""
 
     def __init__(self, settings_dict: dict):
         with socket.socket() as s:
@@ -39,7 +39,7 @@ class WebProcess:
                 sys.executable,
                 "-m",
                 "uvicorn",
-                "studio.asgi:application",
+                "studio.web.asgi:application",
                 "--host",
                 "127.0.0.1",
                 "--port",

@@ -52,7 +52,7 @@ class Notebook:
 
 @pytest.fixture
 def docker_client():
-    from studio.runtime import docker_available
+    from studio.core.runtime import docker_available
 
     need("docker", docker_available(), "no Docker Engine answers (start dockerd)")
     import docker
@@ -123,7 +123,7 @@ def start_server(docker_client, space, home: Path) -> tuple[object, Path, str]:
 def notebook(docker_client, alice_profile, tmp_path) -> Iterator[Notebook]:
     from domains.app_access import proxy_prefix
     from domains.models import App, AppStatus, Space
-    from studio.crypto import encrypt
+    from studio.core.crypto import encrypt
 
     space = Space.objects.create(
         domain=alice_profile.domain, name="alice-space", owner=alice_profile, status="InService"

@@ -14,7 +14,7 @@ from domains.services import (
     update_user_profile,
 )
 from domains.services.domains import DEFAULT_POLICY_ALLOW
-from studio.errors import (
+from studio.core.errors import (
     AccessDenied,
     ResourceInUse,
     ResourceLimitExceeded,

@@ -5,8 +5,8 @@ import pytest
 
 from jobs.models import Dataset, ProcessingJob
 from jobs.services import create_processing_job, stop_processing_job
-from studio import storage
-from studio.errors import ValidationException
+from studio.core import storage
+from studio.core.errors import ValidationException
 from tests.conftest import wait_for
 from tests.integration.conftest import put
 from tests.integration.processing import PREPARE, request

@@ -18,9 +18,9 @@ from django.utils import timezone
 
 from jobs.models import ProcessingJob
 from jobs.processing.runner import job_dir
-from studio import storage
-from studio.dashboard.forms import processing_code_uri
-from studio.lifecycle import record_creation, transition
+from studio.core import storage
+from studio.core.lifecycle import record_creation, transition
+from studio.web.dashboard.forms import processing_code_uri
 from tests.integration import job_pages
 from tests.integration.job_pages import (
     JOBS,

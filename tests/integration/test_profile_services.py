@@ -17,7 +17,7 @@ from domains.services import (
     suspend_user_profile,
     update_user_profile,
 )
-from studio.errors import AccessDenied, ResourceInUse, ResourceNotFound, ValidationException
+from studio.core.errors import AccessDenied, ResourceInUse, ResourceNotFound, ValidationException
 from tests.conftest import gone, settled
 
 pytestmark = pytest.mark.usefixtures("live")
@@ -126,7 +126,7 @@ def test_delete_profile_removes_it_but_keeps_its_home(root, alice_profile):
 
 def test_delete_profile_twice_conflicts(root, alice_profile):
     UserProfile.objects.filter(pk=alice_profile.pk).update(status="Deleting")
-    from studio.errors import ConflictException
+    from studio.core.errors import ConflictException
 
     with pytest.raises(ConflictException, match="is Deleting"):
         delete_user_profile(root, alice_profile.domain.domain_id, "alice")

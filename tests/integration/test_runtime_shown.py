@@ -4,7 +4,7 @@ page and in /healthz."""
 import pytest
 from django.urls import reverse
 
-from studio.runtime import docker_available
+from studio.core.runtime import docker_available
 
 
 @pytest.mark.parametrize("configured", ["docker", "sandbox"])

@@ -13,7 +13,7 @@ from botocore.exceptions import ClientError
 
 from domains.models import App, Space
 from domains.services import create_access_key, create_space, update_access_key
-from studio.web import API_SOCKET_NAME, api_socket_dir
+from studio.web.server import API_SOCKET_NAME, api_socket_dir
 from tests.conftest import settled, wait_for
 from tests.integration.api import error_code, sagemaker
 from tests.integration.notebooks import running
@@ -147,7 +147,7 @@ def test_a_malformed_body_is_a_validation_error_not_a_500(
 def test_a_failure_inside_studio_is_an_internal_failure_in_aws_shape(
     asgi_server, alice, alice_profile, monkeypatch
 ):
-    from studio.api.registry import OPERATIONS
+    from studio.web.api.registry import OPERATIONS
 
     def broken(caller, params):
         raise RuntimeError("a bug")

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from studio.runtime.base import (
+from studio.core.runtime.base import (
     LABEL_DEPLOYMENT,
     LABEL_KIND,
     LABEL_MANAGED,
@@ -29,8 +29,8 @@ from studio.runtime.base import (
     State,
     sandbox_rootfs,
 )
-from studio.runtime.sandbox import SHIM_DIED, SandboxRuntime
-from studio.runtime.sandbox_shim import cgroup_pids, process_start_time
+from studio.core.runtime.sandbox import SHIM_DIED, SandboxRuntime
+from studio.core.runtime.sandbox_shim import cgroup_pids, process_start_time
 from tests.capabilities import need
 
 IMAGE = "studio/sandbox-test:latest"
@@ -261,8 +261,8 @@ def test_a_killed_supervisor_is_reported_not_waited_on(runtime):
 STARTER = """
 import sys, time, django
 django.setup()
-from studio.runtime.base import ContainerSpec
-from studio.runtime.sandbox import SandboxRuntime
+from studio.core.runtime.base import ContainerSpec
+from studio.core.runtime.sandbox import SandboxRuntime
 spec = ContainerSpec(name=sys.argv[1], image=sys.argv[2], command=sys.argv[3:])
 cid = SandboxRuntime().start(spec)
 print(cid, flush=True)

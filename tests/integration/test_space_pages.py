@@ -15,8 +15,8 @@ from django.utils.html import escape
 
 from domains.app_access import proxy_prefix
 from domains.models import App, Space
-from studio.events import Event, resource_group, send_now
-from studio.models import StatusTransition
+from studio.core.events import Event, resource_group, send_now
+from studio.core.models import StatusTransition
 from tests.conftest import wait_for
 from tests.integration.test_live_events import _connect, _next_event
 

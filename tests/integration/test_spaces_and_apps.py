@@ -15,7 +15,7 @@ from domains.services import (
     delete_space,
     list_access_keys,
 )
-from studio.errors import AccessDenied, ResourceInUse, ResourceNotFound, ValidationException
+from studio.core.errors import AccessDenied, ResourceInUse, ResourceNotFound, ValidationException
 from tests.conftest import settled, wait_for
 from tests.integration.notebooks import Server, attach_lifecycle_config, execute_request, running
 
@@ -211,7 +211,7 @@ def test_idle_shutdown_stops_an_idle_app_and_leaves_a_busy_one(
 
 def test_an_app_whose_container_died_is_marked_failed(jupyter, alice, alice_profile):
     from domains.tasks import reconcile_apps
-    from studio.runtime import get_runtime
+    from studio.core.runtime import get_runtime
 
     domain_id = alice_profile.domain.domain_id
     settled(create_space(alice, domain_id, name="doomed"))
@@ -276,7 +276,7 @@ def test_the_proxy_reaches_a_restarted_server_at_once(
     """The proxy remembers where a space's server is for a few seconds; a restart (a new
     server, a new token) within them must not leave the user facing the old one's refusal."""
     from domains.app_access import proxy_prefix
-    from studio import proxy
+    from studio.web import proxy
     from tests.integration.notebooks import open_space, space_client, studio_session
 
     # However long this restart takes, it happens while the proxy still remembers the old one.

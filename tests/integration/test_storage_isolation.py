@@ -6,7 +6,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from jobs.models import ProcessingJob, TrainingJob
 from jobs.services import create_processing_job, create_training_job, upload_dataset
-from studio.errors import AccessDenied, ValidationException
+from studio.core.errors import AccessDenied, ValidationException
 from tests.integration.processing import request as processing_request
 from tests.integration.training import request as training_request
 from tests.integration.training import separable_csv

@@ -7,8 +7,8 @@ import pytest
 
 from jobs.services import create_training_job
 from jobs.tasks import reconcile_jobs
-from studio.runtime import ContainerSpec, get_runtime
-from studio.runtime.base import LABEL_KIND, LABEL_NAME
+from studio.core.runtime import ContainerSpec, get_runtime
+from studio.core.runtime.base import LABEL_KIND, LABEL_NAME
 from tests.integration.conftest import put_sourcedir
 from tests.integration.training import ENDED, script_request, training_started
 

@@ -7,7 +7,7 @@ import pytest
 
 from jobs.models import InstanceType
 from jobs.services import create_training_job, stop_training_job
-from studio import storage
+from studio.core import storage
 from tests.integration.conftest import put, put_sourcedir
 from tests.integration.training import (
     OUTPUT,

@@ -9,7 +9,7 @@ from jobs.services import (
     list_training_jobs,
     stop_training_job,
 )
-from studio.errors import (
+from studio.core.errors import (
     AccessDenied,
     ResourceInUse,
     ResourceLimitExceeded,

@@ -9,7 +9,7 @@ from domains.models import AccessKey, App, WarmServer
 from domains.services import create_app, create_space, delete_app, delete_space
 from domains.services.profiles import suspend_user_profile
 from domains.tasks import reconcile_apps
-from studio.runtime import State, get_runtime
+from studio.core.runtime import State, get_runtime
 from tests.conftest import settled, wait_for
 from tests.integration.notebooks import Server, running
 

@@ -3,7 +3,7 @@
 import random
 import tarfile
 
-from studio import storage
+from studio.core import storage
 from tests.conftest import wait_for
 
 DATA = "s3://research-data/iris-like/train.csv"

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from studio import storage
-from studio.storage import confined
+from studio.core import storage
+from studio.core.storage import confined
 
 pytestmark = pytest.mark.skipif(
     os.geteuid() != 0, reason="the helper drops privileges: run as root"

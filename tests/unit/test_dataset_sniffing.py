@@ -6,9 +6,9 @@ import zipfile
 
 import pytest
 
-from studio.errors import ValidationException
-from studio.storage import uploads
-from studio.storage.uploads import (
+from studio.core.errors import ValidationException
+from studio.core.storage import uploads
+from studio.core.storage.uploads import (
     SizeLimitHandler,
     cell_type,
     human_size,

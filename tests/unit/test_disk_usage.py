@@ -2,7 +2,7 @@
 
 import os
 
-from studio.disk_usage import home_size_problem, tree_size
+from studio.core.disk_usage import home_size_problem, tree_size
 
 
 def test_a_tree_is_measured_without_following_links(tmp_path):

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from studio.images import debian, pip_settings, rootfs
-from studio.images.pip_settings import parse_config_list, settings_from_config
-from studio.images.progress import Progress, StepFailed
+from studio.core.images import debian, pip_settings, rootfs
+from studio.core.images.pip_settings import parse_config_list, settings_from_config
+from studio.core.images.progress import Progress, StepFailed
 
 DEB822 = """\
 Types: deb

@@ -9,7 +9,7 @@ import pytest
 from jobs.execution import LABEL_DOMAIN, MAX_CONTAINER_NAME, container_name, job_labels
 from jobs.processing.runner import job_dir as processing_dir
 from jobs.training.workspace import job_dir as training_dir
-from studio.errors import ValidationException
+from studio.core.errors import ValidationException
 
 LONGEST = "n" * 63  # SageMaker's longest job name
 

@@ -3,8 +3,8 @@
 import subprocess
 import sys
 
-from studio.runtime.base import LINE_CUT, MAX_LINE_BYTES, split_lines
-from studio.runtime.sandbox_shim import copy_capped
+from studio.core.runtime.base import LINE_CUT, MAX_LINE_BYTES, split_lines
+from studio.core.runtime.sandbox_shim import copy_capped
 
 
 def test_whole_lines_come_out_of_arbitrary_chunks():

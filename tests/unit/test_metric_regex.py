@@ -3,7 +3,7 @@
 import pytest
 
 from jobs.training.logs import METRIC_LINE_CHARS, MetricParser, compile_metric_regex
-from studio.errors import ValidationException
+from studio.core.errors import ValidationException
 
 FIELD = "AlgorithmSpecification.MetricDefinitions[0].Regex"
 

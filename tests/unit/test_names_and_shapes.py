@@ -2,8 +2,8 @@
 
 import pytest
 
-from studio.errors import ValidationException
-from studio.shapes import validate, validate_name
+from studio.core.errors import ValidationException
+from studio.core.shapes import validate, validate_name
 
 
 @pytest.mark.parametrize("name", ["a", "research", "team-1", "A-b--c9", "x" * 63])

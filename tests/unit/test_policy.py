@@ -12,7 +12,7 @@ from domains.policy import (
     effective_quotas,
     evaluate,
 )
-from studio.errors import ResourceLimitExceeded
+from studio.core.errors import ResourceLimitExceeded
 
 
 @dataclass

@@ -3,7 +3,7 @@ page is sandboxed, whatever the server sent."""
 
 import pytest
 
-from studio.proxy.headers import FRAME_ANCESTORS, SANDBOX, confine
+from studio.web.proxy.headers import FRAME_ANCESTORS, SANDBOX, confine
 
 PREFIX = "/jupyter/d-abc/alice/"
 SANDBOXED = FRAME_ANCESTORS + b"; " + SANDBOX

@@ -1,7 +1,7 @@
 """What the notebook proxy lets through in each direction, and how it masks the token."""
 
-from studio.proxy import space_of
-from studio.proxy.headers import (
+from studio.web.proxy import space_of
+from studio.web.proxy.headers import (
     FRAME_ANCESTORS,
     request_headers,
     response_headers,
@@ -9,7 +9,7 @@ from studio.proxy.headers import (
     scope_cookie,
     strip_token,
 )
-from studio.proxy.scrub import TokenScrubber
+from studio.web.proxy.scrub import TokenScrubber
 
 STUDIO_COOKIES = frozenset({"sessionid", "csrftoken"})
 PREFIX = "/jupyter/d-abc/alice/"
@@ -216,7 +216,7 @@ def test_recent_decisions_are_reused_until_they_expire(monkeypatch):
     from pathlib import Path
 
     from domains.app_access import ProxyTarget
-    from studio.proxy import access
+    from studio.web.proxy import access
 
     clock = [100.0]
     monkeypatch.setattr(access.time, "monotonic", lambda: clock[0])

@@ -1,4 +1,4 @@
-"""Space host names and the sealed handoff (studio/proxy/origins.py, handoff.py), without I/O
+"""Space host names and the sealed handoff (studio/web/proxy/origins.py, handoff.py), without I/O
 (ticket redemption, which claims a nonce in Redis, is proved against the live server in
 tests/attacks/test_space_origin_attacks.py)."""
 
@@ -7,9 +7,9 @@ import time
 import pytest
 from django.conf import settings
 
-from studio import crypto
-from studio.proxy import handoff
-from studio.proxy.origins import is_space_host, label_of, space_label, space_origin, studio_host
+from studio.core import crypto
+from studio.web.proxy import handoff
+from studio.web.proxy.origins import is_space_host, label_of, space_label, space_origin, studio_host
 
 PASS = handoff.Pass("session-key", "d-abc", "lab", "http://localhost:8000")
 

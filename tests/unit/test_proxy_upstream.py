@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from studio.proxy.upstream import UpstreamError, pool_for
+from studio.web.proxy.upstream import UpstreamError, pool_for
 
 OK = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n\r\nhello"
 CHUNKED = (

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from studio.errors import ValidationException
-from studio.shapes import validate
-from studio.storage.paths import below, relative_parts, safe_join
+from studio.core.errors import ValidationException
+from studio.core.shapes import validate
+from studio.core.storage.paths import below, relative_parts, safe_join
 
 ROOT = Path("/data/jobs/j/algo-1/inputs")
 

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from studio.runtime.base import ContainerError, ContainerSpec, Mount
-from studio.runtime.sandbox import BwrapCommand, bwrap_command
+from studio.core.runtime.base import ContainerError, ContainerSpec, Mount
+from studio.core.runtime.sandbox import BwrapCommand, bwrap_command
 
 STAGE = "/stage"
 

@@ -7,8 +7,8 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from studio.api.sigv4 import SignedRequest, parse_authorization, verify
-from studio.errors import IncompleteSignature, InvalidSignature, MissingAuthenticationToken
+from studio.core.errors import IncompleteSignature, InvalidSignature, MissingAuthenticationToken
+from studio.web.api.sigv4 import SignedRequest, parse_authorization, verify
 
 KEY_ID, SECRET = "SKIAEXAMPLEEXAMPLE00", "s3cr3t-s3cr3t-s3cr3t"
 BODY = b'{"DomainIdEquals": "d-abc"}'

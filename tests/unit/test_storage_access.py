@@ -3,8 +3,8 @@ domain's bucket, nor (unless allowed) the worker host's files; wherever they hid
 
 import pytest
 
-from studio.errors import AccessDenied, ValidationException
-from studio.storage import check_request_uris
+from studio.core.errors import AccessDenied, ValidationException
+from studio.core.storage import check_request_uris
 
 OWN = "d-own"
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from studio.unix_socket import UntrustedSocket, connect, connect_async
+from studio.core.unix_socket import UntrustedSocket, connect, connect_async
 
 
 class Listener:
@@ -63,7 +63,7 @@ def test_the_servers_own_socket_is_connected(directory):
 
 def test_a_connection_goes_to_the_socket_checked_even_if_renamed_meanwhile(directory):
     """/proc/self/fd/<fd> names the inode opened, not the path: checked and used are one."""
-    from studio import unix_socket
+    from studio.core import unix_socket
 
     server = Listener(directory / "jupyter.sock")
     opened = unix_socket._open_verified(server.path, None)

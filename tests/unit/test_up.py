@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from django.core.management.base import CommandError
 
-from studio.management.commands.up import (
+from studio.web.management.commands.up import (
     ADMIN_USERNAME,
     Command,
     describe_exit,
@@ -17,7 +17,7 @@ from studio.management.commands.up import (
     platform_commands,
     redis_command,
 )
-from studio.supervisor import Supervisor
+from studio.web.supervisor import Supervisor
 from tests.conftest import wait_for
 
 
@@ -67,7 +67,14 @@ def test_redis_listens_only_on_its_socket_and_keeps_nothing(tmp_path):
 def test_platform_commands_serve_the_web_app_and_keep_beat_state_in_place():
     commands = platform_commands("127.0.0.1", 8123, "/data/celerybeat-schedule")
     assert set(commands) == {"web", "worker", "beat"}
-    assert commands["web"][1:] == ["-m", "studio.web", "--host", "127.0.0.1", "--port", "8123"]
+    assert commands["web"][1:] == [
+        "-m",
+        "studio.web.server",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "8123",
+    ]
     assert commands["beat"][-2:] == ["--schedule", "/data/celerybeat-schedule"]
 
 

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from studio import storage
-from studio.errors import AccessDenied, ValidationException
-from studio.storage import ParsedUri, check_access, check_request_uris, parse_uri
+from studio.core import storage
+from studio.core.errors import AccessDenied, ValidationException
+from studio.core.storage import ParsedUri, check_access, check_request_uris, parse_uri
 
 OWN = "d-own"
 FIELD = "InputDataConfig[0].DataSource.S3DataSource.S3Uri"

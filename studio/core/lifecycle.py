@@ -1,0 +1,85 @@
+"""Lifecycle: every status change goes through `transition`, which checks the resource's table
+of allowed transitions, records the change and publishes an event."""
+
+from typing import Any, ClassVar
+
+from django.db import models, transaction
+from django.utils import timezone
+
+from studio.core.errors import ConflictException
+from studio.core.events import Event, publish
+from studio.core.models import StatusTransition
+
+
+class LifecycleModel(models.Model):
+    """A resource with a SageMaker status. Subclasses give `TRANSITIONS` and identity."""
+
+    TRANSITIONS: ClassVar[dict[str, set[str]]] = {}
+    RESOURCE_TYPE: ClassVar[str] = ""
+
+    status = models.CharField(max_length=32)
+    failure_reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_modified_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def resource_id(self) -> str:
+        raise NotImplementedError
+
+    def event_groups(self) -> list[str]:
+        raise NotImplementedError
+
+    def event(self, kind: str, **data: Any) -> Event:
+        return Event(
+            kind=kind,
+            resource_type=self.RESOURCE_TYPE,
+            resource_id=self.resource_id,
+            groups=self.event_groups(),
+            data={"status": self.status, **data},
+        )
+
+    def transitions(self) -> models.QuerySet[StatusTransition]:
+        return StatusTransition.objects.filter(
+            resource_type=self.RESOURCE_TYPE, resource_id=self.resource_id
+        )
+
+
+def transition(obj: LifecycleModel, to: str, *, reason: str = "") -> None:
+    """Move `obj` to status `to`, if its table allows it from the status stored now.
+
+    The row is locked so that two workers racing to move one resource cannot both succeed
+    from the same starting status.
+    """
+    with transaction.atomic():
+        current = type(obj).objects.select_for_update().values_list("status", flat=True)
+        current = current.get(pk=obj.pk)
+        if to not in obj.TRANSITIONS.get(current, set()):
+            raise ConflictException(
+                f"{obj.RESOURCE_TYPE} {obj.resource_id} is {current} and cannot become {to}."
+            )
+        obj.status = to
+        obj.last_modified_at = timezone.now()
+        fields = ["status", "last_modified_at"]
+        if reason or to.endswith("Failed"):
+            obj.failure_reason = reason
+            fields.append("failure_reason")
+        obj.save(update_fields=fields)
+        StatusTransition.objects.create(
+            resource_type=obj.RESOURCE_TYPE,
+            resource_id=obj.resource_id,
+            from_status=current,
+            to_status=to,
+            reason=reason,
+        )
+        publish(obj.event("status", from_status=current, reason=reason))
+
+
+def record_creation(obj: LifecycleModel) -> None:
+    """Record the first status of a new resource, as its first transition."""
+    StatusTransition.objects.create(
+        resource_type=obj.RESOURCE_TYPE, resource_id=obj.resource_id, to_status=obj.status
+    )
+    publish(obj.event("created"))

@@ -1,0 +1,75 @@
+"""The API's one endpoint: POST with `X-Amz-Target: SageMaker.<Operation>` and a JSON body."""
+
+import json
+import logging
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpRequest, HttpResponse, JsonResponse
+
+from studio.core.errors import StudioError, UnknownOperation, ValidationException
+from studio.core.shapes import input_shape, validate
+from studio.web.api import jobs, notebooks, tenancy  # noqa: F401  (they register their operations)
+from studio.web.api.auth import authenticate
+from studio.web.api.registry import OPERATIONS
+
+log = logging.getLogger(__name__)
+
+TARGET_PREFIX = "SageMaker."
+CONTENT_TYPE = "application/x-amz-json-1.1"
+
+
+def is_api_request(request: HttpRequest) -> bool:
+    return request.method == "POST" and "HTTP_X_AMZ_TARGET" in request.META
+
+
+def _answer(status: int, data: dict) -> HttpResponse:
+    return JsonResponse(data, status=status, content_type=CONTENT_TYPE)
+
+
+def _error(error: StudioError) -> HttpResponse:
+    response = _answer(error.http_status, error.as_dict())
+    response["x-amzn-ErrorType"] = error.code
+    return response
+
+
+def dispatch(request: HttpRequest) -> HttpResponse:
+    target = request.headers.get("X-Amz-Target", "")
+    try:
+        _read_body(request)
+        caller = authenticate(request)
+        name = target.removeprefix(TARGET_PREFIX)
+        function = OPERATIONS.get(name) if target.startswith(TARGET_PREFIX) else None
+        if function is None:
+            raise UnknownOperation(
+                f"Studio does not implement {target or 'an empty X-Amz-Target'}."
+            )
+        params = _params(request)
+        validate(params, input_shape(name), "")
+        return _answer(200, function(caller, params))
+    except StudioError as error:
+        return _error(error)
+    except Exception:
+        # A bug, not the caller's doing: answered as AWS does, and logged whole for us.
+        log.exception("API %s failed", target)
+        return _error(StudioError("Studio failed on this request; its web log says why."))
+
+
+def _read_body(request: HttpRequest) -> None:
+    """Read (and keep) the body once, refusing one larger than Django holds in memory."""
+    try:
+        request.body  # noqa: B018  (reading it is the point)
+    except RequestDataTooBig:
+        raise ValidationException(
+            f"The request body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes."
+        ) from None
+
+
+def _params(request: HttpRequest) -> dict:
+    try:
+        params = json.loads(request.body or b"{}")
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ValidationException(f"The request body is not JSON: {e}.") from None
+    if not isinstance(params, dict):
+        raise ValidationException("The request body must be a JSON object.")
+    return params

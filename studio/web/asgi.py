@@ -1,0 +1,56 @@
+"""The web process: Django for HTTP (and SageMaker's API), Channels for the dashboard's
+websocket, and the notebook proxy for every request to a space's own host (HTTP and websocket
+alike; by `Host`) and for the handoff under /jupyter/ on Studio's; on the socket notebook
+containers use, only the API."""
+
+import os
+
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "studio.settings")
+django_asgi_app = get_asgi_application()
+
+from channels.auth import AuthMiddlewareStack  # noqa: E402  (needs Django set up)
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from django.urls import path  # noqa: E402
+
+from studio.web.consumers import EventsConsumer  # noqa: E402
+from studio.web.proxy import http, websocket, with_notebook_proxy  # noqa: E402
+from studio.web.proxy.http import ASGIApp, Receive, Scope, Send  # noqa: E402
+from studio.web.server import API_SOCKET_NAME, api_socket_dir  # noqa: E402
+
+OPEN_ON_API_SOCKET = frozenset({"/", "/healthz"})
+ONLY_THE_API = "Only Studio's API answers on this socket."
+
+
+def only_api_on_socket(app: ASGIApp) -> ASGIApp:
+    """`app`, answering what came in on the notebooks' API socket only for the API's paths."""
+    api_socket = str(api_socket_dir() / API_SOCKET_NAME)
+
+    async def gate(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope.get("server") != (api_socket, None) or scope["type"] not in ("http", "websocket"):
+            await app(scope, receive, send)
+        elif scope["type"] == "websocket":
+            await receive()  # websocket.connect
+            await websocket.deny(scope, send, 404, ONLY_THE_API.encode(), 4404)
+        elif scope["path"] not in OPEN_ON_API_SOCKET:
+            await http.send_plain(send, 404, ONLY_THE_API)
+        else:
+            await app(scope, receive, send)
+
+    return gate
+
+
+application = only_api_on_socket(
+    with_notebook_proxy(
+        ProtocolTypeRouter(
+            {
+                "http": django_asgi_app,
+                "websocket": AllowedHostsOriginValidator(
+                    AuthMiddlewareStack(URLRouter([path("ws/events/", EventsConsumer.as_asgi())]))
+                ),
+            }
+        )
+    )
+)

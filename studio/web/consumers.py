@@ -1,0 +1,118 @@
+"""The dashboard's one websocket: it delivers the events of the signed-in user's profile, and
+of single resources the page subscribes to (a job's log lines and metrics)."""
+
+from collections.abc import Callable
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from domains.models import UserProfile
+from studio.core.errors import StudioError
+from studio.core.events import domain_group, profile_group, resource_group
+
+# A page subscribes to the few resources it shows; a cap keeps one socket from joining
+# thousands of groups.
+MAX_SUBSCRIPTIONS = 20
+
+
+def _describers() -> dict[str, Callable]:
+    """Resource type → the Describe service that decides who may watch it."""
+    from domains.services import describe_space
+    from jobs.services import describe_processing_job, describe_training_job
+
+    return {
+        "TrainingJob": _in_domain(describe_training_job),
+        "ProcessingJob": _in_domain(describe_processing_job),
+        "Space": _in_domain(describe_space),
+    }
+
+
+def _in_domain(describe: Callable) -> Callable:
+    """A job's or a space's id is "<domain id>/<name>" (names are unique per domain): its
+    page watches it in that domain, which the Describe service checks the user may see."""
+
+    def describe_by_id(user, resource_id: str):
+        domain_id, _, name = resource_id.partition("/")
+        return describe(user, domain_id, name)
+
+    return describe_by_id
+
+
+@database_sync_to_async
+def _own_profile(user, profile_pk: str) -> UserProfile | None:
+    if not profile_pk.isdigit():
+        return None
+    return UserProfile.objects.select_related("domain").filter(pk=profile_pk, user=user).first()
+
+
+@database_sync_to_async
+def _may_watch(user, resource_type: str, resource_id: str) -> str | None:
+    """None when `user` may see the resource; else why not (the service's own message)."""
+    describe = _describers().get(resource_type)
+    if describe is None:
+        return f"Cannot subscribe to {resource_type} resources."
+    try:
+        describe(user, resource_id)
+    except StudioError as e:
+        return e.message
+    return None
+
+
+class EventsConsumer(AsyncJsonWebsocketConsumer):
+    """`/ws/events/?profile=<id>`: the profile's events and its domain's, for its owner only.
+
+    The client may then send `{"subscribe": "<ResourceType>:<id>"}` to also receive that
+    resource's own events, once its Describe service allows the user to see it.
+    """
+
+    async def connect(self) -> None:
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            await self.close(code=4401)
+            return
+        query = self.scope.get("query_string", b"").decode()
+        params = dict(p.split("=", 1) for p in query.split("&") if "=" in p)
+        profile = await _own_profile(user, params.get("profile", ""))
+        if profile is None:
+            await self.close(code=4404)
+            return
+        # A copy: `groups` is a class attribute, and subscriptions below extend this one.
+        self.groups = [profile_group(profile.pk), domain_group(profile.domain.domain_id)]
+        self.subscriptions: set[str] = set()
+        for group in self.groups:
+            await self.channel_layer.group_add(group, self.channel_name)
+        await self.accept()
+
+    async def receive_json(self, content, **kwargs) -> None:
+        key = content.get("subscribe") if isinstance(content, dict) else None
+        if not isinstance(key, str) or ":" not in key:
+            await self.send_json(
+                {"kind": "error", "message": 'Expected {"subscribe": "<ResourceType>:<id>"}.'}
+            )
+            return
+        if key in self.subscriptions:
+            # Acknowledged again: a page waits for the ack to catch up on what it missed.
+            await self.send_json({"kind": "subscribed", "subscribe": key})
+            return
+        if len(self.subscriptions) >= MAX_SUBSCRIPTIONS:
+            await self.send_json(
+                {
+                    "kind": "error",
+                    "subscribe": key,
+                    "message": f"At most {MAX_SUBSCRIPTIONS} subscriptions.",
+                }
+            )
+            return
+        resource_type, resource_id = key.split(":", 1)
+        refused = await _may_watch(self.scope["user"], resource_type, resource_id)
+        if refused:
+            await self.send_json({"kind": "error", "subscribe": key, "message": refused})
+            return
+        group = resource_group(resource_type, resource_id)
+        self.subscriptions.add(key)
+        self.groups.append(group)  # left on disconnect with the others
+        await self.channel_layer.group_add(group, self.channel_name)
+        await self.send_json({"kind": "subscribed", "subscribe": key})
+
+    async def studio_event(self, message: dict) -> None:
+        await self.send_json(message["event"])

@@ -1,0 +1,245 @@
+"""Jobs in the dashboard: the list of training and processing jobs together, and a training
+job's views: its page (spec, timeline, logs, charts, artifacts, cost), Stop, downloads, and the
+form that starts one. The views every kind has are made by `job_pages` from what is a training
+job's own here; processing jobs' are in `processing`. Every read and change goes through
+`jobs.services`, which decides who may do what."""
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.db.models import CharField, F, QuerySet, Value
+from django.db.models.functions import Concat
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_http_methods
+
+from domains.models import UserProfile
+from domains.permissions import User
+from jobs.models import MetricPoint, TrainingJob, TrainingJobStatus
+from jobs.services import create_training_job
+from studio.core import storage
+from studio.core.errors import AccessDenied, StudioError, ValidationException
+from studio.web.dashboard.current import current_profile
+from studio.web.dashboard.forms import TrainingJobForm
+from studio.web.dashboard.job_kinds import KINDS, TRAINING, JobKind
+from studio.web.dashboard.job_pages import (
+    download,
+    duration,
+    elapsed,
+    form_view,
+    job_view,
+    log_view,
+    page_view,
+    stop_view,
+)
+
+PAGE_SIZE = 25
+ARTIFACTS = ("model.tar.gz", "output.tar.gz")
+
+# The list's columns, the same for both kinds so that one UNION query pages them together.
+ROW_FIELDS = ("name", "status", "instance_type", "instance_count", "created_at", "profile_id")
+
+
+def _rows(jobs: QuerySet, kind: JobKind, domain_id: str) -> QuerySet:
+    return jobs.order_by().values(
+        *ROW_FIELDS,
+        owner=F("profile__name"),
+        # What the job's events say it is ("<domain id>/<name>"), for the live badge.
+        resource_id=Concat(Value(f"{domain_id}/"), "name", output_field=CharField()),
+        resource_type=Value(kind.resource_type, output_field=CharField()),
+        started=F(kind.start_field),
+        ended=F(kind.end_field),
+    )
+
+
+def job_rows(
+    actor: User,
+    domain_id: str,
+    *,
+    kind: str = "",
+    status: str = "",
+    name_contains: str = "",
+    owner: UserProfile | None = None,
+) -> tuple[QuerySet, list[str]]:
+    """Training and processing jobs of the domain as one queryset of row dicts, newest first
+    (a single query however many of each), and why a kind is missing (the actor may not list
+    it). AccessDenied when no asked-for kind may be listed; ValidationException for a bad
+    filter."""
+    if status and status not in TrainingJobStatus.values:
+        # Both kinds share SageMaker's job statuses; say it as ListTrainingJobs does.
+        raise ValidationException(
+            f"StatusEquals must be one of {', '.join(TrainingJobStatus.values)}.", "StatusEquals"
+        )
+    parts, hidden = [], []
+    for job_kind in KINDS.values() if not kind else [KINDS[kind]]:
+        try:
+            jobs = job_kind.list_jobs(actor, domain_id)
+        except AccessDenied as denied:
+            hidden.append(denied.message)
+            continue
+        if status:
+            jobs = jobs.filter(status=status)
+        if name_contains:
+            jobs = jobs.filter(name__icontains=name_contains)
+        if owner is not None:
+            jobs = jobs.filter(profile=owner)
+        parts.append(_rows(jobs, job_kind, domain_id))
+    if not parts:
+        raise AccessDenied(" ".join(hidden))
+    rows = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
+    return rows.order_by("-created_at", "name"), hidden
+
+
+@login_required
+def job_list(request: HttpRequest) -> HttpResponse:
+    profile = current_profile(request)
+    if profile is None:
+        return render(request, "dashboard/no_profile.html")
+    kind = request.GET.get("type", "")
+    status = request.GET.get("status", "")
+    contains = request.GET.get("q", "").strip()
+    mine = request.GET.get("mine") == "1"
+    context: dict[str, Any] = {
+        "profile": profile,
+        "domain": profile.domain,
+        "kinds": KINDS,
+        "kind": kind,
+        "statuses": TrainingJobStatus.values,
+        "status": status,
+        "q": contains,
+        "mine": mine,
+        "filtered": bool(kind or status or contains or mine),
+    }
+    if kind and kind not in KINDS:
+        context["invalid"] = f"Type must be one of {', '.join(KINDS)}."
+        return render(request, "dashboard/jobs_list.html", context)
+    try:
+        jobs, context["hidden"] = job_rows(
+            request.user,
+            profile.domain.domain_id,
+            kind=kind,
+            status=status,
+            name_contains=contains,
+            owner=profile if mine else None,
+        )
+    except AccessDenied as denied:
+        context["denied"] = denied.message
+        return render(request, "dashboard/jobs_list.html", context)
+    except ValidationException as invalid:
+        context["invalid"] = invalid.message
+        return render(request, "dashboard/jobs_list.html", context)
+    # Two queries (count, page) whatever the page holds: the owner's name comes joined in.
+    page = Paginator(jobs, PAGE_SIZE).get_page(request.GET.get("page"))
+    context["page"] = page
+    context["rows"] = [(job, duration(elapsed(job["started"], job["ended"]))) for job in page]
+    return render(request, "dashboard/jobs_list.html", context)
+
+
+def _spec(job: TrainingJob) -> dict[str, Any]:
+    """What the job was asked to do, from the request as accepted, for display."""
+    request = job.request
+    algorithm = request["AlgorithmSpecification"]
+    hyperparameters = request.get("HyperParameters", {})
+    return {
+        "image": algorithm.get("TrainingImage", ""),
+        "algorithm": algorithm.get("AlgorithmName", ""),
+        "program": hyperparameters.get("sagemaker_program", "").strip('"'),
+        "metric_definitions": algorithm.get("MetricDefinitions", []),
+        "hyperparameters": sorted(hyperparameters.items()),
+        "channels": [
+            {
+                "name": c["ChannelName"],
+                "uri": c["DataSource"]["S3DataSource"]["S3Uri"],
+                "content_type": c.get("ContentType", ""),
+            }
+            for c in request.get("InputDataConfig", [])
+        ],
+        "output_path": request["OutputDataConfig"]["S3OutputPath"],
+        "max_runtime": request["StoppingCondition"]["MaxRuntimeInSeconds"],
+    }
+
+
+def _timeline(job: TrainingJob) -> list[dict[str, Any]]:
+    """The job's secondary status transitions, each with how long it took, as the page's
+    timeline shows steps (dashboard/job_page.html)."""
+
+    def when(value: str | None) -> datetime | None:
+        return datetime.fromisoformat(value) if value else None
+
+    steps = []
+    for step in job.secondary_status_transitions:
+        start, end = when(step.get("StartTime")), when(step.get("EndTime"))
+        steps.append(
+            {
+                "status": step["Status"],
+                "message": step.get("StatusMessage", ""),
+                "at": start,
+                "took": duration(int((end - start).total_seconds())) if start and end else "",
+            }
+        )
+    return steps
+
+
+def _metric_series(job: TrainingJob) -> dict[str, list[list[Any]]]:
+    series: dict[str, list[list[Any]]] = {}
+    for name, value, at in MetricPoint.objects.filter(job=job).values_list(
+        "name", "value", "timestamp"
+    ):
+        series.setdefault(name, []).append([at.isoformat(), value])
+    return series
+
+
+def _artifact_path(job: TrainingJob, artifact: str) -> Path | None:
+    """Where a finished job's artifact is, if it was written: SageMaker's layout
+    `<S3OutputPath>/<job>/output/<artifact>`."""
+    output = job.request["OutputDataConfig"]["S3OutputPath"]
+    uri = storage.join(output, job.name, "output", artifact)
+    try:
+        path = storage.local_path(uri)
+    except ValidationException:
+        return None
+    return path if path.is_file() else None
+
+
+def _page_context(job: TrainingJob) -> dict[str, Any]:
+    """What a training job's page shows besides what every job's page does."""
+    return {
+        "spec": _spec(job),
+        "timeline": _timeline(job),
+        "metrics": _metric_series(job),
+        "artifacts": [a for a in ARTIFACTS if _artifact_path(job, a)],
+    }
+
+
+def _start(request: HttpRequest, form: TrainingJobForm) -> TrainingJob | None:
+    """CreateTrainingJob from the valid form: the job, or None with the refusal on the form."""
+    try:
+        # The job row and its code land together: the worker is sent the job only when this
+        # commits, and a refused request stores no code.
+        with transaction.atomic():
+            job = create_training_job(request.user, form.domain.domain_id, form.request())
+            form.store_script()
+    except StudioError as refused:
+        form.show_error(refused)
+        return None
+    return job
+
+
+job_detail = page_view(TRAINING, "dashboard/jobs_detail.html", _page_context)
+job_stop = stop_view(TRAINING)
+job_log = log_view(TRAINING)
+job_new = form_view(TRAINING, TrainingJobForm, "dashboard/jobs_new.html", _start)
+
+
+@login_required
+@require_http_methods(["GET", "HEAD"])
+@job_view(TRAINING)
+def job_artifact(request: HttpRequest, job: TrainingJob, artifact: str) -> HttpResponse:
+    path = _artifact_path(job, artifact) if artifact in ARTIFACTS else None
+    if path is None:
+        raise Http404(f"Training job {job.name} has no {artifact}.")
+    return download(path, f"{job.name}-{artifact}", "application/gzip")

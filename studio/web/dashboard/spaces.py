@@ -1,0 +1,300 @@
+"""Spaces in the dashboard: the list of the profile's spaces with the form that creates one,
+and a space's page: a launcher that starts JupyterLab (following its progress) and opens it in
+a tab of its own, on the space's own origin (docs/notebooks.md), beside the space's status,
+instance type, idle timer and cost so far, with Stop and Restart. Every read and change goes through
+`domains.services`, which decides who may do what."""
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from domains.admin_apps import STOPPED_BY_ADMIN
+from domains.app_access import proxy_prefix
+from domains.models import App, AppStatus, SharingType, Space, UserProfile, WarmServer
+from domains.services import (
+    create_app,
+    create_space,
+    delete_app,
+    describe_app,
+    describe_space,
+    list_apps,
+    list_spaces,
+    list_user_profiles,
+)
+from domains.services.apps import DEFAULT_INSTANCE_TYPE
+from domains.user_settings import default_instance_type, idle_timeout_minutes, merge_user_settings
+from studio.core.errors import (
+    AccessDenied,
+    ResourceNotFound,
+    StudioError,
+    ValidationException,
+)
+from studio.web.dashboard.cost import cost_context
+from studio.web.dashboard.current import current_profile
+
+# Only Studio's own pages may frame the space page.
+FRAME_ANCESTORS = "frame-ancestors 'self'"
+RUNNING = {AppStatus.PENDING, AppStatus.IN_SERVICE}
+# Where a request path the service names is shown on the form.
+FIELD_OF_PATH = {
+    "SpaceName": "name",
+    "SpaceSharingSettings.SharingType": "sharing_type",
+    "Members": "members",
+}
+
+
+class SpaceForm(forms.Form):
+    name = forms.CharField(
+        label="Space name",
+        max_length=63,
+        help_text="Letters, digits and hyphens; it names the space's URL.",
+    )
+    sharing_type = forms.ChoiceField(
+        label="Sharing",
+        choices=SharingType.choices,
+        initial=SharingType.PRIVATE,
+        widget=forms.RadioSelect,
+        help_text="A private space works in your home directory; a shared one has its own "
+        "volume, open to its members.",
+    )
+    members = forms.MultipleChoiceField(
+        label="Members",
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Only for a shared space: who else may open it.",
+    )
+
+    def __init__(self, *args: Any, member_names: list[str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["members"].choices = [(n, n) for n in member_names]
+
+    def show_error(self, error: StudioError) -> None:
+        """The service's refusal, next to the field it is about (or above the form)."""
+        path = error.field if isinstance(error, ValidationException) else None
+        self.add_error(FIELD_OF_PATH.get(path or ""), error.message)
+
+
+def _member_names(request: HttpRequest, profile: UserProfile) -> list[str]:
+    """Who else in the domain could be a member; none when the profile may not list them
+    (a shared space without members can still be created)."""
+    try:
+        profiles = list_user_profiles(request.user, profile.domain.domain_id)
+    except AccessDenied:
+        return []
+    return [p.name for p in profiles if p.pk != profile.pk]
+
+
+def planned_instance_type(space: Space, app: App | None) -> str:
+    """What the app runs on, or will run on when started: the same defaults CreateApp uses."""
+    if app is not None and app.resource_spec.get("InstanceType"):
+        return app.resource_spec["InstanceType"]
+    space_spec = (space.space_settings.get("JupyterLabAppSettings") or {}).get(
+        "DefaultResourceSpec", {}
+    )
+    settings = merge_user_settings(space.domain.default_user_settings, space.owner.user_settings)
+    return (
+        space_spec.get("InstanceType") or default_instance_type(settings) or DEFAULT_INSTANCE_TYPE
+    )
+
+
+@login_required
+def space_list(request: HttpRequest) -> HttpResponse:
+    profile = current_profile(request)
+    if profile is None:
+        return render(request, "dashboard/no_profile.html")
+    domain_id = profile.domain.domain_id
+    form = SpaceForm(request.POST or None, member_names=_member_names(request, profile))
+    if request.method == "POST" and form.is_valid():
+        try:
+            space = create_space(
+                request.user,
+                domain_id,
+                name=form.cleaned_data["name"],
+                sharing_type=form.cleaned_data["sharing_type"],
+                members=form.cleaned_data["members"],
+            )
+        except StudioError as refused:
+            form.show_error(refused)
+        else:
+            messages.success(
+                request, f"Space {space.name} was created; it is ready to open in a moment."
+            )
+            return redirect("dashboard:spaces")
+    context: dict[str, Any] = {"profile": profile, "domain": profile.domain, "form": form}
+    try:
+        spaces = list(list_spaces(request.user, domain_id).prefetch_related("members"))
+        apps = {app.space_id: app for app in list_apps(request.user, domain_id)}
+    except AccessDenied as denied:
+        context["denied"] = denied.message
+    else:
+        context["rows"] = [
+            {
+                "space": space,
+                "app": apps.get(space.pk),
+                "instance_type": planned_instance_type(space, apps.get(space.pk)),
+            }
+            for space in spaces
+        ]
+    return render(request, "dashboard/spaces_list.html", context)
+
+
+def _space_or_404(request: HttpRequest, space_name: str) -> tuple[UserProfile, Space]:
+    """The space if the user may see it; another user's space is "not found", as in the API.
+    AccessDenied (the user's own policies forbid it) is left to the caller."""
+    profile = current_profile(request)
+    if profile is None:
+        raise Http404("You have no user profile.")
+    try:
+        return profile, describe_space(request.user, profile.domain.domain_id, space_name)
+    except (ResourceNotFound, ValidationException) as e:
+        raise Http404(e.message) from e
+
+
+def _app_or_none(request: HttpRequest, space: Space) -> App | None:
+    try:
+        return describe_app(request.user, space.domain.domain_id, space.name)
+    except ResourceNotFound:
+        return None
+
+
+@dataclass
+class Session:
+    """The app's latest run: since its InService transition, until it left InService."""
+
+    since: datetime
+    until: datetime | None
+
+    def seconds(self, now: datetime) -> int:
+        return max(0, int(((self.until or now) - self.since).total_seconds()))
+
+
+def latest_session(app: App) -> Session | None:
+    in_service = app.transitions().filter(to_status=AppStatus.IN_SERVICE).last()
+    if in_service is None:
+        return None
+    ended = app.transitions().filter(pk__gt=in_service.pk).first()
+    return Session(in_service.at, None if ended is None else ended.at)
+
+
+def _pane(app: App | None) -> str:
+    """What the main area shows: the link that opens the running lab, a start in progress, a
+    stop in progress, why the last start failed, or the button that starts one."""
+    if app is None:
+        return "start"
+    return {
+        AppStatus.IN_SERVICE: "lab",
+        AppStatus.PENDING: "starting",
+        AppStatus.DELETING: "stopping",
+        AppStatus.FAILED: "failed",
+    }.get(app.status, "start")
+
+
+def _space_context(space: Space, app: App | None) -> dict[str, Any]:
+    domain_id = space.domain.domain_id
+    instance_type = planned_instance_type(space, app)
+    settings = merge_user_settings(space.domain.default_user_settings, space.owner.user_settings)
+    now = timezone.now()
+    session = latest_session(app) if app is not None else None
+    seconds = session.seconds(now) if session else None
+    return {
+        "space": space,
+        "app": app,
+        "app_id": f"{domain_id}/{space.name}/JupyterLab/default",
+        "app_status": app.status if app else "Not started",
+        "pane": _pane(app),
+        "running": app is not None and app.status in RUNNING,
+        "in_service": app is not None and app.status == AppStatus.IN_SERVICE,
+        "can_start": app is None or app.status in (AppStatus.DELETED, AppStatus.FAILED),
+        "stopped_idle": app is not None
+        and app.status == AppStatus.DELETED
+        and app.stopped_reason == "idle",
+        "stopped_by_admin": app is not None
+        and app.status == AppStatus.DELETED
+        and app.stopped_reason == STOPPED_BY_ADMIN,
+        # A warm-pool server waits for this app: opening it takes well under a second.
+        "warm": app is not None and WarmServer.objects.filter(app=app, ready=True).exists(),
+        "instance_type": instance_type,
+        **cost_context(instance_type, seconds),
+        "idle_timeout": idle_timeout_minutes(settings),
+        "session": session,
+        "session_seconds": seconds,
+        # On Studio's host: it hands the browser over to the space's own host.
+        "lab_url": proxy_prefix(domain_id, space.name) + "lab",
+        "now": now,
+    }
+
+
+@login_required
+def space_detail(request: HttpRequest, space_name: str) -> HttpResponse:
+    try:
+        profile, space = _space_or_404(request, space_name)
+        app = _app_or_none(request, space)
+    except AccessDenied as denied:
+        return render(
+            request, "dashboard/spaces_denied.html", {"denied": denied.message}, status=403
+        )
+    context = {"profile": profile, **_space_context(space, app)}
+    if request.GET.get("restart") == "1" and context["pane"] == "stopping":
+        # Restart of a running app: the page starts it again once the stop has finished.
+        context["restart"] = True
+    response = render(request, "dashboard/spaces_detail.html", context)
+    response["Content-Security-Policy"] = FRAME_ANCESTORS
+    return response
+
+
+def _space_url(space_name: str, **query: str) -> str:
+    url = reverse("dashboard:space", kwargs={"space_name": space_name})
+    return url + ("?" + "&".join(f"{k}={v}" for k, v in query.items()) if query else "")
+
+
+@login_required
+@require_POST
+def space_start(request: HttpRequest, space_name: str) -> HttpResponse:
+    """Open JupyterLab: start the space's app, then watch it come up on the space's page."""
+    profile, space = _space_or_404(request, space_name)
+    try:
+        create_app(request.user, profile.domain.domain_id, space_name=space.name)
+    except StudioError as e:
+        # AccessDenied, ResourceLimitExceeded, an app already running, a space not ready.
+        messages.error(request, e.message)
+    return redirect(_space_url(space.name))
+
+
+@login_required
+@require_POST
+def space_stop(request: HttpRequest, space_name: str) -> HttpResponse:
+    profile, space = _space_or_404(request, space_name)
+    try:
+        delete_app(request.user, profile.domain.domain_id, space.name)
+    except StudioError as e:
+        messages.error(request, e.message)
+    else:
+        messages.success(request, "Stopping JupyterLab. Your files are kept.")
+    return redirect(_space_url(space.name))
+
+
+@login_required
+@require_POST
+def space_restart(request: HttpRequest, space_name: str) -> HttpResponse:
+    """A running app is stopped, and its page starts it again when the stop has finished (a
+    stopping app cannot be started); a stopped or failed one is started at once."""
+    profile, space = _space_or_404(request, space_name)
+    domain_id = profile.domain.domain_id
+    try:
+        app = _app_or_none(request, space)
+        if app is not None and app.status in RUNNING:
+            delete_app(request.user, domain_id, space.name)
+            return redirect(_space_url(space.name, restart="1"))
+        create_app(request.user, domain_id, space_name=space.name)
+    except StudioError as e:
+        messages.error(request, e.message)
+    return redirect(_space_url(space.name))

@@ -1,0 +1,50 @@
+from django.urls import path
+
+from studio.web.dashboard import datasets, jobs, keys, processing, spaces, views
+
+app_name = "dashboard"
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("switch/", views.switch_profile, name="switch"),
+    path("domain/", views.domain, name="domain"),
+    path("datasets/", datasets.dataset_list, name="datasets"),
+    path("datasets/<str:domain_id>/<str:name>/", datasets.dataset_detail, name="dataset"),
+    path(
+        "datasets/<str:domain_id>/<str:name>/delete/",
+        datasets.dataset_delete,
+        name="dataset_delete",
+    ),
+    path(
+        "datasets/<str:domain_id>/<str:name>/files/<path:file>",
+        datasets.dataset_download,
+        name="dataset_download",
+    ),
+    path("keys/", keys.key_list, name="keys"),
+    path("keys/<str:key_id>/status/", keys.key_status, name="key_status"),
+    path("keys/<str:key_id>/delete/", keys.key_delete, name="key_delete"),
+    path("spaces/", spaces.space_list, name="spaces"),
+    path("spaces/<str:space_name>/", spaces.space_detail, name="space"),
+    path("spaces/<str:space_name>/start/", spaces.space_start, name="space_start"),
+    path("spaces/<str:space_name>/stop/", spaces.space_stop, name="space_stop"),
+    path("spaces/<str:space_name>/restart/", spaces.space_restart, name="space_restart"),
+    path("jobs/", jobs.job_list, name="jobs"),
+    # The forms live under new/ and each kind's pages under its own prefix: a job may be
+    # named "new", and a training and a processing job may share a name.
+    path("jobs/new/training/", jobs.job_new, name="training_job_new"),
+    path("jobs/new/processing/", processing.job_new, name="processing_job_new"),
+    path("jobs/training/<str:name>/", jobs.job_detail, name="training_job"),
+    path("jobs/training/<str:name>/stop/", jobs.job_stop, name="training_job_stop"),
+    path("jobs/training/<str:name>/logs/<str:host>.log", jobs.job_log, name="training_job_log"),
+    path(
+        "jobs/training/<str:name>/artifacts/<str:artifact>",
+        jobs.job_artifact,
+        name="training_job_artifact",
+    ),
+    path("jobs/processing/<str:name>/", processing.job_detail, name="processing_job"),
+    path("jobs/processing/<str:name>/stop/", processing.job_stop, name="processing_job_stop"),
+    path(
+        "jobs/processing/<str:name>/logs/<str:host>.log",
+        processing.job_log,
+        name="processing_job_log",
+    ),
+]
