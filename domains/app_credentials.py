@@ -18,6 +18,7 @@ from django.db.models import Q
 from domains.models import AccessKey, AccessKeyStatus, App, AppStatus, SharingType
 from domains.services.access_keys import new_key_id, new_secret
 from domains.space_scope import SpaceScope
+from studio.core.api_socket import API_SOCKET_NAME
 from studio.core.crypto import encrypt
 
 # Where the API answers inside the container: the forwarder listens there. Any port works,
@@ -86,7 +87,6 @@ def environment(key: AccessKey, secret: str) -> dict[str, str]:
 
 def forwarder_command(rundir_in_container: str) -> str:
     """The shell step that starts the forwarder in the background, before the server."""
-    from studio.web.server import API_SOCKET_NAME
 
     return (
         f"python3 {rundir_in_container}/{FORWARDER.name} {API_PORT} "

@@ -20,6 +20,8 @@ from domains import app_credentials
 from domains.app_access import SOCKET_NAME, boot_dir, proxy_prefix, runtime_dir, server_uid
 from domains.models import AccessKeyStatus, App, AppStatus
 from domains.volumes import HOME_GID, create_home
+from metering.catalog import InstanceType
+from studio.core.api_socket import api_socket_dir
 from studio.core.crypto import encrypt
 from studio.core.disk_usage import home_size_problem
 from studio.core.errors import ConflictException
@@ -36,7 +38,6 @@ from studio.core.runtime import (
 )
 from studio.core.runtime.base import LABEL_KIND, LABEL_NAME, Runtime
 from studio.core.unix_socket import connect as connect_verified
-from studio.web.server import api_socket_dir
 
 log = logging.getLogger(__name__)
 
@@ -111,8 +112,6 @@ def _fail(app: App, reason: str) -> None:
 
 
 def container_spec(app: App, token: str, credentials: dict[str, str]) -> ContainerSpec:
-    from jobs.models import InstanceType
-
     space = app.space
     cpus, memory = InstanceType.objects.get(
         name=app.resource_spec["InstanceType"]

@@ -7,6 +7,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db import models
 
+from metering.meters import Holder, Meter, Metered
 from studio.core.events import domain_group, profile_group, resource_group
 from studio.core.lifecycle import LifecycleModel
 
@@ -329,10 +330,13 @@ APP_TRANSITIONS = {
 STOPPED_BY_ADMIN = "admin"
 
 
-class App(LifecycleModel):
+class App(Metered, LifecycleModel):
     """A JupyterLab server running in a space (SageMaker's App, AppType JupyterLab)."""
 
     TRANSITIONS = APP_TRANSITIONS
+    METER_KIND = Meter.APP
+    # Starting or serving, it holds an instance of its type, on its space owner's account.
+    HOLDING_STATUSES = frozenset({AppStatus.PENDING, AppStatus.IN_SERVICE})
     RESOURCE_TYPE = "App"
 
     space = models.ForeignKey(Space, on_delete=models.CASCADE, related_name="apps")
@@ -363,6 +367,13 @@ class App(LifecycleModel):
     @property
     def arn(self) -> str:
         return arn(f"app/{self.resource_id.lower()}", self.space.domain.account_id)
+
+    def holder(self) -> Holder:
+        return Holder(
+            domain_id=self.space.domain.domain_id,
+            user_profile=self.space.owner.name,
+            instance_type=self.resource_spec.get("InstanceType", ""),
+        )
 
     def event_groups(self) -> list[str]:
         return [

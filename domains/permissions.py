@@ -18,8 +18,9 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import QuerySet
 
 from domains.models import Domain, Policy, StudioStatus, UserProfile
-from domains.policy import Limit, Quotas, Usage, check_quotas, effective_quotas, evaluate
+from domains.policy import Limit, Quotas, check_quotas, effective_quotas, evaluate
 from domains.space_scope import SpaceScope
+from metering.usage import Usage
 from studio.core.errors import AccessDenied
 
 User = AbstractBaseUser | AnonymousUser

@@ -11,6 +11,7 @@ from decimal import Decimal
 from fnmatch import fnmatchcase
 from typing import Protocol
 
+from metering.usage import Usage
 from studio.core.errors import ResourceLimitExceeded
 
 
@@ -117,16 +118,6 @@ def effective_quotas(policies: Iterable[PolicyLike]) -> Quotas:
             quotas.monthly_budget_usd, p.monthly_budget_usd, p.name
         )
     return quotas
-
-
-@dataclass(frozen=True)
-class Usage:
-    """What a profile runs and has spent now; filled in by the workloads that meter it."""
-
-    instances_by_type: dict[str, int] = field(default_factory=dict)
-    concurrent_jobs: int = 0
-    concurrent_apps: int = 0
-    month_spend_usd: Decimal = Decimal(0)
 
 
 def check_quotas(

@@ -23,8 +23,9 @@ from django.utils.safestring import SafeString
 from domains.admin import ServiceModelAdmin, badge
 from domains.admin_forms import ServiceForm
 from domains.admin_scope import DomainScopedMixin, SuperuserOnlyMixin, ViewOnlyMixin, may_manage
-from jobs.models import Image, ImageVersion, InstanceType, TrainingJob, TrainingJobStatus
+from jobs.models import Image, ImageVersion, TrainingJob, TrainingJobStatus
 from jobs.services import images as image_services
+from metering.catalog import InstanceType
 
 INSTANCE_TYPE_NAME = re.compile(r"ml\.[a-z0-9-]+\.[a-z0-9]+")
 _TONES = {

@@ -118,6 +118,7 @@ INSTALLED_APPS = [
     "channels",
     "studio.core.apps.StudioConfig",
     "studio.web.apps.WebConfig",
+    "metering.apps.MeteringConfig",
     "domains.apps.DomainsConfig",
     "jobs.apps.JobsConfig",
 ]

@@ -12,6 +12,7 @@ from domains.services.lifecycle_configs import lifecycle_config_for
 from domains.services.lookup import get_domain
 from domains.services.spaces import get_space
 from domains.user_settings import default_image, default_instance_type, merge_user_settings
+from metering import catalog, usage
 from studio.core.errors import ResourceInUse, ResourceNotFound, ValidationException
 from studio.core.lifecycle import transition
 from studio.core.queue import enqueue
@@ -37,8 +38,6 @@ def _acting_profile(actor: User, space: Space) -> UserProfile:
 
 def _resource_spec(space: Space, given: dict[str, Any] | None) -> dict[str, Any]:
     """The request's ResourceSpec over the space's and the owner's defaults."""
-    from jobs.models import InstanceType
-
     if given is not None:
         validate(given, "ResourceSpec", "ResourceSpec")
     settings = merge_user_settings(space.domain.default_user_settings, space.owner.user_settings)
@@ -54,7 +53,7 @@ def _resource_spec(space: Space, given: dict[str, Any] | None) -> dict[str, Any]
     config = lifecycle_config_for(space, spec.get("LifecycleConfigArn"))
     if config is not None:
         spec["LifecycleConfigArn"] = config.arn
-    if not InstanceType.objects.filter(name=spec["InstanceType"], enabled=True).exists():
+    if catalog.offered(spec["InstanceType"]) is None:
         raise ValidationException(
             f"InstanceType {spec['InstanceType']!r} is not offered here.",
             "ResourceSpec.InstanceType",
@@ -83,7 +82,6 @@ def create_app(
     authorize(actor, "sagemaker:CreateApp", domain=domain, owner=acting, space_id=space.pk)
     spec = _resource_spec(space, resource_spec)
     from domains.tasks import start_app
-    from jobs.usage import domain_usage, profile_usage
 
     with transaction.atomic():
         space = Space.objects.select_for_update().select_related("domain", "owner").get(pk=space.pk)
@@ -91,8 +89,8 @@ def create_app(
             raise ResourceInUse(f"Space {space_name} is {space.status}; wait until InService.")
         enforce_quotas(
             space.owner,
-            profile_usage(space.owner),
-            domain_usage=domain_usage(space.domain),
+            usage.profile_usage(space.domain.domain_id, space.owner.name),
+            domain_usage=usage.domain_usage(space.domain.domain_id),
             instance_type=spec["InstanceType"],
             instance_count=1,
             starts_app=True,

@@ -1,6 +1,5 @@
 from jobs.models.datasets import Dataset
 from jobs.models.images import Image, ImageStatus, ImageVersion, ImageVersionStatus
-from jobs.models.instance_types import InstanceType
 from jobs.models.processing import ProcessingJob
 from jobs.models.training import MetricPoint, TrainingJob, TrainingJobStatus
 
@@ -10,7 +9,6 @@ __all__ = [
     "ImageStatus",
     "ImageVersion",
     "ImageVersionStatus",
-    "InstanceType",
     "MetricPoint",
     "ProcessingJob",
     "TrainingJob",

@@ -3,10 +3,11 @@
 from typing import ClassVar
 
 from domains.models import arn
+from metering.meters import Holder, Meter, Metered
 from studio.core.events import domain_group, profile_group, resource_group
 
 
-class JobIdentity:
+class JobIdentity(Metered):
     """For LifecycleModels with `name`, `domain` and `profile`. A job's name is unique in its
     domain only (as SageMaker's in its account), so everything that must tell two jobs apart
     across the installation — the resource id, events, host paths, containers, leases — is
@@ -14,6 +15,10 @@ class JobIdentity:
     domain's own account id."""
 
     ARN_KIND: ClassVar[str] = ""
+    METER_KIND = Meter.JOB
+    # A job holds its instances from its creation until it has stopped (SageMaker bills from
+    # the start of its containers; Studio's starts within a second of the creation).
+    HOLDING_STATUSES = frozenset({"InProgress", "Stopping"})
 
     def __str__(self) -> str:
         return self.name
@@ -25,6 +30,14 @@ class JobIdentity:
     @property
     def arn(self) -> str:
         return arn(f"{self.ARN_KIND}/{self.name.lower()}", self.domain.account_id)
+
+    def holder(self) -> Holder:
+        return Holder(
+            domain_id=self.domain.domain_id,
+            user_profile=self.profile.name,
+            instance_type=self.instance_type,
+            instance_count=self.instance_count,
+        )
 
     def event_groups(self) -> list[str]:
         return [

@@ -15,10 +15,11 @@ from django.conf import settings
 from django.utils import timezone
 
 from jobs import execution
-from jobs.models import InstanceType, ProcessingJob, TrainingJobStatus
+from jobs.models import ProcessingJob, TrainingJobStatus
 from jobs.services.datasets import register_dataset
 from jobs.training.logs import LogSink, log_path
 from jobs.training.workspace import copy_in, hosts, identity, own
+from metering.catalog import InstanceType
 from studio.core.errors import ConflictException, StudioError
 from studio.core.leases import Lease
 from studio.core.lifecycle import transition

@@ -8,9 +8,9 @@ from django.db import transaction
 from domains.models import Domain, StudioStatus, UserProfile
 from domains.permissions import User, authorize, enforce_quotas, profile_quotas
 from domains.services.lookup import get_domain
-from jobs.models import InstanceType
 from jobs.models import TrainingJobStatus as JobStatus
-from jobs.usage import domain_usage, profile_usage
+from metering import catalog, usage
+from metering.catalog import InstanceType
 from studio.core.errors import ResourceInUse, ResourceNotFound, ValidationException
 from studio.core.lifecycle import transition
 from studio.core.queue import enqueue
@@ -29,9 +29,9 @@ def role_arn() -> str:
 
 def check_instances(instance_type: str, count: int, field: str) -> InstanceType:
     """The enabled catalog entry for `instance_type`, and a count within bounds."""
-    found = InstanceType.objects.filter(name=instance_type, enabled=True).first()
+    found = catalog.offered(instance_type)
     if found is None:
-        known = ", ".join(InstanceType.objects.filter(enabled=True).values_list("name", flat=True))
+        known = ", ".join(catalog.offered_names())
         raise ValidationException(
             f"InstanceType {instance_type!r} is not offered here; choose one of {known}.",
             f"{field}.InstanceType",
@@ -72,8 +72,8 @@ def admit(
         raise ResourceInUse(f"{label} job {name} already exists.")
     enforce_quotas(
         profile,
-        profile_usage(profile),
-        domain_usage=domain_usage(domain),
+        usage.profile_usage(domain.domain_id, profile.name),
+        domain_usage=usage.domain_usage(domain.domain_id),
         instance_type=instance_type,
         instance_count=count,
         starts_job=True,

@@ -13,9 +13,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from jobs import builtin_algorithms, execution
-from jobs.models import InstanceType, MetricPoint, TrainingJob, TrainingJobStatus
+from jobs.models import MetricPoint, TrainingJob, TrainingJobStatus
 from jobs.training import workspace
 from jobs.training.logs import LogSink, MetricParser, log_path
+from metering.catalog import InstanceType
 from studio.core import storage
 from studio.core.errors import ConflictException, StudioError
 from studio.core.leases import Lease

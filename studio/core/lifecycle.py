@@ -1,14 +1,19 @@
 """Lifecycle: every status change goes through `transition`, which checks the resource's table
-of allowed transitions, records the change and publishes an event."""
+of allowed transitions, records the change, tells `status_changed` receivers (inside the same
+transaction: metering opens and closes its meters there) and publishes an event."""
 
 from typing import Any, ClassVar
 
 from django.db import models, transaction
+from django.dispatch import Signal
 from django.utils import timezone
 
 from studio.core.errors import ConflictException
 from studio.core.events import Event, publish
 from studio.core.models import StatusTransition
+
+# Sent with `instance`, `from_status` ("" for a new resource) and `to_status`.
+status_changed = Signal()
 
 
 class LifecycleModel(models.Model):
@@ -74,6 +79,7 @@ def transition(obj: LifecycleModel, to: str, *, reason: str = "") -> None:
             to_status=to,
             reason=reason,
         )
+        status_changed.send(type(obj), instance=obj, from_status=current, to_status=to)
         publish(obj.event("status", from_status=current, reason=reason))
 
 
@@ -82,4 +88,5 @@ def record_creation(obj: LifecycleModel) -> None:
     StatusTransition.objects.create(
         resource_type=obj.RESOURCE_TYPE, resource_id=obj.resource_id, to_status=obj.status
     )
+    status_changed.send(type(obj), instance=obj, from_status="", to_status=obj.status)
     publish(obj.event("created"))

@@ -15,10 +15,10 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.urls import path  # noqa: E402
 
+from studio.core.api_socket import API_SOCKET_NAME, api_socket_dir  # noqa: E402
 from studio.web.consumers import EventsConsumer  # noqa: E402
 from studio.web.proxy import http, websocket, with_notebook_proxy  # noqa: E402
 from studio.web.proxy.http import ASGIApp, Receive, Scope, Send  # noqa: E402
-from studio.web.server import API_SOCKET_NAME, api_socket_dir  # noqa: E402
 
 OPEN_ON_API_SOCKET = frozenset({"/", "/healthz"})
 ONLY_THE_API = "Only Studio's API answers on this socket."

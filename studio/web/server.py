@@ -9,20 +9,14 @@ so a kernel cannot reach the dashboard, the event websocket or other people's no
 import argparse
 import os
 import socket
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import uvicorn
-from django.conf import settings
+
+from studio.core.api_socket import API_SOCKET_NAME, api_socket_dir
 
 if TYPE_CHECKING:  # importing the proxy at run time would need Django set up first
     from studio.web.proxy.http import ASGIApp
-
-API_SOCKET_NAME = "api.sock"
-
-
-def api_socket_dir() -> Path:
-    return Path(settings.DATA_DIR) / "runtime" / "api"
 
 
 def bind_api_socket() -> socket.socket:

@@ -9,9 +9,10 @@ from pathlib import Path
 
 from django.conf import settings
 
-from jobs.models import InstanceType, TrainingJob
+from jobs.models import TrainingJob
 from jobs.training.logs import LOG_LIMIT_BYTES, log_path
 from jobs.training.workspace import job_dir
+from metering.catalog import InstanceType
 from studio.core.runtime import get_runtime
 from studio.core.runtime.base import LABEL_NAME
 from tests.attacks.conftest import Member

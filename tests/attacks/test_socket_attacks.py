@@ -17,8 +17,8 @@ import pytest
 from domains import app_server, idle
 from domains.app_access import SOCKET_NAME, proxy_prefix, runtime_dir
 from domains.services import create_app, create_space, delete_app
+from studio.core.api_socket import API_SOCKET_NAME, api_socket_dir
 from studio.core.unix_socket import UntrustedSocket
-from studio.web.server import API_SOCKET_NAME, api_socket_dir
 from tests.conftest import settled, wait_for
 from tests.integration.notebooks import (
     Server,

@@ -20,8 +20,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from jobs.models import Dataset, InstanceType
+from jobs.models import Dataset
 from jobs.training.logs import log_path
+from metering.catalog import InstanceType
 from studio.core import storage
 from studio.core.events import Event, resource_group, send_now
 from studio.core.models import StatusTransition

@@ -486,7 +486,8 @@ def test_domain_admin_does_not_see_the_user_and_group_admin(two_domains, alice):
     assert client.get(reverse("admin:auth_user_changelist")).status_code == 403
     assert client.get(reverse("admin:auth_group_changelist")).status_code == 403
     apps = [app["app_label"] for app in client.get(reverse("admin:index")).context["app_list"]]
-    assert apps == ["domains", "jobs"]  # jobs: the catalog (read-only) and their jobs
+    # jobs: their jobs; metering: the instance-type catalog (read-only)
+    assert apps == ["domains", "jobs", "metering"]
 
 
 def test_member_without_admin_role_cannot_enter_the_console(bob_profile, bob):

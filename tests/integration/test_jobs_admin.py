@@ -10,7 +10,8 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.test import Client
 from django.urls import reverse
 
-from jobs.models import Image, ImageVersion, InstanceType, TrainingJob
+from jobs.models import Image, ImageVersion, TrainingJob
+from metering.catalog import InstanceType
 from tests.integration.conftest import SKLEARN_IMAGE
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -23,7 +24,8 @@ def console(user) -> Client:
 
 
 def url(model: str, view: str, *args) -> str:
-    return reverse(f"admin:jobs_{model}_{view}", args=args)
+    app = "metering" if model == "instancetype" else "jobs"
+    return reverse(f"admin:{app}_{model}_{view}", args=args)
 
 
 def listed(client: Client, model: str) -> list:

@@ -13,7 +13,7 @@ from botocore.exceptions import ClientError
 
 from domains.models import App, Space
 from domains.services import create_access_key, create_space, update_access_key
-from studio.web.server import API_SOCKET_NAME, api_socket_dir
+from studio.core.api_socket import API_SOCKET_NAME, api_socket_dir
 from tests.conftest import settled, wait_for
 from tests.integration.api import error_code, sagemaker
 from tests.integration.notebooks import running

@@ -140,7 +140,7 @@ def test_the_space_page_opens_jupyterlab_in_its_own_tab_with_status_idle_timeout
     assert "stops after 45 min idle" in html
     assert 'data-running="true"' in html
     assert f'data-subscribe="Space:{space.resource_id}"' in html
-    from jobs.models import InstanceType
+    from metering.catalog import InstanceType
 
     price = InstanceType.objects.get(name="ml.m5.large").price_per_hour
     assert f"${price * 2:.4f}" in html

@@ -5,8 +5,8 @@ import json
 
 import pytest
 
-from jobs.models import InstanceType
 from jobs.services import create_training_job, stop_training_job
+from metering.catalog import InstanceType
 from studio.core import storage
 from tests.integration.conftest import put, put_sourcedir
 from tests.integration.training import (

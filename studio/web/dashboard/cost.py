@@ -3,7 +3,7 @@
 from decimal import Decimal
 from typing import Any
 
-from jobs.models import InstanceType
+from metering.catalog import InstanceType
 
 
 def cost_context(instance_type: str, billable_seconds: int | float | None) -> dict[str, Any]:

@@ -17,7 +17,8 @@ from django.utils import timezone
 
 from domains.models import Domain
 from jobs import builtin_algorithms
-from jobs.models import Dataset, InstanceType
+from jobs.models import Dataset
+from metering.catalog import InstanceType
 from studio.core import storage
 from studio.core.errors import ResourceInUse, StudioError, ValidationException
 from studio.core.shapes import validate
