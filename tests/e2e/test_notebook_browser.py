@@ -55,6 +55,22 @@ def stop_apps(server_side):
     server_side(stop_all)
 
 
+STEPS = ["starting container", "starting server", "ready"]  # in the order the worker sends them
+
+
+def assert_moves_forward(seen: list[list], what: str) -> None:
+    """`seen` ([step, percent], in arrival order) went through at least two of STEPS, each
+    further on than the one before. An event arrives once per group the page's socket is in,
+    so repeats in a row count once."""
+    moves = [entry for i, entry in enumerate(seen) if i == 0 or entry != seen[i - 1]]
+    steps = [step for step, _ in moves]
+    assert len(moves) >= 2 and set(steps) <= set(STEPS), f"progress {what}: {seen}"
+    ranks = [STEPS.index(step) for step in steps]
+    percents = [percent for _, percent in moves]
+    assert ranks == sorted(set(ranks)), f"progress {what} did not move forward: {seen}"
+    assert percents == sorted(set(percents)), f"progress {what} did not move forward: {seen}"
+
+
 def test_open_jupyterlab_in_the_dashboard_and_run_a_cell(
     jupyter, domain, alice_profile, asgi_server, page, artifacts, stop_apps
 ):
@@ -80,14 +96,25 @@ def test_open_jupyterlab_in_the_dashboard_and_run_a_cell(
     expect(page).to_have_url(f"{studio}/spaces/{name}/")
     space = page.locator("#space")
     expect(space).to_have_attribute("data-subscribed", "true", timeout=10_000)
-    # Markers a reload would wipe: the start must be followed over the websocket.
+    # Markers a reload would wipe: the start must be followed over the websocket. Recorded:
+    # each progress event the page receives, and each change of what the bar shows, as
+    # [step, percent].
     page.evaluate(
         """() => {
           window.__notReloaded = true;
-          window.__steps = [];
+          window.__events = [];
+          window.__shown = [];
           document.addEventListener("studio:event", (e) => {
-            if (e.detail.kind === "progress") window.__steps.push(e.detail.step);
+            const event = e.detail;
+            if (event.kind === "progress") window.__events.push([event.step, event.percent]);
           });
+          new MutationObserver(() => {
+            const bar = document.getElementById("progress");
+            if (!bar || !bar.dataset.step) return;
+            const now = [bar.dataset.step, Number(bar.getAttribute("aria-valuenow"))];
+            const last = window.__shown[window.__shown.length - 1];
+            if (!last || last[0] !== now[0] || last[1] !== now[1]) window.__shown.push(now);
+          }).observe(document.body, { subtree: true, childList: true, attributes: true });
         }"""
     )
     page.get_by_role("button", name="Open JupyterLab").click()
@@ -97,10 +124,12 @@ def test_open_jupyterlab_in_the_dashboard_and_run_a_cell(
     open_lab = page.locator("#open-lab-tab")
     expect(open_lab).to_be_visible(timeout=120_000)
     assert page.evaluate("window.__notReloaded") is True
-    steps = page.evaluate("window.__steps")
-    # The bar moved with the worker's steps. Not all three are required: a lost live event is
-    # repaired by the status that follows (the link appears on InService).
-    assert steps and set(steps) <= {"starting container", "starting server", "ready"}, steps
+    # The bar moved with the worker's steps, forward, through more than one of them before the
+    # lab could be opened: a start that jumped straight to "ready" fails here. Not all three
+    # are required: a lost live event is repaired by the status that follows (the link
+    # appears on InService), and the bar appears only once the start's response is in.
+    assert_moves_forward(page.evaluate("window.__events"), "received")
+    assert_moves_forward(page.evaluate("window.__shown"), "shown by the bar")
     expect(page.locator("#app-status")).to_have_text("InService")
     # The page followed the app itself: no "reload to see changes" notice.
     expect(page.locator("#toast")).to_be_hidden()

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -127,10 +128,14 @@ import json, os, socket, sys
 out = {"uid": os.getuid(), "gid": os.getgid(), "hostname": socket.gethostname()}
 for name, path in json.loads(sys.argv[1]).items():
     out[name] = os.path.exists(path)
-try:
-    out["root"] = os.listdir("/root")
-except PermissionError:
-    out["root"] = []
+out["canaries"] = {}
+for path in json.loads(sys.argv[3]):
+    directory, name = os.path.split(path)
+    try:
+        listed = name in os.listdir(directory)
+    except OSError:
+        listed = None  # the directory cannot be read: this probe proves nothing
+    out["canaries"][path] = {"listed": listed, "exists": os.path.exists(path)}
 open("/opt/ml/model/written", "w").write("x")
 out["input"] = sorted(os.listdir("/opt/ml/input"))
 s = socket.socket()
@@ -161,8 +166,29 @@ def tcp_server():
     server.close()
 
 
+# Host directories the image has too, which the container's uid may list: a host file put
+# there is seen by the container if the sandbox shows it any of the host's tree. (Not /root:
+# it is 0700 root on the host, so the container's uid could not look inside even then.)
+CANARY_DIRS = ["/opt", "/srv", "/var/tmp", "/tmp"]
+
+
+@pytest.fixture
+def host_canaries() -> Iterator[list[str]]:
+    """A world-readable file only the host has in each of CANARY_DIRS, removed afterwards."""
+    name = f"studio-canary-{os.getpid()}-{time.monotonic_ns()}"
+    paths = [Path(directory) / name for directory in CANARY_DIRS]
+    try:
+        for path in paths:
+            path.write_text(name)
+            path.chmod(0o644)
+        yield [str(path) for path in paths]
+    finally:
+        for path in paths:
+            path.unlink(missing_ok=True)
+
+
 @pytest.mark.parametrize("network", ["none", "host"])
-def test_container_is_isolated(runtime, job_dir, tcp_server, network):
+def test_container_is_isolated(runtime, job_dir, tcp_server, host_canaries, network):
     (job_dir / "input").mkdir()
     (job_dir / "input" / "train.csv").write_text("1,2\n")
     (job_dir / "model").mkdir()
@@ -184,7 +210,7 @@ def test_container_is_isolated(runtime, job_dir, tcp_server, network):
             Mount(job_dir / "model", "/opt/ml/model"),
         ],
     )
-    s.command += [json.dumps(probes), str(tcp_server)]
+    s.command += [json.dumps(probes), str(tcp_server), json.dumps(host_canaries)]
     cid = runtime.start(s)
     status = runtime.wait(cid, timeout=20)
     logs = list(runtime.logs(cid))
@@ -194,7 +220,10 @@ def test_container_is_isolated(runtime, job_dir, tcp_server, network):
     assert (seen["uid"], seen["gid"]) == (1000, 100)
     assert seen["hostname"] == s.name
     assert not any(seen[name] for name in probes), seen
-    assert set(seen["root"]).isdisjoint(os.listdir("/root")) or not os.listdir("/root")
+    # Each directory was read (listed is not None) and the host's file was not in it.
+    assert seen["canaries"] == {
+        path: {"listed": False, "exists": False} for path in host_canaries
+    }, seen["canaries"]
     assert seen["input"] == ["train.csv"]
     assert seen["connected"] is (network == "host")
     written = job_dir / "model" / "written"

@@ -1,5 +1,6 @@
-"""`studio up`'s pieces that need no services: its command line, the commands it runs, the
-first admin, and the supervisor (against real, tiny processes)."""
+"""`studio up`'s pieces that need no services: its command line, the commands it runs and the
+supervisor (against real, tiny processes). The first admin, which needs the database, is in
+tests/integration/test_first_admin.py."""
 
 import os
 import time
@@ -9,10 +10,8 @@ import pytest
 from django.core.management.base import CommandError
 
 from studio.web.management.commands.up import (
-    ADMIN_USERNAME,
     Command,
     describe_exit,
-    ensure_first_admin,
     local_url,
     platform_commands,
     redis_command,
@@ -81,26 +80,6 @@ def test_platform_commands_serve_the_web_app_and_keep_beat_state_in_place():
 def test_describe_exit():
     assert describe_exit(3) == "exit code 3"
     assert describe_exit(-9) == "killed by SIGKILL"
-
-
-def test_first_admin_is_created_once(db, django_user_model):
-    password = ensure_first_admin()
-    assert password and len(password) >= 16
-    admin = django_user_model.objects.get(username=ADMIN_USERNAME)
-    assert admin.is_superuser and admin.check_password(password)
-    assert ensure_first_admin() is None
-
-
-def test_no_admin_when_a_superuser_exists(db, django_user_model):
-    django_user_model.objects.create_superuser("root", "", "root-pass-1")
-    assert ensure_first_admin() is None
-    assert not django_user_model.objects.filter(username=ADMIN_USERNAME).exists()
-
-
-def test_no_admin_when_the_name_is_taken(db, django_user_model):
-    django_user_model.objects.create_user(ADMIN_USERNAME, "", "plain-pass-1")
-    assert ensure_first_admin() is None
-    assert not django_user_model.objects.get(username=ADMIN_USERNAME).is_superuser
 
 
 def gone(pid: int) -> bool:
