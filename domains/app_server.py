@@ -21,6 +21,7 @@ from domains.app_access import SOCKET_NAME, boot_dir, proxy_prefix, runtime_dir,
 from domains.models import AccessKeyStatus, App, AppStatus
 from domains.volumes import HOME_GID, create_home
 from metering.catalog import InstanceType
+from studio.core import queue
 from studio.core.api_socket import api_socket_dir
 from studio.core.crypto import encrypt
 from studio.core.disk_usage import home_size_problem
@@ -349,10 +350,8 @@ def stop(app_pk: int) -> None:
         log.info("app %s already deleted", app.resource_id)
         return
     if settings.STUDIO_WARM_POOL_SIZE > 0:
-        from domains.tasks import refill_warm_pool
-
         # The app just stopped is now the most recently used stopped one: warm it again.
-        refill_warm_pool.delay()
+        queue.send("domains.tasks.refill_warm_pool")
 
 
 def activity(app: App) -> dict:
@@ -400,9 +399,7 @@ def reconcile() -> dict[str, int]:
             _fail(app, "The start was interrupted (the worker stopped); start the app again.")
             counts["failed"] += 1
         elif app.status == AppStatus.DELETING and now - app.last_modified_at > STOP_LOST_AFTER:
-            from domains.tasks import stop_app
-
-            stop_app.delay(app.pk)
+            queue.send("domains.tasks.stop_app", app.pk)
             counts["resent"] += 1
     from domains import warm_pool
 

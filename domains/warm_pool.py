@@ -88,7 +88,6 @@ def refill(size: int | None = None) -> dict[str, int]:
         stale = warm.ready and warm.fingerprint != fingerprint(warm.app)
         if (warm.app_id not in wanted or stale) and discard(warm.app, blocking=False):
             counts["discarded"] += 1
-    from domains.tasks import warm_up_app
 
     for app in wanted.values():
         with transaction.atomic():
@@ -96,7 +95,7 @@ def refill(size: int | None = None) -> dict[str, int]:
                 app=app, defaults={"runtime": runtime_name(), "fingerprint": fingerprint(app)}
             )
             if created:
-                enqueue(warm_up_app, app.pk)
+                enqueue("domains.tasks.warm_up_app", app.pk)
                 counts["warming"] += 1
     return counts
 

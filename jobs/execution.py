@@ -21,6 +21,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from jobs.training.logs import LogSink
+from studio.core import queue
 from studio.core.disk_usage import tree_size
 from studio.core.health import redis_client
 from studio.core.leases import Lease
@@ -138,9 +139,10 @@ def next_poll_in(started_at: datetime | None) -> float:
     return SLOW_POLL_SECONDS
 
 
-def poll_later(task, job, lease: Lease, started_at: datetime | None) -> None:
-    """Schedule the next poll of `job` (the Celery `task` taking its pk and the lease token)."""
-    task.apply_async((job.pk, lease.token), countdown=next_poll_in(started_at))
+def poll_later(task: str, job, lease: Lease, started_at: datetime | None) -> None:
+    """Schedule the next poll of `job` (the Celery task named `task`, taking its pk and the
+    lease token)."""
+    queue.send(task, job.pk, lease.token, countdown=next_poll_in(started_at))
 
 
 def volume_problem(job, roots: list[Path], volume_gb: int) -> str:

@@ -81,7 +81,6 @@ def create_app(
     acting = _acting_profile(actor, space)
     authorize(actor, "sagemaker:CreateApp", domain=domain, owner=acting, space_id=space.pk)
     spec = _resource_spec(space, resource_spec)
-    from domains.tasks import start_app
 
     with transaction.atomic():
         space = Space.objects.select_for_update().select_related("domain", "owner").get(pk=space.pk)
@@ -115,7 +114,7 @@ def create_app(
             from studio.core.lifecycle import record_creation
 
             record_creation(app)
-        enqueue(start_app, app.pk)
+        enqueue("domains.tasks.start_app", app.pk)
     return app
 
 
@@ -171,7 +170,6 @@ def delete_app(
 
 def stop_app_now(app: App, reason: str = "") -> App:
     """The transition and the worker's stop, shared by DeleteApp and the idle culler."""
-    from domains.tasks import stop_app
 
     with transaction.atomic():
         if app.status not in (AppStatus.PENDING, AppStatus.IN_SERVICE):
@@ -182,5 +180,5 @@ def stop_app_now(app: App, reason: str = "") -> App:
         app.stopped_reason = reason
         app.save(update_fields=["stopped_reason"])
         transition(app, AppStatus.DELETING)
-        enqueue(stop_app, app.pk)
+        enqueue("domains.tasks.stop_app", app.pk)
     return app

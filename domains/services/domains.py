@@ -49,7 +49,6 @@ def create_domain(
     validate_name(name, "DomainName", "DomainName")
     settings = validate_user_settings(default_user_settings, "DefaultUserSettings")
     _validate_network(app_network_access_type)
-    from domains.tasks import provision_domain
 
     with transaction.atomic():
         if Domain.objects.filter(name=name).exists():
@@ -72,7 +71,7 @@ def create_domain(
         )
         domain.default_policies.add(policy)
         record_creation(domain)
-        enqueue(provision_domain, domain.pk)
+        enqueue("domains.tasks.provision_domain", domain.pk)
     return domain
 
 
@@ -132,7 +131,6 @@ def delete_domain(actor: User, domain_id: str, *, retention: str = RetentionType
         )
     domain = get_domain(actor, domain_id)
     authorize(actor, "sagemaker:DeleteDomain", domain=domain)
-    from domains.tasks import finish_domain_deletion
 
     with transaction.atomic():
         domain = get_domain(actor, domain_id, for_update=True)
@@ -144,5 +142,5 @@ def delete_domain(actor: User, domain_id: str, *, retention: str = RetentionType
         domain.home_retention = retention
         domain.save(update_fields=["home_retention"])
         transition(domain, StudioStatus.DELETING)
-        enqueue(finish_domain_deletion, domain.pk)
+        enqueue("domains.tasks.finish_domain_deletion", domain.pk)
     return domain

@@ -62,7 +62,6 @@ def create_user_profile(
     _validate_role(role)
     if not isinstance(user, get_user_model()) or user.pk is None:
         raise ValidationException("User must be an existing user account.", "User")
-    from domains.tasks import provision_user_profile
 
     with transaction.atomic():
         domain = get_domain(actor, domain_id, for_update=True)
@@ -94,7 +93,7 @@ def create_user_profile(
         profile.save(update_fields=["home_uid"])
         profile.policies.set(attached)
         record_creation(profile)
-        enqueue(provision_user_profile, profile.pk)
+        enqueue("domains.tasks.provision_user_profile", profile.pk)
     return profile
 
 
@@ -163,11 +162,10 @@ def delete_user_profile(actor: User, domain_id: str, name: str) -> UserProfile:
     domain = get_domain(actor, domain_id)
     profile = get_profile(domain, name)
     authorize(actor, "sagemaker:DeleteUserProfile", domain=domain, owner=profile)
-    from domains.tasks import finish_user_profile_deletion
 
     with transaction.atomic():
         transition(profile, StudioStatus.DELETING)
-        enqueue(finish_user_profile_deletion, profile.pk)
+        enqueue("domains.tasks.finish_user_profile_deletion", profile.pk)
     return profile
 
 

@@ -51,7 +51,6 @@ def create_space(
     member_profiles = [get_profile(domain, m) for m in members or []]
     if member_profiles and sharing_type != SharingType.SHARED:
         raise ValidationException("Only a Shared space has members.", "Members")
-    from domains.tasks import provision_space
 
     with transaction.atomic():
         try:
@@ -69,7 +68,7 @@ def create_space(
             raise ResourceInUse(f"Space {name} already exists in domain {domain_id}.") from e
         space.members.set(member_profiles)
         record_creation(space)
-        enqueue(provision_space, space.pk)
+        enqueue("domains.tasks.provision_space", space.pk)
     return space
 
 
@@ -116,12 +115,11 @@ def delete_space(actor: User, domain_id: str, name: str) -> Space:
     domain = get_domain(actor, domain_id)
     space = get_space(actor, domain, name)
     authorize(actor, "sagemaker:DeleteSpace", domain=domain, owner=space.owner, space_id=space.pk)
-    from domains.tasks import finish_space_deletion
 
     with transaction.atomic():
         running = App.objects.filter(space=space).exclude(status=AppStatus.DELETED)
         if running.exists():
             raise ResourceInUse(f"Space {name} still has an app; delete it first.")
         transition(space, StudioStatus.DELETING)
-        enqueue(finish_space_deletion, space.pk)
+        enqueue("domains.tasks.finish_space_deletion", space.pk)
     return space

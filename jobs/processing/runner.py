@@ -109,8 +109,6 @@ def poll(job_pk: int, token: str) -> None:
 def _step(job: ProcessingJob, lease: Lease) -> None:
     """Start the job if it has no containers, poll it once, and either schedule the next poll
     (the lease stays held) or finish it."""
-    from jobs.tasks import poll_processing_job
-
     try:
         runtime = get_runtime(job.runtime_state.get("runtime"))
         if not job.runtime_state.get("containers"):
@@ -139,7 +137,9 @@ def _step(job: ProcessingJob, lease: Lease) -> None:
             ),
         )
         if result is None:
-            execution.poll_later(poll_processing_job, job, lease, job.processing_start_time)
+            execution.poll_later(
+                "jobs.tasks.poll_processing_job", job, lease, job.processing_start_time
+            )
             lease = None  # handed on to the next poll
             return
         _finish(job, runtime, result, sinks)

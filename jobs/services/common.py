@@ -115,10 +115,10 @@ def get_job(model, actor: User, domain_id: str, name: str):
     return job
 
 
-def request_stop(model, actor: User, domain_id: str, name: str, task) -> Any:
+def request_stop(model, actor: User, domain_id: str, name: str, task: str) -> Any:
     """Stop{Training,Processing}Job: mark the job Stopping; its watcher stops the containers
     (SIGTERM, then SIGKILL) on its next poll. `task` is sent too, so that a stop works even
-    while the watcher is lost (the lease makes a second watcher a no-op)."""
+    while the watcher is lost (the lease makes a second watcher a no-op); it is the task's name."""
     job = get_job(model, actor, domain_id, name)
     authorize(actor, f"sagemaker:Stop{model.RESOURCE_TYPE}", domain=job.domain, owner=job.profile)
     with transaction.atomic():

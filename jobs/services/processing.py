@@ -126,7 +126,6 @@ def create_processing_job(actor: User, domain_id: str, request: dict[str, Any]) 
     check_max_runtime(profile, request)
     cluster = request["ProcessingResources"]["ClusterConfig"]
     count = cluster.get("InstanceCount", 1)
-    from jobs.tasks import run_processing_job
 
     with transaction.atomic():
         admit(
@@ -150,7 +149,7 @@ def create_processing_job(actor: User, domain_id: str, request: dict[str, Any]) 
             runtime_state={"runtime": runtime_name(), "image": processing_image(request)},
         )
         record_creation(job)
-        enqueue(run_processing_job, job.pk)
+        enqueue("jobs.tasks.run_processing_job", job.pk)
     return job
 
 
@@ -167,6 +166,5 @@ def list_processing_jobs(actor: User, domain_id: str) -> QuerySet[ProcessingJob]
 
 
 def stop_processing_job(actor: User, domain_id: str, name: str) -> ProcessingJob:
-    from jobs.tasks import run_processing_job
 
-    return request_stop(ProcessingJob, actor, domain_id, name, run_processing_job)
+    return request_stop(ProcessingJob, actor, domain_id, name, "jobs.tasks.run_processing_job")

@@ -128,7 +128,6 @@ def create_training_job(actor: User, domain_id: str, request: dict[str, Any]) ->
     request = validate_training_request(request)
     check_max_runtime(profile, request)
     config = request["ResourceConfig"]
-    from jobs.tasks import run_training_job
 
     with transaction.atomic():
         admit(
@@ -155,7 +154,7 @@ def create_training_job(actor: User, domain_id: str, request: dict[str, Any]) ->
             },
         )
         record_creation(job)
-        enqueue(run_training_job, job.pk)
+        enqueue("jobs.tasks.run_training_job", job.pk)
     return job
 
 
@@ -184,6 +183,5 @@ def list_training_jobs(
 
 
 def stop_training_job(actor: User, domain_id: str, name: str) -> TrainingJob:
-    from jobs.tasks import run_training_job
 
-    return request_stop(TrainingJob, actor, domain_id, name, run_training_job)
+    return request_stop(TrainingJob, actor, domain_id, name, "jobs.tasks.run_training_job")

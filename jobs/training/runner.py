@@ -104,8 +104,6 @@ def poll(job_pk: int, token: str) -> None:
 def _step(job: TrainingJob, lease: Lease) -> None:
     """Start the job if it has no containers, poll it once, and either schedule the next poll
     (the lease stays held) or finish it (once, plus once per retry its RetryStrategy allows)."""
-    from jobs.tasks import poll_training_job
-
     runtime = get_runtime(job.runtime_state.get("runtime"))
     try:
         while True:
@@ -118,7 +116,9 @@ def _step(job: TrainingJob, lease: Lease) -> None:
             sinks = _sinks(job)
             result = _poll(job, runtime, sinks)
             if result is None:
-                execution.poll_later(poll_training_job, job, lease, job.training_start_time)
+                execution.poll_later(
+                    "jobs.tasks.poll_training_job", job, lease, job.training_start_time
+                )
                 lease = None  # handed on to the next poll
                 return
             if not _finish(job, runtime, result, sinks.get("algo-1")):
