@@ -7,8 +7,8 @@ from django.db import models
 from django.http import HttpRequest
 from django.utils.safestring import SafeString
 
-from domains.admin import ServiceModelAdmin, badge
-from domains.admin_scope import ViewOnlyMixin
+from domains.admin.base import ServiceModelAdmin, badge
+from domains.admin.scope import ViewOnlyMixin
 from domains.models import STOPPED_BY_ADMIN, App, AppStatus, WarmServer
 from domains.services import delete_app
 

@@ -1,15 +1,7 @@
-"""The admin console's workload pages: the instance-type catalog, the image registry and a
-read-only view of training jobs (see `domains.admin` for the console's rules).
+"""The image registry in the console. Images are site-wide (docs/images.md): superusers only,
+created and deleted through `jobs.services.images`, so the console makes the same checks as the
+API; a new version, never an edit, changes what an image runs."""
 
-- Instance types are the platform's catalog: superusers edit it, domain admins read it.
-- Images are site-wide (docs/images.md): superusers only, created and deleted through
-  `jobs.services.images`, so the console makes the same checks as the API.
-- Training jobs are shown to the admins of their domain; they change only through the
-  dashboard and the API, which run them.
-"""
-
-import json
-import re
 from typing import Any, ClassVar
 
 from django import forms
@@ -20,14 +12,11 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from domains.admin import ServiceModelAdmin, badge
-from domains.admin_forms import ServiceForm
-from domains.admin_scope import DomainScopedMixin, SuperuserOnlyMixin, ViewOnlyMixin, may_manage
-from jobs.models import Image, ImageVersion, TrainingJob, TrainingJobStatus
+from domains.admin.base import ServiceForm, ServiceModelAdmin, badge
+from domains.admin.scope import SuperuserOnlyMixin, ViewOnlyMixin, is_superuser
+from jobs.models import Image, ImageVersion
 from jobs.services import images as image_services
-from metering.catalog import InstanceType
 
-INSTANCE_TYPE_NAME = re.compile(r"ml\.[a-z0-9-]+\.[a-z0-9]+")
 _TONES = {
     "CREATED": "ok",
     "CREATING": "busy",
@@ -36,82 +25,11 @@ _TONES = {
     "CREATE_FAILED": "bad",
     "UPDATE_FAILED": "bad",
     "DELETE_FAILED": "bad",
-    TrainingJobStatus.COMPLETED: "ok",
-    TrainingJobStatus.IN_PROGRESS: "busy",
-    TrainingJobStatus.STOPPING: "busy",
-    TrainingJobStatus.FAILED: "bad",
-    TrainingJobStatus.STOPPED: "off",
 }
 
 
 def status_badge(status: str) -> SafeString:
     return badge(status, _TONES.get(status, "off"))
-
-
-def is_superuser(request: HttpRequest) -> bool:
-    return request.user.is_active and request.user.is_superuser
-
-
-# --- instance types ---------------------------------------------------------------------------
-
-
-class InstanceTypeForm(forms.ModelForm):
-    class Meta:
-        model = InstanceType
-        fields = ("name", "vcpus", "memory_gib", "gpus", "price_per_hour", "enabled")
-
-    def clean_name(self) -> str:
-        name = self.cleaned_data["name"]
-        if not INSTANCE_TYPE_NAME.fullmatch(name):
-            raise forms.ValidationError("Name it like SageMaker does: ml.<family>.<size>.")
-        return name
-
-    def clean_vcpus(self) -> int:
-        if self.cleaned_data["vcpus"] < 1:
-            raise forms.ValidationError("An instance type has at least one vCPU.")
-        return self.cleaned_data["vcpus"]
-
-    def clean_memory_gib(self) -> Any:
-        if self.cleaned_data["memory_gib"] <= 0:
-            raise forms.ValidationError("Memory must be more than 0 GiB.")
-        return self.cleaned_data["memory_gib"]
-
-    def clean_price_per_hour(self) -> Any:
-        if self.cleaned_data["price_per_hour"] < 0:
-            raise forms.ValidationError("The price cannot be negative.")
-        return self.cleaned_data["price_per_hour"]
-
-
-@admin.register(InstanceType)
-class InstanceTypeAdmin(admin.ModelAdmin):
-    form = InstanceTypeForm
-    list_display = ("name", "vcpus", "memory_gib", "gpus", "price_per_hour", "enabled")
-    list_editable = ("price_per_hour", "enabled")
-    list_filter = ("enabled", "gpus")
-    search_fields = ("name",)
-
-    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
-        # Jobs, quotas and the bill refer to a type by name: a rename would orphan them.
-        return ("name",) if obj is not None else ()
-
-    def has_module_permission(self, request: HttpRequest) -> bool:
-        return may_manage(request)
-
-    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return may_manage(request)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return is_superuser(request)
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return is_superuser(request)
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        """Never: jobs and usage records name their type. Untick "enabled" to retire one."""
-        return False
-
-
-# --- images -----------------------------------------------------------------------------------
 
 
 class ImageCreateForm(ServiceForm):
@@ -301,65 +219,3 @@ class ImageVersionAdmin(SiteServiceAdmin):
             "container images stay on the runtime.",
             button="Delete versions",
         )
-
-
-# --- training jobs ----------------------------------------------------------------------------
-
-
-@admin.register(TrainingJob)
-class TrainingJobAdmin(ViewOnlyMixin, DomainScopedMixin, admin.ModelAdmin):
-    list_display = (
-        "name",
-        "domain",
-        "status_badge",
-        "owner",
-        "instance_type",
-        "instance_count",
-        "created_at",
-    )
-    list_filter = (
-        "status",
-        ("domain", admin.RelatedOnlyFieldListFilter),
-        "instance_type",
-    )
-    list_select_related = ("domain", "profile__user")
-    search_fields = ("name", "profile__name", "profile__user__username")
-    date_hierarchy = "created_at"
-    fields = (
-        "name",
-        "domain",
-        "owner",
-        "status_badge",
-        "secondary_status",
-        "failure_reason",
-        "instance_type",
-        "instance_count",
-        "image",
-        "runtime",
-        "created_at",
-        "training_start_time",
-        "training_end_time",
-        "model_artifacts",
-        "request_json",
-    )
-    readonly_fields = fields
-
-    @admin.display(description="status", ordering="status")
-    def status_badge(self, job: TrainingJob) -> SafeString:
-        return status_badge(job.status)
-
-    @admin.display(description="owner", ordering="profile__name")
-    def owner(self, job: TrainingJob) -> str:
-        return f"{job.profile.name} ({job.profile.user.get_username()})"
-
-    @admin.display(description="image")
-    def image(self, job: TrainingJob) -> str:
-        return job.runtime_state.get("image", "—")
-
-    @admin.display(description="runtime")
-    def runtime(self, job: TrainingJob) -> str:
-        return job.runtime_state.get("runtime", "—")
-
-    @admin.display(description="CreateTrainingJob request")
-    def request_json(self, job: TrainingJob) -> SafeString:
-        return format_html("<pre>{}</pre>", json.dumps(job.request, indent=2, sort_keys=True))

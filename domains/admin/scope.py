@@ -19,6 +19,10 @@ from domains.models import AccessKey, Domain, Policy, UserProfile
 from domains.permissions import administered_domains
 
 
+def is_superuser(request: HttpRequest) -> bool:
+    return request.user.is_active and request.user.is_superuser
+
+
 def administered_ids(request: HttpRequest) -> frozenset[int] | None:
     """Primary keys of the domains the signed-in user administers; None means all (superuser).
 
@@ -127,7 +131,7 @@ class SuperuserOnlyMixin:
     """For Django's own User and Group admins: accounts are the platform's, not a domain's."""
 
     def has_module_permission(self, request: HttpRequest) -> bool:
-        return request.user.is_active and request.user.is_superuser
+        return is_superuser(request)
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return self.has_module_permission(request)
