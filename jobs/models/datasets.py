@@ -1,13 +1,10 @@
 """Dataset: a CSV or Parquet file (or a folder of them) in the artifact store, with what an
 upload found in it: size, row count, column types and the first rows."""
 
-from pathlib import Path
-
 from django.db import models
 from django.utils import timezone
 
 from domains.models import Domain, UserProfile
-from studio.core import storage
 from studio.core.events import domain_group, resource_group
 
 
@@ -35,7 +32,7 @@ class Dataset(models.Model):
     row_count = models.BigIntegerField()
     # [{"name": ..., "type": "int" | "float" | "bool" | "string"}, ...]
     columns = models.JSONField(default=list)
-    # The first rows (studio.core.storage.uploads.PREVIEW_ROWS), a list of cells each, in
+    # The first rows (jobs.datasets.inspection.PREVIEW_ROWS), a list of cells each, in
     # column order.
     preview = models.JSONField(default=list)
     # Built-in algorithms read CSV without a header row; the page says which kind this is.
@@ -70,7 +67,3 @@ class Dataset(models.Model):
         """Whether the files are the dataset's own (uploaded), not another resource's output
         that was registered in place: only its own files go when the dataset is deleted."""
         return self.s3_uri.startswith(self.managed_prefix)
-
-    def files(self) -> list[tuple[str, Path]]:
-        """(name relative to the dataset's URI, local path) of each of its files."""
-        return list(storage.files_under(self.s3_uri))

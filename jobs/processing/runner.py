@@ -9,13 +9,12 @@ import logging
 import shutil
 import time
 from datetime import timedelta
-from pathlib import Path
 
-from django.conf import settings
 from django.utils import timezone
 
 from jobs import execution
 from jobs.models import ProcessingJob, TrainingJobStatus
+from jobs.processing.workspace import job_dir
 from jobs.services.datasets import register_dataset
 from jobs.training.logs import LogSink, log_path
 from jobs.training.workspace import copy_in, hosts, identity, own
@@ -28,13 +27,6 @@ from studio.core.storage import confined
 from studio.core.storage.paths import safe_join
 
 log = logging.getLogger(__name__)
-
-
-def job_dir(domain_id: str, name: str) -> Path:
-    """Where one job's hosts' trees and logs are: below its domain's directory, since two
-    domains may each have a job of this name."""
-    domain = safe_join(Path(settings.DATA_DIR) / "jobs" / "processing", domain_id, "DomainId")
-    return safe_join(domain, name, "ProcessingJobName")
 
 
 def _tree(job: ProcessingJob, host: str) -> confined.Tree:

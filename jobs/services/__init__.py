@@ -7,6 +7,7 @@ from jobs.services.datasets import (
     register_dataset,
     upload_dataset,
 )
+from jobs.services.logs import job_log_tails, open_job_log
 from jobs.services.processing import (
     create_processing_job,
     describe_processing_job,
@@ -17,7 +18,9 @@ from jobs.services.training import (
     create_training_job,
     describe_training_job,
     list_training_jobs,
+    open_training_job_artifact,
     stop_training_job,
+    training_job_artifacts,
 )
 
 __all__ = [
@@ -27,11 +30,15 @@ __all__ = [
     "describe_dataset",
     "describe_processing_job",
     "describe_training_job",
+    "job_log_tails",
     "list_datasets",
     "list_processing_jobs",
     "list_training_jobs",
+    "open_job_log",
+    "open_training_job_artifact",
     "register_dataset",
     "stop_processing_job",
     "stop_training_job",
+    "training_job_artifacts",
     "upload_dataset",
 ]

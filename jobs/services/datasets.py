@@ -5,8 +5,7 @@ Members of a domain may read every dataset in it and change only their own (doma
 any). A dataset's files live in the domain's bucket, `s3://studio-<domain_id>/datasets/<name>/`.
 """
 
-import shutil
-from pathlib import Path
+from typing import BinaryIO
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
@@ -16,14 +15,14 @@ from django.db.models import QuerySet
 from domains.models import Domain, StudioStatus, UserProfile
 from domains.permissions import User, authorize
 from domains.services.lookup import get_domain
+from jobs.datasets import inspection, uploads
+from jobs.datasets.inspection import TableInfo
 from jobs.models import Dataset
 from jobs.models.datasets import dataset_prefix
-from studio.core import storage
 from studio.core.errors import ResourceInUse, ResourceNotFound, ValidationException
 from studio.core.events import Event, publish
 from studio.core.shapes import validate_name
-from studio.core.storage import uploads
-from studio.core.storage.uploads import TableInfo
+from studio.core.storage import StoredObject, artifact_store
 
 
 def _event(dataset: Dataset, kind: str) -> Event:
@@ -73,9 +72,10 @@ def upload_dataset(
 ) -> Dataset:
     """Store an uploaded CSV or Parquet file as dataset `name`, with its preview.
 
-    The upload is copied to disk chunk by chunk and inspected there, never held in memory.
-    Whatever fails (validation, a name taken meanwhile, the database), neither the file nor
-    the row is left behind.
+    The upload is inspected where Django received it (a temporary file, or memory for a small
+    one) and then copied into the store, never read whole into memory. Whatever fails
+    (validation, a name taken meanwhile, the database), neither the object nor the row is
+    left behind.
     """
     domain = get_domain(actor, domain_id)
     owner = authorize(actor, "studio:UploadDataset", domain=domain)
@@ -90,21 +90,22 @@ def upload_dataset(
     if uploaded_file is None or not uploaded_file.name:
         raise ValidationException("Choose a .csv or .parquet file to upload.", "File")
     fmt = uploads.file_format(uploaded_file.name)
-    uri = dataset_prefix(domain.domain_id, name) + uploads.safe_file_name(uploaded_file.name, fmt)
-    target = storage.local_path(uri)
-    staged = uploads.receive(uploaded_file, settings.STUDIO_MAX_UPLOAD_BYTES)
-    moved = False
+    if uploaded_file.size > settings.STUDIO_MAX_UPLOAD_BYTES:
+        raise uploads.too_large(uploaded_file.name, settings.STUDIO_MAX_UPLOAD_BYTES)
+    prefix = dataset_prefix(domain.domain_id, name)
+    uri = prefix + uploads.safe_file_name(uploaded_file.name, fmt)
+    info = inspection.inspect(uploaded_file.file, fmt, uploaded_file.name)
+    store = artifact_store()
+    stored = False
     try:
-        info = uploads.inspect(staged, fmt, uploaded_file.name)
         with transaction.atomic():
             dataset = _save(domain, owner, name, fmt, uri, info)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            staged.replace(target)
-            moved = True
+            uploaded_file.file.seek(0)
+            store.put(uri, uploaded_file.file)
+            stored = True
     except BaseException:
-        staged.unlink(missing_ok=True)
-        if moved:  # the file is in place but the transaction did not commit
-            shutil.rmtree(target.parent, ignore_errors=True)
+        if stored:  # the object is in place but the transaction did not commit
+            store.delete(prefix)
         raise
     return dataset
 
@@ -117,10 +118,13 @@ def register_dataset(actor_profile: UserProfile, domain: Domain, name: str, uri:
     they are and stay when the dataset is deleted (they are the job's output).
     """
     _check_new_name(domain, name)
-    files = list(storage.files_under(uri))
-    if not files:
+    store = artifact_store()
+    objects = {o.name: o for o in store.list(uri)}
+    if not objects:
         raise ValidationException(f"No files at {uri}.", "S3Uri")
-    fmt, info = uploads.inspect_files(files, uri)
+    fmt, info = inspection.inspect_files(
+        list(objects), lambda file: store.open(objects[file].uri), uri
+    )
     with transaction.atomic():
         return _save(domain, actor_profile, name, fmt, uri, info)
 
@@ -148,13 +152,18 @@ def describe_dataset(actor: User, domain_id: str, name: str) -> Dataset:
     return dataset
 
 
-def dataset_file(actor: User, domain_id: str, name: str, file: str | None = None) -> Path:
-    """The local path of one of a dataset's files, for downloading it (DescribeDataset's
+def dataset_files(dataset: Dataset) -> list[StoredObject]:
+    """The objects a dataset the caller has described is made of, named relative to its URI."""
+    return artifact_store().list(dataset.s3_uri)
+
+
+def open_dataset_file(actor: User, domain_id: str, name: str, file: str | None = None) -> BinaryIO:
+    """A stream of one of a dataset's files, for downloading it (DescribeDataset's
     permission): `file` as the dataset page lists it, or the first when not given."""
     dataset = describe_dataset(actor, domain_id, name)
-    for relative, path in dataset.files():
-        if file is None or relative == file:
-            return path
+    for stored in dataset_files(dataset):
+        if file is None or stored.name == file:
+            return artifact_store().open(stored.uri)
     raise ResourceNotFound(
         f"Dataset {name} has no file {file}."
         if file
@@ -166,10 +175,10 @@ def delete_dataset(actor: User, domain_id: str, name: str) -> None:
     """Delete the dataset and, for an uploaded one, its files (once the row is gone)."""
     dataset = _get_dataset(actor, domain_id, name)
     authorize(actor, "studio:DeleteDataset", domain=dataset.domain, owner=dataset.owner)
-    folder = storage.local_path(dataset.managed_prefix) if dataset.is_managed else None
+    prefix = dataset.managed_prefix if dataset.is_managed else None
     event = _event(dataset, "deleted")
     with transaction.atomic():
         dataset.delete()
         publish(event)
-        if folder is not None:
-            transaction.on_commit(lambda: shutil.rmtree(folder, ignore_errors=True))
+        if prefix is not None:
+            transaction.on_commit(lambda: artifact_store().delete(prefix))

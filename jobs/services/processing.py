@@ -93,7 +93,7 @@ def validate_processing_request(request: dict[str, Any]) -> dict[str, Any]:
         if source is None:
             raise ValidationException(f"{field} needs S3Input.", field)
         _local_path(source.get("LocalPath"), f"{field}.S3Input.LocalPath", taken)
-        if not storage.exists(source["S3Uri"], f"{field}.S3Input.S3Uri"):
+        if not storage.artifact_store().exists(source["S3Uri"], f"{field}.S3Input.S3Uri"):
             raise ValidationException(
                 f"No data at {source['S3Uri']} ({field}.S3Input.S3Uri).", f"{field}.S3Input.S3Uri"
             )
@@ -110,7 +110,7 @@ def validate_processing_request(request: dict[str, Any]) -> dict[str, Any]:
         if destination is None:
             raise ValidationException(f"{field} needs S3Output.", field)
         _local_path(destination.get("LocalPath"), f"{field}.S3Output.LocalPath", taken)
-        storage.local_path(destination["S3Uri"], f"{field}.S3Output.S3Uri")
+        storage.parse_uri(destination["S3Uri"], f"{field}.S3Output.S3Uri")
     return request
 
 

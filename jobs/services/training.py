@@ -1,7 +1,7 @@
 """CreateTrainingJob, DescribeTrainingJob, ListTrainingJobs, StopTrainingJob."""
 
 import copy
-from typing import Any
+from typing import Any, BinaryIO
 
 from django.db import transaction
 from django.db.models import QuerySet
@@ -22,13 +22,15 @@ from jobs.services.common import (
 from jobs.services.images import resolve_image, training_image
 from jobs.training.logs import compile_metric_regex
 from studio.core import storage
-from studio.core.errors import ValidationException
+from studio.core.errors import ResourceNotFound, ValidationException
 from studio.core.lifecycle import record_creation
 from studio.core.queue import enqueue
 from studio.core.runtime import runtime_name
 from studio.core.shapes import validate
 
 DEFAULT_MAX_RUNTIME = 86_400  # SageMaker's default: one day
+# What a finished job leaves below `<S3OutputPath>/<job>/output/`, as SageMaker's jobs do.
+ARTIFACTS = ("model.tar.gz", "output.tar.gz")
 
 
 def _fill_defaults(request: dict[str, Any]) -> dict[str, Any]:
@@ -91,7 +93,7 @@ def _check_channels(channels: list[dict[str, Any]]) -> None:
         if source is None:
             _fail(f"InputDataConfig[{i}] needs DataSource.S3DataSource.", f"InputDataConfig[{i}]")
         field = f"InputDataConfig[{i}].DataSource.S3DataSource.S3Uri"
-        if not storage.exists(source["S3Uri"], field):
+        if not storage.artifact_store().exists(source["S3Uri"], field):
             _fail(f"{field}: channel {name!r} has no data at {source['S3Uri']}.", field)
 
 
@@ -108,8 +110,8 @@ def validate_training_request(request: dict[str, Any]) -> dict[str, Any]:
     _check_channels(request.get("InputDataConfig", []))
     checkpoints = request.get("CheckpointConfig")
     if checkpoints:  # its LocalPath is one of studio.core.shapes' stricter rules
-        storage.local_path(checkpoints["S3Uri"], "CheckpointConfig.S3Uri")
-    storage.local_path(request["OutputDataConfig"]["S3OutputPath"], "OutputDataConfig.S3OutputPath")
+        storage.parse_uri(checkpoints["S3Uri"], "CheckpointConfig.S3Uri")
+    storage.parse_uri(request["OutputDataConfig"]["S3OutputPath"], "OutputDataConfig.S3OutputPath")
     config = request["ResourceConfig"]
     if not config.get("InstanceType"):
         _fail("ResourceConfig.InstanceType is required.", "ResourceConfig.InstanceType")
@@ -185,3 +187,26 @@ def list_training_jobs(
 def stop_training_job(actor: User, domain_id: str, name: str) -> TrainingJob:
 
     return request_stop(TrainingJob, actor, domain_id, name, "jobs.tasks.run_training_job")
+
+
+def training_job_artifacts(job: TrainingJob) -> dict[str, storage.StoredObject]:
+    """The artifacts a job the caller has described wrote, by name."""
+    output = job.request["OutputDataConfig"]["S3OutputPath"]
+    store = storage.artifact_store()
+    found = {}
+    for artifact in ARTIFACTS:
+        try:
+            stored = store.head(storage.join(output, job.name, "output", artifact))
+        except ValidationException:
+            continue  # an output path accepted before today's rules: nothing can be there
+        if stored is not None:
+            found[artifact] = stored
+    return found
+
+
+def open_training_job_artifact(job: TrainingJob, artifact: str) -> tuple[BinaryIO, int]:
+    """One of `training_job_artifacts` and its size, for downloading it."""
+    stored = training_job_artifacts(job).get(artifact)
+    if stored is None:
+        raise ResourceNotFound(f"Training job {job.name} has no {artifact}.")
+    return storage.artifact_store().open(stored.uri), stored.size

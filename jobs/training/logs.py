@@ -1,5 +1,6 @@
 """A job container's output: kept in a bounded file, parsed for metrics as it arrives,
-and streamed to the job's page in batches."""
+and streamed to the job's page in batches; read back (its end for the page, the whole file for
+a download) only here."""
 
 import json
 import logging
@@ -7,6 +8,7 @@ import os
 from collections import deque
 from collections.abc import Iterable
 from pathlib import Path
+from typing import BinaryIO
 
 import re2
 
@@ -30,8 +32,39 @@ METRIC_LINE_CHARS = 4096
 METRIC_REGEX_MEMORY = 8 * 2**20
 
 
+# A job's page opens with the end of each host's log; the whole log is a download away.
+PAGE_TAIL_BYTES = 64 * 1024
+PAGE_TAIL_LINES = 500
+
+
 def log_path(job_dir: Path, host: str) -> Path:
     return job_dir / "logs" / f"{host}.log"
+
+
+def read_tail(path: Path) -> str:
+    """The last lines of a log, read from its end so a 20 MiB log costs no more than a small
+    one; "" when there is none yet."""
+    try:
+        with path.open("rb") as f:
+            size = f.seek(0, os.SEEK_END)
+            f.seek(max(0, size - PAGE_TAIL_BYTES))
+            data = f.read()
+    except FileNotFoundError:
+        return ""
+    lines = data.decode(errors="replace").splitlines()
+    if size > PAGE_TAIL_BYTES:
+        lines = lines[1:]  # the first one is cut
+    return "\n".join(lines[-PAGE_TAIL_LINES:])
+
+
+def open_log(path: Path) -> tuple[BinaryIO, int] | None:
+    """The log and its length now (a log still being written grows past it); None when there
+    is none yet."""
+    try:
+        f = path.open("rb")
+    except (FileNotFoundError, IsADirectoryError):
+        return None
+    return f, os.fstat(f.fileno()).st_size
 
 
 def _re2_options() -> re2.Options:

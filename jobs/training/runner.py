@@ -19,6 +19,7 @@ from jobs.training.logs import LogSink, MetricParser, log_path
 from metering.catalog import InstanceType
 from studio.core import storage
 from studio.core.errors import ConflictException, StudioError
+from studio.core.events import publish
 from studio.core.leases import Lease
 from studio.core.lifecycle import transition
 from studio.core.runtime import ContainerError, ContainerSpec, Mount, Runtime, get_runtime
@@ -41,8 +42,6 @@ def set_secondary(job: TrainingJob, status: str, message: str = "") -> None:
         job.save(
             update_fields=["secondary_status", "secondary_status_transitions", "last_modified_at"]
         )
-        from studio.core.events import publish
-
         publish(job.event("secondary", secondary_status=status, message=message))
 
 

@@ -13,7 +13,7 @@ confined helper (`studio.core.storage.confined`), never by path (docs/security.m
 import json
 import os
 import shutil
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from django.conf import settings
@@ -53,10 +53,15 @@ def copy_in(uri: str, target: Path, field: str) -> None:
     """Copy what `uri` names from the store into a directory the worker just made. The names
     come from the store, which only Studio writes; they are joined with the one checked join
     all the same."""
-    for relative, source in storage.files_under(uri, field):
-        destination = safe_join(target, relative, field)
+    for stored in storage.artifact_store().list(uri, field):
+        destination = safe_join(target, stored.name, field)
         destination.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(source, destination)
+        _download(stored.uri, destination, field)
+
+
+def _download(uri: str, destination: Path, field: str) -> None:
+    with storage.artifact_store().open(uri, field) as source, destination.open("wb") as out:
+        shutil.copyfileobj(source, out, storage.CHUNK)
 
 
 def _write_json(path: Path, value: Any) -> None:
@@ -159,13 +164,15 @@ def _place_code(tree: confined.Tree, hyperparameters: dict[str, str]) -> None:
     submit = hyperparameters.get("sagemaker_submit_directory", "")
     if not submit:
         return
-    for _, source in storage.files_under(submit, field):
-        if source.name.endswith((".tar.gz", ".tgz")):
-            with source.open("rb") as archive:
-                confined.extract(tree, "code", archive, source.name)
+    store = storage.artifact_store()
+    for stored in store.list(submit, field):
+        name = PurePosixPath(stored.name).name
+        if name.endswith((".tar.gz", ".tgz")):
+            with store.open(stored.uri, field) as archive:
+                confined.extract(tree, "code", archive, name)
         else:
-            destination = safe_join(tree.root / "code", source.name, field)
-            shutil.copyfile(source, destination)
+            destination = safe_join(tree.root / "code", name, field)
+            _download(stored.uri, destination, field)
             own(destination, tree)
 
 

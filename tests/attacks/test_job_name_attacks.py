@@ -117,7 +117,7 @@ def ended(api, name: str) -> dict:
 
 
 def model_owner(uri: str) -> str:
-    with tarfile.open(fileobj=io.BytesIO(storage.local_path(uri).read_bytes())) as tar:
+    with tarfile.open(fileobj=io.BytesIO(storage.artifact_store().path(uri).read_bytes())) as tar:
         return tar.extractfile("owner.txt").read().decode()
 
 

@@ -59,7 +59,7 @@ def wait_training(member: Member, name: str) -> dict:
 
 def stored(uri: str) -> bytes:
     """Everything in the store at or below `uri`, file contents and archive members alike."""
-    path = storage.local_path(uri)
+    path = storage.artifact_store().path(uri)
     files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
     found = b""
     for file in files:
@@ -132,7 +132,7 @@ def test_a_model_holding_links_to_host_secrets_packs_the_links_not_the_secrets(
     job = train(member, "leak-model", script)
     assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
     uri = job["ModelArtifacts"]["S3ModelArtifacts"]
-    with tarfile.open(storage.local_path(uri)) as tar:
+    with tarfile.open(storage.artifact_store().path(uri)) as tar:
         members = {m.name: m for m in tar.getmembers()}
         assert tar.extractfile("model.txt").read() == b"weights"
     assert all(members[n].issym() for n in ("key", "canary", "environ", "data-dir"))
@@ -169,7 +169,7 @@ def test_checkpoints_linking_to_the_workers_environment_upload_no_secret(
     )
     job = train(member, "leak-ckpt", script, CheckpointConfig={"S3Uri": checkpoints})
     assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
-    saved = storage.local_path(checkpoints)
+    saved = storage.artifact_store().path(checkpoints)
     assert sorted(p.name for p in saved.rglob("*")) == ["step-1"]
     canaries.assert_absent(stored(checkpoints).decode(errors="replace"), job)
     canaries.assert_nothing_outside()
@@ -185,7 +185,7 @@ def test_a_checkpoint_directory_replaced_by_a_link_uploads_nothing(runtime, data
     config = {"S3Uri": checkpoints, "LocalPath": "/opt/ml/model/ckpt"}
     job = train(member, "swap-ckpt", script, CheckpointConfig=config)
     assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
-    assert not storage.local_path(checkpoints).exists()
+    assert not storage.artifact_store().path(checkpoints).exists()
     canaries.assert_absent(job)
     canaries.assert_nothing_outside()
 
@@ -225,7 +225,7 @@ def test_processing_outputs_holding_links_upload_only_real_files(runtime, data, 
     )
     job = process(member, "leak-outputs", script)
     assert job["ProcessingJobStatus"] == "Completed", job.get("FailureReason")
-    uploaded = storage.local_path("s3://research-output/processing/clean")
+    uploaded = storage.artifact_store().path("s3://research-output/processing/clean")
     assert sorted(p.name for p in uploaded.rglob("*")) == ["clean.csv"]
     canaries.assert_absent(stored("s3://research-output/processing/clean").decode(), job)
     canaries.assert_nothing_outside()
@@ -345,7 +345,8 @@ def test_jobs_of_two_members_run_as_different_uids_and_never_root(
     for who, name in ((member, "uid-alice"), (bob_api, "uid-bob")):
         job = train(who, name, script)
         assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
-        with tarfile.open(storage.local_path(job["ModelArtifacts"]["S3ModelArtifacts"])) as tar:
+        model = storage.artifact_store().path(job["ModelArtifacts"]["S3ModelArtifacts"])
+        with tarfile.open(model) as tar:
             seen[name] = int(tar.extractfile("uid").read())
     assert seen == {"uid-alice": member.profile.home_uid, "uid-bob": bob_profile.home_uid}
     assert 0 not in seen.values()
@@ -362,6 +363,7 @@ def test_a_job_cannot_read_another_members_home(runtime, data, member, bob_profi
     script = link_then(f"open('/opt/ml/model/seen', 'w').write(str(os.path.exists({str(home)!r})))")
     job = train(member, "peek-home", script)
     assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
-    with tarfile.open(storage.local_path(job["ModelArtifacts"]["S3ModelArtifacts"])) as tar:
+    model = storage.artifact_store().path(job["ModelArtifacts"]["S3ModelArtifacts"])
+    with tarfile.open(model) as tar:
         assert tar.extractfile("seen").read() == b"False"
     assert_nothing_leaked(canaries, job)

@@ -155,7 +155,8 @@ def test_a_scheme_in_capitals_with_spaces_is_read_as_the_check_read_it(
     )
     job = member.api.describe_training_job(TrainingJobName="spelled")
     assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
-    with tarfile.open(storage.local_path(job["ModelArtifacts"]["S3ModelArtifacts"])) as tar:
+    artifact = storage.artifact_store().path(job["ModelArtifacts"]["S3ModelArtifacts"])
+    with tarfile.open(artifact) as tar:
         model = {m.name: tar.extractfile(m).read() for m in tar.getmembers() if m.isfile()}
     assert model == {"seen.csv": b"1,own-data\n", "code.txt": b"the code the check looked at"}
     canaries.assert_absent(job, model)

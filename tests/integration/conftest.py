@@ -1,6 +1,7 @@
 """Fixtures for workloads: the instance-type catalog, a runtime per test, data in the store."""
 
 import importlib
+import io
 import shutil
 from pathlib import Path
 from types import SimpleNamespace
@@ -49,9 +50,8 @@ def put(uri: str, content: bytes | str) -> str:
     """Store `content` at `uri` in the artifact store."""
     from studio.core import storage
 
-    path = storage.local_path(uri)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(content.encode() if isinstance(content, str) else content)
+    data = content.encode() if isinstance(content, str) else content
+    storage.artifact_store().put(uri, io.BytesIO(data))
     return uri
 
 
@@ -84,7 +84,7 @@ def _empty_artifact_store():
     yield
     from studio.core import storage
 
-    shutil.rmtree(storage.root(), ignore_errors=True)
+    shutil.rmtree(storage.artifact_store().root, ignore_errors=True)
 
 
 @pytest.fixture

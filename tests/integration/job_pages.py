@@ -280,7 +280,9 @@ class JobPageCases:
         assert response.status_code == 200
         assert message in field_error(response.content.decode(), field)
         assert not self.model.objects.exists()
-        code_dir = storage.local_path(f"s3://studio-{alice_profile.domain.domain_id}/code")
+        code_dir = storage.artifact_store().path(
+            f"s3://studio-{alice_profile.domain.domain_id}/code"
+        )
         assert not code_dir.exists() or not any(code_dir.iterdir())
 
     def test_a_taken_name_is_shown_at_the_name(self, client, alice, alice_profile, data):

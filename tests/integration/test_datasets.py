@@ -39,9 +39,9 @@ def page_of(dataset_or_domain, name: str | None = None) -> str:
 
 
 def stored_uploads() -> list:
-    """Files anywhere in the store's staging area: a failed upload must leave none."""
-    staging = storage.root() / ".uploads"
-    return list(staging.iterdir()) if staging.exists() else []
+    """Files half-written anywhere in the store: a failed upload must leave none."""
+    root = storage.artifact_store().root
+    return [p for p in root.rglob("*") if p.name.endswith(".part")] if root.exists() else []
 
 
 def test_upload_creates_the_dataset_with_its_preview(alice_client, alice_profile, domain):
@@ -52,7 +52,7 @@ def test_upload_creates_the_dataset_with_its_preview(alice_client, alice_profile
     assert dataset.owner == alice_profile
     assert dataset.format == "csv"
     assert dataset.s3_uri == f"s3://studio-{domain.domain_id}/datasets/iris/Iris-Data.csv"
-    assert storage.local_path(dataset.s3_uri).read_bytes() == IRIS
+    assert storage.artifact_store().path(dataset.s3_uri).read_bytes() == IRIS
     assert dataset.size_bytes == len(IRIS)
     assert dataset.row_count == 3
     assert dataset.has_header
@@ -129,7 +129,9 @@ def test_a_file_that_is_not_what_it_says_is_refused_on_the_page(
     assert message in html.replace("&#x27;", "'")
     assert 'id="upload-error" role="alert">' in html  # shown, not hidden
     assert not Dataset.objects.exists()
-    assert not storage.local_path(f"s3://studio-{domain.domain_id}/datasets/bad/").exists()
+    assert (
+        not storage.artifact_store().path(f"s3://studio-{domain.domain_id}/datasets/bad/").exists()
+    )
     assert stored_uploads() == []
 
 
@@ -178,7 +180,7 @@ def test_a_name_is_unique_in_its_domain(alice_client, domain):
     assert response.status_code == 400
     assert f"Dataset iris already exists in domain {domain.domain_id}." in response.content.decode()
     dataset = Dataset.objects.get()
-    assert storage.local_path(dataset.s3_uri).read_bytes() == IRIS
+    assert storage.artifact_store().path(dataset.s3_uri).read_bytes() == IRIS
     assert stored_uploads() == []
 
 
@@ -231,7 +233,7 @@ def test_download_streams_the_file(alice_client, domain):
 
 def test_the_owner_deletes_the_dataset_and_its_files(alice_client, domain):
     upload(alice_client, "iris", "iris.csv", IRIS)
-    folder = storage.local_path(f"s3://studio-{domain.domain_id}/datasets/iris/")
+    folder = storage.artifact_store().path(f"s3://studio-{domain.domain_id}/datasets/iris/")
     assert folder.is_dir()
     html = alice_client.get(page_of(domain, "iris")).content.decode()
     assert ">Delete</button>" in html
@@ -275,4 +277,4 @@ def test_processing_output_registers_in_place(alice_profile, alice, domain):
 
     delete_dataset(alice, domain.domain_id, "prepared")
     # The job's output is the job's: deleting the dataset leaves it.
-    assert storage.exists(prefix + "part-0.csv")
+    assert storage.artifact_store().exists(prefix + "part-0.csv")

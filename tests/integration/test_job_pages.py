@@ -305,7 +305,7 @@ def test_the_form_starts_a_script_mode_job_with_the_uploaded_script(
     }
     assert job.request["HyperParameters"]["sagemaker_program"] == "train.py"
     assert job.request["HyperParameters"]["sagemaker_submit_directory"] == uri
-    with tarfile.open(fileobj=io.BytesIO(storage.local_path(uri).read_bytes())) as tar:
+    with tarfile.open(fileobj=io.BytesIO(storage.artifact_store().path(uri).read_bytes())) as tar:
         assert tar.getnames() == ["train.py"]
         assert tar.extractfile("train.py").read() == script
 
@@ -330,7 +330,7 @@ def test_a_refused_script_job_stores_no_code(client, alice, alice_profile, data)
     )
     assert "Upload a Python script" in field_error(response.content.decode(), "script")
     assert not TrainingJob.objects.exists()
-    assert not storage.local_path(code_uri(alice_profile.domain, "refused")).exists()
+    assert not storage.artifact_store().path(code_uri(alice_profile.domain, "refused")).exists()
 
 
 # --- What every kind's pages do ---------------------------------------------------------

@@ -34,7 +34,7 @@ def test_a_processing_jobs_output_becomes_a_dataset(runtime, alice, alice_profil
         create_processing_job(alice, alice_profile.domain.domain_id, request("prep-1", code))
     )
     assert job.status == "Completed", job.failure_reason
-    written = storage.local_path("s3://research-output/processing/clean/clean.csv")
+    written = storage.artifact_store().path("s3://research-output/processing/clean/clean.csv")
     assert written.read_text().startswith("label,x0,x1")
     dataset = Dataset.objects.get(name=job.output_datasets["clean"])
     assert dataset.domain == alice_profile.domain and dataset.owner == alice_profile

@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from jobs.models import ProcessingJob
-from jobs.processing.runner import job_dir
+from jobs.processing.workspace import job_dir
 from studio.core import storage
 from studio.core.lifecycle import record_creation, transition
 from studio.web.dashboard.forms import processing_code_uri
@@ -280,7 +280,8 @@ def test_a_taken_name_is_shown_at_the_name_and_keeps_the_owners_code(
 ):
     client.force_login(alice)
     assert client.post(NEW, form_data("taken")).status_code == 302
-    code = storage.local_path(processing_code_uri(alice_profile.domain, "taken", "preprocess.py"))
+    code_uri = processing_code_uri(alice_profile.domain, "taken", "preprocess.py")
+    code = storage.artifact_store().path(code_uri)
     assert code.read_bytes() == PREPROCESS
 
     client.force_login(bob)
@@ -328,7 +329,7 @@ def test_the_form_starts_a_processing_job(client, alice, alice_profile, data):
     assert job.request["Environment"] == {"MIN_VALUE": "0.5", "MODE": "strict"}
     assert job.request["StoppingCondition"]["MaxRuntimeInSeconds"] == 600
     assert job.runtime_state["image"] == "studio/sklearn:latest"
-    assert storage.local_path(code).read_bytes() == PREPROCESS
+    assert storage.artifact_store().path(code).read_bytes() == PREPROCESS
     assert "Processing job from-form was created" in html_of(client, job_url("from-form"))
 
 

@@ -190,7 +190,7 @@ def test_a_training_container_sees_no_other_data_and_no_network(
     alice_profile.domain.save()
     paths = [
         str(other.home_directory),
-        str(storage.local_path(secret)),
+        str(storage.artifact_store().path(secret)),
         str(settings.DATA_DIR),
         "/var/run/docker.sock",
     ]
@@ -239,7 +239,8 @@ def test_checkpoints_are_saved_and_restored_for_the_next_run(
     assert (first.status, second.status) == ("Completed", "Completed"), second.failure_reason
     assert model_files(first)["resumed_from.txt"] == b"0"
     assert model_files(second)["resumed_from.txt"] == b"1"
-    assert storage.local_path("s3://research-output/checkpoints/run/epoch.txt").read_text() == "2"
+    saved = storage.artifact_store().path("s3://research-output/checkpoints/run/epoch.txt")
+    assert saved.read_text() == "2"
 
 
 HOSTS = """

@@ -66,7 +66,7 @@ def ended(job, timeout: float = 120):
 
 
 def model_files(job) -> dict[str, bytes]:
-    with tarfile.open(storage.local_path(job.model_artifacts)) as tar:
+    with tarfile.open(storage.artifact_store().path(job.model_artifacts)) as tar:
         return {m.name: tar.extractfile(m).read() for m in tar.getmembers() if m.isfile()}
 
 

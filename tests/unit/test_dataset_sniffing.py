@@ -6,34 +6,38 @@ import zipfile
 
 import pytest
 
-from studio.core.errors import ValidationException
-from studio.core.storage import uploads
-from studio.core.storage.uploads import (
-    SizeLimitHandler,
+from jobs.datasets import inspection, uploads
+from jobs.datasets.inspection import (
     cell_type,
-    human_size,
-    infer_types,
     inspect_csv,
     inspect_files,
     inspect_parquet,
     looks_like_header,
     merge_types,
 )
+from jobs.datasets.uploads import SizeLimitHandler, human_size
+from studio.core.errors import ValidationException
 
 
 @pytest.fixture
 def write(tmp_path):
+    """Write a file and open it for reading, as an upload or the store hands it over."""
+    opened = []
+
     def write(content: bytes | str, name: str = "data.csv"):
         path = tmp_path / name
         path.write_bytes(content.encode() if isinstance(content, str) else content)
-        return path
+        opened.append(path.open("rb"))
+        return opened[-1]
 
-    return write
+    yield write
+    for file in opened:
+        file.close()
 
 
-def refused(path, name: str = "data.csv") -> str:
+def refused(file, name: str = "data.csv") -> str:
     with pytest.raises(ValidationException) as caught:
-        inspect_csv(path, name)
+        inspect_csv(file, name)
     assert caught.value.field == "File"
     return caught.value.message
 
@@ -71,7 +75,7 @@ def test_preview_keeps_the_first_twenty_rows_and_counts_them_all(write):
     rows = "".join(f"{i},{i * 2}\n" for i in range(1000))
     info = inspect_csv(write("x,y\n" + rows), "x.csv")
     assert info.row_count == 1000
-    assert len(info.preview) == uploads.PREVIEW_ROWS
+    assert len(info.preview) == inspection.PREVIEW_ROWS
     assert info.preview[0] == ["0", "0"]
 
 
@@ -89,8 +93,9 @@ def test_quoted_fields_may_hold_commas_and_newlines(write):
 
 @pytest.mark.parametrize("quoted", [False, True])
 def test_large_files_are_counted_and_checked_past_the_first_rows(write, monkeypatch, quoted):
-    monkeypatch.setattr(uploads, "INFER_ROWS", 5)
-    cell = '"q"' if quoted else "q"  # quotes take the csv module's path, none the bytes path
+    # Blocks of 64 bytes: types come from the first, the other rows are counted and checked.
+    monkeypatch.setattr(inspection, "BLOCK_BYTES", 64)
+    cell = '"q"' if quoted else "q"  # quoted fields may hold newlines: read another way
     body = "".join(f"{i},{cell}\n" for i in range(50))
     assert inspect_csv(write("n,s\n" + body + "\n"), "x.csv").row_count == 50
     message = refused(write("n,s\n" + body + f"7,{cell},extra\n" + body))
@@ -177,9 +182,9 @@ def test_cell_types(value, kind):
     assert cell_type(value) == kind
 
 
-def test_type_inference_widens_and_ignores_missing_values():
-    rows = [["1", "1", "true", "", "x"], ["2.5", "2", "1", "", "1"], ["", "3", "false", "", "2"]]
-    assert infer_types(rows, 5) == ["float", "int", "string", "string", "string"]
+def test_type_inference_widens_and_ignores_missing_values(write):
+    info = inspect_csv(write("1,1,true,,x\n2.5,2,1,,1\n,3,false,,2\n"), "x.csv")
+    assert [c["type"] for c in info.columns] == ["float", "int", "string", "string", "string"]
     assert merge_types("int", "float") == "float"
     assert merge_types(None, "bool") == "bool"
     assert merge_types("bool", "int") == "string"
@@ -206,10 +211,11 @@ def test_parquet_row_count_types_and_preview(tmp_path):
         }
     )
     pq.write_table(table, path, row_group_size=30)
-    info = inspect_parquet(path, "t.parquet")
+    with path.open("rb") as file:
+        info = inspect_parquet(file, "t.parquet")
     assert info.row_count == 100
     assert [c["type"] for c in info.columns] == ["int", "float", "bool", "string", "float"]
-    assert len(info.preview) == uploads.PREVIEW_ROWS
+    assert len(info.preview) == inspection.PREVIEW_ROWS
     assert info.preview[1] == [1, 0.5, False, "c1", "nan"]  # NaN has no JSON form
 
 
@@ -224,11 +230,14 @@ def test_a_truncated_parquet_file_is_refused(write):
         inspect_parquet(write(b"PAR1" + b"\x00" * 20 + b"PAR1", "t.parquet"), "t.parquet")
 
 
-def test_a_folder_of_part_files_is_one_dataset(write):
-    a, b = write("x,y\n1,2\n", "part-0.csv"), write("x,y\n3,4.5\n5,6\n", "part-1.csv")
-    marker = write("", "_SUCCESS")
+def test_a_folder_of_part_files_is_one_dataset(write, tmp_path):
+    write("x,y\n1,2\n", "part-0.csv")
+    write("x,y\n3,4.5\n5,6\n", "part-1.csv")
+    write("", "_SUCCESS")
     fmt, info = inspect_files(
-        [("part-0.csv", a), ("part-1.csv", b), ("_SUCCESS", marker)], "s3://b/out/"
+        ["part-0.csv", "part-1.csv", "_SUCCESS"],
+        lambda name: (tmp_path / name).open("rb"),
+        "s3://b/out/",
     )
     assert fmt == "csv"
     assert info.row_count == 3
@@ -236,10 +245,11 @@ def test_a_folder_of_part_files_is_one_dataset(write):
     assert [c["type"] for c in info.columns] == ["int", "float"]
 
 
-def test_a_folder_with_different_columns_is_refused(write):
-    a, b = write("x,y\n1,2\n", "a.csv"), write("x,z\n1,2\n", "b.csv")
+def test_a_folder_with_different_columns_is_refused(write, tmp_path):
+    write("x,y\n1,2\n", "a.csv")
+    write("x,z\n1,2\n", "b.csv")
     with pytest.raises(ValidationException, match="different columns"):
-        inspect_files([("a.csv", a), ("b.csv", b)], "s3://b/out/")
+        inspect_files(["a.csv", "b.csv"], lambda name: (tmp_path / name).open("rb"), "s3://b/out/")
 
 
 @pytest.mark.parametrize("name", ["data.txt", "data", "data.csv.gz", "data.xlsx"])

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import pytest
 
 from jobs.execution import LABEL_DOMAIN, MAX_CONTAINER_NAME, container_name, job_labels
-from jobs.processing.runner import job_dir as processing_dir
+from jobs.processing.workspace import job_dir as processing_dir
 from jobs.training.workspace import job_dir as training_dir
 from studio.core.errors import ValidationException
 

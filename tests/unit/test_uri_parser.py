@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from studio.core import storage
-from studio.core.errors import AccessDenied, ValidationException
+from studio.core.errors import AccessDenied, ResourceNotFound, ValidationException
 from studio.core.storage import ParsedUri, check_access, check_request_uris, parse_uri
 
 OWN = "d-own"
@@ -124,7 +124,7 @@ def test_host_files_in_any_spelling_are_refused_by_the_check_and_by_the_store(va
         check_request_uris(request, OWN)
     assert refused.value.field == "HyperParameters.sagemaker_submit_directory"
     with pytest.raises(ValidationException, match="STUDIO_ALLOW_FILE_URIS"):
-        storage.local_path(value, "HyperParameters.sagemaker_submit_directory")
+        storage.artifact_store().path(value, "HyperParameters.sagemaker_submit_directory")
 
 
 @pytest.mark.parametrize(
@@ -155,7 +155,7 @@ def test_the_store_reads_a_uri_exactly_as_the_check_did(settings, tmp_path):
     settings.DATA_DIR = str(tmp_path)
     value = '" S3://studio-d-own/code/sourcedir.tar.gz "'
     parsed = check_access(value, OWN, FIELD)
-    assert storage.local_path(value, FIELD) == (
+    assert storage.artifact_store().path(value, FIELD) == (
         Path(tmp_path) / "artifacts" / parsed.bucket / "code" / "sourcedir.tar.gz"
     )
     assert storage.join(value, "a", "b.csv") == "s3://studio-d-own/code/sourcedir.tar.gz/a/b.csv"
@@ -168,12 +168,15 @@ def test_join_refuses_parts_that_break_a_key_rule():
 
 def test_the_store_lists_no_links(settings, tmp_path):
     settings.DATA_DIR = str(tmp_path)
-    folder = storage.local_path("s3://bucket/data/")
+    folder = storage.artifact_store().path("s3://bucket/data/")
     folder.mkdir(parents=True)
     (folder / "real.csv").write_text("1\n")
     secret = tmp_path / "secret"
     secret.write_text("canary")
     (folder / "link.csv").symlink_to(secret)
     (folder / "dir").symlink_to(tmp_path)
-    assert [name for name, _ in storage.files_under("s3://bucket/data/")] == ["real.csv"]
-    assert list(storage.files_under("s3://bucket/data/link.csv")) == []
+    store = storage.artifact_store()
+    assert [stored.name for stored in store.list("s3://bucket/data/")] == ["real.csv"]
+    assert store.list("s3://bucket/data/link.csv") == []
+    with pytest.raises(ResourceNotFound):
+        store.open("s3://bucket/data/link.csv")

@@ -117,11 +117,12 @@ def pack(tree: Tree, relative: str, uri: str) -> str | None:
         if not head:
             _finish(proc, f"packing {relative}")
             return None
+        store = storage.artifact_store()
         try:
-            storage.put_stream(_Joined(head, proc.stdout), uri)
+            store.put(uri, _Joined(head, proc.stdout))
             _finish(proc, f"packing {relative}")
         except Refused:
-            storage.local_path(uri).unlink(missing_ok=True)
+            store.delete(uri)
             raise
     return uri
 
@@ -129,11 +130,12 @@ def pack(tree: Tree, relative: str, uri: str) -> str | None:
 def upload(tree: Tree, relative: str, uri: str, field: str) -> list[str]:
     """Copy every regular file below the directory `relative` to `uri`/<its relative name>;
     links and special files are skipped. Returns the URIs written."""
+    store = storage.artifact_store()
     written = []
     with _helper(tree, "tar", relative, "export") as proc:
         for name, content in _regular_files(proc.stdout):
             key = "/".join(relative_parts(name, field))
-            written.append(str(storage.put_stream(content, storage.join(uri, key), field)))
+            written.append(store.put(storage.join(uri, key, field=field), content, field))
         _finish(proc, f"uploading {relative}")
     return written
 

@@ -15,11 +15,11 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from domains.models import UserProfile
+from jobs.datasets.uploads import SizeLimitHandler, human_size, too_large
 from jobs.models import Dataset
 from jobs.services import delete_dataset, describe_dataset, list_datasets, upload_dataset
-from jobs.services.datasets import dataset_file
+from jobs.services.datasets import dataset_files, open_dataset_file
 from studio.core.errors import AccessDenied, ResourceNotFound, StudioError, ValidationException
-from studio.core.storage.uploads import SizeLimitHandler, human_size, too_large
 from studio.web.dashboard.current import current_profile
 
 
@@ -113,7 +113,7 @@ def dataset_detail(request: HttpRequest, domain_id: str, name: str) -> HttpRespo
         dataset = _describe_or_404(request, domain_id, name)
     except AccessDenied as denied:
         return _denied(request, denied)
-    files = [{"name": relative, "size": path.stat().st_size} for relative, path in dataset.files()]
+    files = [{"name": stored.name, "size": stored.size} for stored in dataset_files(dataset)]
     return render(
         request,
         "dashboard/datasets_detail.html",
@@ -131,12 +131,12 @@ def dataset_detail(request: HttpRequest, domain_id: str, name: str) -> HttpRespo
 def dataset_download(request: HttpRequest, domain_id: str, name: str, file: str) -> HttpResponse:
     """One of the dataset's files, streamed from the store in blocks."""
     try:
-        path = dataset_file(request.user, domain_id, name, file)
+        stream = open_dataset_file(request.user, domain_id, name, file)
     except (ResourceNotFound, ValidationException) as e:
         raise Http404(e.message) from e
     except AccessDenied as denied:
         return _denied(request, denied)
-    return FileResponse(path.open("rb"), as_attachment=True, filename=PurePosixPath(file).name)
+    return FileResponse(stream, as_attachment=True, filename=PurePosixPath(file).name)
 
 
 @login_required

@@ -2,11 +2,9 @@
 CreateProcessingJob request. The service validates the request; its ValidationException is
 shown next to the field it names."""
 
-import contextlib
 import io
 import re
 import tarfile
-import tempfile
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -267,15 +265,15 @@ class TrainingJobForm(JobForm):
             return
         script.seek(0)
         content = script.read()
-        with tempfile.TemporaryDirectory() as tmp:
-            archive = Path(tmp) / "sourcedir.tar.gz"
-            with tarfile.open(archive, "w:gz") as tar:
-                info = tarfile.TarInfo(Path(script.name).name)
-                info.size = len(content)
-                info.mode = 0o644
-                info.mtime = int(timezone.now().timestamp())
-                tar.addfile(info, io.BytesIO(content))
-            storage.put_file(archive, code_uri(self.domain, self.cleaned_data["name"]))
+        archive = io.BytesIO()
+        with tarfile.open(fileobj=archive, mode="w:gz") as tar:
+            info = tarfile.TarInfo(Path(script.name).name)
+            info.size = len(content)
+            info.mode = 0o644
+            info.mtime = int(timezone.now().timestamp())
+            tar.addfile(info, io.BytesIO(content))
+        archive.seek(0)
+        storage.artifact_store().put(code_uri(self.domain, self.cleaned_data["name"]), archive)
 
 
 # --- Processing ---------------------------------------------------------------------------
@@ -425,22 +423,14 @@ class ProcessingJobForm(JobForm):
         (the service checks that every input exists). False, storing nothing, when something
         is there already: another job of that name owns it and must keep it."""
         script: UploadedFile = self.cleaned_data["script"]
-        target = storage.local_path(self.code_uri)
-        target.parent.mkdir(parents=True, exist_ok=True)
         script.seek(0)
         try:
             # Exclusive create: of two requests racing for one name, only one writes.
-            with target.open("xb") as f:
-                for chunk in script.chunks():
-                    f.write(chunk)
-        except FileExistsError:
+            storage.artifact_store().put(self.code_uri, script, replace=False)
+        except ResourceInUse:
             return False
         return True
 
     def remove_script(self) -> None:
         """Undo `store_script` for a request the service refused."""
-        target = storage.local_path(self.code_uri)
-        target.unlink(missing_ok=True)
-        # Left when not empty: other files under that name are not this request's.
-        with contextlib.suppress(OSError):
-            target.parent.rmdir()
+        storage.artifact_store().delete(self.code_uri)

@@ -4,13 +4,11 @@ which kind it is."""
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from django.db.models import QuerySet
 
 from domains.permissions import User
-from jobs.processing import runner
 from jobs.services import (
     describe_processing_job,
     describe_training_job,
@@ -19,7 +17,6 @@ from jobs.services import (
     stop_processing_job,
     stop_training_job,
 )
-from jobs.training import workspace
 
 
 @dataclass(frozen=True)
@@ -36,8 +33,6 @@ class JobKind:
     list_jobs: Callable[[User, str], QuerySet]
     describe: Callable[[User, str, str], Any]
     stop: Callable[[User, str, str], Any]
-    # Where a job's hosts write their logs: (domain id, job name).
-    job_dir: Callable[[str, str], Path]
     # The model's fields for when the job started and ended its work.
     start_field: str
     end_field: str
@@ -66,7 +61,6 @@ TRAINING = JobKind(
     list_jobs=list_training_jobs,
     describe=describe_training_job,
     stop=stop_training_job,
-    job_dir=workspace.job_dir,
     start_field="training_start_time",
     end_field="training_end_time",
 )
@@ -77,7 +71,6 @@ PROCESSING = JobKind(
     list_jobs=list_processing_jobs,
     describe=describe_processing_job,
     stop=stop_processing_job,
-    job_dir=runner.job_dir,
     start_field="processing_start_time",
     end_field="processing_end_time",
 )

@@ -7,8 +7,7 @@ import asyncio
 import functools
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
-from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -18,9 +17,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from jobs.models import TrainingJobStatus
-from jobs.services import list_datasets
-from jobs.training.logs import log_path
-from jobs.training.workspace import hosts
+from jobs.services import job_log_tails, list_datasets, open_job_log
 from studio.core.errors import AccessDenied, ResourceNotFound, StudioError, ValidationException
 from studio.web.dashboard.cost import cost_context
 from studio.web.dashboard.current import current_profile
@@ -29,9 +26,6 @@ from studio.web.dashboard.job_kinds import JobKind
 
 # Both kinds share SageMaker's job statuses.
 RUNNING = {TrainingJobStatus.IN_PROGRESS, TrainingJobStatus.STOPPING}
-# The page opens with the end of each host's log; the whole log is a download away.
-TAIL_BYTES = 64 * 1024
-TAIL_LINES = 500
 CHUNK_BYTES = 256 * 1024
 
 View = Callable[..., HttpResponse]
@@ -55,22 +49,6 @@ def elapsed(started: datetime | None, ended: datetime | None) -> int | None:
     if started is None:
         return None
     return max(0, int(((ended or timezone.now()) - started).total_seconds()))
-
-
-def tail(path: Path) -> str:
-    """The last lines of a log, read from its end so a 20 MiB log costs no more than a small
-    one."""
-    try:
-        with path.open("rb") as f:
-            size = f.seek(0, 2)
-            f.seek(max(0, size - TAIL_BYTES))
-            data = f.read()
-    except FileNotFoundError:
-        return ""
-    lines = data.decode(errors="replace").splitlines()
-    if size > TAIL_BYTES:
-        lines = lines[1:]  # the first one is cut
-    return "\n".join(lines[-TAIL_LINES:])
 
 
 def current_domain_id(request: HttpRequest) -> str:
@@ -114,12 +92,10 @@ def page_view(kind: JobKind, template: str, context_of: Callable[[Any], dict[str
         started, ended = getattr(job, kind.start_field), getattr(job, kind.end_field)
         seconds = elapsed(started, ended)
         billable = None if seconds is None else seconds * job.instance_count
-        root = kind.job_dir(job.domain.domain_id, job.name)
-        logs = [{"host": h, "text": tail(log_path(root, h))} for h in hosts(job.instance_count)]
         context = {
             "kind": kind,
             "job": job,
-            "logs": logs,
+            "logs": job_log_tails(job),
             "started": started,
             "ended": ended,
             **cost_context(job.instance_type, billable),
@@ -155,11 +131,10 @@ def stop_view(kind: JobKind) -> View:
     return job_stop
 
 
-async def _chunks(path: Path, size: int) -> AsyncIterator[bytes]:
-    """`size` bytes of `path` in chunks, read in a thread: the event loop keeps serving while
+async def _chunks(f: BinaryIO, size: int) -> AsyncIterator[bytes]:
+    """`size` bytes of `f` in chunks, read in a thread: the event loop keeps serving while
     the disk works, and memory stays at one chunk however large the file. A log still being
     written is cut at the length the response announced."""
-    f = await asyncio.to_thread(path.open, "rb")
     try:
         while size > 0:
             chunk = await asyncio.to_thread(f.read, min(CHUNK_BYTES, size))
@@ -171,9 +146,11 @@ async def _chunks(path: Path, size: int) -> AsyncIterator[bytes]:
         f.close()
 
 
-def download(path: Path, filename: str, content_type: str) -> StreamingHttpResponse:
-    size = path.stat().st_size
-    response = StreamingHttpResponse(_chunks(path, size), content_type=content_type)
+def download(
+    stream: BinaryIO, size: int, filename: str, content_type: str
+) -> StreamingHttpResponse:
+    """A download of the first `size` bytes of `stream`."""
+    response = StreamingHttpResponse(_chunks(stream, size), content_type=content_type)
     response["Content-Length"] = str(size)
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
@@ -187,12 +164,11 @@ def log_view(kind: JobKind) -> View:
     @require_http_methods(["GET", "HEAD"])
     @job_view(kind)
     def job_log(request: HttpRequest, job: Any, host: str) -> HttpResponse:
-        if host not in hosts(job.instance_count):
-            raise Http404(f"{kind.label} {job.name} has no host {host}.")
-        path = log_path(kind.job_dir(job.domain.domain_id, job.name), host)
-        if not path.is_file():
-            raise Http404(f"{kind.label} {job.name} has no log for {host} yet.")
-        return download(path, f"{job.name}-{host}.log", "text/plain; charset=utf-8")
+        try:
+            opened = open_job_log(job, host)
+        except ResourceNotFound as e:
+            raise Http404(e.message) from e
+        return download(*opened, f"{job.name}-{host}.log", "text/plain; charset=utf-8")
 
     return job_log
 

@@ -5,7 +5,6 @@ job's own here; processing jobs' are in `processing`. Every read and change goes
 `jobs.services`, which decides who may do what."""
 
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
@@ -20,9 +19,8 @@ from django.views.decorators.http import require_http_methods
 from domains.models import UserProfile
 from domains.permissions import User
 from jobs.models import MetricPoint, TrainingJob, TrainingJobStatus
-from jobs.services import create_training_job
-from studio.core import storage
-from studio.core.errors import AccessDenied, StudioError, ValidationException
+from jobs.services import create_training_job, open_training_job_artifact, training_job_artifacts
+from studio.core.errors import AccessDenied, ResourceNotFound, StudioError, ValidationException
 from studio.web.dashboard.current import current_profile
 from studio.web.dashboard.forms import TrainingJobForm
 from studio.web.dashboard.job_kinds import KINDS, TRAINING, JobKind
@@ -38,7 +36,6 @@ from studio.web.dashboard.job_pages import (
 )
 
 PAGE_SIZE = 25
-ARTIFACTS = ("model.tar.gz", "output.tar.gz")
 
 # The list's columns, the same for both kinds so that one UNION query pages them together.
 ROW_FIELDS = ("name", "status", "instance_type", "instance_count", "created_at", "profile_id")
@@ -193,25 +190,13 @@ def _metric_series(job: TrainingJob) -> dict[str, list[list[Any]]]:
     return series
 
 
-def _artifact_path(job: TrainingJob, artifact: str) -> Path | None:
-    """Where a finished job's artifact is, if it was written: SageMaker's layout
-    `<S3OutputPath>/<job>/output/<artifact>`."""
-    output = job.request["OutputDataConfig"]["S3OutputPath"]
-    uri = storage.join(output, job.name, "output", artifact)
-    try:
-        path = storage.local_path(uri)
-    except ValidationException:
-        return None
-    return path if path.is_file() else None
-
-
 def _page_context(job: TrainingJob) -> dict[str, Any]:
     """What a training job's page shows besides what every job's page does."""
     return {
         "spec": _spec(job),
         "timeline": _timeline(job),
         "metrics": _metric_series(job),
-        "artifacts": [a for a in ARTIFACTS if _artifact_path(job, a)],
+        "artifacts": list(training_job_artifacts(job)),
     }
 
 
@@ -239,7 +224,8 @@ job_new = form_view(TRAINING, TrainingJobForm, "dashboard/jobs_new.html", _start
 @require_http_methods(["GET", "HEAD"])
 @job_view(TRAINING)
 def job_artifact(request: HttpRequest, job: TrainingJob, artifact: str) -> HttpResponse:
-    path = _artifact_path(job, artifact) if artifact in ARTIFACTS else None
-    if path is None:
-        raise Http404(f"Training job {job.name} has no {artifact}.")
-    return download(path, f"{job.name}-{artifact}", "application/gzip")
+    try:
+        opened = open_training_job_artifact(job, artifact)
+    except ResourceNotFound as e:
+        raise Http404(e.message) from e
+    return download(*opened, f"{job.name}-{artifact}", "application/gzip")
