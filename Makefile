@@ -25,6 +25,7 @@ test: install test-packages
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
 
 install: $(BIN)/.installed
 

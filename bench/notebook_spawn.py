@@ -117,8 +117,8 @@ def run_all(args, platform: Platform, url: str) -> dict:
     from django.conf import settings
     from django.test import Client
 
-    from domains.app_access import proxy_prefix
     from domains.models import App, Space
+    from domains.notebooks.access import proxy_prefix
     from domains.services import create_app, create_space, delete_app
     from studio.core.runtime import get_runtime
 
@@ -198,8 +198,8 @@ def open_lab(browser, url: str, session: str, lab: str) -> tuple[str, str] | Non
 def warm_spawn(platform: Platform, app, open_it, i: int) -> float:
     """Click → JupyterLab through the proxy for a stopped app whose warm server is ready
     (STUDIO_WARM_POOL_SIZE): the start takes the server over. Stops the app again after."""
-    from domains import warm_pool
     from domains.models import App, WarmServer
+    from domains.notebooks import warm_pool
     from domains.services import create_app, delete_app
 
     domain_id, name = platform.domain.domain_id, app.space.name
@@ -223,7 +223,7 @@ def proxy_overhead(app, url: str, space: tuple[str, str], calls: int) -> tuple[f
     import httpx
     from websockets.sync.client import connect, unix_connect
 
-    from domains.app_access import SOCKET_NAME, proxy_prefix, runtime_dir
+    from domains.notebooks.access import SOCKET_NAME, proxy_prefix, runtime_dir
     from studio.core.crypto import decrypt
     from studio.web.proxy.handoff import COOKIE_NAME
 
@@ -311,7 +311,7 @@ def round_trip(ws) -> float:
 
 
 def lab_answers(sock: Path, token: str) -> bool:
-    from domains.app_server import server_get
+    from domains.notebooks.launcher import server_get
 
     try:
         return server_get(sock, "/bare/lab", token, 1000)[0] == 200  # bare_command runs as 1000

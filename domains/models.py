@@ -407,7 +407,7 @@ class StudioLifecycleConfig(models.Model):
 class WarmServer(models.Model):
     """A JupyterLab server started ahead of a click, for an app that is stopped: the same
     container a start would run (the space's volume, the owner's uid, its own token and key),
-    so that starting the app again only hands it over (domains/warm_pool.py)."""
+    so that starting the app again only hands it over (domains/notebooks/warm_pool.py)."""
 
     app = models.OneToOneField(App, on_delete=models.CASCADE, related_name="warm_server")
     runtime = models.CharField(max_length=16)

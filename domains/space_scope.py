@@ -1,7 +1,7 @@
 """What the key of a shared space's JupyterLab app may do.
 
 Every member of a shared space runs code in its container, so every member holds the key that
-container carries; the key is issued for the space's owner (domains/app_credentials.py). Left
+container carries; the key is issued for the space's owner (domains/notebooks/credentials.py). Left
 at the owner's full rights, any member could act as the owner: delete the owner's other
 spaces, stop the owner's jobs, read the owner's private spaces. SageMaker runs a shared space
 with a space-level execution role instead of a member's identity; Studio keeps the owner's

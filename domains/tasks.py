@@ -9,10 +9,10 @@ from celery import shared_task
 from django.db import transaction
 from django.utils import timezone
 
-from domains import app_server
-from domains.app_access import boot_dir, runtime_dir
 from domains.models import Domain, RetentionType, Space, StudioStatus, UserProfile
-from domains.volumes import create_domain_volume, create_home, remove_domain_volume
+from domains.notebooks import culler, servers, warm_pool
+from domains.notebooks.access import boot_dir, runtime_dir
+from domains.notebooks.volumes import create_domain_volume, create_home, remove_domain_volume
 from studio.core.errors import ConflictException
 from studio.core.events import publish
 from studio.core.lifecycle import transition
@@ -117,8 +117,6 @@ def provision_space(space_pk: int) -> None:
 def finish_space_deletion(space_pk: int) -> None:
     space = _waiting(Space.objects.select_related("domain"), space_pk, StudioStatus.DELETING)
     if space is not None:
-        from domains import warm_pool
-
         # Its files may go with it: no warm server may keep them mounted.
         for app in space.apps.all():
             warm_pool.discard(app)
@@ -131,9 +129,8 @@ def finish_space_deletion(space_pk: int) -> None:
 
 @shared_task
 def cull_idle_apps() -> list[str]:
-    from domains import idle
 
-    return idle.cull()
+    return culler.cull()
 
 
 @shared_task
@@ -142,30 +139,28 @@ def reconcile_apps() -> dict[str, int]:
     a stop a crash interrupted is finished, a start a crash interrupted is failed, and
     containers of apps that should not run are removed. Running servers are left alone, so
     restarting web, worker or beat never stops a notebook."""
-    return app_server.reconcile()
+    return servers.reconcile()
 
 
 @shared_task
 def start_app(app_pk: int) -> None:
-    app_server.start(app_pk)
+    servers.start(app_pk)
 
 
 @shared_task
 def stop_app(app_pk: int) -> None:
-    app_server.stop(app_pk)
+    servers.stop(app_pk)
 
 
 @shared_task
 def refill_warm_pool() -> dict[str, int]:
     """Keep servers started for the most recently used stopped apps (STUDIO_WARM_POOL_SIZE)."""
-    from domains import warm_pool
 
     return warm_pool.refill()
 
 
 @shared_task
 def warm_up_app(app_pk: int) -> None:
-    from domains import warm_pool
 
     warm_pool.warm_up(app_pk)
 

@@ -177,8 +177,8 @@ def _stop_apps_left_running() -> None:
         timeout=60,
         what="apps left running by the test to stop",
     )
-    from domains import warm_pool
     from domains.models import WarmServer
+    from domains.notebooks import warm_pool
 
     for warm in WarmServer.objects.select_related("app__space__domain"):
         warm_pool.discard(warm.app)

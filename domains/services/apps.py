@@ -10,11 +10,11 @@ from domains.models import App, AppStatus, SharingType, Space, StudioStatus, Use
 from domains.permissions import User, authorize, enforce_quotas, require_in_scope
 from domains.services.lifecycle_configs import lifecycle_config_for
 from domains.services.lookup import get_domain
-from domains.services.spaces import get_space
+from domains.services.spaces import get_space, visible_spaces
 from domains.user_settings import default_image, default_instance_type, merge_user_settings
 from metering import catalog, usage
 from studio.core.errors import ResourceInUse, ResourceNotFound, ValidationException
-from studio.core.lifecycle import transition
+from studio.core.lifecycle import record_creation, transition
 from studio.core.queue import enqueue
 from studio.core.runtime import runtime_name
 from studio.core.shapes import validate
@@ -111,8 +111,6 @@ def create_app(
         app.last_user_activity_at = timezone.now()
         app.save(update_fields=["runtime_state", "last_user_activity_at"])
         if created:
-            from studio.core.lifecycle import record_creation
-
             record_creation(app)
         enqueue("domains.tasks.start_app", app.pk)
     return app
@@ -144,8 +142,6 @@ def describe_app(actor: User, domain_id: str, space_name: str, app_name: str = "
 
 
 def list_apps(actor: User, domain_id: str) -> QuerySet[App]:
-    from domains.services.spaces import visible_spaces
-
     domain = get_domain(actor, domain_id)
     authorize(actor, "sagemaker:ListApps", domain=domain)
     return App.objects.filter(space__in=visible_spaces(actor, domain)).select_related("space")

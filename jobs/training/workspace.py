@@ -19,7 +19,7 @@ from typing import Any
 from django.conf import settings
 
 from domains.models import UserProfile
-from domains.volumes import HOME_GID
+from domains.notebooks.volumes import HOME_GID
 from studio.core import storage
 from studio.core.storage import confined
 from studio.core.storage.paths import below, safe_join

@@ -2,8 +2,9 @@
 socket in the data directory, for notebook containers, which have no network.
 
 Containers mount the socket's directory and reach the API through a forwarder of their own
-(domains/api_forwarder.py); over that socket only the API and /healthz answer (studio/web/asgi.py),
-so a kernel cannot reach the dashboard, the event websocket or other people's notebooks.
+(domains/notebooks/api_forwarder.py); over that socket only the API and /healthz answer
+(studio/web/asgi.py), so a kernel cannot reach the dashboard, the event websocket or other
+people's notebooks.
 """
 
 import argparse

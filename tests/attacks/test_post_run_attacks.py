@@ -355,7 +355,7 @@ def test_jobs_of_two_members_run_as_different_uids_and_never_root(
 def test_a_job_cannot_read_another_members_home(runtime, data, member, bob_profile, canaries):
     """Homes are 0700 and owned by their profile's uid: a job of alice, now under her own uid,
     cannot read bob's even if it could name it (it cannot: homes are not mounted in jobs)."""
-    from domains.volumes import create_home
+    from domains.notebooks.volumes import create_home
 
     home = bob_profile.home_directory
     create_home(home, bob_profile.home_uid)

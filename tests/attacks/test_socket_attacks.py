@@ -1,7 +1,7 @@
 """A kernel swaps its server's socket (`/run/studio/jupyter.sock`, in a directory its container
 can write) for a way to another host socket, or leaves links where root used to write its
 scripts: the proxy and the worker never connect anywhere but to the server's own socket, and
-root writes nothing through a link (studio/core/unix_socket.py, domains/app_server.py)."""
+root writes nothing through a link (studio/core/unix_socket.py, domains/notebooks/launcher.py)."""
 
 import os
 import secrets
@@ -14,8 +14,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from domains import app_server, idle
-from domains.app_access import SOCKET_NAME, proxy_prefix, runtime_dir
+from domains.notebooks import culler, launcher
+from domains.notebooks.access import SOCKET_NAME, proxy_prefix, runtime_dir
 from domains.services import create_app, create_space, delete_app
 from studio.core.api_socket import API_SOCKET_NAME, api_socket_dir
 from studio.core.unix_socket import UntrustedSocket
@@ -101,11 +101,11 @@ def assert_refused_like_a_stopped_server(member, app, canaries) -> None:
     probe) all refuse the swapped socket, and the answer is the stopped-server answer."""
     answer = proxied_get(member, app)
     with pytest.raises(UntrustedSocket):
-        idle.last_activity(app)
+        culler.last_activity(app)
     space = app.space
     prefix = proxy_prefix(space.domain.domain_id, space.name)
     sock = runtime_dir(space) / SOCKET_NAME
-    assert not app_server.server_answers(sock, prefix, "token", space.home_uid)
+    assert not launcher.server_answers(sock, prefix, "token", space.home_uid)
     stopped = stopped_answer(member, app)
     assert answer.status_code == stopped.status_code == 502
     assert answer.text == stopped.text

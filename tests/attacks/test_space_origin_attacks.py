@@ -10,8 +10,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from domains.app_access import proxy_prefix
 from domains.models import AccessKey
+from domains.notebooks.access import proxy_prefix
 from domains.services import create_app, create_space
 from studio.core import crypto
 from studio.web.proxy import handoff as tickets

@@ -8,8 +8,8 @@ from urllib.parse import urlsplit
 import httpx
 from websockets.sync.client import ClientConnection, connect, unix_connect
 
-from domains.app_access import SOCKET_NAME, proxy_prefix, runtime_dir
 from domains.models import App
+from domains.notebooks.access import SOCKET_NAME, proxy_prefix, runtime_dir
 from studio.core.crypto import decrypt
 from studio.web.proxy.handoff import COOKIE_NAME
 from tests.conftest import wait_for
@@ -35,7 +35,7 @@ class Server:
         self.token = decrypt(app.runtime_state["token"])
 
     def request(self, method: str, path: str, body: dict | None = None) -> tuple[int, dict]:
-        from domains.app_server import _UnixConnection
+        from domains.notebooks.launcher import _UnixConnection
 
         connection = _UnixConnection(self.sock, timeout=30)
         try:

@@ -3,8 +3,8 @@ reactivated and deleted; the two-key limit and other people's keys refused."""
 
 from django.urls import reverse
 
-from domains import app_credentials
 from domains.models import AccessKey, App, Space
+from domains.notebooks import credentials
 from domains.services import create_access_key
 from studio.web.dashboard.keys import NEW_KEY
 
@@ -95,7 +95,7 @@ def test_a_running_apps_key_is_not_listed_or_managed_here(client, alice, alice_p
         domain=alice_profile.domain, name="lab", owner=alice_profile, status="InService"
     )
     app = App.objects.create(space=space, status="InService")
-    key, _ = app_credentials.issue(app)
+    key, _ = credentials.issue(app)
     client.force_login(alice)
     assert key.access_key_id not in client.get(KEYS).content.decode()
     client.post(delete_url(key.access_key_id))

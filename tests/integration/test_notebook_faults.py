@@ -9,8 +9,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from domains.app_access import proxy_prefix
 from domains.models import App
+from domains.notebooks.access import proxy_prefix
 from domains.services import create_app, create_space
 from domains.tasks import reconcile_apps
 from tests.conftest import ROOT, service_env, settled, wait_for

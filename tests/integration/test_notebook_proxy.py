@@ -68,7 +68,7 @@ def docker_client():
 
 def start_server(docker_client, space, home: Path) -> tuple[object, Path, str]:
     """A real JupyterLab on the space's socket, as the app-start task runs it."""
-    from domains.app_access import SOCKET_NAME, proxy_prefix, runtime_dir
+    from domains.notebooks.access import SOCKET_NAME, proxy_prefix, runtime_dir
 
     token = secrets.token_hex(24)
     rundir = runtime_dir(space)
@@ -121,8 +121,8 @@ def start_server(docker_client, space, home: Path) -> tuple[object, Path, str]:
 
 @pytest.fixture
 def notebook(docker_client, alice_profile, tmp_path) -> Iterator[Notebook]:
-    from domains.app_access import proxy_prefix
     from domains.models import App, AppStatus, Space
+    from domains.notebooks.access import proxy_prefix
     from studio.core.crypto import encrypt
 
     space = Space.objects.create(

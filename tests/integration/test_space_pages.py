@@ -13,8 +13,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import escape
 
-from domains.app_access import proxy_prefix
 from domains.models import App, Space
+from domains.notebooks.access import proxy_prefix
 from studio.core.events import Event, resource_group, send_now
 from studio.core.models import StatusTransition
 from tests.conftest import wait_for

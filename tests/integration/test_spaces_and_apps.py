@@ -6,8 +6,8 @@ import json
 import pytest
 from websockets.sync.client import unix_connect
 
-from domains.app_access import SOCKET_NAME, runtime_dir
 from domains.models import App, Space
+from domains.notebooks.access import SOCKET_NAME, runtime_dir
 from domains.services import (
     create_app,
     create_space,
@@ -134,14 +134,14 @@ def test_boto3_in_a_notebook_calls_studio_as_the_space_owner_with_no_configurati
 
 
 def test_a_key_left_by_a_crash_is_revoked_by_the_reconciler(instance_types, alice, alice_profile):
-    from domains import app_credentials
     from domains.models import AccessKey
+    from domains.notebooks import credentials
     from domains.tasks import reconcile_apps
 
     settled(create_space(alice, alice_profile.domain.domain_id, name="lab"))
     space = Space.objects.get(name="lab")
     app = App.objects.create(space=space, status="Failed")
-    app_credentials.issue(app)
+    credentials.issue(app)
     assert reconcile_apps()["keys_revoked"] == 1
     assert not AccessKey.objects.filter(app=app).exists()
 
@@ -175,7 +175,7 @@ def test_idle_shutdown_stops_an_idle_app_and_leaves_a_busy_one(
 
     from django.utils import timezone
 
-    from domains import idle
+    from domains.notebooks import culler
     from domains.services import update_domain
     from domains.user_settings import simple_user_settings
 
@@ -201,7 +201,7 @@ def test_idle_shutdown_stops_an_idle_app_and_leaves_a_busy_one(
             "bob's kernel to be busy",
         )
         # An hour and a bit later (SageMaker's shortest idle timeout is 60 minutes).
-        stopped = idle.cull(now=timezone.now() + timedelta(minutes=61))
+        stopped = culler.cull(now=timezone.now() + timedelta(minutes=61))
     assert stopped == [idle_app.resource_id]
     wait_for(lambda: App.objects.get(pk=idle_app.pk).status == "Deleted", 60, "the idle stop")
     assert App.objects.get(pk=idle_app.pk).stopped_reason == "idle"
@@ -275,7 +275,7 @@ def test_the_proxy_reaches_a_restarted_server_at_once(
 ):
     """The proxy remembers where a space's server is for a few seconds; a restart (a new
     server, a new token) within them must not leave the user facing the old one's refusal."""
-    from domains.app_access import proxy_prefix
+    from domains.notebooks.access import proxy_prefix
     from studio.web import proxy
     from tests.integration.notebooks import open_space, space_client, studio_session
 

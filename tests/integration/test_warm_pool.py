@@ -4,8 +4,8 @@ one started with other settings is replaced, and the pool keeps only what it sho
 
 import pytest
 
-from domains import warm_pool
 from domains.models import AccessKey, App, WarmServer
+from domains.notebooks import warm_pool
 from domains.services import create_app, create_space, delete_app, delete_space
 from domains.services.profiles import suspend_user_profile
 from domains.tasks import reconcile_apps
@@ -48,7 +48,7 @@ def stopped_app(user, profile, space: str) -> App:
 
 
 def test_a_stopped_app_starts_again_by_taking_over_its_warm_server(jupyter, alice, alice_profile):
-    from domains.app_access import proxy_target
+    from domains.notebooks.access import proxy_target
 
     domain_id = alice_profile.domain.domain_id
     app = stopped_app(alice, alice_profile, "lab")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from domains.api_forwarder import relay, serve
+from domains.notebooks.api_forwarder import relay, serve
 
 
 @pytest.fixture

@@ -215,7 +215,7 @@ def test_paths_name_a_domain_and_a_space():
 def test_recent_decisions_are_reused_until_they_expire(monkeypatch):
     from pathlib import Path
 
-    from domains.app_access import ProxyTarget
+    from domains.notebooks.access import ProxyTarget
     from studio.web.proxy import access
 
     clock = [100.0]

@@ -9,8 +9,8 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.http import HttpRequest
 from django.utils import timezone
 
-from domains import app_credentials
 from domains.models import AccessKey, AccessKeyStatus, UserProfile
+from domains.notebooks import credentials
 from domains.permissions import acting_as
 from studio.core.crypto import decrypt
 from studio.core.errors import InvalidSignature, UnrecognizedClient
@@ -33,7 +33,7 @@ class Caller:
     def user(self) -> AbstractBaseUser:
         """The actor services authorize: the key's profile, never the (super)user behind it,
         and for a shared space's app key, held to that space's scope."""
-        return acting_as(self.key.profile, app_credentials.scope_of(self.key))
+        return acting_as(self.key.profile, credentials.scope_of(self.key))
 
     @property
     def domain_id(self) -> str:

@@ -17,9 +17,16 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from domains.admin_apps import STOPPED_BY_ADMIN
-from domains.app_access import proxy_prefix
-from domains.models import App, AppStatus, SharingType, Space, UserProfile, WarmServer
+from domains.models import (
+    STOPPED_BY_ADMIN,
+    App,
+    AppStatus,
+    SharingType,
+    Space,
+    UserProfile,
+    WarmServer,
+)
+from domains.notebooks.access import proxy_prefix
 from domains.services import (
     create_app,
     create_space,

@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, quote
 from channels.db import database_sync_to_async
 from django.contrib.auth.views import redirect_to_login
 
-from domains.app_access import ProxyTarget, proxy_prefix
+from domains.notebooks.access import ProxyTarget, proxy_prefix
 from studio.web.proxy import http, websocket
 from studio.web.proxy.access import (
     ActivityRecorder,

@@ -14,7 +14,7 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 from django.contrib.auth import get_user
 
-from domains.app_access import ProxyTarget, note_activity, proxy_target
+from domains.notebooks.access import ProxyTarget, note_activity, proxy_target
 from studio.web.proxy.handoff import COOKIE_NAME
 
 log = logging.getLogger(__name__)

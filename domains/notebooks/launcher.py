@@ -1,5 +1,6 @@
-"""The worker side of a JupyterLab app: start its container, wait until the server answers on
-its socket, stop it. Progress goes to the space's page as events."""
+"""Launching one JupyterLab server: its container's spec and boot scripts, the start, the wait
+until the server answers on its socket, and asking the server how it is. `servers` decides when
+to launch and stop; the warm pool launches ahead of a click."""
 
 import http.client
 import json
@@ -8,34 +9,26 @@ import secrets
 import time
 from collections.abc import Callable
 from datetime import timedelta
-from functools import partial
 from pathlib import Path
 
 import redis
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
-from django.utils import timezone
 
-from domains import app_credentials
-from domains.app_access import SOCKET_NAME, boot_dir, proxy_prefix, runtime_dir, server_uid
-from domains.models import AccessKeyStatus, App, AppStatus
-from domains.volumes import HOME_GID, create_home
+from domains.models import AccessKeyStatus, App, StudioLifecycleConfig
+from domains.notebooks import credentials
+from domains.notebooks.access import SOCKET_NAME, boot_dir, proxy_prefix, runtime_dir, server_uid
+from domains.notebooks.volumes import HOME_GID, create_home
 from metering.catalog import InstanceType
-from studio.core import queue
 from studio.core.api_socket import api_socket_dir
-from studio.core.crypto import encrypt
+from studio.core.crypto import decrypt, encrypt
 from studio.core.disk_usage import home_size_problem
-from studio.core.errors import ConflictException
-from studio.core.events import publish
 from studio.core.health import redis_client
-from studio.core.lifecycle import transition
 from studio.core.runtime import (
     ContainerError,
     ContainerSpec,
     Mount,
     State,
-    get_runtime,
-    runtime_name,
 )
 from studio.core.runtime.base import LABEL_KIND, LABEL_NAME, Runtime
 from studio.core.unix_socket import connect as connect_verified
@@ -43,6 +36,8 @@ from studio.core.unix_socket import connect as connect_verified
 log = logging.getLogger(__name__)
 
 READY_TIMEOUT = 90
+# A start that has not finished in this long was lost with its worker.
+START_LOST_AFTER = timedelta(seconds=2 * READY_TIMEOUT)
 HOME = "/home/sagemaker-user"
 RUNDIR = "/run/studio"  # the space's runtime directory (container-writable): the server's socket
 BOOTDIR = "/run/studio-boot"  # read-only: the scripts the container runs before the server
@@ -100,19 +95,7 @@ def server_answers(sock: Path, prefix: str, token: str, uid: int) -> bool:
         return False
 
 
-def _progress(app: App, step: str, percent: int) -> None:
-    publish(app.event("progress", step=step, percent=percent))
-
-
-def _fail(app: App, reason: str) -> None:
-    app_credentials.revoke(app)
-    try:
-        transition(app, AppStatus.FAILED, reason=reason)
-    except ConflictException:
-        log.info("app %s already left Pending", app.resource_id)
-
-
-def container_spec(app: App, token: str, credentials: dict[str, str]) -> ContainerSpec:
+def container_spec(app: App, token: str, key_environment: dict[str, str]) -> ContainerSpec:
     space = app.space
     cpus, memory = InstanceType.objects.get(
         name=app.resource_spec["InstanceType"]
@@ -138,13 +121,13 @@ def container_spec(app: App, token: str, credentials: dict[str, str]) -> Contain
             "HOME": HOME,
             "SHELL": "/bin/bash",
             **SERVER_ENV,
-            **credentials,
+            **key_environment,
         },
         mounts=[
             Mount(space.home_volume, HOME),
             Mount(runtime_dir(space), RUNDIR),
             Mount(boot_dir(space), BOOTDIR, read_only=True),
-            Mount(api_socket_dir(), app_credentials.API_DIR_IN_CONTAINER, read_only=True),
+            Mount(api_socket_dir(), credentials.API_DIR_IN_CONTAINER, read_only=True),
         ],
         cpus=cpus,
         memory_bytes=memory,
@@ -163,7 +146,7 @@ def _container_command(app: App, server: list[str]) -> list[str]:
     """The server command, after the API forwarder (in the background) and the app's
     lifecycle configuration when it has one: its output goes to the app's log, and its
     failure ends the start with that output."""
-    steps = [app_credentials.forwarder_command(BOOTDIR)]
+    steps = [credentials.forwarder_command(BOOTDIR)]
     if app.resource_spec.get("LifecycleConfigArn"):
         steps.append(
             f'bash {BOOTDIR}/{LCC_FILE} || {{ code=$?; echo "{LCC_FAILED} $code"; exit $code; }};'
@@ -177,14 +160,12 @@ def _write_boot_dir(app: App) -> None:
     Root never writes into a directory a container can write (the runtime directory, the
     home), where a link planted between two steps would send the write, or a chown, to any
     host file."""
-    from domains.models import StudioLifecycleConfig
-
     directory = boot_dir(app.space)
     for path in (directory / "jupyter-config" / "labconfig", directory / "jupyter-data"):
         path.mkdir(mode=0o755, parents=True, exist_ok=True)
     directory.chmod(0o755)
     files = {
-        app_credentials.FORWARDER.name: app_credentials.FORWARDER.read_text(),
+        credentials.FORWARDER.name: credentials.FORWARDER.read_text(),
         "jupyter-config/labconfig/page_config.json": json.dumps(PAGE_CONFIG),
         # Tells jupyter_core not to move ~/.ipython's configuration into the (read-only) dir.
         "jupyter-config/migrated": "",
@@ -270,8 +251,8 @@ def launch(
     token = secrets.token_urlsafe(32)
     # The uid the server runs as: the proxy connects only to a socket that uid owns.
     record({"token": encrypt(token), "uid": space.home_uid})
-    key, secret = app_credentials.issue(app, status=key_status)
-    spec = container_spec(app, token, app_credentials.environment(key, secret))
+    key, secret = credentials.issue(app, status=key_status)
+    spec = container_spec(app, token, credentials.environment(key, secret))
     try:
         container_id = _start_container(runtime, spec)
     except ContainerError as e:
@@ -297,68 +278,9 @@ def launch(
     return container_id, token
 
 
-def start(app_pk: int) -> None:
-    from domains import warm_pool
-
-    app = App.objects.select_related("space__domain", "space__owner").filter(pk=app_pk).first()
-    if app is None or app.status != AppStatus.PENDING:
-        return
-    lock = launch_lock(app)
-    if not lock.acquire():
-        _fail(app, "The app was still being started by someone else; start it again.")
-        return
-    try:
-        if not warm_pool.claim(app):
-            runtime = get_runtime(app.runtime_state.get("runtime"))
-
-            def record(state: dict) -> None:
-                app.runtime_state = {**app.runtime_state, **state}
-                app.save(update_fields=["runtime_state"])
-
-            try:
-                launch(app, runtime, record=record, progress=partial(_progress, app))
-            except LaunchFailed as e:
-                _fail(app, str(e))
-                return
-    finally:
-        release(lock)
-    _progress(app, "ready", 100)
-    try:
-        transition(app, AppStatus.IN_SERVICE)
-    except ConflictException:
-        # Deleted while starting: the stop task will find the container and remove it.
-        log.info("app %s was deleted while starting", app.resource_id)
-
-
-def stop(app_pk: int) -> None:
-    app = App.objects.select_related("space__domain").filter(pk=app_pk).first()
-    if app is None or app.status != AppStatus.DELETING:
-        return
-    runtime = get_runtime(app.runtime_state.get("runtime"))
-    container_id = app.runtime_state.get("container")
-    if container_id:
-        runtime.stop(container_id, timeout=10)
-        runtime.remove(container_id)
-    # Unlinking removes whatever the name holds (a link, not its target).
-    (runtime_dir(app.space) / SOCKET_NAME).unlink(missing_ok=True)
-    app_credentials.revoke(app)
-    app.runtime_state = {k: v for k, v in app.runtime_state.items() if k == "runtime"}
-    app.save(update_fields=["runtime_state"])
-    try:
-        transition(app, AppStatus.DELETED)
-    except ConflictException:
-        log.info("app %s already deleted", app.resource_id)
-        return
-    if settings.STUDIO_WARM_POOL_SIZE > 0:
-        # The app just stopped is now the most recently used stopped one: warm it again.
-        queue.send("domains.tasks.refill_warm_pool")
-
-
 def activity(app: App) -> dict:
     """The server's own account of activity: its status (last_activity, connections) and its
     kernels (execution_state, last_activity). Raises OSError when it does not answer."""
-    from studio.core.crypto import decrypt
-
     token = decrypt(app.runtime_state["token"])
     prefix = proxy_prefix(app.space.domain.domain_id, app.space.name)
     sock = runtime_dir(app.space) / SOCKET_NAME
@@ -367,53 +289,3 @@ def activity(app: App) -> dict:
         "status": json.loads(server_get(sock, f"{prefix}api/status", token, uid)[1]),
         "kernels": json.loads(server_get(sock, f"{prefix}api/kernels", token, uid)[1]),
     }
-
-
-# A start that has not finished in this long was lost with its worker.
-START_LOST_AFTER = timedelta(seconds=2 * READY_TIMEOUT)
-STOP_LOST_AFTER = timedelta(seconds=30)
-
-
-def reconcile() -> dict[str, int]:
-    now = timezone.now()
-    counts = {"failed": 0, "resent": 0, "removed": 0, "keys_revoked": 0}
-    apps = App.objects.select_related("space__domain").filter(
-        status__in=[AppStatus.PENDING, AppStatus.IN_SERVICE, AppStatus.DELETING]
-    )
-    live_names = set()
-    for app in apps:
-        live_names.add(app.resource_id)
-        runtime = get_runtime(app.runtime_state.get("runtime"))
-        container_id = app.runtime_state.get("container")
-        if app.status == AppStatus.IN_SERVICE:
-            status = runtime.status(container_id) if container_id else None
-            if status is None or status.state != State.RUNNING:
-                code = "" if status is None else f" (exit code {status.exit_code})"
-                if container_id:
-                    runtime.remove(container_id)
-                _fail(app, f"The server's container stopped{code}; start the app again.")
-                counts["failed"] += 1
-        elif app.status == AppStatus.PENDING and now - app.last_modified_at > START_LOST_AFTER:
-            if container_id:
-                runtime.remove(container_id)
-            _fail(app, "The start was interrupted (the worker stopped); start the app again.")
-            counts["failed"] += 1
-        elif app.status == AppStatus.DELETING and now - app.last_modified_at > STOP_LOST_AFTER:
-            queue.send("domains.tasks.stop_app", app.pk)
-            counts["resent"] += 1
-    from domains import warm_pool
-
-    counts["warm_forgotten"] = warm_pool.reconcile()
-    warm = warm_pool.containers()
-    runtimes = {runtime_name()} | {a.runtime_state.get("runtime") for a in apps} - {None}
-    for name in sorted(runtimes):
-        runtime = get_runtime(name)
-        for container in runtime.list_managed():
-            if container.labels.get(LABEL_KIND) != App.RESOURCE_TYPE or container.id in warm:
-                continue
-            if container.labels.get(LABEL_NAME) not in live_names:
-                runtime.stop(container.id, timeout=2)
-                runtime.remove(container.id)
-                counts["removed"] += 1
-    counts["keys_revoked"] = app_credentials.revoke_stopped()
-    return counts

@@ -7,8 +7,8 @@ from datetime import datetime, timedelta
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from domains import app_server
 from domains.models import App, AppStatus
+from domains.notebooks import launcher
 from domains.services.apps import stop_app_now
 from domains.user_settings import idle_timeout_minutes, merge_user_settings
 from studio.core.errors import StudioError
@@ -27,7 +27,7 @@ def idle_timeout(app: App) -> timedelta | None:
 def last_activity(app: App) -> datetime | None:
     """The latest sign of use: the server's own last_activity, each kernel's, and the proxy's
     record of the user's requests. None while a kernel is busy: running code is use."""
-    reported = app_server.activity(app)
+    reported = launcher.activity(app)
     moments = [app.last_user_activity_at, app.created_at]
     for kernel in reported["kernels"]:
         if kernel.get("execution_state") == "busy":

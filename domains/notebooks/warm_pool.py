@@ -19,16 +19,6 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from domains import app_credentials
-from domains.app_access import SOCKET_NAME, proxy_prefix, runtime_dir
-from domains.app_server import (
-    START_LOST_AFTER,
-    LaunchFailed,
-    launch,
-    launch_lock,
-    release,
-    server_answers,
-)
 from domains.models import (
     AccessKeyStatus,
     App,
@@ -36,6 +26,16 @@ from domains.models import (
     StudioLifecycleConfig,
     StudioStatus,
     WarmServer,
+)
+from domains.notebooks import credentials
+from domains.notebooks.access import SOCKET_NAME, proxy_prefix, runtime_dir
+from domains.notebooks.launcher import (
+    START_LOST_AFTER,
+    LaunchFailed,
+    launch,
+    launch_lock,
+    release,
+    server_answers,
 )
 from studio.core.crypto import decrypt
 from studio.core.queue import enqueue
@@ -144,7 +144,7 @@ def claim(app: App) -> bool:
     if not _usable(warm, app):
         _remove(warm)
         return False
-    app_credentials.activate(app)
+    credentials.activate(app)
     app.runtime_state = {
         **app.runtime_state,
         "container": warm.container,
@@ -193,7 +193,7 @@ def _remove(warm: WarmServer) -> None:
         runtime.remove(warm.container)
     warm.app.refresh_from_db(fields=["status"])
     if warm.app.status not in (AppStatus.PENDING, AppStatus.IN_SERVICE):
-        app_credentials.revoke(warm.app)
+        credentials.revoke(warm.app)
     warm.delete()
 
 
