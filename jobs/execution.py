@@ -126,8 +126,7 @@ def job_lease(job) -> Lease:
 
 def resume_lease(job, token: str) -> Lease | None:
     """The lease a previous poll held (its token handed on to the next), if still ours."""
-    lease = job_lease(job)
-    lease.token = token
+    lease = Lease(job.RESOURCE_TYPE, job.resource_id, token)
     return lease if lease.renew() else None
 
 
