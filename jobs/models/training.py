@@ -34,8 +34,9 @@ class TrainingJob(JobIdentity, LifecycleModel):
     profile = models.ForeignKey(UserProfile, on_delete=models.CASCADE, related_name="training_jobs")
     # The CreateTrainingJob request as accepted (with defaults filled in), for Describe.
     request = models.JSONField()
+    # Its history is the lifecycle's (`transitions(secondary=True)`), recorded by
+    # `lifecycle.record_secondary`.
     secondary_status = models.CharField(max_length=32, default="Starting")
-    secondary_status_transitions = models.JSONField(default=list)
     instance_type = models.CharField(max_length=32)
     instance_count = models.PositiveSmallIntegerField(default=1)
     # The runtime that runs it and that runtime's container ids per host: an opaque blob the
@@ -67,6 +68,25 @@ class TrainingJob(JobIdentity, LifecycleModel):
     def billable_seconds(self) -> int | None:
         seconds = self.training_seconds
         return None if seconds is None else seconds * self.instance_count
+
+    @property
+    def secondary_status_transitions(self) -> list[dict[str, str]]:
+        """SageMaker's SecondaryStatusTransitions, from the job's history: each step ends when
+        the next begins, the last when the job has ended."""
+        steps = list(self.transitions(secondary=True))
+        ended = self.status not in (TrainingJobStatus.IN_PROGRESS, TrainingJobStatus.STOPPING)
+        transitions = []
+        for i, step in enumerate(steps):
+            end = steps[i + 1].at if i + 1 < len(steps) else (step.at if ended else None)
+            transitions.append(
+                {
+                    "Status": step.to_status,
+                    "StartTime": step.at.isoformat(),
+                    **({"EndTime": end.isoformat()} if end else {}),
+                    "StatusMessage": step.reason,
+                }
+            )
+        return transitions
 
 
 class MetricPoint(models.Model):

@@ -9,7 +9,6 @@ import logging
 import time
 from datetime import timedelta
 
-from django.db import transaction
 from django.utils import timezone
 
 from jobs import builtin_algorithms, execution
@@ -19,30 +18,12 @@ from jobs.training.logs import LogSink, MetricParser, log_path
 from metering.catalog import InstanceType
 from studio.core import storage
 from studio.core.errors import ConflictException, StudioError
-from studio.core.events import publish
 from studio.core.leases import Lease
-from studio.core.lifecycle import transition
+from studio.core.lifecycle import record_secondary, transition
 from studio.core.runtime import ContainerError, ContainerSpec, Mount, Runtime, get_runtime
 from studio.core.storage import confined
 
 log = logging.getLogger(__name__)
-
-
-def set_secondary(job: TrainingJob, status: str, message: str = "") -> None:
-    """Record a SecondaryStatusTransition (closing the previous one) and publish it."""
-    now = timezone.now().isoformat()
-    transitions = list(job.secondary_status_transitions)
-    if transitions and transitions[-1].get("EndTime") is None:
-        transitions[-1]["EndTime"] = now
-    transitions.append({"Status": status, "StartTime": now, "StatusMessage": message})
-    job.secondary_status = status
-    job.secondary_status_transitions = transitions
-    job.last_modified_at = timezone.now()
-    with transaction.atomic():
-        job.save(
-            update_fields=["secondary_status", "secondary_status_transitions", "last_modified_at"]
-        )
-        publish(job.event("secondary", secondary_status=status, message=message))
 
 
 def container_name(job: TrainingJob, host: str) -> str:
@@ -137,14 +118,14 @@ def _retry(job: TrainingJob, reason: str) -> bool:
     job.runtime_state = {k: v for k, v in job.runtime_state.items() if k == "runtime"}
     job.training_end_time = None
     job.save(update_fields=["attempt", "runtime_state", "training_end_time"])
-    set_secondary(job, "Restarting", f"{reason} Retrying: attempt {job.attempt}.")
+    record_secondary(job, "Restarting", f"{reason} Retrying: attempt {job.attempt}.")
     return True
 
 
 def _start(job: TrainingJob, runtime: Runtime) -> bool:
-    set_secondary(job, "Starting", "Preparing the instances required to run the training job")
+    record_secondary(job, "Starting", "Preparing the instances required to run the training job")
     hosts = workspace.hosts(job.instance_count)
-    set_secondary(job, "Downloading", "Downloading input data")
+    record_secondary(job, "Downloading", "Downloading input data")
     uid, gid = workspace.identity(job.profile)
     try:
         root = workspace.job_dir(job.domain.domain_id, job.name)
@@ -156,7 +137,7 @@ def _start(job: TrainingJob, runtime: Runtime) -> bool:
     # MaxRuntimeInSeconds covers all attempts together, as in SageMaker: the first start counts.
     job.training_start_time = job.training_start_time or timezone.now()
     job.save(update_fields=["runtime_state", "training_start_time"])
-    set_secondary(job, "Training", "Training image download completed. Training in progress.")
+    record_secondary(job, "Training", "Training image download completed. Training in progress.")
     for host in hosts:
         try:
             container_id = runtime.start(container_spec(job, host, trees[host]))
@@ -192,7 +173,7 @@ def _poll(
         job.runtime_state["containers"],
         sinks,
         deadline=job.training_start_time + timedelta(seconds=max_runtime),
-        on_stop_request=lambda: set_secondary(job, "Stopping", "Stopping the training job"),
+        on_stop_request=lambda: record_secondary(job, "Stopping", "Stopping the training job"),
         over_volume=lambda: execution.volume_problem(
             job,
             [_tree(job, host).root for host in job.runtime_state["containers"]],
@@ -250,7 +231,7 @@ def _finish(
             return True
         _end(job, TrainingJobStatus.FAILED, "Failed", vanished_reason(result))
         return False
-    set_secondary(job, "Uploading", "Uploading generated training model")
+    record_secondary(job, "Uploading", "Uploading generated training model")
     output = storage.join(job.request["OutputDataConfig"]["S3OutputPath"], job.name, "output")
     try:
         model = confined.pack(tree, "model", storage.join(output, "model.tar.gz"))
@@ -304,10 +285,7 @@ def _end(job: TrainingJob, status: str, secondary: str, message: str, reason: st
     if job.training_end_time is None and job.training_start_time is not None:
         job.training_end_time = timezone.now()
         job.save(update_fields=["training_end_time"])
-    set_secondary(job, secondary, message)
-    if job.secondary_status_transitions[-1].get("EndTime") is None:
-        job.secondary_status_transitions[-1]["EndTime"] = timezone.now().isoformat()
-        job.save(update_fields=["secondary_status_transitions"])
+    record_secondary(job, secondary, message)
     if status == TrainingJobStatus.FAILED and not reason:
         reason = message
     try:

@@ -46,9 +46,11 @@ class LifecycleModel(models.Model):
             data={"status": self.status, **data},
         )
 
-    def transitions(self) -> models.QuerySet[StatusTransition]:
+    def transitions(self, *, secondary: bool = False) -> models.QuerySet[StatusTransition]:
+        """The resource's status changes, oldest first (with `secondary`: its secondary
+        status's)."""
         return StatusTransition.objects.filter(
-            resource_type=self.RESOURCE_TYPE, resource_id=self.resource_id
+            resource_type=self.RESOURCE_TYPE, resource_id=self.resource_id, secondary=secondary
         )
 
 
@@ -90,3 +92,23 @@ def record_creation(obj: LifecycleModel) -> None:
     )
     status_changed.send(type(obj), instance=obj, from_status="", to_status=obj.status)
     publish(obj.event("created"))
+
+
+def record_secondary(obj: LifecycleModel, status: str, message: str = "") -> None:
+    """Move `obj`'s secondary status (a field `secondary_status` it has) to `status`, record it
+    in the same history as its status, and publish it. Secondary statuses follow one another
+    as the work goes, with no table of allowed moves (SageMaker's do not have one)."""
+    with transaction.atomic():
+        previous = obj.transitions(secondary=True).last()
+        obj.secondary_status = status
+        obj.last_modified_at = timezone.now()
+        obj.save(update_fields=["secondary_status", "last_modified_at"])
+        StatusTransition.objects.create(
+            resource_type=obj.RESOURCE_TYPE,
+            resource_id=obj.resource_id,
+            from_status=previous.to_status if previous else "",
+            to_status=status,
+            reason=message,
+            secondary=True,
+        )
+        publish(obj.event("secondary", secondary_status=status, message=message))

@@ -19,6 +19,7 @@ from django.utils import timezone
 from jobs.models import MetricPoint, TrainingJob
 from jobs.training import workspace
 from studio.core import storage
+from studio.core.models import StatusTransition
 from studio.web.dashboard.forms import code_uri
 from tests.integration import job_pages
 from tests.integration.conftest import put
@@ -145,22 +146,20 @@ def test_job_page_shows_spec_timeline_metrics_and_failure(client, alice, alice_p
         failure_reason="AlgorithmError: the label column holds text <b>",
         training_start_time=start,
         training_end_time=start + timedelta(seconds=90),
-        secondary_status_transitions=[
-            {
-                "Status": "Starting",
-                "StartTime": start.isoformat(),
-                "EndTime": (start + timedelta(seconds=3)).isoformat(),
-                "StatusMessage": "Preparing the instances required to run the training job",
-            },
-            {
-                "Status": "Training",
-                "StartTime": (start + timedelta(seconds=3)).isoformat(),
-                "EndTime": (start + timedelta(seconds=90)).isoformat(),
-                "StatusMessage": "Training image download completed. Training in progress.",
-            },
-            {"Status": "Failed", "StartTime": (start + timedelta(seconds=90)).isoformat()},
-        ],
     )
+    for status, seconds, message in (
+        ("Starting", 0, "Preparing the instances required to run the training job"),
+        ("Training", 3, "Training image download completed. Training in progress."),
+        ("Failed", 90, ""),
+    ):
+        step = StatusTransition.objects.create(
+            resource_type="TrainingJob",
+            resource_id=job.resource_id,
+            to_status=status,
+            reason=message,
+            secondary=True,
+        )
+        StatusTransition.objects.filter(pk=step.pk).update(at=start + timedelta(seconds=seconds))
     MetricPoint.objects.bulk_create(
         MetricPoint(job=job, name="train:loss", value=v, timestamp=start + timedelta(seconds=i))
         for i, v in enumerate([0.9, 0.5, 0.25])
