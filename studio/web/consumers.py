@@ -7,24 +7,14 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from domains.models import UserProfile
+from domains.services import describe_space
+from jobs.services import describe_processing_job, describe_training_job
 from studio.core.errors import StudioError
 from studio.core.events import domain_group, profile_group, resource_group
 
 # A page subscribes to the few resources it shows; a cap keeps one socket from joining
 # thousands of groups.
 MAX_SUBSCRIPTIONS = 20
-
-
-def _describers() -> dict[str, Callable]:
-    """Resource type → the Describe service that decides who may watch it."""
-    from domains.services import describe_space
-    from jobs.services import describe_processing_job, describe_training_job
-
-    return {
-        "TrainingJob": _in_domain(describe_training_job),
-        "ProcessingJob": _in_domain(describe_processing_job),
-        "Space": _in_domain(describe_space),
-    }
 
 
 def _in_domain(describe: Callable) -> Callable:
@@ -38,6 +28,14 @@ def _in_domain(describe: Callable) -> Callable:
     return describe_by_id
 
 
+# Resource type → the Describe service that decides who may watch it.
+DESCRIBERS: dict[str, Callable] = {
+    "TrainingJob": _in_domain(describe_training_job),
+    "ProcessingJob": _in_domain(describe_processing_job),
+    "Space": _in_domain(describe_space),
+}
+
+
 @database_sync_to_async
 def _own_profile(user, profile_pk: str) -> UserProfile | None:
     if not profile_pk.isdigit():
@@ -48,7 +46,7 @@ def _own_profile(user, profile_pk: str) -> UserProfile | None:
 @database_sync_to_async
 def _may_watch(user, resource_type: str, resource_id: str) -> str | None:
     """None when `user` may see the resource; else why not (the service's own message)."""
-    describe = _describers().get(resource_type)
+    describe = DESCRIBERS.get(resource_type)
     if describe is None:
         return f"Cannot subscribe to {resource_type} resources."
     try:
