@@ -143,36 +143,28 @@ class PolicyColumns:
         return ", ".join(f"{t}: {n}" for t, n in quotas) or "—"
 
 
+# What a policy allows and limits: the columns of every list of policies.
+RULES = (
+    "allowed",
+    "denied",
+    "instance_quotas",
+    "max_concurrent_jobs",
+    "max_concurrent_apps",
+    "max_runtime_in_seconds",
+    "monthly_budget_usd",
+)
+
+
 class PolicyInline(PolicyColumns, ReadOnlyInline):
     model = Policy
-    fields = readonly_fields = (
-        "name",
-        "allowed",
-        "denied",
-        "instance_quotas",
-        "max_concurrent_jobs",
-        "max_concurrent_apps",
-        "max_runtime_in_seconds",
-        "monthly_budget_usd",
-    )
+    fields = readonly_fields = ("name", *RULES)
 
 
 @admin.register(Policy)
 class PolicyAdmin(PolicyColumns, ServiceModelAdmin):
     form = PolicyForm
     add_form = PolicyForm
-    list_display = (
-        "name",
-        "domain",
-        "allowed",
-        "denied",
-        "instance_quotas",
-        "max_concurrent_jobs",
-        "max_concurrent_apps",
-        "max_runtime_in_seconds",
-        "monthly_budget_usd",
-        "attached",
-    )
+    list_display = ("name", "domain", *RULES, "attached")
     list_filter = (("domain", admin.RelatedOnlyFieldListFilter),)
     list_select_related = ("domain",)
     search_fields = ("name", "description", "domain__name")
