@@ -178,6 +178,23 @@ def authorize(
     raise _denied(profile, action, decision.reason)
 
 
+def may(
+    user: User,
+    action: str,
+    *,
+    domain: Domain | None = None,
+    owner: UserProfile | None = None,
+    space_id: int | None = None,
+) -> bool:
+    """Whether `authorize` lets `user` do `action` (same arguments): for a page deciding which
+    buttons to offer. The service still decides when one is pressed."""
+    try:
+        authorize(user, action, domain=domain, owner=owner, space_id=space_id)
+    except AccessDenied:
+        return False
+    return True
+
+
 def profile_quotas(profile: UserProfile) -> Quotas:
     """The profile's quotas: its policies' tightest, and the installation's defaults for those
     no policy sets."""

@@ -7,6 +7,7 @@ from jobs.services.datasets import (
     register_dataset,
     upload_dataset,
 )
+from jobs.services.listing import list_jobs
 from jobs.services.logs import job_log_tails, open_job_log
 from jobs.services.processing import (
     create_processing_job,
@@ -32,6 +33,7 @@ __all__ = [
     "describe_training_job",
     "job_log_tails",
     "list_datasets",
+    "list_jobs",
     "list_processing_jobs",
     "list_training_jobs",
     "open_job_log",

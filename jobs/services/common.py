@@ -1,9 +1,12 @@
-"""What CreateTrainingJob and CreateProcessingJob check alike."""
+"""What CreateTrainingJob and CreateProcessingJob check and do alike, and the filters their
+List actions share."""
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, BinaryIO
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import QuerySet
 
 from domains.models import Domain, StudioStatus, UserProfile
 from domains.permissions import User, authorize, enforce_quotas, profile_quotas
@@ -12,14 +15,31 @@ from jobs.models import TrainingJobStatus as JobStatus
 from metering import catalog, usage
 from metering.catalog import InstanceType
 from studio.core.errors import ResourceInUse, ResourceNotFound, ValidationException
-from studio.core.lifecycle import transition
+from studio.core.lifecycle import record_creation, transition
 from studio.core.queue import enqueue
 from studio.core.shapes import validate
+from studio.core.storage import artifact_store, domain_bucket
 
 # All of one job's hosts run on this machine's runtime; more than this is a mistake.
 MAX_INSTANCE_COUNT = 16
 # What SageMaker fills in when StoppingCondition.MaxRuntimeInSeconds is left out: one day.
 SAGEMAKER_DEFAULT_MAX_RUNTIME = 86_400
+
+
+def code_uri(domain_id: str, job_name: str, file_name: str) -> str:
+    """Where code uploaded with a job's request is stored: under the job's name in its domain's
+    bucket, as the SageMaker SDK uploads a job's code to its session's bucket."""
+    return f"s3://{domain_bucket(domain_id)}/code/{job_name}/{file_name}"
+
+
+@dataclass(frozen=True)
+class Code:
+    """Code uploaded with a job's request, to store at `uri` when the job is created."""
+
+    uri: str
+    content: BinaryIO
+    # False: something already stored at `uri` belongs to someone else, and the job is refused.
+    replace: bool
 
 
 def role_arn() -> str:
@@ -100,6 +120,86 @@ def check_max_runtime(profile: UserProfile, request: dict[str, Any]) -> None:
         f"({ceiling.source} sets this ceiling), not {seconds}.",
         "StoppingCondition.MaxRuntimeInSeconds",
     )
+
+
+def insert_job(
+    model,
+    domain: Domain,
+    profile: UserProfile,
+    request: dict[str, Any],
+    *,
+    instance_type: str,
+    count: int,
+    runtime_state: dict[str, Any],
+    task: str,
+    code: Code | None = None,
+):
+    """Create an accepted job in one transaction: `admit` it, insert its row and record its
+    creation, store its uploaded `code`, and send the worker `task` once all of it commits.
+    Whatever refuses or fails on the way, neither the row nor the code is left."""
+    name = request[f"{model.RESOURCE_TYPE}Name"]
+    store = artifact_store()
+    stored = False
+    try:
+        with transaction.atomic():
+            admit(domain, profile, model, name, instance_type, count)
+            job = model.objects.create(
+                name=name,
+                domain=domain,
+                profile=profile,
+                request=request,
+                status=JobStatus.IN_PROGRESS,
+                instance_type=instance_type,
+                instance_count=count,
+                runtime_state=runtime_state,
+            )
+            record_creation(job)
+            if code is not None:
+                try:
+                    store.put(code.uri, code.content, replace=code.replace)
+                except ResourceInUse:
+                    raise ResourceInUse(
+                        f"A job named {name} has code stored already; pick another."
+                    ) from None
+                stored = True
+            enqueue(task, job.pk)
+    except BaseException:
+        if stored:  # stored, but the transaction did not commit
+            store.delete(code.uri)
+        raise
+    return job
+
+
+def check_status(status: str | None) -> None:
+    """Refuse a StatusEquals that no job has (both kinds share SageMaker's job statuses)."""
+    if status and status not in JobStatus.values:
+        raise ValidationException(
+            f"StatusEquals must be one of {', '.join(JobStatus.values)}.", "StatusEquals"
+        )
+
+
+def list_jobs_of(
+    model,
+    actor: User,
+    domain_id: str,
+    *,
+    status: str | None = None,
+    name_contains: str | None = None,
+    owner: UserProfile | None = None,
+) -> QuerySet:
+    """List{Training,Processing}Jobs: the domain's jobs of `model`, newest first, with the
+    List actions' filters (`owner`: the dashboard's "mine")."""
+    domain = get_domain(actor, domain_id)
+    authorize(actor, f"sagemaker:List{model.RESOURCE_TYPE}s", domain=domain)
+    check_status(status)
+    jobs = model.objects.filter(domain=domain).select_related("profile")
+    if status:
+        jobs = jobs.filter(status=status)
+    if name_contains:
+        jobs = jobs.filter(name__icontains=name_contains)
+    if owner is not None:
+        jobs = jobs.filter(profile=owner)
+    return jobs.order_by("-created_at")
 
 
 def get_job(model, actor: User, domain_id: str, name: str):

@@ -4,17 +4,20 @@ import copy
 from pathlib import PurePosixPath
 from typing import Any
 
-from django.db import transaction
+from django.core.files.uploadedfile import UploadedFile
 from django.db.models import QuerySet
 
 from domains.permissions import User, authorize
 from domains.services.lookup import get_domain
-from jobs.models import ProcessingJob, TrainingJobStatus
+from jobs.models import ProcessingJob
 from jobs.services.common import (
-    admit,
+    Code,
     check_instances,
     check_max_runtime,
+    code_uri,
     get_job,
+    insert_job,
+    list_jobs_of,
     request_stop,
     require_profile,
     role_arn,
@@ -22,14 +25,14 @@ from jobs.services.common import (
 from jobs.services.images import resolve_image
 from studio.core import storage
 from studio.core.errors import ValidationException
-from studio.core.lifecycle import record_creation
-from studio.core.queue import enqueue
 from studio.core.runtime import runtime_name
 from studio.core.shapes import PROCESSING_ROOT, validate
 from studio.core.storage import paths
 
 DEFAULT_MAX_RUNTIME = 86_400
 IMAGE_URI = "AppSpecification.ImageUri"
+# Where code uploaded with the request is mounted, as the SDK's ScriptProcessor mounts it.
+CODE_DIR = "/opt/ml/processing/input/code"
 
 
 def _local_path(value: str | None, field: str, taken: list[PurePosixPath]) -> PurePosixPath:
@@ -64,7 +67,12 @@ def processing_image(request: dict[str, Any]) -> str:
         raise ValidationException(message, IMAGE_URI) from e
 
 
-def validate_processing_request(request: dict[str, Any]) -> dict[str, Any]:
+def validate_processing_request(
+    request: dict[str, Any], uploaded: str | None = None
+) -> dict[str, Any]:
+    """The request with defaults filled, or ValidationException naming the field and rule.
+    Every input must have data in the store but the one at `uploaded`, whose content comes
+    with the request (its code)."""
     if not isinstance(request, dict):
         raise ValidationException("The request must be an object.", "CreateProcessingJobRequest")
     request = copy.deepcopy(request)
@@ -93,10 +101,11 @@ def validate_processing_request(request: dict[str, Any]) -> dict[str, Any]:
         if source is None:
             raise ValidationException(f"{field} needs S3Input.", field)
         _local_path(source.get("LocalPath"), f"{field}.S3Input.LocalPath", taken)
-        if not storage.artifact_store().exists(source["S3Uri"], f"{field}.S3Input.S3Uri"):
-            raise ValidationException(
-                f"No data at {source['S3Uri']} ({field}.S3Input.S3Uri).", f"{field}.S3Input.S3Uri"
-            )
+        uri_field = f"{field}.S3Input.S3Uri"
+        if source["S3Uri"] != uploaded and not storage.artifact_store().exists(
+            source["S3Uri"], uri_field
+        ):
+            raise ValidationException(f"No data at {source['S3Uri']} ({uri_field}).", uri_field)
     outputs = request.get("ProcessingOutputConfig", {}).get("Outputs", [])
     for i, item in enumerate(outputs):
         field = f"ProcessingOutputConfig.Outputs[{i}]"
@@ -114,43 +123,81 @@ def validate_processing_request(request: dict[str, Any]) -> dict[str, Any]:
     return request
 
 
-def create_processing_job(actor: User, domain_id: str, request: dict[str, Any]) -> ProcessingJob:
+def processing_code_uri(domain_id: str, job_name: str, script: str) -> str:
+    """Where a script uploaded with the request is stored, as the SDK's ScriptProcessor stores
+    its `code`."""
+    return code_uri(domain_id, job_name, script)
+
+
+def processing_output_uri(domain_id: str, job_name: str, output: str) -> str:
+    """Where an output goes unless the request says otherwise: the domain's bucket."""
+    return f"s3://{storage.domain_bucket(domain_id)}/processing/{job_name}/{output}"
+
+
+def s3_input(name: str, uri: str, local_path: str) -> dict[str, Any]:
+    """A ProcessingInput: what `uri` names, copied to `local_path` before the job starts."""
+    return {
+        "InputName": name,
+        "S3Input": {
+            "S3Uri": uri,
+            "LocalPath": local_path,
+            "S3DataType": "S3Prefix",
+            "S3InputMode": "File",
+        },
+    }
+
+
+def _mount_code(
+    domain_id: str, request: dict[str, Any], script: UploadedFile
+) -> tuple[dict[str, Any], str]:
+    """The request with `script` as its first input, "code", mounted at CODE_DIR as the SDK's
+    ScriptProcessor adds it; and the URI the script is to be stored at."""
+    # The name becomes part of a URI: refused first as what it is, not as a bad URI.
+    validate(request.get("ProcessingJobName"), "ProcessingJobName", "ProcessingJobName")
+    request = copy.deepcopy(request)
+    uri = processing_code_uri(
+        domain_id, request["ProcessingJobName"], PurePosixPath(script.name).name
+    )
+    code = s3_input("code", uri, CODE_DIR)
+    request["ProcessingInputs"] = [code, *request.get("ProcessingInputs", [])]
+    return request, uri
+
+
+def create_processing_job(
+    actor: User, domain_id: str, request: dict[str, Any], *, code: UploadedFile | None = None
+) -> ProcessingJob:
+    """CreateProcessingJob. `code` is a script uploaded with the request (the dashboard's
+    form): it becomes the job's first input, mounted at CODE_DIR, and is stored at
+    `processing_code_uri` in the transaction that creates the job, once the job is admitted;
+    ResourceInUse if something is stored there already."""
     domain = get_domain(actor, domain_id)
     profile = require_profile(
         authorize(actor, "sagemaker:CreateProcessingJob", domain=domain), "Processing jobs"
     )
+    uploaded = None
+    if code is not None and isinstance(request, dict):
+        request, uploaded = _mount_code(domain.domain_id, request, code)
     # Before validation, which looks into the store: nothing about another domain's
     # bucket (or the host's files) may show, not even whether a path exists.
     storage.check_request_uris(request, domain.domain_id)
-    request = validate_processing_request(request)
+    request = validate_processing_request(request, uploaded)
     check_max_runtime(profile, request)
     cluster = request["ProcessingResources"]["ClusterConfig"]
-    count = cluster.get("InstanceCount", 1)
-
-    with transaction.atomic():
-        admit(
-            domain,
-            profile,
-            ProcessingJob,
-            request["ProcessingJobName"],
-            cluster["InstanceType"],
-            count,
-        )
-        job = ProcessingJob.objects.create(
-            name=request["ProcessingJobName"],
-            domain=domain,
-            profile=profile,
-            request=request,
-            status=TrainingJobStatus.IN_PROGRESS,
-            instance_type=cluster["InstanceType"],
-            instance_count=count,
-            # Both chosen once, here: a re-adopted job keeps its runtime and image even if
-            # STUDIO_RUNTIME or the image registry changed meanwhile.
-            runtime_state={"runtime": runtime_name(), "image": processing_image(request)},
-        )
-        record_creation(job)
-        enqueue("jobs.tasks.run_processing_job", job.pk)
-    return job
+    if code is not None:
+        code.seek(0)
+    return insert_job(
+        ProcessingJob,
+        domain,
+        profile,
+        request,
+        instance_type=cluster["InstanceType"],
+        count=cluster.get("InstanceCount", 1),
+        # Both chosen once, here: a re-adopted job keeps its runtime and image even if
+        # STUDIO_RUNTIME or the image registry changed meanwhile.
+        runtime_state={"runtime": runtime_name(), "image": processing_image(request)},
+        task="jobs.tasks.run_processing_job",
+        code=None if uploaded is None else Code(uploaded, code, replace=False),
+    )
 
 
 def describe_processing_job(actor: User, domain_id: str, name: str) -> ProcessingJob:
@@ -159,10 +206,9 @@ def describe_processing_job(actor: User, domain_id: str, name: str) -> Processin
     return job
 
 
-def list_processing_jobs(actor: User, domain_id: str) -> QuerySet[ProcessingJob]:
-    domain = get_domain(actor, domain_id)
-    authorize(actor, "sagemaker:ListProcessingJobs", domain=domain)
-    return ProcessingJob.objects.filter(domain=domain).select_related("profile")
+def list_processing_jobs(actor: User, domain_id: str, **filters: Any) -> QuerySet[ProcessingJob]:
+    """ListProcessingJobs; `filters` as `list_jobs_of` takes them."""
+    return list_jobs_of(ProcessingJob, actor, domain_id, **filters)
 
 
 def stop_processing_job(actor: User, domain_id: str, name: str) -> ProcessingJob:

@@ -1,20 +1,27 @@
 """CreateTrainingJob, DescribeTrainingJob, ListTrainingJobs, StopTrainingJob."""
 
 import copy
+import io
+import tarfile
+from pathlib import PurePosixPath
 from typing import Any, BinaryIO
 
-from django.db import transaction
+from django.core.files.uploadedfile import UploadedFile
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from domains.permissions import User, authorize
 from domains.services.lookup import get_domain
 from jobs import builtin_algorithms
-from jobs.models import TrainingJob, TrainingJobStatus
+from jobs.models import TrainingJob
 from jobs.services.common import (
-    admit,
+    Code,
     check_instances,
     check_max_runtime,
+    code_uri,
     get_job,
+    insert_job,
+    list_jobs_of,
     request_stop,
     require_profile,
     role_arn,
@@ -23,8 +30,6 @@ from jobs.services.images import resolve_image, training_image
 from jobs.training.logs import compile_metric_regex
 from studio.core import storage
 from studio.core.errors import ResourceNotFound, ValidationException
-from studio.core.lifecycle import record_creation
-from studio.core.queue import enqueue
 from studio.core.runtime import runtime_name
 from studio.core.shapes import validate
 
@@ -119,45 +124,83 @@ def validate_training_request(request: dict[str, Any]) -> dict[str, Any]:
     return request
 
 
-def create_training_job(actor: User, domain_id: str, request: dict[str, Any]) -> TrainingJob:
+def training_code_uri(domain_id: str, job_name: str) -> str:
+    """Where a script uploaded with the request is stored: `sourcedir.tar.gz`, as the SageMaker
+    SDK uploads an estimator's `source_dir`."""
+    return code_uri(domain_id, job_name, "sourcedir.tar.gz")
+
+
+def default_output_path(domain_id: str) -> str:
+    """Where a job's artifacts go unless its request says otherwise: the domain's bucket."""
+    return f"s3://{storage.domain_bucket(domain_id)}/training-output"
+
+
+def _run_script(domain_id: str, request: dict[str, Any], script: UploadedFile) -> dict[str, Any]:
+    """The request with script mode's hyperparameters set to run `script` from where it will
+    be stored, as the SDK's estimators set them."""
+    # The name becomes part of a URI: refused first as what it is, not as a bad URI.
+    validate(request.get("TrainingJobName"), "TrainingJobName", "TrainingJobName")
+    request = copy.deepcopy(request)
+    hyperparameters = request.setdefault("HyperParameters", {})
+    hyperparameters["sagemaker_program"] = PurePosixPath(script.name).name
+    hyperparameters["sagemaker_submit_directory"] = training_code_uri(
+        domain_id, request["TrainingJobName"]
+    )
+    return request
+
+
+def _pack(script: UploadedFile) -> BinaryIO:
+    """`script` packed as the SDK packs `source_dir`: a tar.gz holding the one file."""
+    script.seek(0)
+    content = script.read()
+    archive = io.BytesIO()
+    with tarfile.open(fileobj=archive, mode="w:gz") as tar:
+        info = tarfile.TarInfo(PurePosixPath(script.name).name)
+        info.size = len(content)
+        info.mode = 0o644
+        info.mtime = int(timezone.now().timestamp())
+        tar.addfile(info, io.BytesIO(content))
+    archive.seek(0)
+    return archive
+
+
+def create_training_job(
+    actor: User, domain_id: str, request: dict[str, Any], *, code: UploadedFile | None = None
+) -> TrainingJob:
+    """CreateTrainingJob. `code` is a training script uploaded with the request (the
+    dashboard's form): the job runs it in script mode, and it is stored at
+    `training_code_uri` in the transaction that creates the job, once the job is admitted."""
     domain = get_domain(actor, domain_id)
     profile = require_profile(
         authorize(actor, "sagemaker:CreateTrainingJob", domain=domain), "Training jobs"
     )
+    if code is not None and isinstance(request, dict):
+        request = _run_script(domain.domain_id, request, code)
     # Before validation, which looks into the store: nothing about another domain's
     # bucket (or the host's files) may show, not even whether a path exists.
     storage.check_request_uris(request, domain.domain_id)
     request = validate_training_request(request)
     check_max_runtime(profile, request)
     config = request["ResourceConfig"]
-
-    with transaction.atomic():
-        admit(
-            domain,
-            profile,
-            TrainingJob,
-            request["TrainingJobName"],
-            config["InstanceType"],
-            config["InstanceCount"],
-        )
-        job = TrainingJob.objects.create(
-            name=request["TrainingJobName"],
-            domain=domain,
-            profile=profile,
-            request=request,
-            status=TrainingJobStatus.IN_PROGRESS,
-            instance_type=config["InstanceType"],
-            instance_count=config["InstanceCount"],
-            # Chosen once, here: re-adoption after a restart must use the same runtime even
-            # if STUDIO_RUNTIME changed meanwhile.
-            runtime_state={
-                "runtime": runtime_name(),
-                "image": training_image(request["AlgorithmSpecification"]),
-            },
-        )
-        record_creation(job)
-        enqueue("jobs.tasks.run_training_job", job.pk)
-    return job
+    name = request["TrainingJobName"]
+    return insert_job(
+        TrainingJob,
+        domain,
+        profile,
+        request,
+        instance_type=config["InstanceType"],
+        count=config["InstanceCount"],
+        # Chosen once, here: re-adoption after a restart must use the same runtime even
+        # if STUDIO_RUNTIME changed meanwhile.
+        runtime_state={
+            "runtime": runtime_name(),
+            "image": training_image(request["AlgorithmSpecification"]),
+        },
+        task="jobs.tasks.run_training_job",
+        code=None
+        if code is None
+        else Code(training_code_uri(domain.domain_id, name), _pack(code), replace=True),
+    )
 
 
 def describe_training_job(actor: User, domain_id: str, name: str) -> TrainingJob:
@@ -166,22 +209,9 @@ def describe_training_job(actor: User, domain_id: str, name: str) -> TrainingJob
     return job
 
 
-def list_training_jobs(
-    actor: User, domain_id: str, *, status: str | None = None, name_contains: str | None = None
-) -> QuerySet[TrainingJob]:
-    domain = get_domain(actor, domain_id)
-    authorize(actor, "sagemaker:ListTrainingJobs", domain=domain)
-    jobs = TrainingJob.objects.filter(domain=domain).select_related("profile")
-    if status:
-        if status not in TrainingJobStatus.values:
-            _fail(
-                f"StatusEquals must be one of {', '.join(TrainingJobStatus.values)}.",
-                "StatusEquals",
-            )
-        jobs = jobs.filter(status=status)
-    if name_contains:
-        jobs = jobs.filter(name__icontains=name_contains)
-    return jobs.order_by("-created_at")
+def list_training_jobs(actor: User, domain_id: str, **filters: Any) -> QuerySet[TrainingJob]:
+    """ListTrainingJobs; `filters` as `list_jobs_of` takes them."""
+    return list_jobs_of(TrainingJob, actor, domain_id, **filters)
 
 
 def stop_training_job(actor: User, domain_id: str, name: str) -> TrainingJob:

@@ -17,10 +17,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from jobs.models import MetricPoint, TrainingJob
+from jobs.services.training import training_code_uri
 from jobs.training import workspace
 from studio.core import storage
 from studio.core.models import StatusTransition
-from studio.web.dashboard.forms import code_uri
 from tests.integration import job_pages
 from tests.integration.conftest import put
 from tests.integration.job_pages import (
@@ -296,7 +296,7 @@ def test_the_form_starts_a_script_mode_job_with_the_uploaded_script(
     )
     assert response.status_code == 302
     job = TrainingJob.objects.get(name="scripted")
-    uri = code_uri(alice_profile.domain, "scripted")
+    uri = training_code_uri(alice_profile.domain.domain_id, "scripted")
     assert job.request["AlgorithmSpecification"] == {
         "TrainingImage": "studio/sklearn:latest",
         "TrainingInputMode": "File",
@@ -329,7 +329,11 @@ def test_a_refused_script_job_stores_no_code(client, alice, alice_profile, data)
     )
     assert "Upload a Python script" in field_error(response.content.decode(), "script")
     assert not TrainingJob.objects.exists()
-    assert not storage.artifact_store().path(code_uri(alice_profile.domain, "refused")).exists()
+    assert (
+        not storage.artifact_store()
+        .path(training_code_uri(alice_profile.domain.domain_id, "refused"))
+        .exists()
+    )
 
 
 # --- What every kind's pages do ---------------------------------------------------------

@@ -18,9 +18,9 @@ from django.utils import timezone
 
 from jobs.models import ProcessingJob
 from jobs.processing.workspace import job_dir
+from jobs.services.processing import processing_code_uri
 from studio.core import storage
 from studio.core.lifecycle import record_creation, transition
-from studio.web.dashboard.forms import processing_code_uri
 from tests.integration import job_pages
 from tests.integration.job_pages import (
     JOBS,
@@ -280,7 +280,7 @@ def test_a_taken_name_is_shown_at_the_name_and_keeps_the_owners_code(
 ):
     client.force_login(alice)
     assert client.post(NEW, form_data("taken")).status_code == 302
-    code_uri = processing_code_uri(alice_profile.domain, "taken", "preprocess.py")
+    code_uri = processing_code_uri(alice_profile.domain.domain_id, "taken", "preprocess.py")
     code = storage.artifact_store().path(code_uri)
     assert code.read_bytes() == PREPROCESS
 

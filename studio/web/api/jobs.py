@@ -142,11 +142,12 @@ def describe_processing_job(caller: Caller, params: dict[str, Any]) -> dict[str,
 
 @operation("ListProcessingJobs")
 def list_processing_jobs(caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
-    found = processing.list_processing_jobs(caller.user, caller.domain_id).order_by("-created_at")
-    if params.get("StatusEquals"):
-        found = found.filter(status=params["StatusEquals"])
-    if params.get("NameContains"):
-        found = found.filter(name__icontains=params["NameContains"])
+    found = processing.list_processing_jobs(
+        caller.user,
+        caller.domain_id,
+        status=params.get("StatusEquals"),
+        name_contains=params.get("NameContains"),
+    )
     return listing("ProcessingJobSummaries", found, _processing_summary, params)
 
 

@@ -15,6 +15,7 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from domains.models import UserProfile
+from domains.permissions import may
 from jobs.datasets.uploads import SizeLimitHandler, human_size, too_large
 from jobs.models import Dataset
 from jobs.services import delete_dataset, describe_dataset, list_datasets, upload_dataset
@@ -98,14 +99,6 @@ def _denied(request: HttpRequest, denied: AccessDenied) -> HttpResponse:
     return render(request, "dashboard/datasets_denied.html", {"denied": denied.message}, status=403)
 
 
-def _may_change(request: HttpRequest, dataset: Dataset) -> bool:
-    """Whether to offer Delete; the service decides when it is pressed."""
-    if request.user.is_superuser:
-        return True
-    profile = UserProfile.objects.filter(user=request.user, domain=dataset.domain).first()
-    return profile is not None and (profile.is_admin or profile.pk == dataset.owner_id)
-
-
 @login_required
 @require_GET
 def dataset_detail(request: HttpRequest, domain_id: str, name: str) -> HttpResponse:
@@ -121,7 +114,10 @@ def dataset_detail(request: HttpRequest, domain_id: str, name: str) -> HttpRespo
             "dataset": dataset,
             "domain": dataset.domain,
             "files": files,
-            "may_change": _may_change(request, dataset),
+            # Whether to offer Delete; the service decides when it is pressed.
+            "may_change": may(
+                request.user, "studio:DeleteDataset", domain=dataset.domain, owner=dataset.owner
+            ),
         },
     )
 

@@ -1,10 +1,8 @@
 """The forms that start jobs: what a person fills in, turned into a CreateTrainingJob or a
-CreateProcessingJob request. The service validates the request; its ValidationException is
-shown next to the field it names."""
+CreateProcessingJob request and the script uploaded with it. The service validates the
+request and stores the script; its ValidationException is shown next to the field it names."""
 
-import io
 import re
-import tarfile
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -16,10 +14,10 @@ from django.utils import timezone
 from domains.models import Domain
 from jobs import builtin_algorithms
 from jobs.models import Dataset
+from jobs.services.processing import CODE_DIR, processing_output_uri, s3_input
+from jobs.services.training import default_output_path
 from metering.catalog import InstanceType
-from studio.core import storage
 from studio.core.errors import ResourceInUse, StudioError, ValidationException
-from studio.core.shapes import validate
 
 SCRIPT_IMAGE = builtin_algorithms.BUILTIN_IMAGE
 MAX_SCRIPT_BYTES = 1 * 2**20
@@ -41,15 +39,6 @@ FIELD_OF_PATH = [
     ("StoppingCondition", "max_runtime"),
     ("OutputDataConfig", "output_path"),
 ]
-
-
-def code_uri(domain: Domain, job_name: str) -> str:
-    """Where the form stores a script-mode job's code, as the SDK would upload it."""
-    return f"s3://{storage.domain_bucket(domain.domain_id)}/code/{job_name}/sourcedir.tar.gz"
-
-
-def default_output_path(domain: Domain) -> str:
-    return f"s3://{storage.domain_bucket(domain.domain_id)}/training-output"
 
 
 def parse_pairs(text: str, what: str) -> dict[str, str]:
@@ -149,6 +138,10 @@ class JobForm(forms.Form):
             data["dataset"] = self.datasets[chosen].s3_uri
         return data
 
+    def code(self) -> UploadedFile | None:
+        """The script uploaded with the request, for the service to store."""
+        return self.cleaned_data.get("script")
+
     def show_error(self, error: StudioError) -> None:
         """The service's refusal, next to the field it is about: a ValidationException's path
         names it, and a ResourceInUse naming this job is about the name. Anything else
@@ -203,7 +196,7 @@ class TrainingJobForm(JobForm):
         self.fields["algorithm"].choices = [("", "— none: use my script —")] + [
             (name, name) for name in builtin_algorithms.names()
         ]
-        self.fields["output_path"].initial = default_output_path(self.domain)
+        self.fields["output_path"].initial = default_output_path(self.domain.domain_id)
 
     def clean_hyperparameters(self) -> dict[str, str]:
         return parse_pairs(self.cleaned_data["hyperparameters"], "key=value")
@@ -224,15 +217,14 @@ class TrainingJobForm(JobForm):
         return data
 
     def request(self) -> dict[str, Any]:
-        """The CreateTrainingJob request the cleaned form describes."""
+        """The CreateTrainingJob request the cleaned form describes (the service sets script
+        mode's hyperparameters for the uploaded script)."""
         data = self.cleaned_data
         hyperparameters = dict(data["hyperparameters"])
         if data["algorithm"]:
             algorithm: dict[str, Any] = {"AlgorithmName": data["algorithm"]}
         else:
             algorithm = {"TrainingImage": SCRIPT_IMAGE}
-            hyperparameters["sagemaker_program"] = Path(data["script"].name).name
-            hyperparameters["sagemaker_submit_directory"] = code_uri(self.domain, data["name"])
         if data["metric_definitions"]:
             algorithm["MetricDefinitions"] = data["metric_definitions"]
         channels = [("train", data["dataset"]), ("validation", data["validation_dataset"])]
@@ -257,32 +249,13 @@ class TrainingJobForm(JobForm):
             "StoppingCondition": {"MaxRuntimeInSeconds": data["max_runtime"]},
         }
 
-    def store_script(self) -> None:
-        """Pack the uploaded script as the SageMaker SDK packs `source_dir`, into the store at
-        the URI the request names (nothing to do for a built-in algorithm)."""
-        script: UploadedFile | None = self.cleaned_data["script"]
-        if script is None:
-            return
-        script.seek(0)
-        content = script.read()
-        archive = io.BytesIO()
-        with tarfile.open(fileobj=archive, mode="w:gz") as tar:
-            info = tarfile.TarInfo(Path(script.name).name)
-            info.size = len(content)
-            info.mode = 0o644
-            info.mtime = int(timezone.now().timestamp())
-            tar.addfile(info, io.BytesIO(content))
-        archive.seek(0)
-        storage.artifact_store().put(code_uri(self.domain, self.cleaned_data["name"]), archive)
-
 
 # --- Processing ---------------------------------------------------------------------------
 
 PROCESSING_IMAGE = "studio/sklearn:latest"
-CODE_DIR = "/opt/ml/processing/input/code"
 DATA_DIR = "/opt/ml/processing/input/data"
 OUTPUT_DIR = "/opt/ml/processing/output"
-# The form's request has the code first, then the data: errors about either land there.
+# The service puts the code first, then the form's data: errors about either land there.
 PROCESSING_FIELD_OF_PATH = [
     ("ProcessingJobName", "name"),
     ("AppSpecification.ImageUri", "image"),
@@ -294,15 +267,6 @@ PROCESSING_FIELD_OF_PATH = [
     ("StoppingCondition", "max_runtime"),
     ("Environment", "environment"),
 ]
-
-
-def processing_code_uri(domain: Domain, job_name: str, script: str) -> str:
-    """Where the form stores a processing job's script, as the SDK's ScriptProcessor would."""
-    return f"s3://{storage.domain_bucket(domain.domain_id)}/code/{job_name}/{script}"
-
-
-def processing_output_uri(domain: Domain, job_name: str, output: str) -> str:
-    return f"s3://{storage.domain_bucket(domain.domain_id)}/processing/{job_name}/{output}"
 
 
 class ProcessingJobForm(JobForm):
@@ -346,60 +310,31 @@ class ProcessingJobForm(JobForm):
         help_text="One KEY=value a line, set in the container's environment.",
     )
 
-    def clean_name(self) -> str:
-        # Checked here, not only by the service: the name is a path in the store, and the
-        # script is stored under it before the service sees the request.
-        name = self.cleaned_data["name"]
-        try:
-            validate(name, "ProcessingJobName", "ProcessingJobName")
-        except ValidationException as e:
-            raise forms.ValidationError(e.message) from e
-        return name
-
     def clean_script(self) -> UploadedFile | None:
         return _clean_script(self.cleaned_data["script"], "preprocess.py")
 
     def clean_environment(self) -> dict[str, str]:
         return parse_pairs(self.cleaned_data["environment"], "KEY=value")
 
-    @property
-    def code_uri(self) -> str:
-        data = self.cleaned_data
-        return processing_code_uri(self.domain, data["name"], Path(data["script"].name).name)
-
     def request(self) -> dict[str, Any]:
-        """The CreateProcessingJob request the cleaned form describes."""
+        """The CreateProcessingJob request the cleaned form describes (the service adds the
+        uploaded script as its first input, at CODE_DIR)."""
         data = self.cleaned_data
         script = Path(data["script"].name).name
-
-        def mounted(name: str, uri: str, path: str) -> dict[str, Any]:
-            return {
-                "InputName": name,
-                "S3Input": {
-                    "S3Uri": uri,
-                    "LocalPath": path,
-                    "S3DataType": "S3Prefix",
-                    "S3InputMode": "File",
-                },
-            }
-
         return {
             "ProcessingJobName": data["name"],
             "AppSpecification": {
                 "ImageUri": data["image"],
                 "ContainerEntrypoint": ["python3", f"{CODE_DIR}/{script}"],
             },
-            "ProcessingInputs": [
-                mounted("code", self.code_uri, CODE_DIR),
-                mounted("data", data["dataset"], DATA_DIR),
-            ],
+            "ProcessingInputs": [s3_input("data", data["dataset"], DATA_DIR)],
             "ProcessingOutputConfig": {
                 "Outputs": [
                     {
                         "OutputName": data["output_name"],
                         "S3Output": {
                             "S3Uri": processing_output_uri(
-                                self.domain, data["name"], data["output_name"]
+                                self.domain.domain_id, data["name"], data["output_name"]
                             ),
                             "LocalPath": OUTPUT_DIR,
                             "S3UploadMode": "EndOfJob",
@@ -417,20 +352,3 @@ class ProcessingJobForm(JobForm):
             "StoppingCondition": {"MaxRuntimeInSeconds": data["max_runtime"]},
             "Environment": data["environment"],
         }
-
-    def store_script(self) -> bool:
-        """Store the script where the request's code input names, before the job is created
-        (the service checks that every input exists). False, storing nothing, when something
-        is there already: another job of that name owns it and must keep it."""
-        script: UploadedFile = self.cleaned_data["script"]
-        script.seek(0)
-        try:
-            # Exclusive create: of two requests racing for one name, only one writes.
-            storage.artifact_store().put(self.code_uri, script, replace=False)
-        except ResourceInUse:
-            return False
-        return True
-
-    def remove_script(self) -> None:
-        """Undo `store_script` for a request the service refused."""
-        storage.artifact_store().delete(self.code_uri)

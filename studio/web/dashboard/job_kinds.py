@@ -6,14 +6,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import QuerySet
-
 from domains.permissions import User
 from jobs.services import (
+    create_processing_job,
+    create_training_job,
     describe_processing_job,
     describe_training_job,
-    list_processing_jobs,
-    list_training_jobs,
+    listing,
     stop_processing_job,
     stop_training_job,
 )
@@ -25,17 +24,27 @@ class JobKind:
 
     # "training": the list's type filter, and the prefix of the kind's URL names.
     slug: str
-    # "TrainingJob": how badges, events and the websocket name the kind.
-    resource_type: str
     # "Training job": how messages and pages name one.
     label: str
-    # The jobs.services calls, each deciding who may do what: (actor, domain id[, job name]).
-    list_jobs: Callable[[User, str], QuerySet]
+    # The jobs.services calls, each deciding who may do what: (actor, domain id, job name),
+    # and for `create` (actor, domain id, request, code=the uploaded script).
     describe: Callable[[User, str, str], Any]
     stop: Callable[[User, str, str], Any]
-    # The model's fields for when the job started and ended its work.
-    start_field: str
-    end_field: str
+    create: Callable[..., Any]
+
+    @property
+    def resource_type(self) -> str:
+        """ "TrainingJob": how badges, events and the websocket name the kind."""
+        return listing.KINDS[self.slug].resource_type
+
+    @property
+    def start_field(self) -> str:
+        """The model's field for when a job started its work (`end_field`: ended it)."""
+        return listing.KINDS[self.slug].start_field
+
+    @property
+    def end_field(self) -> str:
+        return listing.KINDS[self.slug].end_field
 
     @property
     def plural(self) -> str:
@@ -56,23 +65,17 @@ class JobKind:
 
 TRAINING = JobKind(
     slug="training",
-    resource_type="TrainingJob",
     label="Training job",
-    list_jobs=list_training_jobs,
     describe=describe_training_job,
     stop=stop_training_job,
-    start_field="training_start_time",
-    end_field="training_end_time",
+    create=create_training_job,
 )
 PROCESSING = JobKind(
     slug="processing",
-    resource_type="ProcessingJob",
     label="Processing job",
-    list_jobs=list_processing_jobs,
     describe=describe_processing_job,
     stop=stop_processing_job,
-    start_field="processing_start_time",
-    end_field="processing_end_time",
+    create=create_processing_job,
 )
 # By slug, in the order the list asks for them.
 KINDS = {kind.slug: kind for kind in (TRAINING, PROCESSING)}

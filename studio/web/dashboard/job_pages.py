@@ -173,16 +173,10 @@ def log_view(kind: JobKind) -> View:
     return job_log
 
 
-def form_view(
-    kind: JobKind,
-    form_class: type[JobForm],
-    template: str,
-    start: Callable[[HttpRequest, Any], Any],
-) -> View:
+def form_view(kind: JobKind, form_class: type[JobForm], template: str) -> View:
     """The view of the form that starts a job of `kind` in the user's current domain (the
-    `template` extends dashboard/job_form.html). `start(request, form)` is given the valid
-    form and returns the job it started, or None when it was refused, the reason shown on the
-    form."""
+    `template` extends dashboard/job_form.html): the valid form's request and script go to
+    the kind's create service, whose refusal is shown on the form."""
 
     @login_required
     def job_new(request: HttpRequest) -> HttpResponse:
@@ -198,8 +192,11 @@ def form_view(
             request.POST or None, request.FILES or None, domain=domain, datasets=datasets
         )
         if request.method == "POST" and form.is_valid():
-            job = start(request, form)
-            if job is not None:
+            try:
+                job = kind.create(request.user, domain.domain_id, form.request(), code=form.code())
+            except StudioError as refused:
+                form.show_error(refused)
+            else:
                 messages.success(request, f"{kind.label} {job.name} was created.")
                 return redirect(kind.page_view, name=job.name)
         return render(request, template, {"kind": kind, "form": form, "domain": domain})

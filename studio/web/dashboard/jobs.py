@@ -9,21 +9,16 @@ from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db import transaction
-from django.db.models import CharField, F, QuerySet, Value
-from django.db.models.functions import Concat
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
-from domains.models import UserProfile
-from domains.permissions import User
 from jobs.models import MetricPoint, TrainingJob, TrainingJobStatus
-from jobs.services import create_training_job, open_training_job_artifact, training_job_artifacts
-from studio.core.errors import AccessDenied, ResourceNotFound, StudioError, ValidationException
+from jobs.services import list_jobs, open_training_job_artifact, training_job_artifacts
+from studio.core.errors import AccessDenied, ResourceNotFound, ValidationException
 from studio.web.dashboard.current import current_profile
 from studio.web.dashboard.forms import TrainingJobForm
-from studio.web.dashboard.job_kinds import KINDS, TRAINING, JobKind
+from studio.web.dashboard.job_kinds import KINDS, TRAINING
 from studio.web.dashboard.job_pages import (
     download,
     duration,
@@ -36,59 +31,6 @@ from studio.web.dashboard.job_pages import (
 )
 
 PAGE_SIZE = 25
-
-# The list's columns, the same for both kinds so that one UNION query pages them together.
-ROW_FIELDS = ("name", "status", "instance_type", "instance_count", "created_at", "profile_id")
-
-
-def _rows(jobs: QuerySet, kind: JobKind, domain_id: str) -> QuerySet:
-    return jobs.order_by().values(
-        *ROW_FIELDS,
-        owner=F("profile__name"),
-        # What the job's events say it is ("<domain id>/<name>"), for the live badge.
-        resource_id=Concat(Value(f"{domain_id}/"), "name", output_field=CharField()),
-        resource_type=Value(kind.resource_type, output_field=CharField()),
-        started=F(kind.start_field),
-        ended=F(kind.end_field),
-    )
-
-
-def job_rows(
-    actor: User,
-    domain_id: str,
-    *,
-    kind: str = "",
-    status: str = "",
-    name_contains: str = "",
-    owner: UserProfile | None = None,
-) -> tuple[QuerySet, list[str]]:
-    """Training and processing jobs of the domain as one queryset of row dicts, newest first
-    (a single query however many of each), and why a kind is missing (the actor may not list
-    it). AccessDenied when no asked-for kind may be listed; ValidationException for a bad
-    filter."""
-    if status and status not in TrainingJobStatus.values:
-        # Both kinds share SageMaker's job statuses; say it as ListTrainingJobs does.
-        raise ValidationException(
-            f"StatusEquals must be one of {', '.join(TrainingJobStatus.values)}.", "StatusEquals"
-        )
-    parts, hidden = [], []
-    for job_kind in KINDS.values() if not kind else [KINDS[kind]]:
-        try:
-            jobs = job_kind.list_jobs(actor, domain_id)
-        except AccessDenied as denied:
-            hidden.append(denied.message)
-            continue
-        if status:
-            jobs = jobs.filter(status=status)
-        if name_contains:
-            jobs = jobs.filter(name__icontains=name_contains)
-        if owner is not None:
-            jobs = jobs.filter(profile=owner)
-        parts.append(_rows(jobs, job_kind, domain_id))
-    if not parts:
-        raise AccessDenied(" ".join(hidden))
-    rows = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
-    return rows.order_by("-created_at", "name"), hidden
 
 
 @login_required
@@ -111,11 +53,8 @@ def job_list(request: HttpRequest) -> HttpResponse:
         "mine": mine,
         "filtered": bool(kind or status or contains or mine),
     }
-    if kind and kind not in KINDS:
-        context["invalid"] = f"Type must be one of {', '.join(KINDS)}."
-        return render(request, "dashboard/jobs_list.html", context)
     try:
-        jobs, context["hidden"] = job_rows(
+        jobs, context["hidden"] = list_jobs(
             request.user,
             profile.domain.domain_id,
             kind=kind,
@@ -200,24 +139,10 @@ def _page_context(job: TrainingJob) -> dict[str, Any]:
     }
 
 
-def _start(request: HttpRequest, form: TrainingJobForm) -> TrainingJob | None:
-    """CreateTrainingJob from the valid form: the job, or None with the refusal on the form."""
-    try:
-        # The job row and its code land together: the worker is sent the job only when this
-        # commits, and a refused request stores no code.
-        with transaction.atomic():
-            job = create_training_job(request.user, form.domain.domain_id, form.request())
-            form.store_script()
-    except StudioError as refused:
-        form.show_error(refused)
-        return None
-    return job
-
-
 job_detail = page_view(TRAINING, "dashboard/jobs_detail.html", _page_context)
 job_stop = stop_view(TRAINING)
 job_log = log_view(TRAINING)
-job_new = form_view(TRAINING, TrainingJobForm, "dashboard/jobs_new.html", _start)
+job_new = form_view(TRAINING, TrainingJobForm, "dashboard/jobs_new.html")
 
 
 @login_required

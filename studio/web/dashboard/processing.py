@@ -6,13 +6,10 @@ through `jobs.services`, which decides who may do what; the list is shared with 
 
 from typing import Any
 
-from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.text import Truncator
 
 from jobs.models import ProcessingJob, TrainingJobStatus
-from jobs.services import create_processing_job
-from studio.core.errors import StudioError
 from studio.web.dashboard.forms import ProcessingJobForm
 from studio.web.dashboard.job_kinds import PROCESSING
 from studio.web.dashboard.job_pages import (
@@ -91,23 +88,7 @@ def _page_context(job: ProcessingJob) -> dict[str, Any]:
     return {"spec": _spec(job), "timeline": _timeline(job)}
 
 
-def _start(request: HttpRequest, form: ProcessingJobForm) -> ProcessingJob | None:
-    """CreateProcessingJob from the valid form: the job, or None with the refusal on the
-    form."""
-    # The script goes in first: the service checks that every input it names exists.
-    if not form.store_script():
-        name = form.cleaned_data["name"]
-        form.add_error("name", f"A job named {name} has code stored already; pick another.")
-        return None
-    try:
-        return create_processing_job(request.user, form.domain.domain_id, form.request())
-    except StudioError as refused:
-        form.remove_script()
-        form.show_error(refused)
-        return None
-
-
 job_detail = page_view(PROCESSING, "dashboard/processing_detail.html", _page_context)
 job_stop = stop_view(PROCESSING)
 job_log = log_view(PROCESSING)
-job_new = form_view(PROCESSING, ProcessingJobForm, "dashboard/processing_new.html", _start)
+job_new = form_view(PROCESSING, ProcessingJobForm, "dashboard/processing_new.html")

@@ -17,10 +17,10 @@ from domains.user_settings import (
     idle_timeout_minutes,
     merge_user_settings,
 )
+from jobs.services import list_jobs
 from studio.core.errors import AccessDenied
 from studio.core.health import health
 from studio.web.dashboard.current import SESSION_KEY, current_profile, user_profiles
-from studio.web.dashboard.jobs import job_rows
 
 
 @require_GET
@@ -76,7 +76,7 @@ def _recent_jobs(request: HttpRequest, profile: UserProfile) -> list[dict[str, A
     """The domain's five newest jobs of either kind (one query), or none when the profile may
     not list them (a suspended profile still gets its home page)."""
     try:
-        rows, _ = job_rows(request.user, profile.domain.domain_id)
+        rows, _ = list_jobs(request.user, profile.domain.domain_id)
     except AccessDenied:
         return []
     return list(rows[:5])
