@@ -122,8 +122,10 @@ def stage_sourcedir(data_dir: Path) -> str:
     with tarfile.open(archive, "w:gz") as tar:
         tar.add(script, arcname="train.py")
     uri = "s3://bench-code/sourcedir.tar.gz"
-    storage.put_file(archive, uri)
-    storage.put_file(script, "s3://bench-data/train/data.csv")
+    store = storage.artifact_store()
+    with archive.open("rb") as code, script.open("rb") as data:
+        store.put(uri, code)
+        store.put("s3://bench-data/train/data.csv", data)
     return uri
 
 

@@ -80,6 +80,9 @@ STUDIO_HOME_UID_BASE = int(os.environ.get("STUDIO_HOME_UID_BASE", "200000"))
 # How many stopped JupyterLab apps (the most recently used) keep a server started for them, so
 # that starting them again takes a fraction of a second. Each holds its instance's memory.
 STUDIO_WARM_POOL_SIZE = int(os.environ.get("STUDIO_WARM_POOL_SIZE", "0"))
+# Where artifacts (datasets, code, models, outputs) are kept: "local", a directory under
+# DATA_DIR (studio/core/storage/store.py; an S3 backend plugs in beside it).
+STUDIO_ARTIFACT_STORE = os.environ.get("STUDIO_ARTIFACT_STORE", "local")
 # file:// URIs in job requests name the worker host's files: off unless a single-user install
 # wants them (SageMaker's local mode reads them).
 STUDIO_ALLOW_FILE_URIS = _env_bool("STUDIO_ALLOW_FILE_URIS")

@@ -194,7 +194,7 @@ BACKENDS = {"local": lambda: LocalArtifactStore(Path(settings.DATA_DIR) / "artif
 def artifact_store() -> ArtifactStore:
     """The store this installation uses, as STUDIO_ARTIFACT_STORE names it (default: the
     local directory). Made on each call: it is cheap, and follows settings changed in tests."""
-    name = getattr(settings, "STUDIO_ARTIFACT_STORE", "local")
+    name = settings.STUDIO_ARTIFACT_STORE
     if name not in BACKENDS:
         raise ValueError(
             f"STUDIO_ARTIFACT_STORE must be one of {', '.join(BACKENDS)}, not {name!r}."
