@@ -245,6 +245,17 @@ class JobPageCases:
         assert client.post(self.url("not-bobs", "job_stop")).status_code == 404
         assert self.status("not-bobs") == "InProgress"
 
+    def test_stop_is_offered_only_to_whom_may_stop_the_job(
+        self, client, alice, alice_profile, bob, bob_profile
+    ):
+        self.make_job(alice_profile, "alices")
+        client.force_login(bob)
+        html = client.get(self.url("alices")).content.decode()
+        assert "alices" in html and 'id="stop-job"' not in html
+
+        client.force_login(alice)
+        assert 'id="stop-job"' in client.get(self.url("alices")).content.decode()
+
     def test_stopping_an_ended_job_says_why(self, client, alice, alice_profile):
         self.make_job(alice_profile, "done", "Completed")
         client.force_login(alice)

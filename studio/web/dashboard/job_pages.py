@@ -16,6 +16,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
+from domains.permissions import may
 from jobs.models import TrainingJobStatus
 from jobs.services import job_log_tails, list_datasets, open_job_log
 from studio.core.errors import AccessDenied, ResourceNotFound, StudioError, ValidationException
@@ -104,6 +105,13 @@ def page_view(kind: JobKind, template: str, context_of: Callable[[Any], dict[str
             "now": timezone.now(),
             "running": job.status in RUNNING,
             "can_stop": job.status == TrainingJobStatus.IN_PROGRESS,
+            # Offered only to whom the service would let stop it.
+            "may_stop": may(
+                request.user,
+                f"sagemaker:Stop{kind.resource_type}",
+                domain=job.domain,
+                owner=job.profile,
+            ),
         }
         return render(request, template, context | context_of(job))
 
