@@ -14,6 +14,7 @@ from domains.user_settings import (
     merge_user_settings,
     simple_user_settings,
 )
+from metering import catalog
 from studio.core.shapes import shape
 
 # The three plain settings a SageMaker UserSettings nests under JupyterLabAppSettings.
@@ -21,8 +22,10 @@ _LAB = "JupyterLabAppSettings"
 
 
 def instance_type_choices() -> list[tuple[str, str]]:
-    """SageMaker's app instance types, from botocore's model (the service validates them)."""
-    types = [t for t in shape("AppInstanceType")["enum"] if t.startswith("ml.")]
+    """The catalog's types an app may run on: those this installation offers (as the dashboard
+    and jobs do), among SageMaker's app instance types (the service validates against them)."""
+    app_types = set(shape("AppInstanceType")["enum"])
+    types = [t for t in catalog.offered_names() if t in app_types]
     return [("", "— not set —"), *((t, t) for t in types)]
 
 

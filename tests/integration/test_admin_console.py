@@ -15,6 +15,7 @@ from django.urls import reverse
 from domains import services
 from domains.models import AccessKey, Domain, Policy, UserProfile
 from domains.services.domains import DEFAULT_POLICY_ALLOW
+from metering.catalog import InstanceType
 from studio.core.crypto import decrypt
 from tests.conftest import gone, settled
 
@@ -79,6 +80,7 @@ def two_domains(alice_admin, bob_profile, carol_admin):
 # --- superusers: creating through the forms -------------------------------------------------
 
 
+@pytest.mark.usefixtures("instance_types")  # the form offers the catalog's types
 def test_superuser_creates_a_domain_through_the_add_form_and_it_reaches_in_service(live, root):
     response = console(root).post(
         url("domain", "add"),
@@ -123,9 +125,23 @@ def test_superuser_adds_an_admin_profile_for_a_new_user_whose_password_is_shown_
     assert profile.name == "dave"
     assert profile.role == "Admin"
     assert profile.home_directory.is_dir()
-    # An Admin profile opens the console to its user; the password really is theirs.
+    # An Admin profile opens the console to its user; the password really is theirs, and
+    # must be replaced before the console opens.
     assert dave.is_staff
-    assert Client().login(username="dave", password=password)
+    newcomer = Client()
+    signed_in = newcomer.post(
+        reverse("admin:login"),
+        {"username": "dave", "password": password, "next": "/admin/"},
+        follow=True,
+    )
+    assert signed_in.redirect_chain[-1][0] == reverse("password_change") + "?next=%2Fadmin%2F"
+    replaced = {
+        "old_password": password,
+        "new_password1": "dave-own-1",
+        "new_password2": "dave-own-1",
+    }
+    newcomer.post(reverse("password_change"), replaced)
+    assert newcomer.get(url("userprofile", "changelist")).status_code == 200
     assert password not in client.get(url("userprofile", "changelist")).content.decode()
 
 
@@ -158,6 +174,16 @@ def test_add_profiles_action_gives_each_listed_user_a_profile(domain, root, alic
 
 
 # --- bad input: a form error, and nothing created ---------------------------------------------
+
+
+@pytest.mark.usefixtures("instance_types")
+def test_the_domain_form_offers_the_catalogs_instance_types_only(live, root):
+    InstanceType.objects.filter(name="ml.p3.2xlarge").update(enabled=False)
+    html = console(root).get(url("domain", "add")).content.decode()
+
+    offered = re.findall(r'<option value="(ml\.[^"]+)"', html)
+    assert offered == list(InstanceType.objects.filter(enabled=True).values_list("name", flat=True))
+    assert "ml.p3.2xlarge" not in offered and "ml.p4d.24xlarge" not in offered
 
 
 def test_malformed_domain_name_is_a_form_error_and_creates_nothing(live, root):
@@ -264,6 +290,7 @@ def test_domain_admin_creates_and_edits_a_policy_with_quotas(two_domains, alice)
     assert str(policy.monthly_budget_usd) == "100.00"
 
 
+@pytest.mark.usefixtures("instance_types")  # the form offers the catalog's types
 def test_domain_admin_changes_their_domains_defaults_and_keeps_other_settings(
     two_domains, alice, root
 ):
