@@ -100,6 +100,17 @@ def _check_map(value: Any, spec: dict, path: str) -> None:
         validate(item, spec["value"]["shape"], f"{path}.{key}")
 
 
+# SageMaker's name patterns in words, for people: the message keeps SageMaker's own wording (as
+# clients match on it) and says what it means.
+PATTERNS_IN_WORDS = {
+    "[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}": "use only letters, digits and hyphens, and begin and "
+    "end with a letter or digit",
+    "[a-zA-Z0-9]([-.]?[a-zA-Z0-9]){0,62}": "use only letters, digits, and single hyphens or "
+    "dots between them",
+    "\\S(.*\\S)?": "do not begin or end with a space",
+}
+
+
 def _check_string(value: Any, spec: dict, path: str) -> None:
     if not isinstance(value, str):
         _fail(path, "Member must be a string")
@@ -108,7 +119,12 @@ def _check_string(value: Any, spec: dict, path: str) -> None:
         _fail(path, f"Member must satisfy enum value set: [{', '.join(spec['enum'])}]")
     regex = _regex(spec["pattern"]) if "pattern" in spec else None
     if regex is not None and not regex.fullmatch(value):
-        _fail(path, f"Member must satisfy regular expression pattern: {spec['pattern']}")
+        words = PATTERNS_IN_WORDS.get(spec["pattern"])
+        _fail(
+            path,
+            f"Member must satisfy regular expression pattern: {spec['pattern']}"
+            + (f" ({words})" if words else ""),
+        )
 
 
 def _check_number(value: Any, spec: dict, path: str) -> None:

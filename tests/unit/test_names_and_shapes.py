@@ -33,6 +33,21 @@ def test_invalid_names_say_which_field_and_rule(name, rule):
     assert e.value.field == "UserProfileName"
 
 
+@pytest.mark.parametrize(
+    ("shape_name", "name", "words"),
+    [
+        ("TrainingJobName", "under_score", "use only letters, digits and hyphens"),
+        ("ImageName", "two..dots", "single hyphens or dots between them"),
+        ("ImageDisplayName", " padded", "do not begin or end with a space"),
+    ],
+)
+def test_a_name_pattern_is_also_said_in_words(shape_name, name, words):
+    with pytest.raises(ValidationException) as e:
+        validate(name, shape_name, shape_name)
+    assert "Member must satisfy regular expression pattern" in e.value.message  # as SageMaker
+    assert words in e.value.message
+
+
 def test_unknown_settings_member_is_named_with_its_path():
     with pytest.raises(ValidationException, match=r"UserSettings\.JupyterLabAppSettings\.Bogus"):
         validate({"JupyterLabAppSettings": {"Bogus": 1}}, "UserSettings", "UserSettings")
