@@ -420,3 +420,20 @@ class WarmServer(models.Model):
 
     def __str__(self) -> str:
         return f"warm {self.app}"
+
+
+class OneTimePassword(models.Model):
+    """Marks an account whose password someone else chose and saw (an admin adding the user,
+    `studio up` creating the first admin): its owner must replace it before using Studio, so
+    that the password passed on stops working once they have signed in."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="one_time_password",
+    )
+    issued_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"one-time password of {self.user}"

@@ -2,6 +2,7 @@
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -119,6 +120,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "channels",
+    "axes",
     "studio.core.apps.StudioConfig",
     "studio.web.apps.WebConfig",
     "metering.apps.MeteringConfig",
@@ -137,6 +139,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "studio.web.accounts.OneTimePasswordMiddleware",
+    # Last, as django-axes requires: it turns a refused sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 X_FRAME_OPTIONS = "SAMEORIGIN"
 
@@ -221,6 +226,25 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
+# Login throttling (django-axes): after STUDIO_LOGIN_FAILURE_LIMIT wrong passwords for one
+# username from one address, that pair may not sign in for STUDIO_LOGIN_LOCKOUT_MINUTES
+# (counted from the last failure that counted: tries during the lockout do not extend it), so
+# an attacker elsewhere never locks the user out, and no lockout lasts for ever.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = int(os.environ.get("STUDIO_LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=float(os.environ.get("STUDIO_LOGIN_LOCKOUT_MINUTES", "15")))
+if AXES_FAILURE_LIMIT < 1 or AXES_COOLOFF_TIME.total_seconds() <= 0:
+    # django-axes reads no cool-off as "locked until an admin unlocks".
+    raise ValueError("STUDIO_LOGIN_FAILURE_LIMIT and STUDIO_LOGIN_LOCKOUT_MINUTES must be positive")
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+# A successful sign-in forgets the mistakes before it (else they count until the cool-off passes).
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "studio.web.accounts.locked_out"
+AXES_VERBOSE = False  # no banner on every command's start; failures and lockouts still log
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard:home"
 LOGOUT_REDIRECT_URL = "login"

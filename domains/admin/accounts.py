@@ -7,15 +7,17 @@ import secrets
 from typing import Any
 
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group
+from django.http import HttpRequest
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from domains import services
 from domains.admin.scope import SuperuserOnlyMixin
-from domains.models import Domain, ProfileRole, UserProfile
+from domains.models import Domain, OneTimePassword, ProfileRole, UserProfile
 
 User = get_user_model()
 admin.site.unregister(User)
@@ -24,7 +26,22 @@ admin.site.unregister(Group)
 
 @admin.register(User)
 class StudioUserAdmin(SuperuserOnlyMixin, UserAdmin):
-    """Django's user admin, for superusers only."""
+    """Django's user admin, for superusers only. A password set here for someone else is one
+    the superuser knows: like those `add_profile` makes, its owner replaces it at first
+    sign-in."""
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if not change and obj.has_usable_password():
+            OneTimePassword.objects.get_or_create(user=obj)
+
+    def user_change_password(self, request: HttpRequest, id: str, form_url: str = "") -> Any:
+        response = super().user_change_password(request, id, form_url)
+        user = User.objects.get(pk=unquote(id))
+        changed = request.method == "POST" and response.status_code == 302
+        if changed and user != request.user and user.has_usable_password():
+            OneTimePassword.objects.get_or_create(user=user)
+        return response
 
 
 @admin.register(Group)
@@ -38,14 +55,17 @@ def profile_name_for(username: str) -> str:
 
 
 def attach_or_create_user(username: str) -> tuple[Any, str | None]:
-    """The user named `username`, created with a random one-time password if there is none.
+    """The user named `username`, created with a random one-time password if there is none:
+    the admin sees it, so its owner must choose another at first sign-in.
 
     Returns the user and the new password (None for an existing user)."""
     user = User.objects.filter(username=username).first()
     if user is not None:
         return user, None
     password = secrets.token_urlsafe(12)
-    return User.objects.create_user(username=username, password=password), password
+    user = User.objects.create_user(username=username, password=password)
+    OneTimePassword.objects.create(user=user)
+    return user, password
 
 
 def grant_staff(user: Any) -> None:
@@ -88,7 +108,7 @@ def add_profile(
 def one_time_password_message(username: str, password: str) -> SafeString:
     return format_html(
         "Created user <strong>{}</strong> with the one-time password <code>{}</code>. "
-        "Pass it on now: it is not shown again.",
+        "Pass it on now: it is not shown again, and they choose their own at first sign-in.",
         username,
         password,
     )

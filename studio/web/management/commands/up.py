@@ -26,7 +26,9 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import transaction
 
+from domains.models import OneTimePassword
 from studio.web.supervisor import Child, Supervisor
 
 ADMIN_USERNAME = "admin"
@@ -297,7 +299,8 @@ class Command(BaseCommand):
                 "Created the first administrator. Log in with\n"
                 f"    user name: {ADMIN_USERNAME}\n"
                 f"    password:  {password}\n"
-                "This password is shown only once: change it in the Admin console (Users)."
+                "This password is shown only once: Studio asks you to choose your own when "
+                "you first sign in."
             )
         elif not get_user_model().objects.filter(is_superuser=True).exists():
             self.stderr.write(
@@ -312,14 +315,17 @@ class Command(BaseCommand):
 
 
 def ensure_first_admin() -> str | None:
-    """Create the superuser `admin` with a random password when there is no superuser at all;
-    return the password, or None when nothing was created."""
+    """Create the superuser `admin` with a random one-time password (printed, so replaced at
+    first sign-in) when there is no superuser at all; return the password, or None when
+    nothing was created."""
     users = get_user_model().objects
     if users.filter(is_superuser=True).exists() or users.filter(username=ADMIN_USERNAME).exists():
         return None
     # Letters and digits only: a double-click selects all of it for copying.
     password = "".join(secrets.choice(PASSWORD_ALPHABET) for _ in range(16))
-    users.create_superuser(ADMIN_USERNAME, email="", password=password)
+    with transaction.atomic():
+        admin = users.create_superuser(ADMIN_USERNAME, email="", password=password)
+        OneTimePassword.objects.create(user=admin)
     return password
 
 
