@@ -2,6 +2,8 @@
 //
 // Elements opt in with data attributes, so templates need no script of their own:
 //   data-status-of="<resource_type>:<resource_id>"     badge: text and data-status follow status
+//   data-status-labels='{"<status>": "<word>", ...}'   on a badge: the text says the status in
+//                                                      these words (data-status keeps the API's)
 //   data-suspended-of="UserProfile:<resource_id>"      shown while the profile is suspended
 //   data-subscribe="<resource_type>:<resource_id>"     also receive that resource's own events
 //                                                      (a job's log lines and metrics)
@@ -62,7 +64,8 @@
     var key = event.resource_type + ":" + event.resource_id;
     if (event.status) {
       matching("data-status-of", key).forEach(function (el) {
-        el.textContent = event.status;
+        var labels = el.dataset.statusLabels ? JSON.parse(el.dataset.statusLabels) : {};
+        el.textContent = labels[event.status] || event.status;
         el.dataset.status = event.status;
       });
     }

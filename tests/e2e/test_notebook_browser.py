@@ -130,7 +130,8 @@ def test_open_jupyterlab_in_the_dashboard_and_run_a_cell(
     # appears on InService), and the bar appears only once the start's response is in.
     assert_moves_forward(page.evaluate("window.__events"), "received")
     assert_moves_forward(page.evaluate("window.__shown"), "shown by the bar")
-    expect(page.locator("#app-status")).to_have_text("InService")
+    expect(page.locator("#app-status")).to_have_text("Running")
+    expect(page.locator("#app-status")).to_have_attribute("data-status", "InService")
     # The page followed the app itself: no "reload to see changes" notice.
     expect(page.locator("#toast")).to_be_hidden()
     expect(page.locator("#cost")).to_contain_text("$")

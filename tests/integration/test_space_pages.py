@@ -5,13 +5,14 @@ own, the page's CSP), Stop and Restart, and who may see what.
 Most tests create Space and App rows directly: what a page shows needs no container.
 """
 
+import re
 from datetime import timedelta
 
 import pytest
 from asgiref.sync import sync_to_async
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import escape
+from django.utils.html import escape, strip_tags
 
 from domains.models import App, Space
 from domains.notebooks.access import proxy_prefix
@@ -60,6 +61,19 @@ def html_of(client, url: str) -> str:
     return response.content.decode()
 
 
+def app_badge_text(html: str) -> str:
+    """What the space page's App badge says (its data-status is the API's status)."""
+    match = re.search(r'<span class="badge" id="app-status"[^>]*>([^<]*)</span>', html)
+    assert match, "no #app-status badge"
+    return match.group(1)
+
+
+def actions(html: str) -> set[str]:
+    """The buttons the page offers for the app: Stop, Restart (the bar), Open (the pane)."""
+    ids = {"stop-app": "Stop", "restart-app": "Restart", "open-lab": "Open", "open-lab-tab": "Open"}
+    return {word for key, word in ids.items() if f'id="{key}"' in html}
+
+
 def test_the_list_shows_own_and_shared_spaces_with_app_status_and_instance_type(
     client, alice, alice_profile, bob, bob_profile
 ):
@@ -76,6 +90,8 @@ def test_the_list_shows_own_and_shared_spaces_with_app_status_and_instance_type(
     assert "bob-private" not in html
     assert "owned by bob" in html
     assert f'data-status-of="App:{mine.domain.domain_id}/alice-lab/JupyterLab/default"' in html
+    assert 'data-status="InService"' in html and ">Running</span>" in html
+    assert "Not started" in html  # bob's shared space, whose JupyterLab never ran
     assert "<code>ml.m5.large</code>" in html  # the running app's
     assert "<code>ml.t3.medium</code>" in html  # the default, for the space never started
     assert html.count("Open JupyterLab") >= 2
@@ -136,6 +152,8 @@ def test_the_space_page_opens_jupyterlab_in_its_own_tab_with_status_idle_timeout
     assert "<iframe" not in html
     assert f'id="open-lab-tab" href="{prefix}lab" target="_blank" rel="noopener noreferrer"' in html
     assert 'data-status="InService"' in html
+    assert app_badge_text(html) == "Running"
+    assert actions(html) == {"Stop", "Restart", "Open"}
     assert '<code id="instance-type">ml.m5.large</code>' in html
     assert "stops after 45 min idle" in html
     assert 'data-running="true"' in html
@@ -151,8 +169,8 @@ def test_a_space_that_never_ran_offers_to_open_jupyterlab(client, alice, alice_p
     client.force_login(alice)
     html = html_of(client, space_url("lab"))
     assert 'id="open-lab-tab"' not in html
-    assert 'id="open-lab"' in html
-    assert "Not started" in html
+    assert app_badge_text(html) == "Not started"
+    assert actions(html) == {"Open"}
     assert "idle shutdown off" in html
 
 
@@ -161,7 +179,9 @@ def test_a_pending_app_shows_the_progress_bar(client, alice, alice_profile):
     client.force_login(alice)
     html = html_of(client, space_url("lab"))
     assert 'role="progressbar"' in html
-    assert 'id="open-lab-tab"' not in html
+    assert app_badge_text(html) == "Starting"
+    # A start can be stopped; there is nothing yet to restart or open.
+    assert actions(html) == {"Stop"}
 
 
 def test_an_app_stopped_for_idleness_says_so(client, alice, alice_profile):
@@ -173,6 +193,60 @@ def test_an_app_stopped_for_idleness_says_so(client, alice, alice_profile):
     assert "Stopped after 45 minutes idle; your files are kept." in html
     assert 'id="open-lab"' in html
     assert "Last session" in html
+
+
+@pytest.mark.parametrize(
+    "status, word",
+    [
+        ("Pending", "Starting"),
+        ("InService", "Running"),
+        ("Deleting", "Stopping"),
+        ("Deleted", "Stopped"),
+        ("Failed", "Failed"),
+    ],
+)
+def test_the_dashboard_says_each_app_status_in_its_own_words_and_keeps_the_apis(
+    client, alice, alice_profile, status, word
+):
+    make_app(make_space(alice_profile), status=status)
+    client.force_login(alice)
+    page = html_of(client, space_url("lab"))
+    assert app_badge_text(page) == word
+    assert f'id="app-status" data-status-of="App:{alice_profile.domain.domain_id}/lab/' in page
+    assert f'data-status="{status}"' in page
+    # The words live updates turn a status into (live.js reads them from the badge).
+    assert escape('"Deleted": "Stopped"') in page
+    listing = html_of(client, SPACES)
+    assert f'data-status="{status}"' in listing
+    assert f">{word}</span>" in listing
+
+
+def test_a_stopped_space_reads_stopped_with_its_files_kept_never_deleted(
+    client, alice, alice_profile
+):
+    make_app(make_space(alice_profile), status="Deleted")
+    client.force_login(alice)
+
+    page = html_of(client, space_url("lab"))
+    assert app_badge_text(page) == "Stopped"
+    assert "Stopped — your files are kept" in page
+    assert "Deleted" not in strip_tags(page)
+    # Nothing to stop or restart: it is opened again from the pane.
+    assert actions(page) == {"Open"}
+
+    listing = html_of(client, SPACES)
+    assert "your files are kept" in listing
+    assert "Deleted" not in strip_tags(listing)
+    assert f'action="{space_url("lab", "space_start")}"' in listing
+
+
+def test_a_stopping_app_offers_nothing_until_it_has_stopped(client, alice, alice_profile):
+    make_app(make_space(alice_profile), status="Deleting")
+    client.force_login(alice)
+    page = html_of(client, space_url("lab"))
+    assert app_badge_text(page) == "Stopping"
+    assert actions(page) == set()
+    assert f'action="{space_url("lab", "space_start")}"' not in html_of(client, SPACES)
 
 
 def test_a_stopped_app_with_a_warm_server_says_it_opens_at_once(client, alice, alice_profile):
@@ -197,7 +271,8 @@ def test_a_failed_start_shows_the_servers_log_tail(client, alice, alice_profile)
     html = html_of(client, space_url("lab"))
     assert 'id="failure-reason"' in html
     assert "ImportError: no module &lt;x&gt;" in html
-    assert 'id="open-lab"' in html
+    assert app_badge_text(html) == "Failed"
+    assert actions(html) == {"Open"}
 
 
 def test_stop_calls_delete_app_and_the_worker_stops_it(client, alice, alice_profile):

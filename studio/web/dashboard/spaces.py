@@ -2,8 +2,13 @@
 and a space's page: a launcher that starts JupyterLab (following its progress) and opens it in
 a tab of its own, on the space's own origin (docs/notebooks.md), beside the space's status,
 instance type, idle timer and cost so far, with Stop and Restart. Every read and change goes through
-`domains.services`, which decides who may do what."""
+`domains.services`, which decides who may do what.
 
+The API keeps SageMaker's App statuses; the dashboard says them in words a user reads right
+(APP_STATUS_LABELS): an app stopped by DeleteApp is "Deleted" there, which reads as if the
+space's files were gone, while they are kept."""
+
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -51,6 +56,19 @@ from studio.web.dashboard.current import current_profile
 # Only Studio's own pages may frame the space page.
 FRAME_ANCESTORS = "frame-ancestors 'self'"
 RUNNING = {AppStatus.PENDING, AppStatus.IN_SERVICE}
+# What the dashboard calls each App status; every App badge says these words, and live.js
+# turns a live status into them from the badge's data-status-labels. data-status keeps the
+# API's value (styles and scripts key on it).
+APP_STATUS_LABELS: dict[str, str] = {
+    AppStatus.PENDING.value: "Starting",
+    AppStatus.IN_SERVICE.value: "Running",
+    AppStatus.DELETING.value: "Stopping",
+    AppStatus.DELETED.value: "Stopped",
+    AppStatus.FAILED.value: "Failed",
+}
+APP_STATUS_LABELS_JSON = json.dumps(APP_STATUS_LABELS)
+# A space whose app was never created: no API status, the same word as its label.
+NOT_STARTED = "Not started"
 # Where a request path the service names is shown on the form.
 FIELD_OF_PATH = {
     "SpaceName": "name",
@@ -98,6 +116,17 @@ def _member_names(request: HttpRequest, profile: UserProfile) -> list[str]:
     except AccessDenied:
         return []
     return [p.name for p in profiles if p.pk != profile.pk]
+
+
+def app_badge(app: App | None) -> dict[str, str]:
+    """What an App badge shows: the API's status (data-status), the dashboard's word for it,
+    and the words for the statuses it may turn to live."""
+    status = app.status if app is not None else NOT_STARTED
+    return {
+        "app_status": status,
+        "app_status_label": APP_STATUS_LABELS.get(status, status),
+        "app_status_labels": APP_STATUS_LABELS_JSON,
+    }
 
 
 def planned_instance_type(space: Space, app: App | None) -> str:
@@ -148,6 +177,7 @@ def space_list(request: HttpRequest) -> HttpResponse:
                 "space": space,
                 "app": apps.get(space.pk),
                 "instance_type": planned_instance_type(space, apps.get(space.pk)),
+                **app_badge(apps.get(space.pk)),
             }
             for space in spaces
         ]
@@ -216,11 +246,12 @@ def _space_context(space: Space, app: App | None) -> dict[str, Any]:
         "space": space,
         "app": app,
         "app_id": f"{domain_id}/{space.name}/JupyterLab/default",
-        "app_status": app.status if app else "Not started",
+        **app_badge(app),
         "pane": _pane(app),
         "running": app is not None and app.status in RUNNING,
         "in_service": app is not None and app.status == AppStatus.IN_SERVICE,
         "can_start": app is None or app.status in (AppStatus.DELETED, AppStatus.FAILED),
+        "stopped": app is not None and app.status == AppStatus.DELETED,
         "stopped_idle": app is not None
         and app.status == AppStatus.DELETED
         and app.stopped_reason == "idle",
