@@ -13,6 +13,7 @@ from domains.admin.accounts import add_profile
 from domains.models import OneTimePassword
 from domains.services import create_access_key
 from studio.web.management.commands.up import ensure_first_admin
+from studio.web.proxy.access import _decide
 from tests.conftest import settled
 from tests.integration.api import sagemaker
 
@@ -121,3 +122,15 @@ def test_studio_ups_first_admin_must_replace_the_printed_password(django_user_mo
     admin = django_user_model.objects.get(username="admin")
     assert admin.check_password(password)
     assert OneTimePassword.objects.filter(user=admin).exists()
+
+
+def test_the_notebook_proxy_opens_nothing_before_the_password_is_replaced(dave, domain):
+    """The proxy answers before Django's middleware: it checks the mark itself."""
+    _, password = dave
+    client = signed_in("dave", password)
+    key = client.session.session_key
+
+    assert _decide(key, domain.domain_id, "any").authenticated is False
+
+    replace(client, password, "dave-own-password-1")
+    assert _decide(client.session.session_key, domain.domain_id, "any").authenticated is True

@@ -14,6 +14,7 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 from django.contrib.auth import get_user
 
+from domains.models import OneTimePassword
 from domains.notebooks.access import ProxyTarget, note_activity, proxy_target
 from studio.web.proxy.handoff import COOKIE_NAME
 
@@ -66,7 +67,9 @@ def _decide(key: str | None, domain_id: str, space_name: str) -> Decision:
     if key is None:
         return Decision(authenticated=False, target=None)
     user = get_user(_SessionRequest(key))
-    if not user.is_authenticated:
+    # A password someone else chose opens nothing until its owner replaces it: sent to Studio
+    # as if signed out, they meet the page that asks for a new one.
+    if not user.is_authenticated or OneTimePassword.objects.filter(user=user).exists():
         return Decision(authenticated=False, target=None)
     return Decision(authenticated=True, target=proxy_target(user, domain_id, space_name))
 
