@@ -1,29 +1,56 @@
-"""Built-in algorithms: which image runs them and the MetricDefinitions they come with.
+"""Built-in algorithms: which image runs them, the MetricDefinitions they come with and the
+hyperparameters they take.
 
-The metric definitions live with the code that prints the metrics, in the sklearn image
-(`images/sklearn/studio_toolkit/metric_definitions.py`, plain data); they are read from there
-so the two cannot drift.
+Both live with the code that uses them, in the sklearn image, as files that import nothing but
+the standard library (`images/sklearn/studio_toolkit/metric_definitions.py` and
+`hyperparameter_specs.py`); they are read from there so the platform and the image cannot drift.
 """
 
 import importlib.util
 from functools import cache
 from pathlib import Path
+from types import ModuleType
 
 from django.conf import settings
 
+from studio.core.errors import ValidationException
+
 BUILTIN_IMAGE = "studio/sklearn:latest"
-_DEFINITIONS = (
-    Path(settings.BASE_DIR) / "images" / "sklearn" / "studio_toolkit" / "metric_definitions.py"
-)
+_TOOLKIT = Path(settings.BASE_DIR) / "images" / "sklearn" / "studio_toolkit"
 
 
 @cache
-def metric_definitions() -> dict[str, list[dict[str, str]]]:
-    spec = importlib.util.spec_from_file_location("studio_builtin_metrics", _DEFINITIONS)
+def _toolkit_module(name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(f"studio_builtin_{name}", _TOOLKIT / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module.BUILTIN_METRIC_DEFINITIONS
+    return module
+
+
+def metric_definitions() -> dict[str, list[dict[str, str]]]:
+    return _toolkit_module("metric_definitions").BUILTIN_METRIC_DEFINITIONS
 
 
 def names() -> list[str]:
     return sorted(metric_definitions())
+
+
+def check_hyperparameters(algorithm: str, hyperparameters: dict[str, str]) -> None:
+    """ValidationException for the first of `hyperparameters` that built-in `algorithm` would
+    refuse once running (a wrong type, out of range, not one of its choices, missing, or a
+    name it does not know), read by the image's own rules, so it is refused before it runs."""
+    specs = _toolkit_module("hyperparameter_specs")
+    try:
+        specs.read(algorithm, hyperparameters)
+    except specs.Invalid as invalid:
+        field = f"HyperParameters.{invalid.name}"
+        if invalid.unknown:
+            message = (
+                f"{field} is not a hyperparameter of {algorithm}; it takes "
+                f"{', '.join(specs.HYPERPARAMETERS[algorithm])}."
+            )
+        elif invalid.value is None:
+            message = f"{field} is required for {algorithm}: {invalid.rule}."
+        else:
+            message = f"{field} must be {invalid.rule}, not {invalid.value!r}."
+        raise ValidationException(message, field) from None

@@ -112,6 +112,10 @@ def validate_training_request(request: dict[str, Any]) -> dict[str, Any]:
         if required not in request:
             _fail(f"{required} is required.", required)
     _check_algorithm(request["AlgorithmSpecification"])
+    algorithm = request["AlgorithmSpecification"].get("AlgorithmName")
+    if algorithm:
+        # As SageMaker checks a built-in's hyperparameters: refused now, the name left free.
+        builtin_algorithms.check_hyperparameters(algorithm, request.get("HyperParameters", {}))
     _check_channels(request.get("InputDataConfig", []))
     checkpoints = request.get("CheckpointConfig")
     if checkpoints:  # its LocalPath is one of studio.core.shapes' stricter rules

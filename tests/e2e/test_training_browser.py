@@ -82,3 +82,40 @@ def test_start_a_training_job_and_watch_it_live(
 
     job.expect_listed_as("Completed")
     page.screenshot(path=artifacts / f"jobs-list-{runtime}.png", full_page=True)
+
+
+def test_a_builtins_bad_hyperparameter_is_refused_on_the_form(
+    instance_types, domain, alice_profile, asgi_server, page, server_side, artifacts
+):
+    from playwright.sync_api import expect
+
+    from jobs.models import TrainingJob
+
+    put(DATA, separable_csv(100))
+    name = "e2e-hyperparameters"
+
+    sign_in(page, asgi_server, "/jobs/")
+    page.get_by_role("link", name="Start a training job").click()
+    form_url = page.url
+    page.get_by_label("Job name").fill(name)
+    page.get_by_label("Training data URI").fill(DATA)
+    page.get_by_label("Built-in algorithm").select_option("linear-learner")
+    page.get_by_label("Hyperparameters").fill("predictor_type=banana")
+    page.get_by_label("Instance type").select_option("ml.m5.large")
+    page.get_by_label("Max runtime (seconds)").fill("300")
+    page.get_by_role("button", name="Start training job").click()
+
+    # Refused at submit, on the hyperparameters field, in words; the job was never created.
+    expect(page.locator("#hyperparameters-error")).to_have_text(
+        "HyperParameters.predictor_type must be one of binary_classifier, "
+        "multiclass_classifier, regressor, not 'banana'."
+    )
+    expect(page.get_by_label("Hyperparameters")).to_have_value("predictor_type=banana")
+    assert page.url == form_url
+    page.screenshot(path=artifacts / "training-form-bad-hyperparameter.png", full_page=True)
+    assert not server_side(lambda: TrainingJob.objects.filter(name=name).exists())
+
+    # Corrected, the same name is still free: the job starts under it.
+    page.get_by_label("Hyperparameters").fill("predictor_type=binary_classifier")
+    page.get_by_role("button", name="Start training job").click()
+    LiveJobPage(page, asgi_server, "training", "TrainingJob", name)

@@ -27,6 +27,7 @@ TOOLKIT_DIR = ROOT / "images" / "sklearn"
 METRIC_LINE = re.compile(r"^(?:\[[^\]]+\] )?(train|validation|test):(\w+)=(\S+)$", re.M)
 
 sys.path.insert(0, str(TOOLKIT_DIR))
+from studio_toolkit import hyperparameter_specs  # noqa: E402
 from studio_toolkit.environment import decode_hyperparameters, to_cmd_args  # noqa: E402
 from studio_toolkit.metric_definitions import BUILTIN_METRIC_DEFINITIONS  # noqa: E402
 
@@ -336,7 +337,14 @@ FAILURE_CASES = {
         "xgboost",
         {"num_round": "5", "eta": "0"},
         _binary_train(),
-        "Hyperparameter eta='0' for xgboost: must be greater than 0",
+        "Hyperparameter eta='0' for xgboost: must be a number greater than 0 and at most 1",
+    ),
+    "eval-metric-of-another-objective": (
+        "xgboost",
+        {"num_round": "5", "objective": "binary:logistic", "eval_metric": "rmse"},
+        _binary_train(),
+        "Hyperparameter eval_metric='rmse' for xgboost: must be one or more of accuracy, auc, "
+        "error, f1, logloss (those of objective binary:logistic)",
     ),
     "bad-choice": (
         "linear-learner",
@@ -344,7 +352,12 @@ FAILURE_CASES = {
         _binary_train(),
         "predictor_type='classifier' for linear-learner: must be one of binary_classifier",
     ),
-    "required": ("kmeans", {}, _binary_train(), "Hyperparameter k for kmeans: is required"),
+    "required": (
+        "kmeans",
+        {},
+        _binary_train(),
+        "Hyperparameter k for kmeans: is required (an integer of at least 1)",
+    ),
     "unknown": (
         "pca",
         {"num_components": "2", "n_components": "2"},
@@ -588,3 +601,95 @@ def test_metric_definitions_are_plain_data_within_sagemakers_limit():
     assert {"Name": "validation:accuracy", "Regex": "validation:accuracy=([0-9.eE+-]+)"} in (
         BUILTIN_METRIC_DEFINITIONS["xgboost"]
     )
+
+
+def test_hyperparameter_specs_import_only_the_standard_library_and_cover_every_algorithm():
+    # The platform loads this file by path, without scikit-learn or the rest of the package.
+    source = (TOOLKIT_DIR / "studio_toolkit" / "hyperparameter_specs.py").read_text()
+    imported = re.findall(r"^(?:from|import) (\S+)", source, re.M)
+    assert set(imported) == {"__future__", "json", "math", "typing"}
+    algorithms = set(BUILTIN_METRIC_DEFINITIONS)
+    assert set(hyperparameter_specs.HYPERPARAMETERS) == algorithms
+    assert set(hyperparameter_specs.ACCEPTED_UNUSED) == algorithms
+
+
+@pytest.mark.parametrize(
+    ("algorithm", "raw", "name", "value", "rule"),
+    [
+        (
+            "linear-learner",
+            {"predictor_type": "binary_classifier", "num_classes": "abc"},
+            "num_classes",
+            "abc",
+            "an integer of at least 3",
+        ),
+        (
+            "linear-learner",
+            {"predictor_type": "banana"},
+            "predictor_type",
+            "banana",
+            "one of binary_classifier, multiclass_classifier, regressor",
+        ),
+        ("knn", {"k": "3"}, "predictor_type", None, "one of classifier, regressor"),
+        ("xgboost", {"num_round": "2.5"}, "num_round", "2.5", "an integer of at least 1"),
+        (
+            "xgboost",
+            {"num_round": "2", "eta": "nan"},
+            "eta",
+            "nan",
+            "a number greater than 0 and at most 1",
+        ),
+        (
+            "pca",
+            {"num_components": "2", "subtract_mean": "maybe"},
+            "subtract_mean",
+            "maybe",
+            "true or false",
+        ),
+        (
+            "kmeans",
+            {"k": "2", "feature_dim": "-1"},
+            "feature_dim",
+            "-1",
+            'an integer of at least 1 or "auto"',
+        ),
+        (
+            "randomcutforest",
+            {"eval_metrics": "auc"},
+            "eval_metrics",
+            "auc",
+            "one or more of accuracy, precision_recall_fscore, comma-separated or a JSON list",
+        ),
+    ],
+)
+def test_hyperparameter_specs_refuse_with_the_rule_in_words(algorithm, raw, name, value, rule):
+    with pytest.raises(hyperparameter_specs.Invalid) as refused:
+        hyperparameter_specs.read(algorithm, raw)
+    assert (refused.value.name, refused.value.value, refused.value.rule) == (name, value, rule)
+
+
+def test_hyperparameter_specs_read_values_defaults_and_passed_through_names():
+    values = hyperparameter_specs.read(
+        "xgboost",
+        {
+            "num_round": " 10 ",
+            "objective": "multi:softprob",
+            "eval_metric": '["merror", "f1"]',
+            "subsample": "0.5",  # SageMaker's, without effect here: accepted
+            "_tuning_objective_metric": "validation:f1",
+            "sagemaker_container_log_level": "20",
+        },
+    )
+    assert values["num_round"] == 10 and values["eta"] == 0.3 and values["max_depth"] == 6
+    assert values["eval_metric"] == ["merror", "f1"]
+    assert "subsample" not in values
+    assert hyperparameter_specs.read("xgboost", {"num_round": "1"})["eval_metric"] == ["rmse"]
+    assert (
+        hyperparameter_specs.read("kmeans", {"k": "2", "feature_dim": "auto"})["feature_dim"]
+        is None
+    )
+    with pytest.raises(hyperparameter_specs.Invalid) as refused:
+        hyperparameter_specs.read("pca", {"num_components": "2", "n_components": "2", "zz": "1"})
+    assert refused.value.name == "n_components"
+    assert refused.value.unknown == ("n_components", "zz")
+    assert "mini_batch_size" in refused.value.known

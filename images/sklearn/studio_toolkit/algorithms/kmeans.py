@@ -19,25 +19,15 @@ from studio_toolkit.errors import UserError
 if TYPE_CHECKING:
     from studio_toolkit.algorithms import TrainedModel
 
-# SageMaker k-means settings of its mini-batch implementation.
-ACCEPTED_UNUSED = {
-    "epochs",
-    "extra_center_factor",
-    "half_life_time_size",
-    "local_lloyd_init_method",
-    "mini_batch_size",
-}
-
 
 def train(hp: Hyperparameters, paths: Paths, config: JobConfig) -> TrainedModel:
-    k = hp.integer("k", required=True, minimum=1)
-    init_method = hp.choice("init_method", ("random", "kmeans++"), "random")
-    max_iter = hp.integer("local_lloyd_max_iter", 300, minimum=1)
-    tol = hp.number("local_lloyd_tol", 0.0001, minimum=0)
-    num_trials = hp.integer("local_lloyd_num_trials", None, minimum=1, auto=True)
-    eval_metrics = hp.names("eval_metrics", ("msd", "ssd"), ["msd"])
-    feature_dim = hp.integer("feature_dim", None, minimum=1, auto=True)
-    hp.reject_unknown(ACCEPTED_UNUSED)
+    k = hp["k"]
+    init_method = hp["init_method"]
+    max_iter = hp["local_lloyd_max_iter"]
+    tol = hp["local_lloyd_tol"]
+    num_trials = hp["local_lloyd_num_trials"]
+    eval_metrics = hp["eval_metrics"]
+    feature_dim = hp["feature_dim"]
 
     train_set, evaluations = load_channels(paths, config, supervised=False, feature_dim=feature_dim)
     if k > len(train_set.x):

@@ -15,25 +15,16 @@ from studio_toolkit.errors import UserError
 if TYPE_CHECKING:
     from studio_toolkit.algorithms import TrainedModel
 
+# index_metric (hyperparameter_specs.KNN_INDEX_METRICS) → scikit-learn's metric.
 METRICS = {"L2": "euclidean", "COSINE": "cosine"}
-# SageMaker k-NN settings of its FAISS index.
-ACCEPTED_UNUSED = {
-    "dimension_reduction_target",
-    "dimension_reduction_type",
-    "faiss_index_ivf_nlists",
-    "faiss_index_pq_m",
-    "index_type",
-    "mini_batch_size",
-}
 
 
 def train(hp: Hyperparameters, paths: Paths, config: JobConfig) -> TrainedModel:
-    k = hp.integer("k", required=True, minimum=1)
-    predictor_type = hp.choice("predictor_type", ("classifier", "regressor"), required=True)
-    sample_size = hp.integer("sample_size", None, minimum=1)
-    index_metric = hp.choice("index_metric", tuple(METRICS), "L2")
-    feature_dim = hp.integer("feature_dim", None, minimum=1, auto=True)
-    hp.reject_unknown(ACCEPTED_UNUSED)
+    k = hp["k"]
+    predictor_type = hp["predictor_type"]
+    sample_size = hp["sample_size"]
+    index_metric = hp["index_metric"]
+    feature_dim = hp["feature_dim"]
 
     train_set, evaluations = load_channels(paths, config, supervised=True, feature_dim=feature_dim)
     x, y = train_set.x, train_set.require_labels()

@@ -19,58 +19,18 @@ from studio_toolkit.environment import JobConfig, Paths
 if TYPE_CHECKING:
     from studio_toolkit.algorithms import TrainedModel
 
-PREDICTOR_TYPES = ("binary_classifier", "multiclass_classifier", "regressor")
-# SageMaker linear-learner settings of its own optimizer and model selection.
-ACCEPTED_UNUSED = {
-    "accuracy_top_k",
-    "balance_multiclass_weights",
-    "beta_1",
-    "beta_2",
-    "bias_lr_mult",
-    "bias_wd_mult",
-    "binary_classifier_model_selection_criteria",
-    "early_stopping_patience",
-    "early_stopping_tolerance",
-    "f_beta",
-    "huber_delta",
-    "init_bias",
-    "init_method",
-    "init_scale",
-    "init_sigma",
-    "loss",
-    "loss_insensitivity",
-    "lr_scheduler_factor",
-    "lr_scheduler_minimum_lr",
-    "lr_scheduler_step",
-    "margin",
-    "mini_batch_size",
-    "momentum",
-    "num_calibration_samples",
-    "num_models",
-    "num_point_for_scaler",
-    "optimizer",
-    "positive_example_weight_mult",
-    "quantile",
-    "target_precision",
-    "target_recall",
-    "unbias_data",
-    "unbias_label",
-    "use_lr_scheduler",
-}
-
 
 def train(hp: Hyperparameters, paths: Paths, config: JobConfig) -> TrainedModel:
-    predictor_type = hp.choice("predictor_type", PREDICTOR_TYPES, required=True)
-    epochs = hp.integer("epochs", 15, minimum=1)
-    learning_rate = hp.number("learning_rate", None, positive=True, auto=True)
-    wd = hp.number("wd", None, minimum=0, auto=True) or 0.0
-    l1 = hp.number("l1", None, minimum=0, auto=True) or 0.0
-    use_bias = hp.boolean("use_bias", True)
-    normalize_data = hp.boolean("normalize_data", True)
-    normalize_label = hp.boolean("normalize_label", True)
-    num_classes = hp.integer("num_classes", None, minimum=3)
-    feature_dim = hp.integer("feature_dim", None, minimum=1, auto=True)
-    hp.reject_unknown(ACCEPTED_UNUSED)
+    predictor_type = hp["predictor_type"]
+    epochs = hp["epochs"]
+    learning_rate = hp["learning_rate"]
+    wd = hp["wd"] or 0.0
+    l1 = hp["l1"] or 0.0
+    use_bias = hp["use_bias"]
+    normalize_data = hp["normalize_data"]
+    normalize_label = hp["normalize_label"]
+    num_classes = hp["num_classes"]
+    feature_dim = hp["feature_dim"]
 
     train_set, evaluations = load_channels(paths, config, supervised=True, feature_dim=feature_dim)
     classifier = predictor_type != "regressor"

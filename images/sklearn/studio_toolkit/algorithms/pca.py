@@ -18,15 +18,12 @@ from studio_toolkit.errors import UserError
 if TYPE_CHECKING:
     from studio_toolkit.algorithms import TrainedModel
 
-ACCEPTED_UNUSED = {"extra_components", "mini_batch_size"}
-
 
 def train(hp: Hyperparameters, paths: Paths, config: JobConfig) -> TrainedModel:
-    num_components = hp.integer("num_components", required=True, minimum=1)
-    algorithm_mode = hp.choice("algorithm_mode", ("regular", "randomized"), "regular")
-    subtract_mean = hp.boolean("subtract_mean", True)
-    feature_dim = hp.integer("feature_dim", None, minimum=1, auto=True)
-    hp.reject_unknown(ACCEPTED_UNUSED)
+    num_components = hp["num_components"]
+    algorithm_mode = hp["algorithm_mode"]
+    subtract_mean = hp["subtract_mean"]
+    feature_dim = hp["feature_dim"]
 
     train_set, evaluations = load_channels(paths, config, supervised=False, feature_dim=feature_dim)
     rows, features = train_set.x.shape

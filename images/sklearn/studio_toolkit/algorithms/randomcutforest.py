@@ -20,15 +20,10 @@ if TYPE_CHECKING:
 
 
 def train(hp: Hyperparameters, paths: Paths, config: JobConfig) -> TrainedModel:
-    num_trees = hp.integer("num_trees", 100, minimum=1)
-    num_samples_per_tree = hp.integer("num_samples_per_tree", 256, minimum=1)
-    eval_metrics = hp.names(
-        "eval_metrics",
-        ("accuracy", "precision_recall_fscore"),
-        ["accuracy", "precision_recall_fscore"],
-    )
-    feature_dim = hp.integer("feature_dim", None, minimum=1, auto=True)
-    hp.reject_unknown()
+    num_trees = hp["num_trees"]
+    num_samples_per_tree = hp["num_samples_per_tree"]
+    eval_metrics = hp["eval_metrics"]
+    feature_dim = hp["feature_dim"]
 
     train_set, evaluations = load_channels(paths, config, supervised=False, feature_dim=feature_dim)
 

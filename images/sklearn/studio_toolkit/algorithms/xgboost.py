@@ -16,79 +16,41 @@ from studio_toolkit.algorithms.hyperparameters import Hyperparameters
 from studio_toolkit.algorithms.report import print_metric, safe
 from studio_toolkit.environment import JobConfig, Paths
 from studio_toolkit.errors import UserError
+from studio_toolkit.hyperparameter_specs import XGBOOST_OBJECTIVE_TASKS, XGBOOST_TASK_METRICS
 
 if TYPE_CHECKING:
     from studio_toolkit.algorithms import TrainedModel
 
-# objective → (task, HistGradientBoosting loss)
-OBJECTIVES = {
-    "reg:squarederror": ("regression", "squared_error"),
-    "reg:linear": ("regression", "squared_error"),  # XGBoost's old name for squarederror
-    "reg:absoluteerror": ("regression", "absolute_error"),
-    "count:poisson": ("regression", "poisson"),
-    "reg:gamma": ("regression", "gamma"),
-    "binary:logistic": ("binary", "log_loss"),
-    "multi:softmax": ("multiclass", "log_loss"),
-    "multi:softprob": ("multiclass", "log_loss"),
-}
-TASK_METRICS = {
-    "binary": ("accuracy", "auc", "error", "f1", "logloss"),
-    "multiclass": ("accuracy", "merror", "mlogloss", "f1"),
-    "regression": ("rmse", "mse", "mae"),
+# objective → HistGradientBoosting's loss (the objectives and their tasks are
+# hyperparameter_specs.XGBOOST_OBJECTIVE_TASKS).
+LOSSES = {
+    "reg:squarederror": "squared_error",
+    "reg:linear": "squared_error",
+    "reg:absoluteerror": "absolute_error",
+    "count:poisson": "poisson",
+    "reg:gamma": "gamma",
+    "binary:logistic": "log_loss",
+    "multi:softmax": "log_loss",
+    "multi:softprob": "log_loss",
 }
 MAXIMIZED = {"accuracy", "auc", "f1"}
-# SageMaker XGBoost settings with no HistGradientBoosting counterpart.
-ACCEPTED_UNUSED = {
-    "alpha",
-    "base_score",
-    "booster",
-    "colsample_bylevel",
-    "colsample_bytree",
-    "csv_weights",
-    "deterministic_histogram",
-    "gamma",
-    "grow_policy",
-    "interaction_constraints",
-    "lambda_bias",
-    "max_delta_step",
-    "monotone_constraints",
-    "normalize_type",
-    "nthread",
-    "one_drop",
-    "process_type",
-    "rate_drop",
-    "refresh_leaf",
-    "sample_type",
-    "scale_pos_weight",
-    "sketch_eps",
-    "skip_drop",
-    "subsample",
-    "tree_method",
-    "tweedie_variance_power",
-    "updater",
-    "verbosity",
-}
 
 
 def train(hp: Hyperparameters, paths: Paths, config: JobConfig) -> TrainedModel:
-    num_round = hp.integer("num_round", required=True, minimum=1)
-    objective = hp.choice("objective", tuple(OBJECTIVES), "reg:squarederror")
-    task, loss = OBJECTIVES[objective]
-    eta = hp.number("eta", 0.3, positive=True, maximum=1)
-    max_depth = hp.integer("max_depth", 6, minimum=0)
-    max_leaves = hp.integer("max_leaves", 0, minimum=0)
-    max_bin = hp.integer("max_bin", 256, minimum=2)
-    min_child_weight = hp.number("min_child_weight", 1, minimum=0)
-    l2 = hp.number("lambda", 1, minimum=0)
-    colsample_bynode = hp.number("colsample_bynode", 1, positive=True, maximum=1)
-    num_class = hp.integer("num_class", None, minimum=2)
-    seed = hp.integer("seed", 0)
-    early_stopping_rounds = hp.integer("early_stopping_rounds", None, minimum=1)
-    default_metric = {"binary": "logloss", "multiclass": "mlogloss"}.get(
-        task, "mae" if loss == "absolute_error" else "rmse"
-    )
-    eval_metric = hp.names("eval_metric", TASK_METRICS[task], [default_metric])
-    hp.reject_unknown(ACCEPTED_UNUSED)
+    num_round = hp["num_round"]
+    objective = hp["objective"]
+    task, loss = XGBOOST_OBJECTIVE_TASKS[objective], LOSSES[objective]
+    eta = hp["eta"]
+    max_depth = hp["max_depth"]
+    max_leaves = hp["max_leaves"]
+    max_bin = hp["max_bin"]
+    min_child_weight = hp["min_child_weight"]
+    l2 = hp["lambda"]
+    colsample_bynode = hp["colsample_bynode"]
+    num_class = hp["num_class"]
+    seed = hp["seed"]
+    early_stopping_rounds = hp["early_stopping_rounds"]
+    eval_metric = hp["eval_metric"]
 
     train_set, evaluations = load_channels(paths, config, supervised=True, allow_missing=True)
     if task != "regression":
@@ -149,7 +111,7 @@ def train(hp: Hyperparameters, paths: Paths, config: JobConfig) -> TrainedModel:
                 break
 
     for dataset in (train_set, *evaluations):
-        values = _metrics(task, model, dataset, TASK_METRICS[task])
+        values = _metrics(task, model, dataset, XGBOOST_TASK_METRICS[task])
         for name, value in values.items():
             print_metric(dataset.channel, name, value)
 
