@@ -430,3 +430,17 @@ def test_home_lists_the_profiles_spaces_with_their_jupyterlab_status(client, ali
     assert (
         f'data-status-of="App:{alice_profile.domain.domain_id}/home-lab/JupyterLab/default"' in page
     )
+    # The dashboard's word, as on the space pages; the API's status stays in data-status.
+    assert 'data-status="InService"' in page and ">Running<" in page
+
+
+def test_home_says_a_stopped_space_is_stopped(client, alice, alice_profile):
+    from domains.models import App, Space
+
+    space = Space.objects.create(
+        domain=alice_profile.domain, name="home-lab", owner=alice_profile, status="InService"
+    )
+    App.objects.create(space=space, status="Deleted")
+    client.force_login(alice)
+    page = client.get("/").content.decode()
+    assert ">Stopped<" in page and ">Deleted<" not in page

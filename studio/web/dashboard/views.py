@@ -21,6 +21,7 @@ from jobs.services import list_jobs
 from studio.core.errors import AccessDenied
 from studio.core.health import health
 from studio.web.dashboard.current import SESSION_KEY, current_profile, user_profiles
+from studio.web.dashboard.spaces import app_badge
 
 
 @require_GET
@@ -66,7 +67,7 @@ def _spaces(request: HttpRequest, profile: UserProfile) -> list[dict[str, Any]]:
             {
                 "space": space,
                 "app_id": f"{profile.domain.domain_id}/{space.name}/JupyterLab/default",
-                "app_status": app.status if app else "Not started",
+                **app_badge(app),
             }
         )
     return rows
