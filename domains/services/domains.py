@@ -5,6 +5,7 @@ from typing import Any
 from django.conf import settings as django_settings
 from django.db import transaction
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from domains.models import (
     AppNetworkAccessType,
@@ -112,6 +113,7 @@ def update_domain(
             domain.app_network_access_type = app_network_access_type
             changed.append("app_network_access_type")
         if changed:
+            domain.last_modified_at = timezone.now()
             domain.save(update_fields=[*changed, "last_modified_at"])
         if default_policies is not None:
             domain.default_policies.set(get_policies(domain, default_policies, "DefaultPolicies"))

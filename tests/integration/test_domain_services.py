@@ -93,6 +93,7 @@ def test_update_domain_changes_settings_and_default_policies(root, domain):
     from domains.services import create_policy
 
     create_policy(root, domain.domain_id, name="ReadOnly", allow=["sagemaker:Describe*"])
+    modified_before = domain.last_modified_at
     updated = update_domain(
         root,
         domain.domain_id,
@@ -108,6 +109,7 @@ def test_update_domain_changes_settings_and_default_policies(root, domain):
         "InstanceType": "ml.m5.large"
     }
     assert [p.name for p in updated.default_policies.all()] == ["ReadOnly"]
+    assert updated.last_modified_at > modified_before  # DescribeDomain's LastModifiedTime
 
 
 def test_update_domain_errors_change_nothing(root, domain, alice, alice_profile):
