@@ -1,6 +1,6 @@
 from django.urls import path
 
-from studio.web.dashboard import datasets, jobs, keys, processing, spaces, views
+from studio.web.dashboard import datasets, jobs, keys, model_pages, processing, spaces, views
 
 app_name = "dashboard"
 urlpatterns = [
@@ -47,4 +47,6 @@ urlpatterns = [
         processing.job_log,
         name="processing_job_log",
     ),
+    path("models/", model_pages.model_list, name="models"),
+    path("endpoints/", model_pages.endpoint_list, name="endpoints"),
 ]

@@ -17,10 +17,12 @@ from domains.user_settings import (
     idle_timeout_minutes,
     merge_user_settings,
 )
+from jobs.models import TrainingJob
 from jobs.services import list_jobs
 from studio.core.errors import AccessDenied
 from studio.core.health import health
 from studio.web.dashboard.current import SESSION_KEY, current_profile, user_profiles
+from studio.web.dashboard.model_pages import trained_models
 from studio.web.dashboard.spaces import app_badge
 
 
@@ -48,6 +50,7 @@ def home(request: HttpRequest) -> HttpResponse:
             "idle_timeout": idle_timeout_minutes(settings),
             "recent_jobs": _recent_jobs(request, profile),
             "spaces": _spaces(request, profile),
+            "recent_models": _recent_models(request, profile),
         },
     )
 
@@ -81,6 +84,15 @@ def _recent_jobs(request: HttpRequest, profile: UserProfile) -> list[dict[str, A
     except AccessDenied:
         return []
     return list(rows[:5])
+
+
+def _recent_models(request: HttpRequest, profile: UserProfile) -> list[TrainingJob]:
+    """The three newest trained models of the domain (one query), or none when the profile
+    may not list training jobs."""
+    try:
+        return list(trained_models(request, profile)[:3])
+    except AccessDenied:
+        return []
 
 
 @login_required
