@@ -30,8 +30,7 @@
     if (e.key === "Escape") closeMenus(null);
   });
 
-  // A [data-copy] button copies the text of the element it names; a form[data-confirm] asks
-  // before it submits.
+  // A [data-copy] button copies the text of the element it names.
   document.querySelectorAll("[data-copy]").forEach(function (button) {
     button.addEventListener("click", function () {
       var text = document.getElementById(button.dataset.copy).textContent;
@@ -52,9 +51,16 @@
       }
     });
   });
-  document.querySelectorAll("form[data-confirm]").forEach(function (form) {
-    form.addEventListener("submit", function (e) {
-      if (!confirm(form.dataset.confirm)) e.preventDefault();
-    });
-  });
+
+  // A form[data-confirm] asks before it stops or deletes anything; without script it posts at
+  // once. One listener on the document, in the capture phase: it also covers forms swapped in
+  // later (live.js regions, spaces.js panes), and it runs before spaces.js posts a data-async
+  // form in the background, so a "no" stops that too.
+  document.addEventListener("submit", function (e) {
+    var message = e.target.getAttribute("data-confirm");
+    if (message && !window.confirm(message)) {
+      e.preventDefault();
+      e.stopPropagation();
+    }
+  }, true);
 })();

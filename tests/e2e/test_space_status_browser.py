@@ -66,7 +66,10 @@ def test_a_stopped_space_reads_stopped_live_and_offers_no_restart(
     # Restart means something only now, while it runs.
     expect(page.locator("#restart-app")).to_be_visible()
 
+    asked = []
+    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
     page.locator("#stop-app").click()
+    assert asked == [f"Stop JupyterLab in {name}? Running kernels stop; your files are kept."]
     expect(badge).to_have_text("Stopped", timeout=60_000)
     # The API's status is kept where scripts and styles read it.
     expect(badge).to_have_attribute("data-status", "Deleted")
