@@ -17,3 +17,9 @@ python3 -m venv /opt/venv
 id sagemaker-user >/dev/null 2>&1 ||
 	useradd --uid 1000 --gid 100 --create-home --home-dir /home/sagemaker-user \
 		--shell /bin/bash sagemaker-user
+
+# JupyterLab's defaults for every user of the image: no "official Jupyter news" question on
+# first open and no update check. A space has no route to jupyter.org, and the question is
+# noise inside Studio. Users can still turn both on in Settings; overrides.json only sets the
+# defaults (it lives in the application settings directory of the venv's JupyterLab).
+install -D -m 0644 "$here/overrides.json" /opt/venv/share/jupyter/lab/settings/overrides.json
