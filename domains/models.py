@@ -437,3 +437,45 @@ class OneTimePassword(models.Model):
 
     def __str__(self) -> str:
         return f"one-time password of {self.user}"
+
+
+class IdentityMapping(models.Model):
+    """An admin's rule for OpenID Connect sign-in (domains/identity.py): whoever signs in with
+    the claim `claim` equal to `value`, or listing it (as a `groups` claim does), gets a profile
+    in `domain` with `role`."""
+
+    claim = models.CharField(max_length=128)
+    value = models.CharField(max_length=256)
+    domain = models.ForeignKey(Domain, on_delete=models.CASCADE, related_name="identity_mappings")
+    role = models.CharField(max_length=8, choices=ProfileRole.choices, default=ProfileRole.MEMBER)
+
+    class Meta:
+        ordering = ["domain__name", "claim", "value"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["claim", "value", "domain"], name="one_mapping_per_claim_value_domain"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.claim} = {self.value} → {self.role} in {self.domain.name}"
+
+
+class ExternalIdentity(models.Model):
+    """The identity provider account a user signs in with: the issuer and its subject (`sub`)
+    name one person for good, where an email address or a username may be reused."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="external_identities"
+    )
+    issuer = models.CharField(max_length=255)
+    subject = models.CharField(max_length=255)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["issuer", "subject"], name="one_user_per_identity"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subject} at {self.issuer}"
