@@ -2,12 +2,12 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from studio.web import accounts
+from studio.web import accounts, oidc
 from studio.web.dashboard import views as dashboard
 
 urlpatterns = [
     path("healthz", dashboard.healthz, name="healthz"),
-    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("login/", oidc.LoginPage.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("account/password/", accounts.PasswordChange.as_view(), name="password_change"),
     path(
@@ -15,6 +15,14 @@ urlpatterns = [
         accounts.PasswordChangeDone.as_view(),
         name="password_change_done",
     ),
+    # Single sign-on (OpenID Connect); its views answer 404 while it is not configured.
+    path("oidc/", include(oidc)),
     path("admin/", admin.site.urls),
     path("", include("studio.web.dashboard.urls")),
 ]
+
+# Studio's own error pages (studio/web/errors.py), with the navigation for signed-in users.
+handler400 = "studio.web.errors.bad_request"
+handler403 = "studio.web.errors.permission_denied"
+handler404 = "studio.web.errors.page_not_found"
+handler500 = "studio.web.errors.server_error"

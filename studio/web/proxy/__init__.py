@@ -13,7 +13,7 @@ from channels.db import database_sync_to_async
 from django.contrib.auth.views import redirect_to_login
 
 from domains.notebooks.access import ProxyTarget, proxy_prefix
-from studio.web.proxy import http, websocket
+from studio.web.proxy import http, pages, websocket
 from studio.web.proxy.access import (
     ActivityRecorder,
     Decision,
@@ -55,6 +55,10 @@ TICKET_REFUSED = (
     "This link to the space has expired or was already used. Open the space again from Studio."
 )
 BAD_HOST = "Invalid Host header."
+UNREACHABLE = (
+    "The notebook server of this space is not answering: it may be starting or stopping. "
+    "Try again in a moment."
+)
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 NAVIGATION = frozenset({"GET", "HEAD"})
 # The handoff's answers carry a ticket: never sent on as a Referer (and, as every plain answer
@@ -89,9 +93,10 @@ def _path_and_query(scope: Scope) -> str:
 # -- Studio's host: the handoff --------------------------------------------------------------
 
 
-async def studio_handoff(scope: Scope, receive: Receive, send: Send) -> None:
+async def studio_handoff(scope: Scope, receive: Receive, send: Send, app: ASGIApp) -> None:
     """`/jupyter/...` on Studio's host: whoever may use the space is sent to its own host with
-    a ticket for the same path; nothing of the space is served here."""
+    a ticket for the same path; nothing of the space is served here. A refusal goes to `app`
+    (Django) for a browser's navigation: see `_not_found_on_studio`."""
     if scope["type"] == "websocket":
         if (await receive())["type"] == "websocket.connect":
             await websocket.deny(scope, send, 404, NOT_FOUND.encode(), NOT_FOUND_CLOSE)
@@ -102,7 +107,7 @@ async def studio_handoff(scope: Scope, receive: Receive, send: Send) -> None:
         await http.send_plain(send, 400, BAD_HOST)
         return
     if scope["method"] not in NAVIGATION or space is None:
-        await http.send_plain(send, 404, NOT_FOUND)
+        await _not_found_on_studio(scope, receive, send, app)
         return
     session = _studio_session(scope)
     decision = await decide(session, *space)
@@ -111,7 +116,7 @@ async def studio_handoff(scope: Scope, receive: Receive, send: Send) -> None:
         await http.send_plain(send, 302, "Log in to use notebooks.", [(b"location", location)])
         return
     if decision.target is None:
-        await http.send_plain(send, 404, NOT_FOUND)
+        await _not_found_on_studio(scope, receive, send, app)
         return
     scheme = http_scheme(scope)
     ticket = mint_ticket(session, *space, f"{scheme}://{host}", _path_and_query(scope))
@@ -122,6 +127,17 @@ async def studio_handoff(scope: Scope, receive: Receive, send: Send) -> None:
         "Opening the space.",
         [(b"location", location.encode("latin-1")), *HANDOFF_HEADERS],
     )
+
+
+async def _not_found_on_studio(scope: Scope, receive: Receive, send: Send, app: ASGIApp) -> None:
+    """The one 404 of the handoff. A browser navigating here gets Studio's own 404 page, with
+    the navigation and the user's session, from Django: it has no page under /jupyter/, so it
+    can only answer that (studio.web.errors names the space in it). Anything else gets the
+    short text."""
+    if scope["method"] == "GET" and pages.wants_html(scope):
+        await app(scope, receive, send)
+    else:
+        await http.send_plain(send, 404, NOT_FOUND)
 
 
 def _studio_session(scope: Scope) -> str | None:
@@ -142,7 +158,7 @@ async def space_host(scope: Scope, receive: Receive, send: Send) -> None:
         return
     space = _own_space(scope, label)
     if space is None:
-        await http.send_plain(send, 404, NOT_FOUND)
+        await pages.send_error(scope, send, 404, NOT_FOUND, _studio_origin(scope, None))
         return
     # The token the proxy adds exempts requests from Jupyter's own XSRF and Origin checks:
     # only the space's own pages may make unsafe requests (not Studio's, not another space's).
@@ -177,6 +193,7 @@ async def space_host(scope: Scope, receive: Receive, send: Send) -> None:
     if outcome is http.Outcome.UNREACHABLE:
         # The app may have stopped or moved: the next request asks the database again.
         decisions.drop(key)
+        await pages.send_error(scope, send, 502, UNREACHABLE, granted.studio_origin)
 
 
 def _own_space(scope: Scope, label: str | None) -> tuple[str, str] | None:
@@ -199,14 +216,15 @@ def _granted(scope: Scope, space: tuple[str, str]) -> Pass | None:
 async def _back_to_studio(scope: Scope, send: Send, granted: Pass | None) -> None:
     """No (live) space cookie: the same path on Studio's host, which checks the session (or
     asks to log in) and hands the browser back with a fresh ticket."""
-    scheme = http_scheme(scope)
-    studio = (
-        granted.studio_origin
-        if granted
-        else default_studio_origin(scheme, host_header(scope["headers"]))
-    )
-    location = (studio + _path_and_query(scope)).encode("latin-1")
+    location = (_studio_origin(scope, granted) + _path_and_query(scope)).encode("latin-1")
     await http.send_plain(send, 302, "Open the space from Studio.", [(b"location", location)])
+
+
+def _studio_origin(scope: Scope, granted: Pass | None) -> str:
+    """Studio's origin as seen from a space's host: the one the pass came from, if any."""
+    if granted is not None:
+        return granted.studio_origin
+    return default_studio_origin(http_scheme(scope), host_header(scope["headers"]))
 
 
 async def _enter(scope: Scope, send: Send, label: str) -> None:
@@ -222,14 +240,17 @@ async def _enter(scope: Scope, send: Send, label: str) -> None:
         or space_label(granted.domain_id, granted.space_name) != label
         or not granted.next.startswith(proxy_prefix(granted.domain_id, granted.space_name))
     ):
-        await http.send_plain(send, 403, TICKET_REFUSED, HANDOFF_HEADERS)
+        refused = _studio_origin(scope, None)
+        await pages.send_error(scope, send, 403, TICKET_REFUSED, refused, HANDOFF_HEADERS)
         return
     decision = await decide(granted.session, granted.domain_id, granted.space_name)
     if not decision.authenticated:
-        await http.send_plain(send, 403, TICKET_REFUSED, HANDOFF_HEADERS)
+        origin = granted.studio_origin
+        await pages.send_error(scope, send, 403, TICKET_REFUSED, origin, HANDOFF_HEADERS)
         return
     if decision.target is None:
-        await http.send_plain(send, 404, NOT_FOUND, HANDOFF_HEADERS)
+        origin = granted.studio_origin
+        await pages.send_error(scope, send, 404, NOT_FOUND, origin, HANDOFF_HEADERS)
         return
     cookie = set_cookie_header(
         space_cookie(granted), http_scheme(scope), host_header(scope["headers"])
@@ -256,7 +277,7 @@ async def _decide(
         await _back_to_studio(scope, send, granted)
         return None
     if decision.target is None:
-        await http.send_plain(send, 404, NOT_FOUND)
+        await pages.send_error(scope, send, 404, NOT_FOUND, granted.studio_origin)
         return None
     decisions.put(key, decision.target)
     return decision.target
@@ -329,7 +350,7 @@ def with_notebook_proxy(app: ASGIApp) -> ASGIApp:
         elif is_space_host(host_header(scope["headers"])):
             await space_host(scope, receive, send)
         elif scope["path"].startswith(PREFIX):
-            await studio_handoff(scope, receive, send)
+            await studio_handoff(scope, receive, send, app)
         else:
             await app(scope, receive, send)
 

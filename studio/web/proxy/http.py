@@ -39,7 +39,7 @@ def refuses_token(status: int, headers: list[tuple[bytes, bytes]], prefix: str) 
 
 class Outcome(enum.Enum):
     ANSWERED = "answered"  # whatever the server said reached the browser
-    UNREACHABLE = "unreachable"  # nothing answered: the browser got a 502
+    UNREACHABLE = "unreachable"  # nothing answered; nothing was sent: the caller answers
     REFUSED = "refused"  # the server refused the token; nothing was sent (hold_refusal)
 
 
@@ -123,12 +123,6 @@ async def forward(
     except ClientGone:
         return Outcome.ANSWERED
     except UpstreamError:
-        await send_plain(
-            send,
-            502,
-            "The notebook server of this space is not answering: it may be starting or "
-            "stopping. Try again in a moment.",
-        )
         return Outcome.UNREACHABLE
     if hold_refusal and refuses_token(response.status, response.headers, prefix):
         response.close()
