@@ -67,6 +67,8 @@ DEBUG = _env_bool("DEBUG")
 LOCAL_HOSTS = "localhost,127.0.0.1,[::1]"
 ALLOWED_HOSTS = [h for h in os.environ.get("ALLOWED_HOSTS", LOCAL_HOSTS).split(",") if h]
 CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o]
+# A refused form is a Studio page that says to reload and send it again (studio/web/errors.py).
+CSRF_FAILURE_VIEW = "studio.web.errors.csrf_failure"
 
 # Built images for the sandbox runtime (root file system trees, hundreds of MB each): shared
 # by every data directory on the machine that points here.
