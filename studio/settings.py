@@ -4,6 +4,7 @@ import os
 import secrets
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 
@@ -250,6 +251,71 @@ AXES_VERBOSE = False  # no banner on every command's start; failures and lockout
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard:home"
 LOGOUT_REDIRECT_URL = "login"
+
+# Single sign-on with an OpenID Connect provider (docs/configuration.md, "Single sign-on"), on
+# when STUDIO_OIDC_CLIENT_ID is set. mozilla-django-oidc reads the OIDC_* settings; the endpoints
+# left unset are read from the issuer's discovery document when a sign-in first needs them
+# (studio/web/oidc.py), and the admins' identity mappings decide who may use which domain
+# (domains/identity.py).
+STUDIO_OIDC_ISSUER = os.environ.get("STUDIO_OIDC_ISSUER", "").strip().rstrip("/")
+OIDC_RP_CLIENT_ID = os.environ.get("STUDIO_OIDC_CLIENT_ID", "").strip()
+OIDC_RP_CLIENT_SECRET = os.environ.get("STUDIO_OIDC_CLIENT_SECRET", "")
+OIDC_RP_SIGN_ALGO = os.environ.get("STUDIO_OIDC_SIGN_ALGO", "").strip() or "RS256"
+OIDC_RP_SCOPES = os.environ.get("STUDIO_OIDC_SCOPES", "").strip() or "openid email profile"
+OIDC_OP_AUTHORIZATION_ENDPOINT = os.environ.get("STUDIO_OIDC_AUTHORIZATION_URL", "").strip()
+OIDC_OP_TOKEN_ENDPOINT = os.environ.get("STUDIO_OIDC_TOKEN_URL", "").strip()
+OIDC_OP_USER_ENDPOINT = os.environ.get("STUDIO_OIDC_USERINFO_URL", "").strip()
+OIDC_OP_JWKS_ENDPOINT = os.environ.get("STUDIO_OIDC_JWKS_URL", "").strip()
+STUDIO_OIDC_PROVIDER_NAME = (
+    os.environ.get("STUDIO_OIDC_PROVIDER_NAME", "").strip() or "single sign-on"
+)
+STUDIO_OIDC_ENABLED = bool(OIDC_RP_CLIENT_ID)
+OIDC_USE_NONCE = True
+OIDC_USE_PKCE = True
+OIDC_TIMEOUT = 10  # seconds, for each call to the provider
+
+
+def _oidc_config_error() -> str | None:
+    """What is wrong with the STUDIO_OIDC_* variables, naming the variable; None if nothing."""
+    given = sorted(n for n, v in os.environ.items() if n.startswith("STUDIO_OIDC_") and v.strip())
+    if not STUDIO_OIDC_ENABLED:
+        if given:
+            return (
+                f"{', '.join(given)} set but STUDIO_OIDC_CLIENT_ID is not: set it to turn "
+                "single sign-on on, or unset them."
+            )
+        return None
+    if not OIDC_RP_CLIENT_SECRET:
+        return "STUDIO_OIDC_CLIENT_SECRET must be set when STUDIO_OIDC_CLIENT_ID is."
+    algorithms = ["RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "HS256", "HS384", "HS512"]
+    if OIDC_RP_SIGN_ALGO not in algorithms:
+        return (
+            f"STUDIO_OIDC_SIGN_ALGO must be one of {', '.join(algorithms)}, "
+            f"not {OIDC_RP_SIGN_ALGO!r}."
+        )
+    endpoints = {
+        "STUDIO_OIDC_AUTHORIZATION_URL": OIDC_OP_AUTHORIZATION_ENDPOINT,
+        "STUDIO_OIDC_TOKEN_URL": OIDC_OP_TOKEN_ENDPOINT,
+        "STUDIO_OIDC_USERINFO_URL": OIDC_OP_USER_ENDPOINT,
+        "STUDIO_OIDC_JWKS_URL": OIDC_OP_JWKS_ENDPOINT,
+    }
+    for name, url in {"STUDIO_OIDC_ISSUER": STUDIO_OIDC_ISSUER, **endpoints}.items():
+        parts = urlsplit(url)
+        if url and (parts.scheme not in {"http", "https"} or not parts.netloc):
+            return f"{name} must be an http:// or https:// URL, not {url!r}."
+    missing = [name for name, url in endpoints.items() if not url]
+    if missing and not STUDIO_OIDC_ISSUER:
+        return (
+            "Set STUDIO_OIDC_ISSUER (the provider's discovery document gives its endpoints), "
+            f"or else {', '.join(missing)}."
+        )
+    return None
+
+
+if _oidc_error := _oidc_config_error():
+    raise ValueError(_oidc_error)
+if STUDIO_OIDC_ENABLED:
+    AUTHENTICATION_BACKENDS.append("studio.web.oidc.Backend")
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
