@@ -46,7 +46,7 @@ _TONES = {
 
 
 def badge(text: str, tone: str | None = None) -> SafeString:
-    """A status pill; the colours live in templates/admin/base_site.html."""
+    """A status pill; the colours live in static/studio/admin.css."""
     return format_html(
         '<span class="studio-badge studio-badge-{}">{}</span>',
         tone or _TONES.get(text, "off"),
