@@ -4,7 +4,8 @@
 //   log      lines appended to the host's <pre>, scrolled to the end while "Follow" is on
 //   metric   points added to that metric's chart (a chart is made for a new metric)
 //   status / secondary   the server-rendered regions (stats, timeline, artifacts, Stop) are
-//            re-fetched and swapped in, so there is one source of truth for their markup
+//            re-fetched and swapped in, so there is one source of truth for their markup; once
+//            the job has ended, the header's flash messages go
 // Each time the subscription is acknowledged (first connect and every reconnect) the page
 // catches up: events sent before it was subscribed never reach it, so it re-reads the page
 // and merges what arrived meanwhile. Between events, run time, billable time and cost so far
@@ -18,6 +19,7 @@
   var subscription = root.dataset.subscribe;
   var resourceType = subscription.split(":")[0];
   var MAX_LOG_LINES = 5000; // per host, in the page; the download has them all
+  var ENDED = ["Completed", "Failed", "Stopped"];
   // The browser's clock may differ from the server's; times from the server are shifted by this.
   var skew = Date.now() - Date.parse(root.dataset.now);
 
@@ -221,6 +223,11 @@
       if (buffered) buffered.push(event);
       else apply(event);
     } else if (event.kind === "status" || event.kind === "secondary") {
+      // "Training job X was created" and "Stopping X" told what a click did; once the job has
+      // ended they only contradict its badge.
+      if (ENDED.indexOf(event.status) !== -1) {
+        document.querySelectorAll(".job-flash").forEach(function (el) { el.remove(); });
+      }
       if (event.secondary_status) {
         var secondary = document.getElementById("secondary-status");
         if (secondary) secondary.textContent = event.secondary_status;

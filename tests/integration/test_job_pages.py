@@ -363,3 +363,38 @@ class TestTrainingJobPages(JobPageCases):
         ({"metric_definitions": "loss=([0-9"}, "metric_definitions", "expression RE2 accepts"),
         ({"output_path": "s3://UPPER/x"}, "output_path", "bucket"),
     ]
+
+
+# --- A finished job's page (issue 10, item 8) ---------------------------------------------
+
+
+@pytest.mark.parametrize("status", ["Completed", "Failed", "Stopped"])
+def test_an_ended_jobs_page_has_no_stop_at_all(client, alice, alice_profile, status):
+    make_job(alice_profile, "ended", status=status)
+    client.force_login(alice)
+    html = html_of(client, job_url("ended"))
+    assert 'id="stop-job"' not in html
+    assert job_url("ended", "job_stop") not in html
+    # The region stays, empty, for the page's script to swap in place.
+    assert 'data-region="stop"' in html
+
+
+def test_a_stopping_jobs_page_says_stopping_and_offers_no_stop(client, alice, alice_profile):
+    make_job(alice_profile, "stopping", status="Stopping")
+    client.force_login(alice)
+    html = html_of(client, job_url("stopping"))
+    assert re.search(
+        r'<button type="button" class="btn" id="stop-job" disabled>Stopping…</button>', html
+    )
+    assert job_url("stopping", "job_stop") not in html
+
+
+def test_a_flash_is_shown_once_and_marked_for_the_page_to_drop_when_the_job_ends(
+    client, alice, alice_profile
+):
+    make_job(alice_profile, "flashed")
+    client.force_login(alice)
+    html = client.post(job_url("flashed", "job_stop"), follow=True).content.decode()
+    assert re.search(r'class="banner banner-success job-flash"[^>]*>Stopping flashed', html)
+    # A Django message: a later visit (the job has ended, or not) no longer shows it.
+    assert "Stopping flashed" not in html_of(client, job_url("flashed"))
