@@ -6,8 +6,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 
 from domains.models import App, AppStatus, SharingType, Space, StudioStatus, UserProfile
-from domains.permissions import User, authorize, key_scope, require_in_scope
+from domains.permissions import User, authorize, key_scope, profile_quotas, require_in_scope
 from domains.services.lookup import get_domain, get_profile
+from domains.user_settings import default_instance_type
+from metering import catalog
 from studio.core.errors import ResourceInUse, ResourceNotFound, ValidationException
 from studio.core.lifecycle import record_creation, transition
 from studio.core.queue import enqueue
@@ -23,6 +25,39 @@ def _acting_profile(actor: User, domain) -> UserProfile:
     return profile
 
 
+INSTANCE_TYPE_PATH = "SpaceSettings.JupyterLabAppSettings.DefaultResourceSpec.InstanceType"
+
+
+def allowed_instance_types(owner: UserProfile) -> list[str]:
+    """The catalog's enabled types, cheapest first, less those the owner's policies allow none
+    of (MaxInstancesPerType 0): what a space of theirs may be set to run on."""
+    quotas = profile_quotas(owner).instances_per_type
+    return [
+        name for name in catalog.offered_names() if name not in quotas or quotas[name].value > 0
+    ]
+
+
+def _check_instance_type(owner: UserProfile, space_settings: dict[str, Any] | None) -> None:
+    """A space set to run on a type must be able to: refused now, on the field, rather than
+    at every start."""
+    instance_type = default_instance_type(space_settings or {})
+    if instance_type is None:
+        return
+    if catalog.offered(instance_type) is None:
+        raise ValidationException(
+            f"Instance type {instance_type} is not offered here; choose one of "
+            f"{', '.join(catalog.offered_names())}.",
+            INSTANCE_TYPE_PATH,
+        )
+    limit = profile_quotas(owner).instances_per_type.get(instance_type)
+    if limit is not None and limit.value == 0:
+        raise ValidationException(
+            f"{limit.source} allows no {instance_type} instances for user profile "
+            f"'{owner.name}'; choose another instance type or ask a domain admin.",
+            INSTANCE_TYPE_PATH,
+        )
+
+
 def create_space(
     actor: User,
     domain_id: str,
@@ -34,7 +69,9 @@ def create_space(
     space_settings: dict[str, Any] | None = None,
     display_name: str = "",
 ) -> Space:
-    """A space owned by `owner` (a profile name; the actor's own profile by default)."""
+    """A space owned by `owner` (a profile name; the actor's own profile by default). The type
+    in `space_settings` (JupyterLabAppSettings.DefaultResourceSpec.InstanceType), if any, is
+    what its JupyterLab starts on: it must be offered, and allowed by the owner's policies."""
     domain = get_domain(actor, domain_id)
     validate_name(name, "SpaceName", "SpaceName")
     if sharing_type not in SharingType.values:
@@ -48,6 +85,7 @@ def create_space(
         validate(display_name, "NonEmptyString64", "SpaceDisplayName")
     owner_profile = get_profile(domain, owner) if owner else _acting_profile(actor, domain)
     authorize(actor, "sagemaker:CreateSpace", domain=domain, owner=owner_profile)
+    _check_instance_type(owner_profile, space_settings)
     member_profiles = [get_profile(domain, m) for m in members or []]
     if member_profiles and sharing_type != SharingType.SHARED:
         raise ValidationException("Only a Shared space has members.", "Members")
@@ -109,7 +147,8 @@ def list_spaces(actor: User, domain_id: str) -> QuerySet[Space]:
 
 
 def delete_space(actor: User, domain_id: str, name: str) -> Space:
-    """As in SageMaker, a space's apps must be deleted first. Its files stay on the volume."""
+    """As in SageMaker, a space's apps must be deleted first (a stopped or failed one holds
+    nothing, and goes with the space). Its files stay on the volume."""
     # Refused before the lookup, so a shared space's key learns nothing of the name it gave.
     require_in_scope(actor, "sagemaker:DeleteSpace")
     domain = get_domain(actor, domain_id)
@@ -117,9 +156,16 @@ def delete_space(actor: User, domain_id: str, name: str) -> Space:
     authorize(actor, "sagemaker:DeleteSpace", domain=domain, owner=space.owner, space_id=space.pk)
 
     with transaction.atomic():
-        running = App.objects.filter(space=space).exclude(status=AppStatus.DELETED)
-        if running.exists():
-            raise ResourceInUse(f"Space {name} still has an app; delete it first.")
+        running = (
+            App.objects.filter(space=space)
+            .exclude(status__in=(AppStatus.DELETED, AppStatus.FAILED))
+            .first()
+        )
+        if running is not None:
+            raise ResourceInUse(
+                f"Space {name} cannot be deleted while its JupyterLab app is {running.status}: "
+                "stop it first (DeleteApp)."
+            )
         transition(space, StudioStatus.DELETING)
         enqueue("domains.tasks.finish_space_deletion", space.pk)
     return space

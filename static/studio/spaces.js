@@ -50,7 +50,9 @@
     };
     document.addEventListener("studio:event", function (e) {
       var type = e.detail.resource_type;
-      if ((type === "Space" || type === "App") && e.detail.kind === "status") refreshTable();
+      // "deleted": a space whose deletion has finished leaves the table.
+      var kind = e.detail.kind;
+      if ((type === "Space" || type === "App") && (kind === "status" || kind === "deleted")) refreshTable();
     });
     document.addEventListener("studio:live", function (e) {
       if (e.detail.state === "live") refreshTable();

@@ -18,7 +18,7 @@ from domains.models import App, Space
 from domains.notebooks.access import proxy_prefix
 from studio.core.events import Event, resource_group, send_now
 from studio.core.models import StatusTransition
-from tests.conftest import wait_for
+from tests.conftest import settled, wait_for
 from tests.integration.test_live_events import _connect, _next_event
 
 pytestmark = pytest.mark.usefixtures("live", "instance_types")
@@ -105,7 +105,7 @@ def test_creating_a_space_from_the_form(client, alice, alice_profile, bob_profil
     assert space.owner == alice_profile
     assert list(space.members.values_list("name", flat=True)) == ["bob"]
     html = html_of(client, SPACES)
-    assert "Space team was created" in html
+    assert "Space team was created to run on ml.t3.medium" in html
 
 
 def test_a_bad_name_shows_the_field_error_and_creates_nothing(client, alice, alice_profile):
@@ -352,9 +352,10 @@ def test_another_users_space_is_not_found(client, alice, alice_profile, bob, bob
     make_app(make_space(alice_profile))
     client.force_login(bob)
     assert client.get(space_url("lab")).status_code == 404
-    for view in ("space_start", "space_stop", "space_restart"):
+    for view in ("space_start", "space_stop", "space_restart", "space_delete"):
         assert client.post(space_url("lab", view)).status_code == 404
     assert App.objects.get().status == "InService"
+    assert Space.objects.get().status == "InService"
 
 
 def test_a_member_of_a_shared_space_sees_its_page(client, alice, alice_profile, bob, bob_profile):
@@ -362,6 +363,213 @@ def test_a_member_of_a_shared_space_sees_its_page(client, alice, alice_profile, 
     space.members.add(bob_profile)
     client.force_login(bob)
     assert "Open JupyterLab" in html_of(client, space_url("lab"))
+
+
+# --- The instance type a space is created with --------------------------------------------
+
+
+def options_of(html: str, name: str) -> list[str]:
+    """The values a form's <select name=...> offers."""
+    select = re.search(rf'<select name="{name}"[^>]*>(.*?)</select>', html, re.S)
+    assert select, f"no select {name}"
+    return re.findall(r'<option value="([^"]*)"', select.group(1))
+
+
+def selected_of(html: str, name: str) -> str | None:
+    select = re.search(rf'<select name="{name}"[^>]*>(.*?)</select>', html, re.S)
+    assert select, f"no select {name}"
+    chosen = re.search(r'<option value="([^"]*)"[^>]*selected', select.group(1))
+    return chosen.group(1) if chosen else None
+
+
+def test_the_create_form_offers_the_catalogs_types_with_the_profiles_default_chosen(
+    client, alice, alice_profile
+):
+    from metering.catalog import InstanceType, offered_names
+
+    InstanceType.objects.filter(name="ml.r5.xlarge").update(enabled=False)
+    alice_profile.user_settings = {
+        "JupyterLabAppSettings": {"DefaultResourceSpec": {"InstanceType": "ml.m5.large"}}
+    }
+    alice_profile.save(update_fields=["user_settings"])
+    client.force_login(alice)
+
+    html = html_of(client, SPACES)
+
+    assert options_of(html, "instance_type") == offered_names()
+    assert "ml.r5.xlarge" not in options_of(html, "instance_type")
+    assert selected_of(html, "instance_type") == "ml.m5.large"
+    assert "ml.m5.large · 2 vCPU, 8 GiB · $0.115/h" in html
+
+
+def test_a_space_created_with_an_instance_type_keeps_it_and_starts_on_it(
+    client, alice, alice_profile, settings
+):
+    client.force_login(alice)
+
+    response = client.post(
+        SPACES, {"name": "big", "sharing_type": "Private", "instance_type": "ml.c5.xlarge"}
+    )
+
+    assert response.status_code == 302
+    space = Space.objects.get(name="big")
+    # Where SageMaker keeps it, so DescribeSpace returns it as stored.
+    assert space.space_settings == {
+        "JupyterLabAppSettings": {"DefaultResourceSpec": {"InstanceType": "ml.c5.xlarge"}}
+    }
+    assert "created to run on ml.c5.xlarge" in html_of(client, SPACES)
+    row = re.search(r'<tr data-space="big".*?</tr>', html_of(client, SPACES), re.S).group(0)
+    assert "<code>ml.c5.xlarge</code>" in row
+    assert '<code id="instance-type">ml.c5.xlarge</code>' in html_of(client, space_url("big"))
+
+    settled(space)
+    # An image that does not exist, on the sandbox runtime: the start fails at once in the
+    # worker; what it was asked to run on is decided before.
+    space.space_settings["JupyterLabAppSettings"]["DefaultResourceSpec"]["SageMakerImageArn"] = (
+        "studio/missing:latest"
+    )
+    space.save(update_fields=["space_settings"])
+    settings.STUDIO_RUNTIME = "sandbox"
+    client.post(space_url("big", "space_start"))
+    assert App.objects.get(space=space).resource_spec["InstanceType"] == "ml.c5.xlarge"
+    wait_for(lambda: App.objects.get(space=space).status == "Failed", 30, "the start to fail")
+
+
+def test_a_type_the_owners_policy_allows_none_of_is_not_offered_and_refused_on_the_field(
+    client, root, alice, alice_profile
+):
+    from domains.services import create_policy, update_user_profile
+
+    domain_id = alice_profile.domain.domain_id
+    create_policy(
+        root,
+        domain_id,
+        name="NoGPU",
+        allow=["sagemaker:*"],
+        max_instances_per_type={"ml.p3.2xlarge": 0},
+    )
+    update_user_profile(root, domain_id, "alice", policies=["NoGPU"])
+    client.force_login(alice)
+
+    offered = options_of(html_of(client, SPACES), "instance_type")
+    assert "ml.p3.2xlarge" not in offered and "ml.t3.medium" in offered
+
+    response = client.post(
+        SPACES, {"name": "gpu", "sharing_type": "Private", "instance_type": "ml.p3.2xlarge"}
+    )
+    error = re.search(r'id="instance_type-error">([^<]*)<', response.content.decode())
+    assert error, "no error next to the instance type"
+    assert "Policy &#x27;NoGPU&#x27; allows no ml.p3.2xlarge instances" in error.group(1)
+
+    response = client.post(
+        SPACES, {"name": "gpu", "sharing_type": "Private", "instance_type": "ml.g5.2xlarge"}
+    )
+    # SageMaker's type, not in this installation's catalog.
+    error = re.search(r'id="instance_type-error">([^<]*)<', response.content.decode())
+    assert error and "ml.g5.2xlarge is not offered here" in error.group(1)
+    assert not Space.objects.exists()
+
+
+# --- Deleting a space ---------------------------------------------------------------------
+
+
+def test_delete_is_offered_to_the_owner_and_an_admin_not_to_another_member(
+    client, alice, alice_profile, bob, bob_profile, carol, domain, make_profile
+):
+    make_profile(domain, carol, role="Admin")
+    space = make_space(alice_profile, "team", sharing_type="Shared")
+    space.members.add(bob_profile)
+
+    seen = {}
+    for user in (alice, bob, carol):
+        client.force_login(user)
+        seen[user.username] = 'id="delete-space"' in html_of(client, space_url("team"))
+    assert seen == {"alice": True, "bob": False, "carol": True}
+
+    client.force_login(bob)
+    response = client.post(space_url("team", "space_delete"), follow=True)
+    assert "belongs to another user profile" in response.content.decode()
+    assert Space.objects.get().status == "InService"
+
+
+def test_the_delete_confirmation_says_what_happens_to_the_files(client, alice, alice_profile):
+    make_space(alice_profile, "mine")
+    make_space(alice_profile, "team", sharing_type="Shared")
+    client.force_login(alice)
+    private = html_of(client, space_url("mine"))
+    shared = html_of(client, space_url("team"))
+    assert (
+        'data-confirm="Delete space mine? It cannot be opened again, and this cannot be undone. '
+        "Its files stay in your home directory" in private
+    )
+    assert "the files on its volume are not deleted" in shared
+
+
+def test_deleting_a_space_whose_jupyterlab_runs_is_refused_and_changes_nothing(
+    client, alice, alice_profile
+):
+    app = make_app(make_space(alice_profile))
+    client.force_login(alice)
+    html = html_of(client, space_url("lab"))
+    button = re.search(r'<button[^>]*id="delete-space"[^>]*>', html).group(0)
+    assert "disabled" in button and "Stop JupyterLab first" in button
+
+    response = client.post(space_url("lab", "space_delete"), follow=True)
+
+    assert response.redirect_chain[-1][0] == space_url("lab")
+    assert (
+        "Space lab cannot be deleted while its JupyterLab app is InService: stop it first"
+        in response.content.decode()
+    )
+    assert Space.objects.get().status == "InService"
+    app.refresh_from_db()
+    assert app.status == "InService"
+
+
+def test_deleting_a_stopped_space_removes_it_and_what_its_server_kept_not_the_home(
+    client, alice, alice_profile
+):
+    from domains.notebooks.access import boot_dir, runtime_dir
+    from domains.services import create_space
+
+    space = settled(create_space(alice, alice_profile.domain.domain_id, name="old"))
+    make_app(space, status="Deleted")
+    for directory in (runtime_dir(space), boot_dir(space)):
+        directory.mkdir(parents=True, exist_ok=True)
+        (directory / "left-over").write_text("x")
+    notes = space.home_volume / "notes.txt"
+    notes.write_text("mine")
+    client.force_login(alice)
+    assert 'id="delete-space"' in html_of(client, space_url("old"))
+
+    response = client.post(space_url("old", "space_delete"))
+
+    assert response.status_code == 302 and response.url == SPACES
+    assert "Space old is being deleted." in html_of(client, SPACES)
+    wait_for(lambda: not Space.objects.exists(), 30, "the space to be deleted")
+    assert not App.objects.exists()
+    assert not runtime_dir(space).exists() and not boot_dir(space).exists()
+    # A private space works in its owner's home, which their other spaces share.
+    assert notes.read_text() == "mine"
+    assert client.get(space_url("old")).status_code == 404
+
+
+def test_a_space_whose_start_failed_can_be_deleted(client, alice, alice_profile):
+    make_app(make_space(alice_profile), status="Failed", failure_reason="no such image")
+    client.force_login(alice)
+    response = client.post(space_url("lab", "space_delete"))
+    assert response.url == SPACES
+    wait_for(lambda: not Space.objects.exists(), 30, "the space to be deleted")
+
+
+def test_another_domains_space_cannot_be_deleted(
+    client, alice, alice_profile, carol, make_domain, make_profile
+):
+    vision = make_domain("vision")
+    theirs = make_space(make_profile(vision, carol), "lab")
+    client.force_login(alice)
+    assert client.post(space_url("lab", "space_delete")).status_code == 404
+    assert Space.objects.get(pk=theirs.pk).status == "InService"
 
 
 # --- The websocket ------------------------------------------------------------------------

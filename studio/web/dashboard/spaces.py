@@ -1,8 +1,10 @@
 """Spaces in the dashboard: the list of the profile's spaces with the form that creates one,
 and a space's page: a launcher that starts JupyterLab (following its progress) and opens it in
 a tab of its own, on the space's own origin (docs/notebooks.md), beside the space's status,
-instance type, idle timer and cost so far, with Stop and Restart. Every read and change goes through
-`domains.services`, which decides who may do what.
+instance type, idle timer and cost so far, with Stop, Restart and Delete. The create form sets
+the instance type the space's JupyterLab starts on. Every read and change goes through
+`domains.services`, which decides who may do what; a page offers only the buttons its viewer
+may press (`domains.permissions.may`).
 
 The API keeps SageMaker's App statuses; the dashboard says them in words a user reads right
 (APP_STATUS_LABELS): an app stopped by DeleteApp is "Deleted" there, which reads as if the
@@ -32,10 +34,12 @@ from domains.models import (
     WarmServer,
 )
 from domains.notebooks.access import proxy_prefix
+from domains.permissions import may
 from domains.services import (
     create_app,
     create_space,
     delete_app,
+    delete_space,
     describe_app,
     describe_space,
     list_apps,
@@ -43,6 +47,7 @@ from domains.services import (
     list_user_profiles,
 )
 from domains.services.apps import DEFAULT_INSTANCE_TYPE
+from domains.services.spaces import INSTANCE_TYPE_PATH, allowed_instance_types
 from domains.user_settings import default_instance_type, idle_timeout_minutes, merge_user_settings
 from studio.core.errors import (
     AccessDenied,
@@ -52,6 +57,7 @@ from studio.core.errors import (
 )
 from studio.web.dashboard.cost import cost_context
 from studio.web.dashboard.current import current_profile
+from studio.web.dashboard.forms import instance_type_choices
 
 # Only Studio's own pages may frame the space page.
 FRAME_ANCESTORS = "frame-ancestors 'self'"
@@ -74,6 +80,7 @@ FIELD_OF_PATH = {
     "SpaceName": "name",
     "SpaceSharingSettings.SharingType": "sharing_type",
     "Members": "members",
+    INSTANCE_TYPE_PATH: "instance_type",
 }
 
 
@@ -97,10 +104,39 @@ class SpaceForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
         help_text="Only for a shared space: who else may open it.",
     )
+    # A plain value under a select of the allowed types: CreateSpace decides what may be run,
+    # and says why a type may not, next to this field. Left out, the space starts on the
+    # profile's default.
+    instance_type = forms.CharField(
+        label="Instance type",
+        required=False,
+        widget=forms.Select,
+        help_text="What its JupyterLab runs on, billed by the hour while it runs.",
+    )
 
-    def __init__(self, *args: Any, member_names: list[str], **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        member_names: list[str],
+        instance_types: list[str],
+        default_type: str,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.fields["members"].choices = [(n, n) for n in member_names]
+        allowed = set(instance_types)
+        self.fields["instance_type"].widget.choices = [
+            choice for choice in instance_type_choices() if choice[0] in allowed
+        ]
+        if default_type in allowed:
+            self.fields["instance_type"].initial = default_type
+
+    def space_settings(self) -> dict[str, Any] | None:
+        """The chosen type, where SageMaker keeps a space's: the app starts on it."""
+        chosen = self.cleaned_data["instance_type"]
+        if not chosen:
+            return None
+        return {"JupyterLabAppSettings": {"DefaultResourceSpec": {"InstanceType": chosen}}}
 
     def show_error(self, error: StudioError) -> None:
         """The service's refusal, next to the field it is about (or above the form)."""
@@ -129,6 +165,12 @@ def app_badge(app: App | None) -> dict[str, str]:
     }
 
 
+def profile_default_instance_type(profile: UserProfile) -> str:
+    """What a new space of `profile`'s starts on unless it names a type: CreateApp's default."""
+    settings = merge_user_settings(profile.domain.default_user_settings, profile.user_settings)
+    return default_instance_type(settings) or DEFAULT_INSTANCE_TYPE
+
+
 def planned_instance_type(space: Space, app: App | None) -> str:
     """What the app runs on, or will run on when started: the same defaults CreateApp uses."""
     if app is not None and app.resource_spec.get("InstanceType"):
@@ -136,10 +178,7 @@ def planned_instance_type(space: Space, app: App | None) -> str:
     space_spec = (space.space_settings.get("JupyterLabAppSettings") or {}).get(
         "DefaultResourceSpec", {}
     )
-    settings = merge_user_settings(space.domain.default_user_settings, space.owner.user_settings)
-    return (
-        space_spec.get("InstanceType") or default_instance_type(settings) or DEFAULT_INSTANCE_TYPE
-    )
+    return space_spec.get("InstanceType") or profile_default_instance_type(space.owner)
 
 
 @login_required
@@ -148,7 +187,12 @@ def space_list(request: HttpRequest) -> HttpResponse:
     if profile is None:
         return render(request, "dashboard/no_profile.html")
     domain_id = profile.domain.domain_id
-    form = SpaceForm(request.POST or None, member_names=_member_names(request, profile))
+    form = SpaceForm(
+        request.POST or None,
+        member_names=_member_names(request, profile),
+        instance_types=allowed_instance_types(profile),
+        default_type=profile_default_instance_type(profile),
+    )
     if request.method == "POST" and form.is_valid():
         try:
             space = create_space(
@@ -157,12 +201,15 @@ def space_list(request: HttpRequest) -> HttpResponse:
                 name=form.cleaned_data["name"],
                 sharing_type=form.cleaned_data["sharing_type"],
                 members=form.cleaned_data["members"],
+                space_settings=form.space_settings(),
             )
         except StudioError as refused:
             form.show_error(refused)
         else:
             messages.success(
-                request, f"Space {space.name} was created; it is ready to open in a moment."
+                request,
+                f"Space {space.name} was created to run on {planned_instance_type(space, None)}; "
+                "it is ready to open in a moment.",
             )
             return redirect("dashboard:spaces")
     context: dict[str, Any] = {"profile": profile, "domain": profile.domain, "form": form}
@@ -235,7 +282,7 @@ def _pane(app: App | None) -> str:
     }.get(app.status, "start")
 
 
-def _space_context(space: Space, app: App | None) -> dict[str, Any]:
+def _space_context(request: HttpRequest, space: Space, app: App | None) -> dict[str, Any]:
     domain_id = space.domain.domain_id
     instance_type = planned_instance_type(space, app)
     settings = merge_user_settings(space.domain.default_user_settings, space.owner.user_settings)
@@ -261,6 +308,17 @@ def _space_context(space: Space, app: App | None) -> dict[str, Any]:
         # A warm-pool server waits for this app: opening it takes well under a second.
         "warm": app is not None and WarmServer.objects.filter(app=app, ready=True).exists(),
         "instance_type": instance_type,
+        # Delete: for the owner or an admin (not a shared space's other members); while the
+        # app runs the button stays, disabled, saying to stop it first (DeleteSpace would
+        # refuse).
+        "may_delete": may(
+            request.user,
+            "sagemaker:DeleteSpace",
+            domain=space.domain,
+            owner=space.owner,
+            space_id=space.pk,
+        ),
+        "deletable": app is None or app.status in (AppStatus.DELETED, AppStatus.FAILED),
         **cost_context(instance_type, seconds),
         "idle_timeout": idle_timeout_minutes(settings),
         "session": session,
@@ -280,7 +338,7 @@ def space_detail(request: HttpRequest, space_name: str) -> HttpResponse:
         return render(
             request, "dashboard/spaces_denied.html", {"denied": denied.message}, status=403
         )
-    context = {"profile": profile, **_space_context(space, app)}
+    context = {"profile": profile, **_space_context(request, space, app)}
     if request.GET.get("restart") == "1" and context["pane"] == "stopping":
         # Restart of a running app: the page starts it again once the stop has finished.
         context["restart"] = True
@@ -336,3 +394,17 @@ def space_restart(request: HttpRequest, space_name: str) -> HttpResponse:
     except StudioError as e:
         messages.error(request, e.message)
     return redirect(_space_url(space.name))
+
+
+@login_required
+@require_POST
+def space_delete(request: HttpRequest, space_name: str) -> HttpResponse:
+    """DeleteSpace; refused (and said so on the space's page) while its JupyterLab runs."""
+    profile, space = _space_or_404(request, space_name)
+    try:
+        delete_space(request.user, profile.domain.domain_id, space.name)
+    except StudioError as e:
+        messages.error(request, e.message)
+        return redirect(_space_url(space.name))
+    messages.success(request, f"Space {space.name} is being deleted.")
+    return redirect("dashboard:spaces")

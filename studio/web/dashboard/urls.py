@@ -27,6 +27,7 @@ urlpatterns = [
     path("spaces/<str:space_name>/start/", spaces.space_start, name="space_start"),
     path("spaces/<str:space_name>/stop/", spaces.space_stop, name="space_stop"),
     path("spaces/<str:space_name>/restart/", spaces.space_restart, name="space_restart"),
+    path("spaces/<str:space_name>/delete/", spaces.space_delete, name="space_delete"),
     path("jobs/", jobs.job_list, name="jobs"),
     # The forms live under new/ and each kind's pages under its own prefix: a job may be
     # named "new", and a training and a processing job may share a name.
