@@ -124,7 +124,7 @@ class Platform:
         call_command("migrate", verbosity=0)
         worker_name = f"{self.tag}@bench"
         self.worker = subprocess.Popen(
-            worker_command(loglevel="WARNING", queue=self.tag, name=worker_name),
+            worker_command(loglevel="WARNING", name=worker_name),
             cwd=ROOT,
             env={**os.environ, "C_FORCE_ROOT": "1"},
             stdout=subprocess.DEVNULL,

@@ -212,6 +212,20 @@ def _celery_url(url: str) -> str:
 CELERY_BROKER_URL = _celery_url(REDIS_URL)
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("STUDIO_CELERY_QUEUE", "studio")
+# What a user waits for at the screen has a queue of its own, read first (studio/core/queue.py):
+# a JupyterLab start never queues behind jobs.
+STUDIO_INTERACTIVE_QUEUE = f"{CELERY_TASK_DEFAULT_QUEUE}.interactive"
+CELERY_TASK_ROUTES = {
+    task: {"queue": STUDIO_INTERACTIVE_QUEUE}
+    for task in (
+        "domains.tasks.start_app",
+        "domains.tasks.stop_app",
+        "domains.tasks.provision_space",
+    )
+}
+CELERY_BROKER_TRANSPORT_OPTIONS = {"queue_order_strategy": "priority"}
+# Threads, as tasks mostly wait on containers; the dashboard counts slots from it.
+CELERY_WORKER_CONCURRENCY = 4
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True

@@ -85,9 +85,7 @@ class WorkerProcess:
         # A fresh name each start: a killed worker's heartbeat outlives it for a while.
         hostname = f"{os.environ['STUDIO_CELERY_QUEUE']}-{self.starts}@test"
         self.proc = subprocess.Popen(
-            worker_command(
-                loglevel="WARNING", queue=os.environ["STUDIO_CELERY_QUEUE"], name=hostname
-            ),
+            worker_command(loglevel="WARNING", name=hostname),
             cwd=ROOT,
             env=self.env,
             stdout=subprocess.DEVNULL,

@@ -10,7 +10,13 @@ from domains.services.access_keys import (
     list_access_keys,
     update_access_key,
 )
-from domains.services.apps import create_app, delete_app, describe_app, list_apps
+from domains.services.apps import (
+    create_app,
+    delete_app,
+    describe_app,
+    describe_app_start_wait,
+    list_apps,
+)
 from domains.services.domains import (
     create_domain,
     delete_domain,
@@ -44,6 +50,7 @@ __all__ = [
     "delete_space",
     "delete_user_profile",
     "describe_app",
+    "describe_app_start_wait",
     "describe_domain",
     "describe_space",
     "describe_user_profile",

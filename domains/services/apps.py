@@ -1,4 +1,5 @@
-"""CreateApp, DescribeApp, ListApps, DeleteApp: JupyterLab servers in spaces."""
+"""CreateApp, DescribeApp, ListApps, DeleteApp: JupyterLab servers in spaces; and where a start
+stands while it waits for a worker."""
 
 from typing import Any
 
@@ -15,7 +16,7 @@ from domains.user_settings import default_image, default_instance_type, merge_us
 from metering import catalog, usage
 from studio.core.errors import ResourceInUse, ResourceNotFound, ValidationException
 from studio.core.lifecycle import record_creation, transition
-from studio.core.queue import enqueue
+from studio.core.queue import Wait, enqueue, wait_for
 from studio.core.runtime import runtime_name
 from studio.core.shapes import validate
 
@@ -139,6 +140,17 @@ def describe_app(actor: User, domain_id: str, space_name: str, app_name: str = "
         space_id=app.space_id,
     )
     return app
+
+
+def describe_app_start_wait(
+    actor: User, domain_id: str, space_name: str, app_name: str = "default"
+) -> Wait | None:
+    """Where the app's start stands in the workers' queue while it is Pending, else None. As
+    DescribeApp: whoever may see the app may see how its start waits."""
+    app = describe_app(actor, domain_id, space_name, app_name)
+    if app.status != AppStatus.PENDING:
+        return None
+    return wait_for("domains.tasks.start_app", app.pk)
 
 
 def list_apps(actor: User, domain_id: str) -> QuerySet[App]:

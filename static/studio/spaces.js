@@ -2,7 +2,9 @@
 // kept live. On a space's page
 // (which subscribes to "Space:<domain id>/<name>" with data-subscribe, so its app's events
 // arrive over live.js's websocket even for a member who does not own it):
-//   progress  the start's progress bar follows the worker's steps, live
+//   progress  the start's progress bar follows the worker's steps, live; until the first step,
+//             the line under it says what the start waits for (asked every 2 s: queue position,
+//             what the workers are busy with, or that no worker runs)
 //   status    the server-rendered regions (bar, messages, pane) are re-fetched and swapped in;
 //             the pane only when what it shows changes. The pane turns into the link that
 //             opens JupyterLab (in a tab of its own, on the space's origin) once InService.
@@ -81,8 +83,29 @@
     bar.setAttribute("aria-valuenow", String(progress.percent));
     bar.dataset.step = progress.step;
     bar.querySelector(".progress-fill").style.width = progress.percent + "%";
-    document.getElementById("progress-step").textContent = STEPS[progress.step] || progress.step;
+    // A start just submitted has no step yet: the line keeps saying what it waits for.
+    if (progress.step) document.getElementById("progress-step").textContent = STEPS[progress.step] || progress.step;
   }
+
+  // --- Waiting for a worker ------------------------------------------------------------------
+  var waitAsked = false;
+  function askWait() {
+    var bar = document.getElementById("progress");
+    if (!bar || !bar.dataset.waitUrl || (progress && progress.step) || waitAsked) return;
+    waitAsked = true;
+    fetch(bar.dataset.waitUrl, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (response) { return response.ok ? response.json() : null; })
+      .then(function (wait) {
+        var line = document.getElementById("progress-step");
+        if (!wait || !wait.text || !line || (progress && progress.step)) return;
+        line.textContent = wait.text;
+        line.dataset.wait = wait.state;
+      })
+      .catch(function () { /* asked again in 2 s */ })
+      .finally(function () { waitAsked = false; });
+  }
+  setInterval(askWait, 2000);
+  askWait();
 
   // --- Idle time and cost so far -------------------------------------------------------------
   // `1 h 02 min`, `3 min 05 s`, `42 s`, as the server writes them (ui.js).
@@ -132,6 +155,7 @@
     var pane = root.querySelector('[data-region="pane"]').dataset.pane;
     if (pane !== "starting") progress = null;
     showProgress();
+    askWait();
     if (freshRoot.dataset.restart === "true") root.dataset.restart = "true";
     root.dataset.now = freshRoot.dataset.now;
     root.dataset.pane = pane;

@@ -1,6 +1,15 @@
 from django.urls import path
 
-from studio.web.dashboard import datasets, jobs, keys, model_pages, processing, spaces, views
+from studio.web.dashboard import (
+    datasets,
+    jobs,
+    keys,
+    model_pages,
+    processing,
+    spaces,
+    views,
+    waits,
+)
 
 app_name = "dashboard"
 urlpatterns = [
@@ -27,6 +36,7 @@ urlpatterns = [
     path("spaces/<str:space_name>/start/", spaces.space_start, name="space_start"),
     path("spaces/<str:space_name>/stop/", spaces.space_stop, name="space_stop"),
     path("spaces/<str:space_name>/restart/", spaces.space_restart, name="space_restart"),
+    path("spaces/<str:space_name>/start-wait/", waits.space_start_wait, name="space_start_wait"),
     path("spaces/<str:space_name>/delete/", spaces.space_delete, name="space_delete"),
     path("jobs/", jobs.job_list, name="jobs"),
     # The forms live under new/ and each kind's pages under its own prefix: a job may be

@@ -29,6 +29,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
 from domains.models import OneTimePassword
+from studio.core.queue import worker_queues
 from studio.web.supervisor import Child, Supervisor
 
 ADMIN_USERNAME = "admin"
@@ -93,18 +94,16 @@ def redis_command(redis_server: str, unix_socket: Path, workdir: Path) -> list[s
     ]  # fmt: skip
 
 
-def worker_command(
-    *, loglevel: str = "INFO", queue: str | None = None, name: str | None = None
-) -> list[str]:
-    """The Celery worker as Studio runs it (also the tests' and benchmarks' worker): threads,
-    as its tasks mostly wait on containers; `queue` and `name` when it must be told apart."""
+def worker_command(*, loglevel: str = "INFO", name: str | None = None) -> list[str]:
+    """The Celery worker as Studio runs it (also the tests' and benchmarks' worker): threads
+    (CELERY_WORKER_CONCURRENCY of them), as its tasks mostly wait on containers, reading the
+    interactive queue before the rest (studio/core/queue.py); `name` when it must be told apart."""
     # Gossip and mingle only matter between several workers; skipping them starts faster.
     command = [
         sys.executable, "-m", "celery", "-A", "studio", "worker", "--pool=threads",
-        "--concurrency=4", "--without-gossip", "--without-mingle", f"--loglevel={loglevel}",
+        "--without-gossip", "--without-mingle", f"--loglevel={loglevel}",
+        "-Q", ",".join(worker_queues()),
     ]  # fmt: skip
-    if queue:
-        command += ["-Q", queue]
     if name:
         command += ["-n", name]
     return command
