@@ -18,7 +18,12 @@ from domains import services
 from domains.admin.accounts import add_profile, one_time_password_message
 from domains.admin.base import ServiceForm, ServiceModelAdmin, badge, one_per_line
 from domains.admin.default_settings import SimpleSettingsMixin
-from domains.admin.policies import PolicyInline, offer_domain_policies, policy_names
+from domains.admin.policies import (
+    PolicyInline,
+    offer_domain_policies,
+    policy_names,
+    refuse_other_domains_policies,
+)
 from domains.admin.profiles import UserProfileInline
 from domains.admin.scope import is_superuser
 from domains.models import Domain, ProfileRole, RetentionType, StudioStatus
@@ -62,6 +67,11 @@ class DomainChangeForm(SimpleSettingsMixin, ServiceForm):
         super().__init__(*args, **kwargs)
         self.show_settings(self.instance.default_user_settings)
         offer_domain_policies(self, "default_policies", self.instance)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        refuse_other_domains_policies(self, "default_policies", self.instance)
+        return data
 
     def perform(self, data: dict[str, Any]) -> Domain:
         return services.update_domain(
@@ -117,7 +127,7 @@ class DomainAdmin(ServiceModelAdmin):
         "name",
         "domain_id",
         "status_badge",
-        "app_network_access_type",
+        "network_access",
         "profile_count",
         "instance_type",
         "created_at",
@@ -190,6 +200,10 @@ class DomainAdmin(ServiceModelAdmin):
     @admin.display(description="status", ordering="status")
     def status_badge(self, domain: Domain) -> SafeString:
         return badge(domain.status)
+
+    @admin.display(description="network access", ordering="app_network_access_type")
+    def network_access(self, domain: Domain) -> str:
+        return domain.get_app_network_access_type_display()
 
     @admin.display(description="profiles", ordering="profile_total")
     def profile_count(self, domain: Domain) -> int:

@@ -23,12 +23,35 @@ def policy_names(policies: Any) -> list[str]:
     return [p.name for p in policies]
 
 
-def offer_domain_policies(form: forms.BaseForm, name: str, domain: Domain) -> None:
-    """Offer only `domain`'s policies in the field `name`, if the form has it (a view-only
-    page's form has none): a domain's defaults and a profile name only their domain's."""
-    if name in form.fields:
-        field = form.fields[name]
-        field.queryset = field.queryset.filter(domain=domain)
+def offer_domain_policies(form: forms.BaseForm, name: str, domain: Domain | None) -> None:
+    """Offer only `domain`'s policies (none before a domain is chosen) in the field `name`, if
+    the form has it (a view-only page's form has none).
+
+    A bound form keeps accepting every policy the admin may see until its clean() has called
+    `refuse_other_domains_policies`, so that another domain's policy is refused in words
+    saying why, not as an unknown choice."""
+    if name not in form.fields:
+        return
+    field = form.fields[name]
+    if not form.is_bound:
+        field.queryset = field.queryset.filter(domain=domain) if domain else field.queryset.none()
+    # One domain's policies: their names alone tell them apart.
+    field.label_from_instance = str
+
+
+def refuse_other_domains_policies(form: forms.BaseForm, name: str, domain: Domain | None) -> None:
+    """For a form's clean(): a policy chosen in `name` from a domain other than `domain` is an
+    error on that field (the services look policies up by name in their own domain, where a
+    namesake would be attached in its place). The form then offers `domain`'s policies only."""
+    if name not in form.fields:
+        return
+    chosen = form.cleaned_data.get(name) or []
+    strays = [p for p in chosen if domain is None or p.domain_id != domain.pk]
+    if domain is not None and strays:
+        others = "; ".join(f"{p.name} belongs to domain {p.domain.name}" for p in strays)
+        form.add_error(name, f"Choose among domain {domain.name}'s own policies: {others}.")
+    field = form.fields[name]
+    field.queryset = field.queryset.filter(domain=domain) if domain else field.queryset.none()
 
 
 class PolicyForm(ServiceForm):

@@ -8,7 +8,8 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.db import models
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest, JsonResponse
+from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
@@ -17,8 +18,13 @@ from domains.admin.access_keys import AccessKeyInline
 from domains.admin.accounts import add_profile, grant_staff, one_time_password_message
 from domains.admin.base import ReadOnlyInline, ServiceForm, ServiceModelAdmin, badge
 from domains.admin.default_settings import SimpleSettingsMixin
-from domains.admin.policies import offer_domain_policies, policy_names
-from domains.models import UserProfile
+from domains.admin.policies import (
+    offer_domain_policies,
+    policy_names,
+    refuse_other_domains_policies,
+)
+from domains.admin.scope import scoped_choices
+from domains.models import Domain, UserProfile
 
 
 class UserProfileCreateForm(SimpleSettingsMixin, ServiceForm):
@@ -48,6 +54,37 @@ class UserProfileCreateForm(SimpleSettingsMixin, ServiceForm):
         model = UserProfile
         fields = ("domain", "username", "name", "role", "policies")
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        offer_domain_policies(self, "policies", self.initial_domain())
+        if "policies" in self.fields:
+            # static/studio/admin_profile.js reloads the choices from here when the domain
+            # changes. The select itself, inside admin's related-object wrapper: the wrapper's
+            # attrs are its original widget's, shared by every form of this class.
+            widget = self.fields["policies"].widget
+            select = getattr(widget, "widget", widget)
+            select.attrs["data-policies-url"] = reverse("admin:domains_userprofile_policies")
+
+    def initial_domain(self) -> Domain | None:
+        """The domain the form opens with: the one asked for (?domain=, as the domain page's
+        "Add a user profile" link does), or the admin's only domain, if they have one."""
+        if "domain" not in self.fields:
+            return None
+        domains = self.fields["domain"].queryset
+        asked = str(self.initial.get("domain", ""))
+        if asked.isdigit():
+            return domains.filter(pk=asked).first()
+        only = list(domains[:2])
+        if len(only) == 1:
+            self.initial["domain"] = only[0].pk
+            return only[0]
+        return None
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        refuse_other_domains_policies(self, "policies", data.get("domain"))
+        return data
+
     def perform(self, data: dict[str, Any]) -> UserProfile:
         profile, self.one_time_password = add_profile(
             self.actor,
@@ -75,6 +112,11 @@ class UserProfileChangeForm(SimpleSettingsMixin, ServiceForm):
         super().__init__(*args, **kwargs)
         self.show_settings(self.instance.user_settings)
         offer_domain_policies(self, "policies", self.instance.domain)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        refuse_other_domains_policies(self, "policies", self.instance.domain)
+        return data
 
     def perform(self, data: dict[str, Any]) -> UserProfile:
         profile = services.update_user_profile(
@@ -187,6 +229,28 @@ class UserProfileAdmin(ServiceModelAdmin):
         "home_uid",
         "home_directory",
     )
+
+    class Media:
+        js = ("studio/admin_profile.js",)
+
+    def get_urls(self) -> list[URLPattern]:
+        policies = path(
+            "policies/",
+            self.admin_site.admin_view(self.domain_policies_view),
+            name="domains_userprofile_policies",
+        )
+        return [policies, *super().get_urls()]
+
+    def domain_policies_view(self, request: HttpRequest) -> JsonResponse:
+        """The policies a profile in the domain ?domain=<pk> may take, for the add form's
+        script: staff only (`admin_view`), and only in a domain this admin manages."""
+        asked = request.GET.get("domain", "")
+        domains = scoped_choices(Domain, request)
+        domain = domains.filter(pk=asked).first() if asked.isdigit() else None
+        if domain is None or not self.has_add_permission(request):
+            raise Http404(f"No domain {asked!r} among the domains you administer.")
+        policies = [{"id": p.pk, "name": p.name} for p in domain.policies.order_by("name")]
+        return JsonResponse({"domain": domain.pk, "policies": policies})
 
     @admin.display(description="status", ordering="status")
     def status_badge(self, profile: UserProfile) -> SafeString:

@@ -413,8 +413,10 @@ def test_another_domains_objects_are_absent_from_lists_filters_and_choices(
     for model in ("userprofile", "policy"):
         form = client.get(url(model, "add")).context["adminform"].form
         assert list(form.fields["domain"].queryset) == [research, vision], model
-    profile_form = client.get(url("userprofile", "add")).context["adminform"].form
-    assert {p.domain for p in profile_form.fields["policies"].queryset} == {research, vision}
+    profile_form = (
+        client.get(url("userprofile", "add"), {"domain": vision.pk}).context["adminform"].form
+    )
+    assert {p.domain for p in profile_form.fields["policies"].queryset} == {vision}
     assert "finance" not in client.get(url("userprofile", "add")).content.decode()
 
 
@@ -434,6 +436,128 @@ def test_change_forms_offer_only_the_policies_of_the_objects_own_domain(
 
     assert {p.domain for p in domain_form.fields["default_policies"].queryset} == {research}
     assert {p.domain for p in profile_form.fields["policies"].queryset} == {research}
+
+
+def test_the_profile_add_form_offers_only_the_chosen_domains_policies(
+    two_domains, alice, make_domain, make_profile, root
+):
+    research, _ = two_domains
+    vision = make_domain("vision")
+    make_profile(vision, alice, name="alice-v", role="Admin")
+    services.create_policy(root, vision.domain_id, name="Vision-only", allow=["sagemaker:*"])
+    client = console(alice)
+
+    def offered(**query) -> list[str]:
+        form = client.get(url("userprofile", "add"), query).context["adminform"].form
+        field = form.fields["policies"]
+        return [label for _, label in field.choices]
+
+    # Nothing to offer until a domain is chosen (the page's script loads them then).
+    assert offered() == []
+    assert offered(domain=vision.pk) == ["DataScientist", "Vision-only"]
+    assert offered(domain=research.pk) == ["DataScientist"]
+    html = client.get(url("userprofile", "add")).content.decode()
+    assert f'data-policies-url="{url("userprofile", "policies")}"' in html
+    assert "studio/admin_profile.js" in html
+
+
+def test_the_profile_add_form_of_a_one_domain_admin_opens_on_that_domain(two_domains, carol):
+    _, finance = two_domains
+
+    form = console(carol).get(url("userprofile", "add")).context["adminform"].form
+
+    assert form.initial["domain"] == finance.pk
+    assert list(form.fields["policies"].queryset) == list(finance.policies.all())
+
+
+def test_another_domains_policy_posted_to_the_profile_forms_is_refused_on_the_field(
+    two_domains, alice, make_domain, make_profile
+):
+    research, finance = two_domains
+    vision = make_domain("vision")
+    make_profile(vision, alice, name="alice-v", role="Admin")
+    # Every domain has a "DataScientist": the services look policies up by name in the
+    # profile's domain, so vision's would silently become research's namesake.
+    vision_policy = vision.policies.get(name="DataScientist")
+    bob_profile = research.profiles.get(name="bob")
+    client = console(alice)
+
+    added = client.post(
+        url("userprofile", "add"),
+        {
+            "domain": research.pk,
+            "username": "dave",
+            "name": "",
+            "role": "Member",
+            "policies": [vision_policy.pk],
+        },
+    )
+    changed = client.post(
+        url("userprofile", "change", bob_profile.pk),
+        {"role": "Member", "policies": [vision_policy.pk], "default_instance_type": ""},
+    )
+    defaults = client.post(
+        url("domain", "change", research.pk),
+        {
+            "app_network_access_type": "PublicInternetOnly",
+            "default_instance_type": "",
+            "default_policies": [vision_policy.pk],
+        },
+    )
+    unseen = client.post(
+        url("userprofile", "change", bob_profile.pk),
+        {"role": "Member", "policies": [finance.policies.get().pk], "default_instance_type": ""},
+    )
+
+    refusal = "Choose among domain research's own policies: DataScientist belongs to domain vision."
+    for response, field in (
+        (added, "policies"),
+        (changed, "policies"),
+        (defaults, "default_policies"),
+    ):
+        assert response.status_code == 200
+        form = response.context["adminform"].form
+        assert form.errors[field] == [refusal], form.errors
+        # The form shown again offers research's policies only.
+        assert {p.domain for p in form.fields[field].queryset} == {research}
+    # A domain alice does not administer is not even a choice.
+    assert (
+        "not one of the available choices" in unseen.context["adminform"].form.errors["policies"][0]
+    )
+    assert not get_user_model().objects.filter(username="dave").exists()
+    assert list(bob_profile.policies.all()) == []
+    research.refresh_from_db()
+    assert list(research.default_policies.all()) == [research.policies.get(name="DataScientist")]
+
+
+def test_the_domain_policies_view_is_for_staff_and_only_in_their_domains(
+    two_domains, alice, bob, root
+):
+    research, finance = two_domains
+    services.create_policy(root, research.domain_id, name="Spare", allow=["sagemaker:*"])
+    endpoint = url("userprofile", "policies")
+
+    def policies_of(client: Client, domain: Domain) -> object:
+        return client.get(endpoint, {"domain": domain.pk})
+
+    mine = policies_of(console(alice), research)
+    assert mine.status_code == 200
+    assert mine.json() == {
+        "domain": research.pk,
+        "policies": [{"id": p.pk, "name": p.name} for p in research.policies.order_by("name")],
+    }
+    assert [p["name"] for p in mine.json()["policies"]] == ["DataScientist", "Spare"]
+    assert policies_of(console(alice), finance).status_code == 404
+    assert console(alice).get(endpoint, {"domain": "x"}).status_code == 404
+    assert console(alice).get(endpoint).status_code == 404
+    # Not staff (bob is a member), or not signed in: the console's sign-in page, no policies.
+    for client in (console(bob), Client()):
+        refused = policies_of(client, research)
+        assert refused.status_code == 302
+        assert refused["Location"].startswith(reverse("admin:login"))
+    assert [p["name"] for p in policies_of(console(root), finance).json()["policies"]] == [
+        "DataScientist"
+    ]
 
 
 def test_domain_admin_cannot_act_on_another_domains_objects_by_posting_their_ids(
