@@ -90,8 +90,9 @@ def assignments_for(claims: Mapping[str, Any]) -> list[Assignment]:
 def identity_provider_actor() -> AbstractBaseUser:
     """Who sign-in acts as when it applies the mappings: an installation-wide admin, as the
     mappings are rules only superusers write (domains/admin/identity.py). Never saved, so no
-    one can sign in as it."""
-    return get_user_model()(username="identity-provider", is_superuser=True, is_active=True)
+    one can sign in as it; its id, 0, is no account's (ids start at 1), so it holds no profile
+    and the services' policy checks see the superuser it stands for."""
+    return get_user_model()(pk=0, username="identity-provider", is_superuser=True, is_active=True)
 
 
 def _describe(claims: Mapping[str, Any]) -> str:
