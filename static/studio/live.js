@@ -10,6 +10,10 @@
 // Every event is also dispatched on `document` as a "studio:event" CustomEvent (detail: the
 // event), and every connection change as "studio:live" (detail: {state, reconnected}), for
 // page scripts that do more than swap a badge.
+//
+// When one of the user's own jobs or apps ends, the server sends a "notification" (see
+// consumers.notification): it is shown as a toast linking to the resource's page, unless this
+// is that page (it subscribes to `notice.page`), which shows the end in place.
 (function () {
   "use strict";
 
@@ -49,6 +53,8 @@
 
   function notify(text) {
     if (!toast) return;
+    delete toast.dataset.notice;
+    toast.classList.remove("toast-error");
     toast.textContent = text + " ";
     var reload = document.createElement("a");
     reload.href = "#";
@@ -60,7 +66,43 @@
     toastTimer = setTimeout(function () { toast.hidden = true; }, 8000);
   }
 
+  var ENDINGS = {
+    Completed: "completed",
+    Failed: "failed",
+    Stopped: "was stopped",
+    Deleted: "stopped", // an app: SageMaker's word for a stopped one reads as if it were gone
+  };
+
+  function announce(notice) {
+    if (!toast || matching("data-subscribe", notice.page).length) return;
+    var link = document.createElement("a");
+    link.href = notice.url;
+    link.textContent = notice.name;
+    var what = notice.resource_type === "App" ? notice.what + " in space " : NAMES[notice.resource_type] + " ";
+    var ending = " " + (ENDINGS[notice.status] || notice.status.toLowerCase()) + ".";
+    var line = document.createElement("strong");
+    line.append(what, link, ending);
+    toast.replaceChildren(line);
+    if (notice.reason) {
+      var reason = document.createElement("div");
+      reason.className = "toast-reason";
+      reason.textContent = notice.reason;
+      toast.appendChild(reason);
+    }
+    toast.dataset.notice = notice.resource_type + ":" + notice.resource_id;
+    toast.classList.toggle("toast-error", notice.status === "Failed");
+    toast.hidden = false;
+    clearTimeout(toastTimer);
+    toastTimer = setTimeout(function () { toast.hidden = true; }, 15000);
+    // Also the system's notification, for a tab in the background, if the user allowed them
+    // already: a dashboard does not ask.
+    if (document.hidden && "Notification" in window && Notification.permission === "granted") {
+      new Notification(line.textContent, { body: notice.reason || "" });
+    }
+  }
+
   function apply(event) {
+    if (event.kind === "notification") return announce(event);
     var key = event.resource_type + ":" + event.resource_id;
     if (event.status) {
       matching("data-status-of", key).forEach(function (el) {

@@ -70,5 +70,7 @@ def send_now(event: Event) -> None:
 
 
 async def _send_all(layer, groups: list[str], message: dict) -> None:
+    # Each copy names the group it was sent to: a socket in several of them can tell the copy
+    # that came for its own profile (the resource is its user's) from the domain's.
     for group in groups:
-        await layer.group_send(group, message)
+        await layer.group_send(group, {**message, "group": group})

@@ -1,10 +1,13 @@
 """The dashboard's one websocket: it delivers the events of the signed-in user's profile, and
-of single resources the page subscribes to (a job's log lines and metrics)."""
+of single resources the page subscribes to (a job's log lines and metrics), and notifies the
+user when one of their own jobs or apps ends."""
 
 from collections.abc import Callable
+from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.urls import reverse
 
 from domains.models import UserProfile
 from domains.services import describe_space
@@ -34,6 +37,45 @@ DESCRIBERS: dict[str, Callable] = {
     "ProcessingJob": _in_domain(describe_processing_job),
     "Space": _in_domain(describe_space),
 }
+
+
+# Statuses in which a resource has ended, by type: reaching one is worth a notification.
+ENDED: dict[str, frozenset[str]] = {
+    "TrainingJob": frozenset({"Completed", "Failed", "Stopped"}),
+    "ProcessingJob": frozenset({"Completed", "Failed", "Stopped"}),
+    "App": frozenset({"Deleted", "Failed"}),  # a stopped app is Deleted, as in SageMaker
+}
+JOB_PAGES = {"TrainingJob": "dashboard:training_job", "ProcessingJob": "dashboard:processing_job"}
+
+
+def notification(event: dict[str, Any]) -> dict[str, Any] | None:
+    """What to tell the user about `event`, one of their own resources' events: that it ended,
+    where its page is, and which subscription that page holds (the page shows the end itself,
+    so it tells nothing more); None for any other event."""
+    resource_type, resource_id = event.get("resource_type"), event.get("resource_id", "")
+    if event.get("kind") != "status" or event.get("status") not in ENDED.get(resource_type, ()):
+        return None
+    if resource_type == "App":
+        # "<domain id>/<space>/<app type>/<app name>": the app is followed on its space's page.
+        domain_id, space, app_type, _ = resource_id.split("/", 3)
+        name, url = space, reverse("dashboard:space", kwargs={"space_name": space})
+        page, what = f"Space:{domain_id}/{space}", app_type
+    else:
+        name = resource_id.rpartition("/")[2]
+        url = reverse(JOB_PAGES[resource_type], kwargs={"name": name})
+        page, what = f"{resource_type}:{resource_id}", resource_type
+    reason = (event.get("reason") or "").strip().splitlines()
+    return {
+        "kind": "notification",
+        "resource_type": resource_type,
+        "resource_id": resource_id,
+        "what": what,
+        "name": name,
+        "status": event["status"],
+        "reason": reason[0] if reason else "",
+        "url": url,
+        "page": page,
+    }
 
 
 @database_sync_to_async
@@ -74,8 +116,11 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
         if profile is None:
             await self.close(code=4404)
             return
+        # Only the owner's resources are sent to their profile's group (the domain's group
+        # carries everyone's): the copy that came through it may be announced to this user.
+        self.own_group = profile_group(profile.pk)
         # A copy: `groups` is a class attribute, and subscriptions below extend this one.
-        self.groups = [profile_group(profile.pk), domain_group(profile.domain.domain_id)]
+        self.groups = [self.own_group, domain_group(profile.domain.domain_id)]
         self.subscriptions: set[str] = set()
         for group in self.groups:
             await self.channel_layer.group_add(group, self.channel_name)
@@ -114,3 +159,7 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
 
     async def studio_event(self, message: dict) -> None:
         await self.send_json(message["event"])
+        if message.get("group") == self.own_group:
+            notice = notification(message["event"])
+            if notice is not None:
+                await self.send_json(notice)

@@ -10,6 +10,8 @@ from django.conf import settings
 from django.test import Client
 
 from domains.services import create_user_profile
+from jobs.models import TrainingJob
+from studio.core.lifecycle import transition
 from studio.web.asgi import application
 
 pytestmark = pytest.mark.usefixtures("live")
@@ -68,3 +70,73 @@ async def test_anonymous_websocket_is_refused(alice_profile):
 async def test_a_websocket_for_someone_elses_profile_is_refused(alice_profile, bob, bob_profile):
     _, connected = await _connect(bob, alice_profile.pk)
     assert not connected
+
+
+# --- Notifications: one's own job or app ended (issue 10, item 9) ---------------------------
+
+
+def _job(profile, name: str) -> TrainingJob:
+    """A running job row as CreateTrainingJob leaves it; nothing runs it."""
+    return TrainingJob.objects.create(
+        name=name,
+        domain=profile.domain,
+        profile=profile,
+        request={"TrainingJobName": name},
+        status="InProgress",
+        instance_type="ml.m5.large",
+    )
+
+
+def _end(job, status: str, reason: str = "") -> None:
+    transition(job, status, reason=reason)
+
+
+def _notice_of(job):
+    def predicate(event):
+        return event["kind"] == "notification" and event["resource_id"] == job.resource_id
+
+    return predicate
+
+
+async def test_the_owner_is_notified_when_their_job_ends_with_a_link_and_the_reasons_first_line(
+    instance_types, domain, alice, alice_profile
+):
+    done = await sync_to_async(_job)(alice_profile, "done")
+    broken = await sync_to_async(_job)(alice_profile, "broken")
+    communicator, connected = await _connect(alice, alice_profile.pk)
+    assert connected
+    try:
+        await sync_to_async(_end)(done, "Completed")
+        notice = await _next_event(communicator, _notice_of(done))
+        assert notice["resource_type"] == "TrainingJob" and notice["name"] == "done"
+        assert (notice["status"], notice["reason"]) == ("Completed", "")
+        assert notice["url"] == "/jobs/training/done/"
+        # The job's own page subscribes to this: it shows the end in place, with no toast.
+        assert notice["page"] == f"TrainingJob:{done.resource_id}"
+
+        await sync_to_async(_end)(broken, "Failed", "AlgorithmError: exit 2\nTraceback ...")
+        notice = await _next_event(communicator, _notice_of(broken))
+        assert (notice["status"], notice["reason"]) == ("Failed", "AlgorithmError: exit 2")
+    finally:
+        await communicator.disconnect()
+
+
+async def test_a_colleagues_job_ending_is_never_announced_to_another_user(
+    instance_types, domain, alice, alice_profile, bob, bob_profile
+):
+    """Alice's job ends while bob is connected: bob's socket carries its status (the domain's
+    list shows it), but no notification; bob's own job ending next is announced to him only,
+    so one for alice's job, had it come, would have come before it."""
+    alices = await sync_to_async(_job)(alice_profile, "alices")
+    bobs = await sync_to_async(_job)(bob_profile, "bobs")
+    communicator, connected = await _connect(bob, bob_profile.pk)
+    assert connected
+    try:
+        await sync_to_async(_end)(alices, "Completed")
+        await sync_to_async(_end)(bobs, "Completed")
+        seen = []
+        await _next_event(communicator, lambda e: seen.append(e) or _notice_of(bobs)(e))
+        assert any(e["kind"] == "status" and e["resource_id"] == alices.resource_id for e in seen)
+        assert [e for e in seen if e["kind"] == "notification"] == [seen[-1]], seen
+    finally:
+        await communicator.disconnect()
