@@ -6,6 +6,7 @@ import io
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils.html import escape
 
 from domains.services import create_policy, update_user_profile
 from jobs.models import Dataset
@@ -13,6 +14,7 @@ from jobs.services import describe_dataset, register_dataset, upload_dataset
 from studio.core import storage
 from studio.core.errors import ResourceInUse, ValidationException
 from tests.integration.conftest import put
+from tests.integration.job_pages import field_error
 
 DATASETS = reverse("dashboard:datasets")
 IRIS = b"sepal_length,sepal_width,species\n5.1,3.5,setosa\n4.9,3.0,setosa\n6.3,3.3,virginica\n"
@@ -91,7 +93,7 @@ def test_the_page_script_gets_json(alice_client, domain):
     assert refused.status_code == 400
     assert refused.json() == {
         "error": "bad.csv is not a CSV file: line 2 has 1 fields, but line 1 has 2.",
-        "field": "File",
+        "field": "file",
     }
 
 
@@ -127,7 +129,7 @@ def test_a_file_that_is_not_what_it_says_is_refused_on_the_page(
     assert response.status_code == 400
     html = response.content.decode()
     assert message in html.replace("&#x27;", "'")
-    assert 'id="upload-error" role="alert">' in html  # shown, not hidden
+    assert '<p class="field-error" id="file-error">' in html  # shown at the file, not hidden
     assert not Dataset.objects.exists()
     assert (
         not storage.artifact_store().path(f"s3://studio-{domain.domain_id}/datasets/bad/").exists()
@@ -158,13 +160,24 @@ def test_the_service_enforces_the_limit_too(alice, alice_profile, domain, settin
     assert stored_uploads() == []
 
 
-@pytest.mark.parametrize("name", ["", "no spaces", "-x", "a" * 64])
-def test_bad_names_are_refused_cleanly(alice_client, name):
+@pytest.mark.parametrize(
+    ("name", "words"),
+    [
+        ("", "This field is required."),
+        ("no spaces", "Use only letters, digits and hyphens"),
+        ("-x", "begin and end with a letter or digit, at most 63 characters."),
+        ("a" * 64, "Use at most 63 characters."),
+    ],
+)
+def test_bad_names_are_refused_at_the_name_in_words(alice_client, name, words):
     response = upload(alice_client, name, "d.csv", b"1,2\n")
     assert response.status_code == 400
-    assert (
-        "Value at &#x27;DatasetName&#x27; failed to satisfy constraint" in response.content.decode()
-    )
+    html = response.content.decode()
+    assert words in field_error(html, "name")
+    assert 'id="dataset-name" name="name" value="' + escape(name) + '"' in html  # kept
+    assert 'aria-describedby="dataset-name-help name-error" aria-invalid="true"' in html
+    assert "regular expression" not in html and "DatasetName" not in html
+    assert 'id="upload-error" role="alert" hidden' in html  # no banner
     assert not Dataset.objects.exists()
 
 

@@ -20,8 +20,15 @@ from jobs.datasets.uploads import SizeLimitHandler, human_size, too_large
 from jobs.models import Dataset
 from jobs.services import delete_dataset, describe_dataset, list_datasets, upload_dataset
 from jobs.services.datasets import dataset_files, open_dataset_file
-from studio.core.errors import AccessDenied, ResourceNotFound, StudioError, ValidationException
+from studio.core.errors import (
+    AccessDenied,
+    ResourceInUse,
+    ResourceNotFound,
+    StudioError,
+    ValidationException,
+)
 from studio.web.dashboard.current import current_profile
+from studio.web.dashboard.forms import in_words
 
 
 def _list_context(request: HttpRequest, profile: UserProfile) -> dict[str, Any]:
@@ -55,6 +62,21 @@ def dataset_list(request: HttpRequest) -> HttpResponse:
     return render(request, "dashboard/datasets.html", _list_context(request, profile))
 
 
+# The upload form's fields, by the request field the service names: (input name, label).
+UPLOAD_FIELDS = {"DatasetName": ("name", "Name"), "File": ("file", "File")}
+
+
+def _shown_at(error: StudioError) -> tuple[str | None, str]:
+    """The upload form's field that shows `error` (None: above the form), and what it says
+    there, in words."""
+    if isinstance(error, ValidationException) and error.field in UPLOAD_FIELDS:
+        field, label = UPLOAD_FIELDS[error.field]
+        return field, in_words(error, label)
+    if isinstance(error, ResourceInUse) and error.message.startswith("Dataset "):
+        return "name", error.message  # the name is taken
+    return None, error.message
+
+
 @csrf_protect
 def _upload(request: HttpRequest, profile: UserProfile, limit: SizeLimitHandler) -> HttpResponse:
     """Upload from the form: the page's script sends it with XHR (to show progress) and gets
@@ -73,11 +95,11 @@ def _upload(request: HttpRequest, profile: UserProfile, limit: SizeLimitHandler)
         )
     except StudioError as error:
         status = 403 if isinstance(error, AccessDenied) else 400
-        field = getattr(error, "field", None)
+        field, message = _shown_at(error)
         if wants_json:
-            return JsonResponse({"error": error.message, "field": field}, status=status)
+            return JsonResponse({"error": message, "field": field}, status=status)
         context = _list_context(request, profile)
-        context.update({"error": error.message, "error_field": field, "name": name})
+        context.update({"error": message, "error_field": field, "name": name})
         return render(request, "dashboard/datasets.html", context, status=status)
     url = reverse("dashboard:dataset", args=[dataset.domain.domain_id, dataset.name])
     if wants_json:

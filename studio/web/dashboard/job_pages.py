@@ -19,10 +19,11 @@ from django.views.decorators.http import require_http_methods, require_POST
 from domains.permissions import may
 from jobs.models import TrainingJobStatus
 from jobs.services import job_log_tails, list_datasets, open_job_log
+from jobs.services.similar import job_script, next_free_name
 from studio.core.errors import AccessDenied, ResourceNotFound, StudioError, ValidationException
 from studio.web.dashboard.cost import cost_context
 from studio.web.dashboard.current import current_profile
-from studio.web.dashboard.forms import JobForm
+from studio.web.dashboard.forms import JobForm, Similar
 from studio.web.dashboard.job_kinds import JobKind
 
 # Both kinds share SageMaker's job statuses.
@@ -181,10 +182,24 @@ def log_view(kind: JobKind) -> View:
     return job_log
 
 
+def _similar(request: HttpRequest, kind: JobKind, name: str) -> Similar | HttpResponse:
+    """Job `name` of the user's current domain to start a form from, if they may describe it:
+    else "not found" (another domain's, or none), or the denied page."""
+    try:
+        job = kind.describe(request.user, current_domain_id(request), name)
+    except (ResourceNotFound, ValidationException) as e:
+        raise Http404(e.message) from e
+    except AccessDenied as denied:
+        context = {"denied": denied.message, "what": kind.label.lower()}
+        return render(request, "dashboard/jobs_denied.html", context, status=403)
+    return Similar(job, next_free_name(job), job_script(job))
+
+
 def form_view(kind: JobKind, form_class: type[JobForm], template: str) -> View:
     """The view of the form that starts a job of `kind` in the user's current domain (the
     `template` extends dashboard/job_form.html): the valid form's request and script go to
-    the kind's create service, whose refusal is shown on the form."""
+    the kind's create service, whose refusal is shown on the form. `?from=<name>` starts it
+    from that job's settings and script (Start similar)."""
 
     @login_required
     def job_new(request: HttpRequest) -> HttpResponse:
@@ -196,8 +211,17 @@ def form_view(kind: JobKind, form_class: type[JobForm], template: str) -> View:
             datasets = list(list_datasets(request.user, domain.domain_id))
         except AccessDenied:
             datasets = []  # the URI field still works, and creating the job says what is denied
+        similar = None
+        if request.GET.get("from"):
+            similar = _similar(request, kind, request.GET["from"])
+            if isinstance(similar, HttpResponse):
+                return similar
         form = form_class(
-            request.POST or None, request.FILES or None, domain=domain, datasets=datasets
+            request.POST or None,
+            request.FILES or None,
+            domain=domain,
+            datasets=datasets,
+            similar=similar,
         )
         if request.method == "POST" and form.is_valid():
             try:
