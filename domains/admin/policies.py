@@ -13,6 +13,8 @@ from django.http import HttpRequest
 from domains import services
 from domains.admin.base import ReadOnlyInline, ServiceForm, ServiceModelAdmin, one_per_line
 from domains.models import Domain, Policy
+from metering import catalog
+from metering.catalog import InstanceType
 
 
 def patterns(values: list[str]) -> str:
@@ -71,7 +73,7 @@ class PolicyForm(ServiceForm):
         widget=forms.Textarea(attrs={"rows": 3}),
         required=False,
         label="Max instances per type",
-        help_text="One quota a line, e.g. ml.m5.large = 2.",
+        help_text="One quota a line, e.g. ml.m5.large = 2, for types of the instance-type catalog.",
     )
     service_fields: ClassVar[dict[str, str]] = {
         "PolicyName": "name",
@@ -127,6 +129,14 @@ class PolicyForm(ServiceForm):
                     "e.g. ml.m5.large = 2."
                 )
             quotas[instance_type] = int(count)
+        # Retired types pass: a policy written before its type was retired stays editable.
+        known = set(InstanceType.objects.filter(name__in=quotas).values_list("name", flat=True))
+        unknown = [t for t in quotas if t not in known]
+        if unknown:
+            raise forms.ValidationError(
+                f"{', '.join(unknown)}: not in the instance-type catalog. "
+                f"It offers {', '.join(catalog.offered_names()) or 'no types yet'}."
+            )
         return quotas
 
     def perform(self, data: dict[str, Any]) -> Policy:

@@ -61,7 +61,9 @@ class UserProfileCreateForm(SimpleSettingsMixin, ServiceForm):
             # static/studio/admin_profile.js reloads the choices from here when the domain
             # changes. The select itself, inside admin's related-object wrapper: the wrapper's
             # attrs are its original widget's, shared by every form of this class.
-            widget = self.fields["policies"].widget
+            field = self.fields["policies"]
+            field.help_text = f"The chosen domain's own policies. {field.help_text}"
+            widget = field.widget
             select = getattr(widget, "widget", widget)
             select.attrs["data-policies-url"] = reverse("admin:domains_userprofile_policies")
 

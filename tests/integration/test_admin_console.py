@@ -244,9 +244,34 @@ def test_policy_with_a_malformed_action_pattern_is_an_error_on_allow(domain, roo
     assert not Policy.objects.filter(name="Broken").exists()
 
 
+@pytest.mark.usefixtures("instance_types")
+def test_a_quota_on_a_type_outside_the_catalog_is_an_error_on_the_quotas(domain, root):
+    InstanceType.objects.filter(name="ml.p3.2xlarge").update(enabled=False)
+    post = {"domain": domain.pk, "allow": "sagemaker:*", "deny": ""}
+    client = console(root)
+
+    typo = client.post(
+        url("policy", "add"), {**post, "name": "Typo", "max_instances_per_type": "ml.m5.lrage = 2"}
+    )
+    retired = client.post(
+        url("policy", "add"),
+        {**post, "name": "Retired", "max_instances_per_type": "ml.p3.2xlarge = 0"},
+    )
+
+    assert typo.status_code == 200
+    error = typo.context["adminform"].form.errors["max_instances_per_type"][0]
+    assert error.startswith("ml.m5.lrage: not in the instance-type catalog. It offers ml.")
+    assert "ml.m5.large" in error and "ml.p3.2xlarge" not in error  # what it offers now
+    assert not Policy.objects.filter(name="Typo").exists()
+    # A retired type is still the catalog's: a quota on it stays valid.
+    assert retired.status_code == 302
+    assert Policy.objects.get(name="Retired").max_instances_per_type == {"ml.p3.2xlarge": 0}
+
+
 # --- policies and domain settings go through the services -------------------------------------
 
 
+@pytest.mark.usefixtures("instance_types")  # quotas name the catalog's types
 def test_domain_admin_creates_and_edits_a_policy_with_quotas(two_domains, alice):
     research, _ = two_domains
     client = console(alice)
