@@ -56,14 +56,23 @@ def month_start(now: datetime) -> datetime:
 def month_spend(domain_id: str, user_profile: str, now: datetime | None = None) -> Decimal:
     """This month's instance time of everything the profile ran (jobs and apps), each at its
     type's price per hour, up to `now`."""
+    return sum(month_spend_by_resource(domain_id, user_profile, now).values(), Decimal(0))
+
+
+def month_spend_by_resource(
+    domain_id: str, user_profile: str | None = None, now: datetime | None = None
+) -> dict[str, Decimal]:
+    """`month_spend` split by what ran (the meters' resource type: TrainingJob, ProcessingJob,
+    App); for all of the domain's profiles when `user_profile` is None."""
     now = now or timezone.now()
     start = month_start(now)
     prices = dict(InstanceType.objects.values_list("name", "price_per_hour"))
-    meters = Meter.objects.filter(domain_id=domain_id, user_profile=user_profile).exclude(
-        ended_at__lt=start
-    )
-    total = Decimal(0)
+    meters = Meter.objects.filter(domain_id=domain_id).exclude(ended_at__lt=start)
+    if user_profile is not None:
+        meters = meters.filter(user_profile=user_profile)
+    spend: dict[str, Decimal] = {}
     for meter in meters:
         seconds = Decimal(str(meter.seconds_between(start, now)))
-        total += prices.get(meter.instance_type, Decimal(0)) * seconds / 3600
-    return total
+        cost = prices.get(meter.instance_type, Decimal(0)) * seconds / 3600
+        spend[meter.resource_type] = spend.get(meter.resource_type, Decimal(0)) + cost
+    return spend

@@ -21,6 +21,7 @@ from jobs.models import TrainingJob
 from jobs.services import list_jobs
 from studio.core.errors import AccessDenied
 from studio.core.health import health
+from studio.web.dashboard.cost import month_spend_context
 from studio.web.dashboard.current import SESSION_KEY, current_profile, user_profiles
 from studio.web.dashboard.model_pages import trained_models
 from studio.web.dashboard.spaces import app_badge
@@ -51,6 +52,7 @@ def home(request: HttpRequest) -> HttpResponse:
             "recent_jobs": _recent_jobs(request, profile),
             "spaces": _spaces(request, profile),
             "recent_models": _recent_models(request, profile),
+            **month_spend_context(request.user, profile),
         },
     )
 
