@@ -35,6 +35,8 @@ class ErrorPage:
     title: str
     explanation: str
     advice: str
+    # The page's main way on, besides Home: (label, URL name).
+    action: tuple[str, str] | None = None
 
 
 BAD_REQUEST = ErrorPage(
@@ -68,6 +70,7 @@ SPACE_NOT_FOUND = ErrorPage(
     "There is no running space at this address that you can open: it may have been stopped "
     "or deleted, or it belongs to someone else.",
     "Open Spaces, start the space you need, and open it from there.",
+    action=("Open Spaces", "dashboard:spaces"),
 )
 SERVER_ERROR = ErrorPage(
     500,
@@ -86,7 +89,11 @@ def _signed_in(request: HttpRequest) -> bool:
 
 
 def _context(error: ErrorPage, frame: str) -> dict:
-    return {"error": error, "frame": frame, "home_url": reverse("dashboard:home")}
+    context = {"error": error, "frame": frame, "home_url": reverse("dashboard:home")}
+    if error.action is not None:
+        label, url_name = error.action
+        context |= {"action_label": label, "action_url": reverse(url_name)}
+    return context
 
 
 def error_response(request: HttpRequest, error: ErrorPage) -> HttpResponse:
