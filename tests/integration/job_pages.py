@@ -380,3 +380,21 @@ class JobPageCases:
             assert await communicator.receive_nothing(timeout=1)
         finally:
             await communicator.disconnect()
+
+
+def inside(html: str, element_id: str) -> str:
+    """The markup of the element with id `element_id` (a field's `field-<name>` div, a pair's
+    `pair-<key>` fieldset), its nested elements of the same tag included."""
+    opening = re.search(rf'<(\w+)[^>]*\sid="{element_id}"', html)
+    assert opening, f"no element #{element_id}"
+    tag, depth = opening[1], 0
+    for match in re.finditer(rf"<(/?){tag}[\s>]", html[opening.start() :]):
+        depth += -1 if match[1] else 1
+        if depth == 0:
+            return html[opening.start() : opening.start() + match.end()]
+    raise AssertionError(f"#{element_id} is not closed")
+
+
+def errors_in(html: str, element_id: str) -> list[str]:
+    """The errors shown inside the element with id `element_id`."""
+    return re.findall(r'<p class="field-error"[^>]*>(.*?)</p>', inside(html, element_id), re.S)

@@ -10,7 +10,7 @@ import io
 import json
 import re
 import tarfile
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.urls import reverse
@@ -28,8 +28,10 @@ from tests.integration.job_pages import (
     JobPageCases,
     dataset,
     download,
+    errors_in,
     field_error,
     html_of,
+    inside,
     queries_of,
 )
 from tests.integration.training import DATA, OUTPUT, separable_csv
@@ -353,10 +355,10 @@ class TestTrainingJobPages(JobPageCases):
         ({"hyperparameters": "epochs=5\njust words"}, "hyperparameters", "Line 2: expected"),
         ({"hyperparameters": "a=1\na=2"}, "hyperparameters", "given twice"),
         ({"instance_type": "ml.imaginary"}, "instance_type", "Select a valid choice"),
-        ({"name": "bad_name"}, "name", "Value at &#x27;TrainingJobName&#x27; failed"),
+        ({"name": "bad_name"}, "name", "Use only letters, digits and hyphens, and begin"),
         ({"name": "x" * 64}, "name", "at most 63 characters"),
         ({"dataset": "s3://research-data/nothing-here/"}, "dataset", "no data at"),
-        ({"dataset": "http://example.com/x.csv"}, "dataset", "S3Uri"),
+        ({"dataset": "http://example.com/x.csv"}, "dataset", "Give an s3:// URI"),
         ({"algorithm": ""}, "algorithm", "Choose a built-in algorithm or upload a script"),
         ({"dataset": ""}, "dataset", "This field is required"),
         ({"max_runtime": "0"}, "max_runtime", "greater than or equal to 1"),
@@ -398,3 +400,298 @@ def test_a_flash_is_shown_once_and_marked_for_the_page_to_drop_when_the_job_ends
     assert re.search(r'class="banner banner-success job-flash"[^>]*>Stopping flashed', html)
     # A Django message: a later visit (the job has ended, or not) no longer shows it.
     assert "Stopping flashed" not in html_of(client, job_url("flashed"))
+
+
+# --- Errors in words, at their fields -----------------------------------------------------
+
+NAME_RULE = (
+    "Use only letters, digits and hyphens, and begin and end with a letter or digit, at most "
+    "63 characters."
+)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "shown_at", "words"),
+    [
+        ({"name": "bad_name"}, "field-name", NAME_RULE),
+        ({"name": "-starts-with-a-hyphen"}, "field-name", NAME_RULE),
+        ({"name": "x" * 64}, "field-name", "at most 63 characters (it has 64)"),
+        ({"name": ""}, "field-name", "This field is required."),
+        (
+            {"hyperparameters": "predictor_type=multiclass_classifier\nnum_classes=abc"},
+            "field-hyperparameters",
+            "num_classes: must be an integer of at least 3, not &#x27;abc&#x27;.",
+        ),
+        (
+            {"hyperparameters": "predictor_type=binary_classifier\nbanana=1"},
+            "field-hyperparameters",
+            "banana: is not a hyperparameter of linear-learner",
+        ),
+        (
+            {"hyperparameters": "epochs=5"},
+            "field-hyperparameters",
+            "predictor_type: is required for linear-learner",
+        ),
+        ({"dataset": "http://example.com/x.csv"}, "field-dataset", "Give an s3:// URI"),
+        ({"instance_count": "abc"}, "field-instance_count", "Enter a whole number."),
+        ({"instance_count": "17"}, "field-instance_count", "Instance count must be between 1"),
+        ({"max_runtime": ""}, "field-max_runtime", "This field is required."),
+        (
+            {"algorithm": ""},
+            "pair-algorithm",
+            "Choose a built-in algorithm or upload a script (one of the two).",
+        ),
+    ],
+    ids=lambda v: v if isinstance(v, str) and v.startswith(("field-", "pair-")) else None,
+)
+def test_a_bad_value_is_refused_at_its_field_in_words_keeping_the_rest(
+    client, alice, alice_profile, data, overrides, shown_at, words
+):
+    client.force_login(alice)
+    response = client.post(NEW, form_data(**overrides))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert any(words in error for error in errors_in(html, shown_at)), errors_in(html, shown_at)
+    assert "regular expression" not in html and "HyperParameters." not in html
+    assert "Value at" not in html
+    # The field's input is marked and described by its error; the rest of the input is kept.
+    field = shown_at.split("-", 1)[1]
+    assert re.search(rf'aria-describedby="[^"]*id_{field}_error"', inside(html, shown_at))
+    assert 'aria-invalid="true"' in inside(html, shown_at)
+    assert f'value="{OUTPUT}"' in html
+    assert f'value="{DATA}"' in html or "dataset" in overrides
+    assert 'value="600"' in html or "max_runtime" in overrides
+    assert not TrainingJob.objects.exists()
+
+
+def test_the_algorithm_and_script_are_one_of_a_pair_and_both_is_refused_on_the_pair(
+    client, alice, alice_profile, data
+):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    client.force_login(alice)
+    html = html_of(client, NEW)
+    pair = inside(html, "pair-algorithm")
+    assert "one of the two" in pair
+    for field in ("algorithm", "script"):
+        label = inside(html, f"field-{field}")
+        assert "one of" in label and "optional" not in label
+    # Validation data is optional on its own.
+    assert "optional" in inside(html, "field-validation_dataset")
+
+    response = client.post(NEW, form_data(script=SimpleUploadedFile("train.py", b"print(1)\n")))
+    html = response.content.decode()
+    assert errors_in(html, "pair-algorithm") == [
+        "Choose a built-in algorithm or upload a script, not both."
+    ]
+    # Both inputs are described by the pair's error, and neither field repeats it.
+    assert errors_in(html, "field-algorithm") == errors_in(html, "field-script") == []
+    assert re.search(r'id="id_script"[^>]*aria-describedby="[^"]*id_algorithm_error"', html) or (
+        re.search(r'aria-describedby="[^"]*id_algorithm_error"[^>]*id="id_script"', html)
+    )
+    assert not TrainingJob.objects.exists()
+
+
+def test_a_dataset_or_a_uri_is_a_pair_refused_when_neither_or_both(
+    client, alice, alice_profile, data
+):
+    dataset(alice_profile, "iris", DATA)
+    client.force_login(alice)
+    html = html_of(client, NEW)
+    assert "Training data" in inside(html, "pair-dataset")
+    for field in ("dataset_name", "dataset"):
+        label = inside(html, f"field-{field}")
+        assert "one of" in label and "optional" not in label
+
+    neither = client.post(NEW, form_data(dataset="")).content.decode()
+    assert errors_in(neither, "pair-dataset") == [
+        "Choose a dataset or give an s3:// URI (one of the two)."
+    ]
+    both = client.post(NEW, form_data(dataset_name="iris")).content.decode()
+    assert errors_in(both, "pair-dataset") == ["Choose a dataset or give an s3:// URI, not both."]
+    assert not TrainingJob.objects.exists()
+
+
+# --- Start similar ------------------------------------------------------------------------
+
+
+def similar_url(name: str) -> str:
+    return f"{NEW}?from={name}"
+
+
+def selected(html: str, field: str) -> str:
+    match = re.search(
+        rf'<select name="{field}"[^>]*>.*?<option value="([^"]*)"[^>]*selected', html, re.S
+    )
+    assert match, f"nothing selected in {field}"
+    return match[1]
+
+
+def textarea(html: str, field: str) -> str:
+    match = re.search(rf'<textarea name="{field}"[^>]*>(.*?)</textarea>', html, re.S)
+    assert match, f"no {field}"
+    return match[1].strip()
+
+
+def test_a_jobs_page_offers_start_similar(client, alice, alice_profile):
+    make_job(alice_profile, "done", "Completed")
+    client.force_login(alice)
+    html = html_of(client, job_url("done"))
+    assert re.search(
+        rf'<a class="btn" id="start-similar" href="{re.escape(similar_url("done"))}"', html
+    )
+
+
+def test_start_similar_prefills_the_form_from_a_builtin_algorithm_job(
+    client, alice, alice_profile, data
+):
+    make_job(alice_profile, "linear", "Completed", instance_count=2)
+    TrainingJob.objects.filter(name="linear").update(
+        request={
+            **TrainingJob.objects.get(name="linear").request,
+            "ResourceConfig": {"InstanceType": "ml.m5.xlarge", "InstanceCount": 2},
+        }
+    )
+    make_job(alice_profile, "linear-2", "Completed")  # taken: the next is -3
+    dataset(alice_profile, "iris", DATA)
+    client.force_login(alice)
+
+    html = html_of(client, similar_url("linear"))
+    assert 'value="linear-3"' in html
+    assert selected(html, "algorithm") == "linear-learner"
+    assert selected(html, "dataset_name") == "iris"  # the domain's dataset of that URI
+    assert selected(html, "instance_type") == "ml.m5.xlarge"
+    assert re.search(r'name="instance_count" value="2"', html)
+    assert re.search(r'name="max_runtime" value="900"', html)
+    # (in the order the database keeps them)
+    assert sorted(textarea(html, "hyperparameters").splitlines()) == [
+        "epochs=7",
+        "predictor_type=binary_classifier",
+    ]
+    assert textarea(html, "metric_definitions") == "train:loss=loss=([0-9.]+)"
+    assert f'name="output_path" value="{OUTPUT}"' in html
+    assert "Settings from training job" in html and job_url("linear") in html
+
+    # Submitted as it is, it starts the copy.
+    response = client.post(
+        similar_url("linear"),
+        form_data(
+            "linear-3",
+            dataset="",
+            dataset_name="iris",
+            instance_type="ml.m5.xlarge",
+            instance_count="2",
+            hyperparameters=textarea(html, "hyperparameters"),
+            metric_definitions=textarea(html, "metric_definitions"),
+            max_runtime="900",
+        ),
+    )
+    assert response.status_code == 302 and response["Location"] == job_url("linear-3")
+    copy = TrainingJob.objects.get(name="linear-3")
+    assert copy.request["HyperParameters"] == {"predictor_type": "binary_classifier", "epochs": "7"}
+    assert copy.request["ResourceConfig"]["InstanceCount"] == 2
+
+
+def test_start_similar_reuses_the_script_a_script_mode_job_ran(client, alice, alice_profile, data):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    script = b"print('train:loss=0.25')\n"
+    client.force_login(alice)
+    created = client.post(
+        NEW,
+        form_data(
+            "scripted",
+            algorithm="",
+            hyperparameters="epochs=3",
+            script=SimpleUploadedFile("my_train.py", script),
+            metric_definitions="train:loss=train:loss=([0-9.]+)",
+        ),
+    )
+    assert created.status_code == 302
+
+    html = html_of(client, similar_url("scripted"))
+    assert 'value="scripted-2"' in html
+    assert selected(html, "algorithm") == ""
+    assert textarea(html, "hyperparameters") == "epochs=3"  # not the script's own settings
+    assert "my_train.py from scripted runs again unless you upload another" in html
+    assert "upload it again" not in html
+
+    response = client.post(
+        similar_url("scripted"),
+        form_data(
+            "scripted-2",
+            algorithm="",
+            hyperparameters="epochs=3",
+            metric_definitions="train:loss=train:loss=([0-9.]+)",
+        ),
+    )
+    assert response.status_code == 302, response.content.decode()
+    job = TrainingJob.objects.get(name="scripted-2")
+    uri = training_code_uri(alice_profile.domain.domain_id, "scripted-2")
+    assert job.request["HyperParameters"]["sagemaker_program"] == "my_train.py"
+    assert job.request["HyperParameters"]["sagemaker_submit_directory"] == uri
+    with tarfile.open(fileobj=io.BytesIO(storage.artifact_store().path(uri).read_bytes())) as tar:
+        assert tar.extractfile("my_train.py").read() == script
+
+
+def test_start_similar_of_a_script_job_whose_script_is_gone_says_to_upload_it(
+    client, alice, alice_profile
+):
+    make_job(alice_profile, "sdk-job", "Completed")
+    job = TrainingJob.objects.get(name="sdk-job")
+    job.request["AlgorithmSpecification"] = {"TrainingImage": "studio/sklearn:latest"}
+    job.request["HyperParameters"] = {
+        "sagemaker_program": "train.py",
+        "sagemaker_submit_directory": "s3://elsewhere/code/sourcedir.tar.gz",
+    }
+    job.save()
+    client.force_login(alice)
+    html = html_of(client, similar_url("sdk-job"))
+    assert "The script sdk-job ran is not stored with it: upload it again." in html
+    response = client.post(similar_url("sdk-job"), form_data("sdk-job-2", algorithm=""))
+    assert errors_in(response.content.decode(), "pair-algorithm") == [
+        "Choose a built-in algorithm or upload a script (one of the two)."
+    ]
+    assert not TrainingJob.objects.filter(name="sdk-job-2").exists()
+
+
+def test_start_similar_is_for_jobs_the_user_may_describe(
+    client, root, alice, alice_profile, bob, bob_profile, carol, carol_elsewhere
+):
+    from domains.services import update_policy
+
+    make_job(carol_elsewhere, "theirs", "Completed")
+    make_job(alice_profile, "ours", "Completed")
+    client.force_login(alice)
+    # Another domain's job is not found, as its page is; so is one nobody has.
+    assert client.get(similar_url("theirs")).status_code == 404
+    assert client.get(similar_url("no-such-job")).status_code == 404
+    # Another member's job of the domain, when the policy lets them describe it.
+    client.force_login(bob)
+    assert 'value="ours-2"' in html_of(client, similar_url("ours"))
+
+    update_policy(
+        root,
+        alice_profile.domain.domain_id,
+        "DataScientist",
+        deny=["sagemaker:DescribeTrainingJob"],
+    )
+    response = client.get(similar_url("ours"))
+    assert response.status_code == 403
+    assert "explicitly denies sagemaker:DescribeTrainingJob" in response.content.decode()
+    assert "ours-2" not in response.content.decode()
+    # Posting to it is refused alike, and starts nothing.
+    assert client.post(similar_url("ours"), form_data("ours-2")).status_code == 403
+    assert not TrainingJob.objects.filter(name="ours-2").exists()
+
+
+def test_the_job_page_and_the_list_print_when_a_job_was_created_the_one_way(
+    client, alice, alice_profile
+):
+    created = datetime(2026, 3, 4, 9, 7, 5, tzinfo=UTC)
+    make_job(alice_profile, "dated", status="Completed", created_at=created)
+    client.force_login(alice)
+    iso = "2026-03-04T09:07:05+00:00"
+    printed = f'<time datetime="{iso}" title="{iso}">4 Mar 2026, 09:07</time>'
+    assert f"Started by <strong>alice</strong> on {printed}" in html_of(client, job_url("dated"))
+    assert printed in html_of(client, JOBS)

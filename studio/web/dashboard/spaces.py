@@ -57,7 +57,7 @@ from studio.core.errors import (
 )
 from studio.web.dashboard.cost import cost_context
 from studio.web.dashboard.current import current_profile
-from studio.web.dashboard.forms import instance_type_choices
+from studio.web.dashboard.forms import in_words, instance_type_choices
 
 # Only Studio's own pages may frame the space page.
 FRAME_ANCESTORS = "frame-ancestors 'self'"
@@ -139,9 +139,13 @@ class SpaceForm(forms.Form):
         return {"JupyterLabAppSettings": {"DefaultResourceSpec": {"InstanceType": chosen}}}
 
     def show_error(self, error: StudioError) -> None:
-        """The service's refusal, next to the field it is about (or above the form)."""
-        path = error.field if isinstance(error, ValidationException) else None
-        self.add_error(FIELD_OF_PATH.get(path or ""), error.message)
+        """The service's refusal, next to the field it is about (or above the form), in words."""
+        if not isinstance(error, ValidationException):
+            taken = error.message.startswith(f"Space {self.cleaned_data['name']} already exists")
+            self.add_error("name" if taken else None, error.message)
+            return
+        field = FIELD_OF_PATH.get(error.field or "")
+        self.add_error(field, in_words(error, self.fields[field].label if field else ""))
 
 
 def _member_names(request: HttpRequest, profile: UserProfile) -> list[str]:
