@@ -473,6 +473,7 @@ class ExternalIdentity(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name_plural = "external identities"
         constraints = [
             models.UniqueConstraint(fields=["issuer", "subject"], name="one_user_per_identity"),
         ]

@@ -23,6 +23,7 @@ class Migration(migrations.Migration):
                 ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='external_identities', to=settings.AUTH_USER_MODEL)),
             ],
             options={
+                'verbose_name_plural': 'external identities',
                 'constraints': [models.UniqueConstraint(fields=('issuer', 'subject'), name='one_user_per_identity')],
             },
         ),

@@ -198,6 +198,7 @@ class Callback(OIDCAuthenticationCallbackView):
         try:
             return super().get(request)
         except identity.NotAssigned as refusal:
+            log.info("OIDC sign-in refused: %s", refusal.message)
             return refused(request, refusal.message, status=403)
         except SuspiciousOperation as error:
             # A state this session never started or already used (a replayed callback URL), or
@@ -215,8 +216,9 @@ class Callback(OIDCAuthenticationCallbackView):
         return refused(
             self.request,
             f"Signing in with {settings.STUDIO_OIDC_PROVIDER_NAME} did not complete: the "
-            "sign-in link was already used, expired, or was not started from this browser. "
-            "Start again from the sign-in page.",
+            "sign-in link was already used, has expired, or was not started in this browser. "
+            "Start again from the sign-in page; if it keeps failing, ask your Studio "
+            "administrator.",
             status=400,
         )
 
