@@ -271,7 +271,7 @@ LOGOUT_REDIRECT_URL = "login"
 # left unset are read from the issuer's discovery document when a sign-in first needs them
 # (studio/web/oidc.py), and the admins' identity mappings decide who may use which domain
 # (domains/identity.py).
-STUDIO_OIDC_ISSUER = os.environ.get("STUDIO_OIDC_ISSUER", "").strip().rstrip("/")
+STUDIO_OIDC_ISSUER = os.environ.get("STUDIO_OIDC_ISSUER", "").strip()
 OIDC_RP_CLIENT_ID = os.environ.get("STUDIO_OIDC_CLIENT_ID", "").strip()
 OIDC_RP_CLIENT_SECRET = os.environ.get("STUDIO_OIDC_CLIENT_SECRET", "")
 OIDC_RP_SIGN_ALGO = os.environ.get("STUDIO_OIDC_SIGN_ALGO", "").strip() or "RS256"

@@ -50,13 +50,17 @@ class ProviderUnavailable(Exception):
 def _discovery(issuer: str) -> dict[str, Any]:
     """The provider's configuration (OpenID Connect Discovery 1.0), read once per process;
     a failure is not remembered, so the next sign-in tries again."""
-    url = f"{issuer}/.well-known/openid-configuration"
+    # The issuer exactly as configured is what the document and every ID token must name
+    # (some providers' issuers end in "/").
+    url = f"{issuer.rstrip('/')}/.well-known/openid-configuration"
     try:
         response = requests.get(url, timeout=settings.OIDC_TIMEOUT)
         response.raise_for_status()
         document = response.json()
     except (requests.RequestException, ValueError) as error:
         raise ProviderUnavailable(f"could not read {url}: {error}") from error
+    if not isinstance(document, dict):
+        raise ProviderUnavailable(f"{url} is not a discovery document (a JSON object)")
     if document.get("issuer") != issuer:
         raise ProviderUnavailable(
             f"{url} names the issuer {document.get('issuer')!r}, "
@@ -147,12 +151,7 @@ class Backend(OIDCAuthenticationBackend):
 
 
 def refused(request: HttpRequest, message: str, status: int) -> HttpResponse:
-    return render(
-        request,
-        "registration/oidc_refused.html",
-        {"message": message, "provider": settings.STUDIO_OIDC_PROVIDER_NAME},
-        status=status,
-    )
+    return render(request, "registration/oidc_refused.html", {"message": message}, status=status)
 
 
 def _require_enabled() -> None:
