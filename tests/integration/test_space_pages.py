@@ -19,6 +19,7 @@ from domains.notebooks.access import proxy_prefix
 from studio.core.events import Event, resource_group, send_now
 from studio.core.models import StatusTransition
 from tests.conftest import settled, wait_for
+from tests.integration.job_pages import errors_in, inside
 from tests.integration.test_live_events import _connect, _next_event
 
 pytestmark = pytest.mark.usefixtures("live", "instance_types")
@@ -114,7 +115,7 @@ def test_a_bad_name_shows_the_field_error_and_creates_nothing(client, alice, ali
     assert response.status_code == 200
     html = response.content.decode()
     assert 'id="name-error"' in html
-    assert "SpaceName" in html
+    assert "Use only letters, digits and hyphens" in html  # the rule in words
     assert not Space.objects.exists()
 
 
@@ -652,3 +653,43 @@ def test_home_says_a_stopped_space_is_stopped(client, alice, alice_profile):
     client.force_login(alice)
     page = client.get("/").content.decode()
     assert ">Stopped<" in page and ">Deleted<" not in page
+
+
+@pytest.mark.parametrize(
+    ("name", "words"),
+    [
+        ("bad_name", "Use only letters, digits and hyphens, and begin and end with a letter"),
+        ("ends-", "begin and end with a letter or digit, at most 63 characters."),
+        ("x" * 64, "at most 63 characters (it has 64)"),
+        ("", "This field is required."),
+    ],
+)
+def test_a_bad_space_name_is_refused_at_the_name_in_words_keeping_the_rest(
+    client, alice, alice_profile, bob_profile, name, words
+):
+    client.force_login(alice)
+    response = client.post(SPACES, {"name": name, "sharing_type": "Shared", "members": "bob"})
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert any(words in error for error in errors_in(html, "field-name")), errors_in(
+        html, "field-name"
+    )
+    field = inside(html, "field-name")
+    assert (
+        'aria-invalid="true"' in field
+        and 'aria-describedby="id_name_helptext id_name_error"' in field
+    )
+    assert "regular expression" not in html and "SpaceName" not in html
+    # The rest of what was chosen is kept.
+    assert re.search(r'value="Shared"[^>]*checked', html)
+    assert re.search(r'value="bob"[^>]*checked', html)
+    assert not Space.objects.exists()
+
+
+def test_a_taken_space_name_is_refused_at_the_name(client, alice, alice_profile):
+    make_space(alice_profile, "lab")
+    client.force_login(alice)
+    response = client.post(SPACES, {"name": "lab", "sharing_type": "Private"})
+    assert response.status_code == 200
+    assert any("already exists" in e for e in errors_in(response.content.decode(), "field-name"))
+    assert Space.objects.count() == 1
