@@ -9,6 +9,7 @@ from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django.test import Client
 
+from domains.models import App, Space
 from domains.services import create_user_profile
 from jobs.models import TrainingJob
 from studio.core.lifecycle import transition
@@ -138,5 +139,35 @@ async def test_a_colleagues_job_ending_is_never_announced_to_another_user(
         await _next_event(communicator, lambda e: seen.append(e) or _notice_of(bobs)(e))
         assert any(e["kind"] == "status" and e["resource_id"] == alices.resource_id for e in seen)
         assert [e for e in seen if e["kind"] == "notification"] == [seen[-1]], seen
+    finally:
+        await communicator.disconnect()
+
+
+def _app(profile, space_name: str) -> App:
+    """A running JupyterLab row in a private space of `profile`'s; nothing runs it."""
+    space = Space.objects.create(domain=profile.domain, name=space_name, owner=profile)
+    return App.objects.create(
+        space=space, status="InService", resource_spec={"InstanceType": "ml.t3.medium"}
+    )
+
+
+async def test_the_owner_is_notified_when_their_app_stops_with_a_link_to_its_space(
+    instance_types, domain, alice, alice_profile
+):
+    app = await sync_to_async(_app)(alice_profile, "lab")
+    communicator, connected = await _connect(alice, alice_profile.pk)
+    assert connected
+    try:
+        await sync_to_async(_end)(app, "Deleting")
+        await sync_to_async(_end)(app, "Deleted")
+        notice = await _next_event(communicator, _notice_of(app))
+        assert (notice["what"], notice["name"], notice["status"]) == (
+            "JupyterLab",
+            "lab",
+            "Deleted",
+        )
+        assert notice["url"] == "/spaces/lab/"
+        # The space's page follows its app: there, the stop shows in place.
+        assert notice["page"] == f"Space:{domain.domain_id}/lab"
     finally:
         await communicator.disconnect()
