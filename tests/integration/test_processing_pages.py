@@ -26,8 +26,10 @@ from tests.integration.job_pages import (
     JOBS,
     JobPageCases,
     dataset,
+    errors_in,
     field_error,
     html_of,
+    inside,
     queries_of,
 )
 from tests.integration.test_job_pages import make_job
@@ -369,3 +371,113 @@ class TestProcessingJobPages(JobPageCases):
         ({"max_runtime": "0"}, "max_runtime", "greater than or equal to 1"),
         ({"environment": "1BAD=x"}, "environment", "1BAD: Use letters, digits and underscores"),
     ]
+
+
+# --- Errors in words, at their fields -----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("overrides", "shown_at", "words"),
+    [
+        ({"name": "bad_name"}, "field-name", "Use only letters, digits and hyphens, and begin"),
+        ({"name": "x" * 64}, "field-name", "at most 63 characters (it has 64)"),
+        ({"environment": "1BAD=x"}, "field-environment", "1BAD: Use letters, digits and"),
+        ({"dataset": "http://example.com/x.csv"}, "field-dataset", "Give an s3:// URI"),
+        ({"script": ""}, "field-script", "This field is required."),
+        ({"output_name": "a/b"}, "field-output_name", "Letters, digits and hyphens"),
+    ],
+    ids=lambda v: v if isinstance(v, str) and v.startswith("field-") else None,
+)
+def test_a_bad_value_is_refused_at_its_field_in_words_keeping_the_rest(
+    client, alice, alice_profile, data, overrides, shown_at, words
+):
+    client.force_login(alice)
+    response = client.post(NEW, form_data(**overrides))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert any(words in error for error in errors_in(html, shown_at)), errors_in(html, shown_at)
+    assert "regular expression" not in html and "Value at" not in html
+    assert 'aria-invalid="true"' in inside(html, shown_at)
+    assert 'value="studio/sklearn:latest"' in html and 'value="600"' in html  # kept
+    assert not ProcessingJob.objects.exists()
+
+
+def test_a_dataset_or_a_uri_is_a_pair_marked_one_of(client, alice, alice_profile, data):
+    dataset(alice_profile, "iris", DATA)
+    client.force_login(alice)
+    html = html_of(client, NEW)
+    assert "Input data" in inside(html, "pair-dataset")
+    for field in ("dataset_name", "dataset"):
+        label = inside(html, f"field-{field}")
+        assert "one of" in label and "optional" not in label
+    neither = client.post(NEW, form_data(dataset="")).content.decode()
+    assert errors_in(neither, "pair-dataset") == [
+        "Choose a dataset or give an s3:// URI (one of the two)."
+    ]
+    assert not ProcessingJob.objects.exists()
+
+
+# --- Start similar ------------------------------------------------------------------------
+
+
+def test_start_similar_prefills_the_form_and_reuses_the_script(client, alice, alice_profile, data):
+    client.force_login(alice)
+    assert client.post(NEW, form_data("prep", output_name="clean")).status_code == 302
+    assert re.search(
+        rf'id="start-similar" href="{re.escape(NEW)}\?from=prep"', html_of(client, job_url("prep"))
+    )
+
+    html = html_of(client, f"{NEW}?from=prep")
+    assert 'name="name" value="prep-2"' in html
+    assert f'name="dataset" value="{DATA}"' in html
+    assert 'name="output_name" value="clean"' in html
+    assert 'name="image" value="studio/sklearn:latest"' in html
+    assert 'name="max_runtime" value="600"' in html
+    environment = re.search(r'<textarea name="environment"[^>]*>(.*?)</textarea>', html, re.S)
+    assert sorted(environment[1].split()) == ["MIN_VALUE=0.5", "MODE=strict"]
+    assert "preprocess.py from prep runs again unless you upload another" in html
+    assert "optional" in inside(html, "field-script")
+
+    # Submitted without a script, the copy runs the same one, stored under its own name.
+    response = client.post(f"{NEW}?from=prep", form_data("prep-2", script="", output_name="clean"))
+    assert response.status_code == 302, response.content.decode()
+    job = ProcessingJob.objects.get(name="prep-2")
+    uri = processing_code_uri(alice_profile.domain.domain_id, "prep-2", "preprocess.py")
+    assert job.request["ProcessingInputs"][0]["S3Input"]["S3Uri"] == uri
+    assert storage.artifact_store().path(uri).read_bytes() == PREPROCESS
+
+
+def test_start_similar_of_a_job_whose_script_is_not_stored_says_to_upload_it(
+    client, alice, alice_profile
+):
+    make_processing_job(alice_profile, "sdk-prep", "Completed")  # its code is the SDK's
+    client.force_login(alice)
+    html = html_of(client, f"{NEW}?from=sdk-prep")
+    assert "The script sdk-prep ran is not stored with it: upload it again." in html
+    assert 'name="output_name" value="clean"' in html
+    response = client.post(f"{NEW}?from=sdk-prep", form_data("sdk-prep-2", script=""))
+    assert "This field is required." in errors_in(response.content.decode(), "field-script")
+    assert not ProcessingJob.objects.filter(name="sdk-prep-2").exists()
+
+
+def test_start_similar_is_for_processing_jobs_the_user_may_describe(
+    client, root, alice_profile, bob, bob_profile, carol, carol_elsewhere
+):
+    from domains.services import update_policy
+
+    make_processing_job(carol_elsewhere, "theirs", "Completed")
+    make_processing_job(alice_profile, "ours", "Completed")
+    client.force_login(carol)
+    assert client.get(f"{NEW}?from=ours").status_code == 404  # another domain's
+    client.force_login(bob)
+    assert client.get(f"{NEW}?from=theirs").status_code == 404
+    assert 'value="ours-2"' in html_of(client, f"{NEW}?from=ours")
+    update_policy(
+        root,
+        alice_profile.domain.domain_id,
+        "DataScientist",
+        deny=["sagemaker:DescribeProcessingJob"],
+    )
+    response = client.get(f"{NEW}?from=ours")
+    assert response.status_code == 403
+    assert "explicitly denies sagemaker:DescribeProcessingJob" in response.content.decode()
