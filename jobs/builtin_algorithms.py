@@ -54,3 +54,18 @@ def check_hyperparameters(algorithm: str, hyperparameters: dict[str, str]) -> No
         else:
             message = f"{field} must be {invalid.rule}, not {invalid.value!r}."
         raise ValidationException(message, field) from None
+
+
+def check_channels(algorithm: str, hyperparameters: dict[str, str], channels: list[str]) -> None:
+    """ValidationException when a hyperparameter of built-in `algorithm` needs a channel the
+    job does not have (xgboost's early_stopping_rounds watches `validation`): refused at
+    CreateTrainingJob rather than after the job has started and used up its name."""
+    needed = _toolkit_module("hyperparameter_specs").CHANNEL_NEEDED.get(algorithm, {})
+    for name, channel in needed.items():
+        if name in hyperparameters and channel not in channels:
+            field = f"HyperParameters.{name}"
+            raise ValidationException(
+                f"{field} needs a {channel!r} channel in InputDataConfig, which {algorithm} "
+                f"watches to decide when to stop: add the channel or remove {name}.",
+                field,
+            )

@@ -115,7 +115,10 @@ def validate_training_request(request: dict[str, Any]) -> dict[str, Any]:
     algorithm = request["AlgorithmSpecification"].get("AlgorithmName")
     if algorithm:
         # As SageMaker checks a built-in's hyperparameters: refused now, the name left free.
-        builtin_algorithms.check_hyperparameters(algorithm, request.get("HyperParameters", {}))
+        hyperparameters = request.get("HyperParameters", {})
+        builtin_algorithms.check_hyperparameters(algorithm, hyperparameters)
+        channels = [c.get("ChannelName") for c in request.get("InputDataConfig", [])]
+        builtin_algorithms.check_channels(algorithm, hyperparameters, channels)
     _check_channels(request.get("InputDataConfig", []))
     checkpoints = request.get("CheckpointConfig")
     if checkpoints:  # its LocalPath is one of studio.core.shapes' stricter rules

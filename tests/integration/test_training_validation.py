@@ -176,6 +176,14 @@ REFUSED_HYPERPARAMETERS = [
         {"num_trees": "many"},
         "HyperParameters.num_trees must be an integer of at least 1, not 'many'.",
     ),
+    # Stopping early watches a validation channel the request (only `train`) lacks.
+    (
+        "xgboost",
+        {"num_round": "10", "early_stopping_rounds": "3"},
+        "HyperParameters.early_stopping_rounds needs a 'validation' channel in InputDataConfig, "
+        "which xgboost watches to decide when to stop: add the channel or remove "
+        "early_stopping_rounds.",
+    ),
 ]
 
 
@@ -227,6 +235,13 @@ def test_each_builtins_valid_hyperparameters_are_accepted(algorithm):
     spec = builtin("ok", algorithm, VALID_HYPERPARAMETERS[algorithm])
     validated = validate_training_request(spec)
     assert validated["HyperParameters"] == VALID_HYPERPARAMETERS[algorithm]
+
+
+def test_early_stopping_with_a_validation_channel_is_accepted():
+    hyperparameters = {"num_round": "10", "early_stopping_rounds": "3"}
+    spec = builtin("ok", "xgboost", hyperparameters)
+    spec["InputDataConfig"] = [channel("train"), channel("validation")]
+    assert validate_training_request(spec)["HyperParameters"] == hyperparameters
 
 
 def test_boto3_gets_a_validation_exception_naming_the_hyperparameter(

@@ -131,6 +131,12 @@ HYPERPARAMETERS = {
     },
 }
 
+# Hyperparameters that only work with a channel the job must then have (each algorithm checks it
+# again when it runs, as its data may still lack the channel).
+CHANNEL_NEEDED = {
+    "xgboost": {"early_stopping_rounds": "validation"},
+}
+
 # SageMaker hyperparameters of each algorithm that have no effect here (tuning knobs of its own
 # implementation): accepted, so jobs written for SageMaker keep working.
 ACCEPTED_UNUSED = {
