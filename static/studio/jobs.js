@@ -152,6 +152,12 @@
       .then(function (html) { return new DOMParser().parseFromString(html, "text/html"); });
   }
 
+  // "Training job X was created" and "Stopping X" told what a click did; once the job has
+  // ended they only contradict its badge (a refusal stays: it is about the click).
+  function dropFlashes() {
+    root.querySelectorAll(".job-flash.banner-success").forEach(function (el) { el.remove(); });
+  }
+
   function swapRegions(fresh) {
     fresh.querySelectorAll("[data-region]").forEach(function (region) {
       var current = root.querySelector('[data-region="' + region.dataset.region + '"]');
@@ -175,6 +181,15 @@
     fetchPage()
       .then(function (fresh) {
         swapRegions(fresh);
+        // A status change made before the subscription never arrives as an event: take the
+        // badge from the page read now, and drop the flashes if the job has ended since.
+        var badge = root.querySelector(".page-header [data-status-of]");
+        var freshBadge = fresh.querySelector("#job .page-header [data-status-of]");
+        if (badge && freshBadge && badge.dataset.status !== freshBadge.dataset.status) {
+          badge.textContent = freshBadge.textContent;
+          badge.dataset.status = freshBadge.dataset.status;
+          if (ENDED.indexOf(freshBadge.dataset.status) !== -1) dropFlashes();
+        }
         var pending = buffered;
         root.querySelectorAll("pre.log").forEach(function (pre) {
           var host = pre.dataset.logHost;
@@ -223,11 +238,7 @@
       if (buffered) buffered.push(event);
       else apply(event);
     } else if (event.kind === "status" || event.kind === "secondary") {
-      // "Training job X was created" and "Stopping X" told what a click did; once the job has
-      // ended they only contradict its badge.
-      if (ENDED.indexOf(event.status) !== -1) {
-        document.querySelectorAll(".job-flash").forEach(function (el) { el.remove(); });
-      }
+      if (ENDED.indexOf(event.status) !== -1) dropFlashes();
       if (event.secondary_status) {
         var secondary = document.getElementById("secondary-status");
         if (secondary) secondary.textContent = event.secondary_status;
