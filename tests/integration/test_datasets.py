@@ -291,3 +291,22 @@ def test_processing_output_registers_in_place(alice_profile, alice, domain):
     delete_dataset(alice, domain.domain_id, "prepared")
     # The job's output is the job's: deleting the dataset leaves it.
     assert storage.artifact_store().exists(prefix + "part-0.csv")
+
+
+def test_a_taken_name_is_refused_at_the_name_and_a_bad_file_at_the_file(alice_client, domain):
+    assert upload(alice_client, "iris", "iris.csv", IRIS).status_code == 302
+    html = upload(alice_client, "iris", "other.csv", b"1,2\n").content.decode()
+    assert f"Dataset iris already exists in domain {domain.domain_id}." in field_error(html, "name")
+    assert 'id="upload-error" role="alert" hidden' in html  # no banner
+    assert 'name="name" value="iris"' in html
+
+    html = upload(alice_client, "sheet", "data.xlsx", b"PK\x03\x04").content.decode()
+    assert "must be a .csv or .parquet file" in field_error(html, "file")
+    assert 'aria-describedby="dataset-file-help file-error" aria-invalid="true"' in html
+    assert 'name="name" value="sheet"' in html  # kept
+    # The page's script is told which field too.
+    refused = upload(
+        alice_client, "iris", "again.csv", b"1,2\n", HTTP_X_REQUESTED_WITH="XMLHttpRequest"
+    )
+    assert refused.json()["field"] == "name"
+    assert Dataset.objects.count() == 1
