@@ -46,7 +46,7 @@ def test_start_a_training_job_and_watch_it_live(
     page.get_by_label("Job name").fill(name)
     page.get_by_label("Training data URI").fill(DATA)
     page.get_by_label("Built-in algorithm").select_option("")
-    page.get_by_label("Or your own script").set_input_files(script)
+    page.get_by_label("Your own script").set_input_files(script)
     page.get_by_label("Hyperparameters").fill(f"epochs={EPOCHS}")
     page.get_by_label("Metric definitions").fill("train:loss=loss=([0-9.]+)")
     page.get_by_label("Instance type").select_option("ml.m5.large")
@@ -107,7 +107,7 @@ def test_a_builtins_bad_hyperparameter_is_refused_on_the_form(
 
     # Refused at submit, on the hyperparameters field, in words; the job was never created.
     expect(page.locator("#hyperparameters-error")).to_have_text(
-        "HyperParameters.predictor_type must be one of binary_classifier, "
+        "predictor_type: must be one of binary_classifier, "
         "multiclass_classifier, regressor, not 'banana'."
     )
     expect(page.get_by_label("Hyperparameters")).to_have_value("predictor_type=banana")
