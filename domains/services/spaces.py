@@ -1,16 +1,18 @@
-"""CreateSpace, DescribeSpace, ListSpaces, DeleteSpace."""
+"""CreateSpace, DescribeSpace, ListSpaces, UpdateSpace, DeleteSpace."""
 
 from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 from domains.models import App, AppStatus, SharingType, Space, StudioStatus, UserProfile
 from domains.permissions import User, authorize, key_scope, profile_quotas, require_in_scope
 from domains.services.lookup import get_domain, get_profile
-from domains.user_settings import default_instance_type
+from domains.user_settings import default_instance_type, merge_user_settings
 from metering import catalog
 from studio.core.errors import ResourceInUse, ResourceNotFound, ValidationException
+from studio.core.events import publish
 from studio.core.lifecycle import record_creation, transition
 from studio.core.queue import enqueue
 from studio.core.shapes import validate, validate_name
@@ -144,6 +146,31 @@ def list_spaces(actor: User, domain_id: str) -> QuerySet[Space]:
     domain = get_domain(actor, domain_id)
     authorize(actor, "sagemaker:ListSpaces", domain=domain)
     return visible_spaces(actor, domain).order_by("name")
+
+
+def update_space(
+    actor: User, domain_id: str, name: str, *, space_settings: dict[str, Any] | None = None
+) -> Space:
+    """Change a space's settings, merged member by member over what it has (as a profile's
+    over the domain's): a new InstanceType keeps its image. It takes effect at the next start
+    of its JupyterLab; a running one keeps what it started on. Only its owner or an admin."""
+    require_in_scope(actor, "sagemaker:UpdateSpace")
+    domain = get_domain(actor, domain_id)
+    space = get_space(actor, domain, name)
+    authorize(actor, "sagemaker:UpdateSpace", domain=domain, owner=space.owner, space_id=space.pk)
+    if space_settings is None:
+        return space
+    validate(space_settings, "SpaceSettings", "SpaceSettings")
+    _check_instance_type(space.owner, space_settings)
+    with transaction.atomic():
+        space = Space.objects.select_for_update().select_related("domain", "owner").get(pk=space.pk)
+        if space.status != StudioStatus.IN_SERVICE:
+            raise ResourceInUse(f"Space {name} is {space.status}; wait until InService.")
+        space.space_settings = merge_user_settings(space.space_settings, space_settings)
+        space.last_modified_at = timezone.now()
+        space.save(update_fields=["space_settings", "last_modified_at"])
+        publish(space.event("updated"))
+    return space
 
 
 def delete_space(actor: User, domain_id: str, name: str) -> Space:

@@ -471,6 +471,95 @@ def test_a_type_the_owners_policy_allows_none_of_is_not_offered_and_refused_on_t
     assert not Space.objects.exists()
 
 
+def test_a_stopped_spaces_type_is_changed_on_its_page_and_its_next_start_uses_it(
+    client, alice, alice_profile, settings
+):
+    space = make_space(
+        alice_profile,
+        space_settings={
+            "JupyterLabAppSettings": {
+                "DefaultResourceSpec": {"SageMakerImageArn": "studio/missing:latest"}
+            }
+        },
+    )
+    make_app(space, status="Deleted", resource_spec={"InstanceType": "ml.m5.large"})
+    client.force_login(alice)
+    html = html_of(client, space_url("lab"))
+    # The last session ran on ml.m5.large; the next start is on the profile's default.
+    assert '<code id="instance-type">ml.t3.medium</code>' in html
+    assert selected_of(html, "instance_type") == "ml.t3.medium"
+
+    response = client.post(
+        space_url("lab", "space_instance_type"), {"instance_type": "ml.r5.large"}
+    )
+
+    assert response.url == space_url("lab")
+    space.refresh_from_db()
+    # Merged over what it had: the image stays.
+    assert space.space_settings == {
+        "JupyterLabAppSettings": {
+            "DefaultResourceSpec": {
+                "SageMakerImageArn": "studio/missing:latest",
+                "InstanceType": "ml.r5.large",
+            }
+        }
+    }
+    html = html_of(client, space_url("lab"))
+    assert "JupyterLab in lab starts on ml.r5.large from now on." in html
+    assert '<code id="instance-type">ml.r5.large</code>' in html
+
+    # The image does not exist, on the sandbox runtime: the start fails at once in the worker.
+    settings.STUDIO_RUNTIME = "sandbox"
+    client.post(space_url("lab", "space_start"))
+    assert App.objects.get(space=space).resource_spec["InstanceType"] == "ml.r5.large"
+    wait_for(lambda: App.objects.get(space=space).status == "Failed", 30, "the start to fail")
+
+
+def test_the_type_of_a_running_space_or_of_someone_elses_is_not_offered_for_change(
+    client, alice, alice_profile, bob, bob_profile
+):
+    make_app(make_space(alice_profile, "running"))
+    shared = make_space(alice_profile, "team", sharing_type="Shared")
+    shared.members.add(bob_profile)
+    client.force_login(alice)
+    assert 'id="instance-type-form"' not in html_of(client, space_url("running"))
+    assert 'id="instance-type-form"' in html_of(client, space_url("team"))
+
+    client.force_login(bob)
+    assert 'id="instance-type-form"' not in html_of(client, space_url("team"))
+    response = client.post(
+        space_url("team", "space_instance_type"), {"instance_type": "ml.r5.large"}, follow=True
+    )
+    assert "belongs to another user profile" in response.content.decode()
+    assert Space.objects.get(name="team").space_settings == {}
+
+
+def test_changing_to_a_type_the_owners_policy_allows_none_of_is_refused(
+    client, root, alice, alice_profile
+):
+    from domains.services import create_policy, update_user_profile
+
+    domain_id = alice_profile.domain.domain_id
+    create_policy(
+        root,
+        domain_id,
+        name="NoGPU",
+        allow=["sagemaker:*"],
+        max_instances_per_type={"ml.p3.2xlarge": 0},
+    )
+    update_user_profile(root, domain_id, "alice", policies=["NoGPU"])
+    make_space(alice_profile)
+    client.force_login(alice)
+    assert "ml.p3.2xlarge" not in options_of(html_of(client, space_url("lab")), "instance_type")
+
+    response = client.post(
+        space_url("lab", "space_instance_type"), {"instance_type": "ml.p3.2xlarge"}, follow=True
+    )
+
+    assert "Policy &#x27;NoGPU&#x27; allows no ml.p3.2xlarge instances" in response.content.decode()
+    assert Space.objects.get().space_settings == {}
+
+
 # --- Deleting a space ---------------------------------------------------------------------
 
 

@@ -47,7 +47,7 @@ from domains.services import (
     list_user_profiles,
 )
 from domains.services.apps import DEFAULT_INSTANCE_TYPE
-from domains.services.spaces import INSTANCE_TYPE_PATH, allowed_instance_types
+from domains.services.spaces import INSTANCE_TYPE_PATH, allowed_instance_types, update_space
 from domains.user_settings import default_instance_type, idle_timeout_minutes, merge_user_settings
 from studio.core.errors import (
     AccessDenied,
@@ -62,6 +62,8 @@ from studio.web.dashboard.forms import in_words, instance_type_choices
 # Only Studio's own pages may frame the space page.
 FRAME_ANCESTORS = "frame-ancestors 'self'"
 RUNNING = {AppStatus.PENDING, AppStatus.IN_SERVICE}
+# An app in these runs on the type it was started on, whatever the space says now.
+HOLDING = RUNNING | {AppStatus.DELETING}
 # What the dashboard calls each App status; every App badge says these words, and live.js
 # turns a live status into them from the badge's data-status-labels. data-status keeps the
 # API's value (styles and scripts key on it).
@@ -176,8 +178,9 @@ def profile_default_instance_type(profile: UserProfile) -> str:
 
 
 def planned_instance_type(space: Space, app: App | None) -> str:
-    """What the app runs on, or will run on when started: the same defaults CreateApp uses."""
-    if app is not None and app.resource_spec.get("InstanceType"):
+    """What the app runs on, or will run on when started next: the same defaults CreateApp
+    uses (a stopped app's last type is not its next one once the space's has changed)."""
+    if app is not None and app.status in HOLDING and app.resource_spec.get("InstanceType"):
         return app.resource_spec["InstanceType"]
     space_spec = (space.space_settings.get("JupyterLabAppSettings") or {}).get(
         "DefaultResourceSpec", {}
@@ -286,6 +289,21 @@ def _pane(app: App | None) -> str:
     }.get(app.status, "start")
 
 
+def _type_choices(request: HttpRequest, space: Space) -> list[tuple[str, str]]:
+    """The types the space may be set to run on, as the create form lists them; none for a
+    viewer who may not change it."""
+    if not may(
+        request.user,
+        "sagemaker:UpdateSpace",
+        domain=space.domain,
+        owner=space.owner,
+        space_id=space.pk,
+    ):
+        return []
+    allowed = set(allowed_instance_types(space.owner))
+    return [choice for choice in instance_type_choices() if choice[0] in allowed]
+
+
 def _space_context(request: HttpRequest, space: Space, app: App | None) -> dict[str, Any]:
     domain_id = space.domain.domain_id
     instance_type = planned_instance_type(space, app)
@@ -293,6 +311,9 @@ def _space_context(request: HttpRequest, space: Space, app: App | None) -> dict[
     now = timezone.now()
     session = latest_session(app) if app is not None else None
     seconds = session.seconds(now) if session else None
+    # The last session is priced at the type it ran on, which the space may have changed since.
+    session_type = (app.resource_spec.get("InstanceType") if app else None) or instance_type
+    deletable = app is None or app.status in (AppStatus.DELETED, AppStatus.FAILED)
     return {
         "space": space,
         "app": app,
@@ -322,8 +343,12 @@ def _space_context(request: HttpRequest, space: Space, app: App | None) -> dict[
             owner=space.owner,
             space_id=space.pk,
         ),
-        "deletable": app is None or app.status in (AppStatus.DELETED, AppStatus.FAILED),
-        **cost_context(instance_type, seconds),
+        "deletable": deletable,
+        # Its type, changed while JupyterLab is stopped (the same rule as Delete's): for the
+        # owner or an admin, among the types the owner may run.
+        "instance_type_choices": _type_choices(request, space) if deletable else [],
+        **cost_context(instance_type, None),
+        "cost": cost_context(session_type, seconds)["cost"],
         "idle_timeout": idle_timeout_minutes(settings),
         "session": session,
         "session_seconds": seconds,
@@ -412,3 +437,25 @@ def space_delete(request: HttpRequest, space_name: str) -> HttpResponse:
         return redirect(_space_url(space.name))
     messages.success(request, f"Space {space.name} is being deleted.")
     return redirect("dashboard:spaces")
+
+
+@login_required
+@require_POST
+def space_instance_type(request: HttpRequest, space_name: str) -> HttpResponse:
+    """UpdateSpace with the type its JupyterLab is to start on next."""
+    profile, space = _space_or_404(request, space_name)
+    chosen = request.POST.get("instance_type", "")
+    try:
+        update_space(
+            request.user,
+            profile.domain.domain_id,
+            space.name,
+            space_settings={
+                "JupyterLabAppSettings": {"DefaultResourceSpec": {"InstanceType": chosen}}
+            },
+        )
+    except StudioError as e:
+        messages.error(request, e.message)
+    else:
+        messages.success(request, f"JupyterLab in {space.name} starts on {chosen} from now on.")
+    return redirect(_space_url(space.name))

@@ -38,6 +38,11 @@ urlpatterns = [
     path("spaces/<str:space_name>/restart/", spaces.space_restart, name="space_restart"),
     path("spaces/<str:space_name>/start-wait/", waits.space_start_wait, name="space_start_wait"),
     path("spaces/<str:space_name>/delete/", spaces.space_delete, name="space_delete"),
+    path(
+        "spaces/<str:space_name>/instance-type/",
+        spaces.space_instance_type,
+        name="space_instance_type",
+    ),
     path("jobs/", jobs.job_list, name="jobs"),
     # The forms live under new/ and each kind's pages under its own prefix: a job may be
     # named "new", and a training and a processing job may share a name.
