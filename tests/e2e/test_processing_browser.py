@@ -88,6 +88,7 @@ def test_prepare_a_dataset_with_a_processing_job_and_watch_it_live(
     expect(log).to_contain_text("checked 10 rows", timeout=60_000)
     expect(badge).to_have_text("InProgress")
     expect(log).not_to_contain_text("wrote ")
+    expect(page.locator(".job-flash")).to_contain_text(f"{name} was created")
     expect(page.locator("#processing-time")).not_to_have_text("—")
     expect(page.locator("#cost")).to_contain_text("$")
     page.screenshot(path=artifacts / f"processing-running-{runtime}.png", full_page=True)
@@ -95,7 +96,9 @@ def test_prepare_a_dataset_with_a_processing_job_and_watch_it_live(
     expect(badge).to_have_text("Completed", timeout=90_000)
     expect(log).to_contain_text(f"wrote {ROWS // 2 - 1} rows")
     expect(page.locator("#timeline")).to_contain_text("Completed")
-    expect(page.locator("#stop-job")).to_be_disabled()
+    # Ended: no Stop at all, and the form's "was created" gone with it.
+    expect(page.locator("#stop-job")).to_have_count(0)
+    expect(page.locator(".job-flash")).to_have_count(0)
     link = page.get_by_role("link", name=f"{name}-output")
     expect(link).to_be_visible()
     job.assert_not_reloaded()

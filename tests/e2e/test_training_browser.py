@@ -66,6 +66,7 @@ def test_start_a_training_job_and_watch_it_live(
     assert seen < EPOCHS, "the job ended before the page saw it run"
     expect(badge).to_have_text("InProgress")
     expect(page.locator("#training-time")).not_to_have_text("—")
+    expect(page.locator(".job-flash")).to_contain_text(f"{name} was created")
     expect(page.locator("#cost")).to_contain_text("$")
     page.screenshot(path=artifacts / f"training-running-{runtime}.png", full_page=True)
     expect(chart).not_to_have_attribute("data-points", str(seen))
@@ -76,7 +77,9 @@ def test_start_a_training_job_and_watch_it_live(
     expect(page.locator("#secondary-status")).to_have_text("Completed")
     expect(page.locator("#timeline")).to_contain_text("Uploading")
     expect(page.get_by_role("link", name="model.tar.gz")).to_be_visible()
-    expect(page.locator("#stop-job")).to_be_disabled()
+    # Ended: no Stop at all, and the form's "was created" gone with it.
+    expect(page.locator("#stop-job")).to_have_count(0)
+    expect(page.locator(".job-flash")).to_have_count(0)
     job.assert_not_reloaded()
     page.screenshot(path=artifacts / f"training-completed-{runtime}.png", full_page=True)
 
