@@ -18,6 +18,7 @@ import requests
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.backends import ModelBackend
 from django.core.exceptions import SuspiciousOperation
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -121,6 +122,11 @@ class Backend(OIDCAuthenticationBackend):
         if not settings.STUDIO_OIDC_ENABLED:
             return None
         return super().authenticate(request, **kwargs)
+
+    def get_user(self, user_id: int) -> Any:
+        """Django's check, which the library's own skips: a deactivated account's sessions
+        end at their next request."""
+        return ModelBackend.get_user(self, user_id)
 
     def verify_token(self, token: str, **kwargs: Any) -> dict[str, Any]:
         """The library checks the signature (against the JWKS, in the configured algorithm

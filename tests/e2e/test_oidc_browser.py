@@ -11,7 +11,7 @@ from urllib.parse import quote
 import pytest
 
 from domains.models import ExternalIdentity, IdentityMapping, OneTimePassword, UserProfile
-from tests.conftest import settled
+from tests.conftest import settled, wait_for
 from tests.e2e.conftest import free_port
 from tests.oidc_provider.process import IdentityProvider
 
@@ -31,6 +31,18 @@ def idp(tmp_path_factory) -> Iterator[IdentityProvider]:
         yield provider
     finally:
         provider.stop()
+
+
+@pytest.fixture(autouse=True)
+def _profiles_provisioned(live) -> Iterator[None]:
+    """Sign-in makes profiles the worker provisions: let it finish before the tables are
+    emptied for the next test (a worker writing during the flush deadlocks)."""
+    yield
+    wait_for(
+        lambda: not UserProfile.objects.filter(status="Pending").exists(),
+        30,
+        "the profiles made at sign-in to be provisioned",
+    )
 
 
 @pytest.fixture
@@ -231,6 +243,28 @@ def test_a_changed_group_at_the_provider_changes_the_role_at_the_next_sign_in(
     demoted = server_side(lambda: profile_of(username))
     assert demoted.role == "Member"
     assert not demoted.user.is_staff
+
+
+def test_a_deactivated_account_is_signed_out_and_cannot_sign_in_again(
+    studio, mappings, person, server_side, page
+):
+    from django.contrib.auth import get_user_model
+    from playwright.sync_api import expect
+
+    username, password = person(["ml-users"])
+    sign_in(page, studio, username, password)
+    expect(page).to_have_url(f"{studio}/")
+
+    server_side(lambda: get_user_model().objects.filter(username=username).update(is_active=False))
+    page.goto(f"{studio}/")
+    expect(page).to_have_url(re.compile(re.escape(f"{studio}/login/")))
+    # Still signed in at the provider, which vouches for them again: Studio says no.
+    seen = callbacks(page)
+    sign_in_again(page, studio)
+    assert [r.status for r in seen] == [400]
+    expect(page.get_by_role("alert")).to_contain_text("did not complete")
+    page.goto(f"{studio}/")
+    expect(page).to_have_url(re.compile(re.escape(f"{studio}/login/")))
 
 
 def test_a_replayed_callback_url_is_refused_cleanly(studio, mappings, person, server_side, page):

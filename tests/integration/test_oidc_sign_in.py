@@ -14,7 +14,7 @@ from django.urls import reverse
 
 from domains.identity import NotAssigned, sign_in
 from domains.models import ExternalIdentity, IdentityMapping, OneTimePassword, UserProfile
-from tests.conftest import ROOT
+from tests.conftest import ROOT, settled
 from tests.e2e.conftest import free_port
 
 ISSUER = "https://idp.example.com"
@@ -173,6 +173,7 @@ def test_a_provider_account_named_like_a_local_account_gets_an_account_of_its_ow
     assert not UserProfile.objects.filter(user=alice).exists()
     assert not OneTimePassword.objects.filter(user=user).exists()
     assert not user.has_usable_password()
+    assert settled(UserProfile.objects.get(user=user)).role == "Admin"
 
 
 @pytest.mark.django_db(transaction=True)
@@ -188,6 +189,8 @@ def test_a_scalar_claim_maps_too_and_the_highest_role_in_a_domain_wins(domain, m
     roles = dict(UserProfile.objects.filter(user=user).values_list("domain__name", "role"))
     assert roles == {"research": "Admin", "finance": "Member"}
     assert user.is_staff
+    for profile in UserProfile.objects.filter(user=user):
+        settled(profile)
 
 
 @pytest.mark.django_db(transaction=True)
