@@ -554,7 +554,12 @@ class ProcessingJobForm(JobForm):
 
     def data_uri(self, job: TrainingJob | ProcessingJob) -> str:
         return next(
-            (i["S3Input"]["S3Uri"] for i in self._inputs(job) if i["InputName"] == "data"), ""
+            (
+                i.get("S3Input", {}).get("S3Uri", "")
+                for i in self._inputs(job)
+                if i["InputName"] == "data"
+            ),
+            "",
         )
 
     @staticmethod
@@ -567,8 +572,7 @@ class ProcessingJobForm(JobForm):
         for item in self._inputs(similar.job):
             if item["InputName"] != "data":
                 self.notes.append(
-                    f"Input {item['InputName']} ({item['S3Input']['S3Uri']}) is not copied: "
-                    "this form takes one input."
+                    f"Input {item['InputName']} is not copied: this form takes one input."
                 )
         outputs = request.get("ProcessingOutputConfig", {}).get("Outputs", [])
         for item in outputs[1:]:
