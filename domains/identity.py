@@ -22,7 +22,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from domains.models import (
     Domain,
@@ -143,17 +143,23 @@ def _update_details(user: Any, claims: Mapping[str, Any]) -> None:
 
 
 def _user_for(issuer: str, claims: Mapping[str, Any]) -> Any:
-    identity = ExternalIdentity.objects.select_related("user").filter(
+    linked = ExternalIdentity.objects.select_related("user").filter(
         issuer=issuer, subject=str(claims["sub"])
     )
-    linked = identity.first()
-    if linked is not None:
-        return linked.user
-    user = get_user_model()(username=_free_username(claims))
-    # Their provider checks who they are; a local password would be a second way in.
-    user.set_unusable_password()
-    user.save()
-    ExternalIdentity.objects.create(user=user, issuer=issuer, subject=str(claims["sub"]))
+    if (identity := linked.first()) is not None:
+        return identity.user
+    try:
+        with transaction.atomic():
+            user = get_user_model()(username=_free_username(claims))
+            # Their provider checks who they are; a local password would be a second way in.
+            user.set_unusable_password()
+            user.save()
+            ExternalIdentity.objects.create(user=user, issuer=issuer, subject=str(claims["sub"]))
+    except IntegrityError:
+        # The same person signing in from two tabs at once: the other sign-in linked them.
+        if (identity := linked.first()) is None:
+            raise
+        return identity.user
     return user
 
 
@@ -188,7 +194,8 @@ def _sync_staff(user: Any) -> None:
 def sign_in(issuer: str, claims: Mapping[str, Any]) -> AbstractBaseUser:
     """The user for a person the provider `issuer` vouches for with `claims` (verified by the
     caller; `sub` required), created at their first sign-in, with a profile in every domain the
-    mappings give them and the role they give. Raises NotAssigned when no mapping matches.
+    mappings give them and the role they give. Raises NotAssigned when no mapping matches; a
+    deactivated account is returned unchanged, for the caller to refuse.
 
     A domain that cannot take a profile now (not InService) is skipped and logged, so that
     one domain's state never locks someone out of the others."""
@@ -198,6 +205,9 @@ def sign_in(issuer: str, claims: Mapping[str, Any]) -> AbstractBaseUser:
     actor = identity_provider_actor()
     with transaction.atomic():
         user = _user_for(issuer, claims)
+        if not user.is_active:
+            # A deactivated account stays as it is; the caller refuses it.
+            return user
         _update_details(user, claims)
         for assignment in assignments:
             try:

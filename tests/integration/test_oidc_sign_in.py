@@ -202,3 +202,22 @@ def test_someone_no_mapping_matches_is_refused_and_no_account_is_made(domain):
 
     assert not get_user_model().objects.filter(username="sam").exists()
     assert not ExternalIdentity.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_deactivated_account_is_left_as_it_is_by_a_sign_in(domain):
+    mapping = IdentityMapping.objects.create(
+        claim="groups", value="ml", domain=domain, role="Admin"
+    )
+    first = sign_in(ISSUER, claims("5", preferred_username="kim", groups=["ml"]))
+    settled(UserProfile.objects.get(user=first))
+    first.is_active = False
+    first.save(update_fields=["is_active"])
+    mapping.role = "Member"
+    mapping.save(update_fields=["role"])
+
+    again = sign_in(ISSUER, claims("5", preferred_username="kim", groups=["ml"]))
+
+    assert again.pk == first.pk
+    assert not again.is_active
+    assert UserProfile.objects.get(user=first).role == "Admin"
