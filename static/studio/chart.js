@@ -12,7 +12,7 @@
 
   var SVG = "http://www.w3.org/2000/svg";
   var W = 360, H = 180;
-  var PAD = { left: 52, right: 12, top: 12, bottom: 30 };
+  var PAD = { left: 52, right: 12, top: 12, bottom: 26 };
 
   function el(name, attrs, text) {
     var node = document.createElementNS(SVG, name);
@@ -137,11 +137,11 @@
     var xs = count === 1 ? [1] : xTicks(count);
     xs.forEach(function (step, i) {
       var anchor = count === 1 ? "middle" : i === 0 ? "start" : step === count ? "end" : "middle";
-      svg.appendChild(el("text", { x: x(step), y: H - 8, "text-anchor": anchor, class: "chart-axis chart-x" },
+      svg.appendChild(el("text", { x: x(step), y: H - 9, "text-anchor": anchor, class: "chart-axis chart-x" },
         String(step)));
     });
-    svg.appendChild(el("text", { x: W - PAD.right, y: H - 8 + 10, "text-anchor": "end", class: "chart-axis" },
-      "step"));
+    // The x axis's unit, in the corner under the y labels.
+    svg.appendChild(el("text", { x: PAD.left - 6, y: H - 9, "text-anchor": "end", class: "chart-axis" }, "step"));
 
     var lastPoint = points[count - 1];
     if (count > 1) {
