@@ -14,6 +14,7 @@ import functools
 import logging
 from typing import Any
 
+import jwt
 import requests
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -205,9 +206,9 @@ class Callback(OIDCAuthenticationCallbackView):
         except identity.NotAssigned as refusal:
             log.info("OIDC sign-in refused: %s", refusal.message)
             return refused(request, refusal.message, status=403)
-        except SuspiciousOperation as error:
+        except (SuspiciousOperation, jwt.InvalidTokenError, jwt.PyJWKError) as error:
             # A state this session never started or already used (a replayed callback URL), or
-            # a token that failed a check.
+            # a token that failed a check (PyJWT's own errors: expired, not yet valid...).
             log.warning("OIDC sign-in refused: %s", error)
             return self.login_failure()
         except requests.HTTPError as error:

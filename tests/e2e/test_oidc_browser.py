@@ -296,6 +296,25 @@ def test_a_replayed_callback_url_is_refused_cleanly(studio, mappings, person, se
     assert server_side(lambda: ExternalIdentity.objects.count()) == 1
 
 
+def test_an_id_token_signed_in_another_algorithm_than_configured_is_refused(
+    studio, mappings, person, settings, server_side, page
+):
+    from django.contrib.auth import get_user_model
+    from playwright.sync_api import expect
+
+    # The provider signs with RS256; Studio told to expect ES256 must not take its word.
+    settings.OIDC_RP_SIGN_ALGO = "ES256"
+    username, password = person(["ml-users"])
+    seen = callbacks(page)
+    sign_in(page, studio, username, password)
+
+    assert [r.status for r in seen] == [400]
+    expect(page.get_by_role("alert")).to_contain_text("did not complete")
+    page.goto(f"{studio}/")
+    expect(page).to_have_url(re.compile(re.escape(f"{studio}/login/")))
+    assert not server_side(lambda: get_user_model().objects.filter(username=username).exists())
+
+
 def test_after_sign_in_only_a_page_of_studio_is_followed_as_next(studio, mappings, person, page):
     from playwright.sync_api import expect
 
