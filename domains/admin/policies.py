@@ -37,8 +37,6 @@ def offer_domain_policies(form: forms.BaseForm, name: str, domain: Domain | None
     field = form.fields[name]
     if not form.is_bound:
         field.queryset = field.queryset.filter(domain=domain) if domain else field.queryset.none()
-    # One domain's policies: their names alone tell them apart.
-    field.label_from_instance = str
 
 
 def refuse_other_domains_policies(form: forms.BaseForm, name: str, domain: Domain | None) -> None:
@@ -47,11 +45,12 @@ def refuse_other_domains_policies(form: forms.BaseForm, name: str, domain: Domai
     namesake would be attached in its place). The form then offers `domain`'s policies only."""
     if name not in form.fields:
         return
-    chosen = form.cleaned_data.get(name) or []
-    strays = [p for p in chosen if domain is None or p.domain_id != domain.pk]
-    if domain is not None and strays:
-        others = "; ".join(f"{p.name} belongs to domain {p.domain.name}" for p in strays)
-        form.add_error(name, f"Choose among domain {domain.name}'s own policies: {others}.")
+    if domain is not None:
+        chosen = form.cleaned_data.get(name) or []
+        strays = [p for p in chosen if p.domain_id != domain.pk]
+        if strays:
+            others = "; ".join(f"{p.name} belongs to domain {p.domain.name}" for p in strays)
+            form.add_error(name, f"Choose among domain {domain.name}'s own policies: {others}.")
     field = form.fields[name]
     field.queryset = field.queryset.filter(domain=domain) if domain else field.queryset.none()
 

@@ -104,11 +104,8 @@ class DomainScopedMixin:
         scoped = scoped_choices(db_field.related_model, request)
         if scoped is not None:
             kwargs["queryset"] = scoped
-        field = super().formfield_for_manytomany(db_field, request, **kwargs)
-        if field is not None and db_field.related_model is Policy:
-            # Every domain has a "DataScientist" policy; say whose each one is.
-            field.label_from_instance = lambda p: f"{p.name} ({p.domain.name})"
-        return field
+        # Policy fields narrow further, to their object's own domain (`policies`).
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
 
 
 def scoped_choices(model: type[models.Model], request: HttpRequest) -> models.QuerySet | None:
