@@ -74,10 +74,13 @@ def constant_series(instance_types, alice_profile):
     for _ in range(6):
         MetricPoint.objects.create(job=job, name="train:loss", value=0.5)
         MetricPoint.objects.create(job=job, name="train:zero", value=0.0)
+    MetricPoint.objects.bulk_create(
+        MetricPoint(job=job, name="train:long", value=40 / (step + 1)) for step in range(500)
+    )
     return job
 
 
-def test_a_constant_series_draws_a_flat_line_without_errors(
+def test_constant_and_long_series_draw_without_errors(
     constant_series, asgi_server, page, artifacts
 ):
     from playwright.sync_api import expect
@@ -96,6 +99,14 @@ def test_a_constant_series_draws_a_flat_line_without_errors(
         ticks = y_ticks(figure)
         assert min(ticks) <= value <= max(ticks) <= 1, f"{metric}: the y axis reads {ticks}"
         assert min(ticks) >= 0, f"{metric} is never negative, yet the y axis reads {ticks}"
+    # A long series: a handful of step labels, the last step among them; y from the data.
+    figure = chart(page, "train:long")
+    expect(figure).to_have_attribute("data-points", "500")
+    steps = figure.locator("text.chart-x").all_text_contents()
+    assert 3 <= len(steps) <= 7 and steps[0] == "1" and steps[-1] == "500", steps
+    assert "NaN" not in figure.locator("path.chart-line").get_attribute("d")
+    ticks = y_ticks(figure)
+    assert 0 <= min(ticks) <= 40 / 500 and 40 <= max(ticks) <= 50, f"the y axis reads {ticks}"
     page.locator("#charts").screenshot(path=artifacts / "job-constant-metric.png")
     assert errors == []
 
