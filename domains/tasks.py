@@ -9,10 +9,15 @@ from celery import shared_task
 from django.db import transaction
 from django.utils import timezone
 
-from domains.models import Domain, RetentionType, Space, StudioStatus, UserProfile
+from domains.models import Domain, RetentionType, SharingType, Space, StudioStatus, UserProfile
 from domains.notebooks import culler, servers, warm_pool
 from domains.notebooks.access import boot_dir, runtime_dir
-from domains.notebooks.volumes import create_domain_volume, create_home, remove_domain_volume
+from domains.notebooks.volumes import (
+    create_domain_volume,
+    create_home,
+    remove_domain_volume,
+    remove_shared_volume,
+)
 from studio.core.errors import ConflictException
 from studio.core.events import publish
 from studio.core.lifecycle import transition
@@ -120,10 +125,15 @@ def finish_space_deletion(space_pk: int) -> None:
         # Its files may go with it: no warm server may keep them mounted.
         for app in space.apps.all():
             warm_pool.discard(app)
-        # What the platform kept for its server (socket, boot scripts) goes; the home stays.
+        # What the platform kept for its server (socket, boot scripts) goes. A private space's
+        # home is its owner's, which their other private spaces share: it stays. A shared
+        # space's volume is its own, as SageMaker deletes a space's storage with it: kept, it
+        # would be handed, files and all, to the next shared space given the same name.
         # rmtree works by descriptors here: links the container left are removed, not followed.
         for directory in (runtime_dir(space), boot_dir(space)):
             shutil.rmtree(directory, ignore_errors=True)
+        if space.sharing_type == SharingType.SHARED:
+            remove_shared_volume(space.home_volume)
         _forget(space)
 
 

@@ -594,7 +594,7 @@ def test_the_delete_confirmation_says_what_happens_to_the_files(client, alice, a
         'data-confirm="Delete space mine? It cannot be opened again, and this cannot be undone. '
         "Its files stay in your home directory" in private
     )
-    assert "the files on its volume are not deleted" in shared
+    assert "the files on its volume are deleted" in shared
 
 
 def test_deleting_a_space_whose_jupyterlab_runs_is_refused_and_changes_nothing(
@@ -644,6 +644,31 @@ def test_deleting_a_stopped_space_removes_it_and_what_its_server_kept_not_the_ho
     # A private space works in its owner's home, which their other spaces share.
     assert notes.read_text() == "mine"
     assert client.get(space_url("old")).status_code == 404
+
+
+def test_deleting_a_shared_space_deletes_its_volume_so_a_namesake_starts_empty(
+    client, alice, alice_profile, bob
+):
+    from domains.services import create_space
+
+    domain_id = alice_profile.domain.domain_id
+    team = settled(create_space(alice, domain_id, name="team", sharing_type="Shared"))
+    volume = team.home_volume
+    volume.mkdir(parents=True, exist_ok=True)
+    (volume / "results.csv").write_text("secret")
+    # A link the space's members left behind is removed, never followed.
+    outside = volume.parent.parent / "outside.txt"
+    outside.write_text("not theirs")
+    (volume / "escape").symlink_to(outside)
+    client.force_login(alice)
+
+    assert client.post(space_url("team", "space_delete")).url == SPACES
+
+    wait_for(lambda: not Space.objects.exists(), 30, "the space to be deleted")
+    assert not volume.exists()
+    assert outside.read_text() == "not theirs"
+    again = settled(create_space(alice, domain_id, name="team", sharing_type="Shared"))
+    assert not (again.home_volume / "results.csv").exists()
 
 
 def test_a_space_whose_start_failed_can_be_deleted(client, alice, alice_profile):
