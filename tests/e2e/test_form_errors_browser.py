@@ -74,6 +74,8 @@ def test_start_similar_opens_the_form_filled_in_from_a_finished_job(
     server_side(lambda: make_job(alice_profile, "e2e-done", "Completed"))
 
     sign_in(page, asgi_server, "/jobs/training/e2e-done/")
+    expect(page.locator("#start-similar")).to_be_visible()
+    page.screenshot(path=artifacts / "start-similar-job-page.png")
     page.get_by_role("link", name="Start similar").click()
     expect(page).to_have_url(f"{asgi_server}/jobs/new/training/?from=e2e-done")
     expect(page.locator("#similar-to")).to_contain_text("e2e-done")
