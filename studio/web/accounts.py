@@ -10,6 +10,7 @@ from typing import Any
 
 from axes.helpers import get_client_username, get_cool_off
 from axes.models import AccessAttempt
+from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import PasswordChangeForm
 from django.db.models import Max
@@ -80,6 +81,17 @@ class PasswordChange(auth_views.PasswordChangeView):
 
     form_class = NewPasswordForm
     template_name = "registration/change_password.html"
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        # Someone who signs in through the identity provider has no Studio password to change
+        # (studio/web/oidc.py): say where theirs is, rather than ask for an old one they lack.
+        if request.user.is_authenticated and not request.user.has_usable_password():
+            return render(
+                request,
+                "registration/password_elsewhere.html",
+                {"provider": settings.STUDIO_OIDC_PROVIDER_NAME, "next": next_page(request)},
+            )
+        return super().dispatch(request, *args, **kwargs)
 
     def form_valid(self, form: NewPasswordForm) -> HttpResponse:
         response = super().form_valid(form)

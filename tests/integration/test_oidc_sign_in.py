@@ -221,3 +221,23 @@ def test_a_deactivated_account_is_left_as_it_is_by_a_sign_in(domain):
     assert again.pk == first.pk
     assert not again.is_active
     assert UserProfile.objects.get(user=first).role == "Admin"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_someone_who_signs_in_through_the_provider_is_not_offered_a_password_to_change(
+    domain, alice, alice_profile
+):
+    IdentityMapping.objects.create(claim="groups", value="ml", domain=domain, role="Member")
+    user = sign_in(ISSUER, claims("11", preferred_username="lee", groups=["ml"]))
+    settled(UserProfile.objects.get(user=user))
+    client = Client()
+    client.force_login(user)
+
+    assert reverse("password_change") not in client.get("/").content.decode()
+    page = client.get(reverse("password_change")).content.decode()
+    assert "Your password is not kept here" in page
+    assert 'name="old_password"' not in page
+    assert client.post(reverse("password_change"), {"old_password": "x"}).status_code == 200
+    # A local account keeps its way to change its own.
+    client.force_login(alice)
+    assert reverse("password_change") in client.get("/").content.decode()
