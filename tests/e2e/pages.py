@@ -5,11 +5,13 @@ collecting them needs no browser."""
 from typing import Any
 
 
-def sign_in(page: Any, server: str, next_path: str) -> None:
-    """Sign in as alice from the login page, which then opens `next_path`."""
+def sign_in(
+    page: Any, server: str, next_path: str, username: str = "alice", password: str = "alice-pass-1"
+) -> None:
+    """Sign in (as alice unless told) from the login page, which then opens `next_path`."""
     page.goto(f"{server}/login/?next={next_path}")
-    page.get_by_label("Username").fill("alice")
-    page.get_by_label("Password").fill("alice-pass-1")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
 
 
