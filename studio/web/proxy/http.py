@@ -68,16 +68,20 @@ def has_body(headers: list[tuple[bytes, bytes]]) -> bool:
     return False
 
 
-async def send_plain(
-    send: Send, status: int, text: str, headers: Iterable[tuple[bytes, bytes]] = ()
+async def send_body(
+    send: Send,
+    status: int,
+    body: bytes,
+    content_type: bytes,
+    headers: Iterable[tuple[bytes, bytes]] = (),
 ) -> None:
-    body = text.encode()
+    """Answer the proxy's own response (never cached): a refusal, an error page."""
     await send(
         {
             "type": "http.response.start",
             "status": status,
             "headers": [
-                (b"content-type", b"text/plain; charset=utf-8"),
+                (b"content-type", content_type),
                 (b"content-length", str(len(body)).encode()),
                 (b"cache-control", b"no-store"),
                 *headers,
@@ -85,6 +89,12 @@ async def send_plain(
         }
     )
     await send({"type": "http.response.body", "body": body})
+
+
+async def send_plain(
+    send: Send, status: int, text: str, headers: Iterable[tuple[bytes, bytes]] = ()
+) -> None:
+    await send_body(send, status, text.encode(), b"text/plain; charset=utf-8", headers)
 
 
 async def forward(

@@ -15,7 +15,7 @@ from urllib.parse import urljoin
 from django.template.loader import render_to_string
 from django.templatetags.static import static
 
-from studio.web.proxy.http import Scope, Send, send_plain
+from studio.web.proxy.http import Scope, Send, send_body, send_plain
 
 TEMPLATE = "errors/space_host.html"
 
@@ -80,16 +80,4 @@ async def send_error(
         await send_plain(send, status, text, headers)
         return
     body = render_page(status, studio_origin)
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"text/html; charset=utf-8"),
-                (b"content-length", str(len(body)).encode()),
-                (b"cache-control", b"no-store"),
-                *headers,
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+    await send_body(send, status, body, b"text/html; charset=utf-8", headers)
