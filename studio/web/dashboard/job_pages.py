@@ -61,6 +61,18 @@ def current_domain_id(request: HttpRequest) -> str:
     return profile.domain.domain_id if profile is not None else ""
 
 
+def job_or_denied(request: HttpRequest, kind: JobKind, name: str) -> Any:
+    """Job `name` of `kind` in the user's current domain if they may describe it; else "not
+    found" (another domain's, or none: Http404, as in the API) or the denied page to return."""
+    try:
+        return kind.describe(request.user, current_domain_id(request), name)
+    except (ResourceNotFound, ValidationException) as e:
+        raise Http404(e.message) from e
+    except AccessDenied as denied:
+        context = {"denied": denied.message, "what": kind.label.lower()}
+        return render(request, "dashboard/jobs_denied.html", context, status=403)
+
+
 def job_view(kind: JobKind) -> Callable[[View], View]:
     """Decorate a view of one job of `kind` so that it is called with the job, not its name
     (the URL's `name`), once the signed-in user may see it. The name is looked up in the
@@ -70,13 +82,9 @@ def job_view(kind: JobKind) -> Callable[[View], View]:
     def decorate(view: View) -> View:
         @functools.wraps(view)
         def with_job(request: HttpRequest, name: str, **kwargs: Any) -> HttpResponse:
-            try:
-                job = kind.describe(request.user, current_domain_id(request), name)
-            except (ResourceNotFound, ValidationException) as e:
-                raise Http404(e.message) from e
-            except AccessDenied as denied:
-                context = {"denied": denied.message, "what": kind.label.lower()}
-                return render(request, "dashboard/jobs_denied.html", context, status=403)
+            job = job_or_denied(request, kind, name)
+            if isinstance(job, HttpResponse):
+                return job
             return view(request, job, **kwargs)
 
         return with_job
@@ -185,13 +193,9 @@ def log_view(kind: JobKind) -> View:
 def _similar(request: HttpRequest, kind: JobKind, name: str) -> Similar | HttpResponse:
     """Job `name` of the user's current domain to start a form from, if they may describe it:
     else "not found" (another domain's, or none), or the denied page."""
-    try:
-        job = kind.describe(request.user, current_domain_id(request), name)
-    except (ResourceNotFound, ValidationException) as e:
-        raise Http404(e.message) from e
-    except AccessDenied as denied:
-        context = {"denied": denied.message, "what": kind.label.lower()}
-        return render(request, "dashboard/jobs_denied.html", context, status=403)
+    job = job_or_denied(request, kind, name)
+    if isinstance(job, HttpResponse):
+        return job
     return Similar(job, next_free_name(job), job_script(job))
 
 
