@@ -22,3 +22,14 @@ def test_the_worker_provisions_a_new_domain(celery_worker, make_domain):
     assert domain.status == "InService"
     assert domain.home_volume.is_dir()
     assert provisions_run_by(celery_worker.proc.pid) == before + 1
+
+
+def test_the_worker_reads_the_interactive_queue_first_with_the_configured_threads(celery_worker):
+    from django.conf import settings
+
+    hostname = next(h for h in check_redis()[1] if h.startswith(settings.CELERY_TASK_DEFAULT_QUEUE))
+    inspect = app.control.inspect(destination=[hostname], timeout=5)
+    queues = [queue["name"] for queue in inspect.active_queues()[hostname]]
+    assert queues == [settings.STUDIO_INTERACTIVE_QUEUE, settings.CELERY_TASK_DEFAULT_QUEUE]
+    pool = inspect.stats()[hostname]["pool"]
+    assert pool["max-concurrency"] == settings.CELERY_WORKER_CONCURRENCY
