@@ -11,6 +11,7 @@ from django.urls import reverse
 from jobs.models import Dataset
 from tests.attacks.refusals import CODE, processing, refused, training
 from tests.integration.conftest import put
+from tests.integration.job_pages import field_error
 from tests.integration.processing import PREPARE
 
 INVALID = "ValidationException"
@@ -142,7 +143,9 @@ def test_a_dataset_name_uploaded_from_the_dashboard_does_not_become_a_host_path(
     )
     page = response.content.decode()
     assert response.status_code == 400
-    assert "Value at &#x27;DatasetName&#x27; failed to satisfy constraint" in page
+    # Refused by the name's rule, said in words at the field.
+    print("DBG", [l for l in page.splitlines() if "error" in l][:6])
+    assert "Use only letters, digits and hyphens" in page
     assert not Dataset.objects.exists()
     canaries.assert_absent(page)
     canaries.assert_nothing_outside()
