@@ -332,6 +332,8 @@ if STUDIO_OIDC_ENABLED:
     AUTHENTICATION_BACKENDS.append("studio.web.oidc.Backend")
 
 LANGUAGE_CODE = "en-us"
+# Dates and times as the dashboard prints them, in the admin console too (studio/formats/).
+FORMAT_MODULE_PATH = ["studio.formats"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

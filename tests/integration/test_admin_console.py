@@ -829,3 +829,12 @@ def test_delete_actions_report_what_they_deleted(two_domains, root):
     deleted_domain = act(client, "domain", "delete_objects", [research], retention="Retain")
     assert messages_of(deleted_domain) == ["Deleting (home directories: Retain): research."]
     gone(Domain, research.pk)
+
+
+def test_the_console_prints_moments_as_the_dashboard_does(domain, root):
+    from datetime import UTC, datetime
+
+    Domain.objects.filter(pk=domain.pk).update(created_at=datetime(2026, 3, 4, 9, 7, tzinfo=UTC))
+    page = console(root).get(url("domain", "changelist")).content.decode()
+    assert "4 Mar 2026, 09:07" in page
+    assert "March 4, 2026" not in page and "a.m." not in page
