@@ -1,6 +1,12 @@
-"""The dashboard's one websocket: it delivers the events of the signed-in user's profile, and
-of single resources the page subscribes to (a job's log lines and metrics), and notifies the
-user when one of their own jobs or apps ends."""
+"""The dashboard's one websocket: it delivers the events of the signed-in user's profile, those
+of their domain's resources they may see, and of single resources the page subscribes to (a
+job's log lines and metrics), and notifies the user when one of their own jobs or apps ends.
+
+The domain's group carries every resource's events (a colleague's job, a private space). Each
+socket passes on only those of resources its user may describe, asked of the same Describe
+services the pages and the API use, once per resource and connection: a policy that hides a
+colleague's jobs, or a private space, hides their events too (names, statuses, failure
+reasons)."""
 
 from collections.abc import Callable
 from typing import Any
@@ -10,8 +16,8 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.urls import reverse
 
 from domains.models import UserProfile
-from domains.services import describe_space
-from jobs.services import describe_processing_job, describe_training_job
+from domains.services import describe_space, describe_user_profile
+from jobs.services import describe_dataset, describe_processing_job, describe_training_job
 from studio.core.errors import StudioError
 from studio.core.events import domain_group, profile_group, resource_group
 
@@ -31,11 +37,16 @@ def _in_domain(describe: Callable) -> Callable:
     return describe_by_id
 
 
-# Resource type → the Describe service that decides who may watch it.
+# Resource type → the Describe service that decides who may watch it, or see its events.
 DESCRIBERS: dict[str, Callable] = {
     "TrainingJob": _in_domain(describe_training_job),
     "ProcessingJob": _in_domain(describe_processing_job),
     "Space": _in_domain(describe_space),
+}
+# Types the domain's group also carries, whose events a user may see but not subscribe to.
+SEEN_ONLY: dict[str, Callable] = {
+    "Dataset": _in_domain(describe_dataset),
+    "UserProfile": _in_domain(describe_user_profile),
 }
 
 
@@ -85,10 +96,9 @@ def _own_profile(user, profile_pk: str) -> UserProfile | None:
     return UserProfile.objects.select_related("domain").filter(pk=profile_pk, user=user).first()
 
 
-@database_sync_to_async
-def _may_watch(user, resource_type: str, resource_id: str) -> str | None:
+def _refusal(describers: dict[str, Callable], user, resource_type: str, resource_id: str):
     """None when `user` may see the resource; else why not (the service's own message)."""
-    describe = DESCRIBERS.get(resource_type)
+    describe = describers.get(resource_type)
     if describe is None:
         return f"Cannot subscribe to {resource_type} resources."
     try:
@@ -96,6 +106,16 @@ def _may_watch(user, resource_type: str, resource_id: str) -> str | None:
     except StudioError as e:
         return e.message
     return None
+
+
+@database_sync_to_async
+def _may_watch(user, resource_type: str, resource_id: str) -> str | None:
+    return _refusal(DESCRIBERS, user, resource_type, resource_id)
+
+
+@database_sync_to_async
+def _may_see(user, resource_type: str, resource_id: str) -> bool:
+    return _refusal({**DESCRIBERS, **SEEN_ONLY}, user, resource_type, resource_id) is None
 
 
 class EventsConsumer(AsyncJsonWebsocketConsumer):
@@ -119,9 +139,14 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
         # Only the owner's resources are sent to their profile's group (the domain's group
         # carries everyone's): the copy that came through it may be announced to this user.
         self.own_group = profile_group(profile.pk)
+        self.domain_id = profile.domain.domain_id
+        self.domain_group = domain_group(self.domain_id)
         # A copy: `groups` is a class attribute, and subscriptions below extend this one.
-        self.groups = [self.own_group, domain_group(profile.domain.domain_id)]
+        self.groups = [self.own_group, self.domain_group]
         self.subscriptions: set[str] = set()
+        # Whether this user may see a domain resource's events, by "<type>:<id>", as first
+        # decided: a resource deleted since stays as it was seen, so its "deleted" arrives.
+        self.visible: dict[str, bool] = {}
         for group in self.groups:
             await self.channel_layer.group_add(group, self.channel_name)
         await self.accept()
@@ -157,7 +182,20 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
         await self.channel_layer.group_add(group, self.channel_name)
         await self.send_json({"kind": "subscribed", "subscribe": key})
 
+    async def _may_see_event(self, event: dict[str, Any]) -> bool:
+        resource_type, resource_id = event.get("resource_type"), event.get("resource_id")
+        if resource_type == "Domain":
+            return resource_id == self.domain_id
+        key = f"{resource_type}:{resource_id}"
+        if key not in self.visible:
+            self.visible[key] = await _may_see(self.scope["user"], resource_type, resource_id)
+        return self.visible[key]
+
     async def studio_event(self, message: dict) -> None:
+        if message.get("group") == self.domain_group and not await self._may_see_event(
+            message["event"]
+        ):
+            return
         await self.send_json(message["event"])
         if message.get("group") == self.own_group:
             notice = notification(message["event"])

@@ -2,6 +2,7 @@
 Redis channel layer; the websocket serves only its owner's profile."""
 
 import asyncio
+from collections.abc import Callable
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -169,5 +170,79 @@ async def test_the_owner_is_notified_when_their_app_stops_with_a_link_to_its_spa
         assert notice["url"] == "/spaces/lab/"
         # The space's page follows its app: there, the stop shows in place.
         assert notice["page"] == f"Space:{domain.domain_id}/lab"
+    finally:
+        await communicator.disconnect()
+
+
+# --- The domain's events, only those the user may see ----------------------------------------
+
+
+async def _events_until(communicator, last) -> list[dict]:
+    """Every event up to and including the first `last` matches."""
+    seen: list[dict] = []
+    await _next_event(communicator, lambda e: seen.append(e) or last(e))
+    return seen
+
+
+def _space(profile, name: str) -> Space:
+    """A private space of `profile`'s as the worker leaves it, ready."""
+    return Space.objects.create(domain=profile.domain, name=name, owner=profile, status="InService")
+
+
+def _about(resource) -> Callable[[dict], bool]:
+    return lambda e: e.get("resource_id") == resource.resource_id
+
+
+async def test_a_colleagues_job_events_stay_away_from_a_user_whose_policy_hides_them(
+    root, instance_types, domain, alice, alice_profile, bob, bob_profile
+):
+    from domains.services import update_policy
+
+    await sync_to_async(update_policy)(
+        root, domain.domain_id, "DataScientist", deny=["sagemaker:DescribeTrainingJob"]
+    )
+    alices = await sync_to_async(_job)(alice_profile, "alices-secret")
+    bobs = await sync_to_async(_job)(bob_profile, "bobs")
+    communicator, connected = await _connect(bob, bob_profile.pk)
+    assert connected
+    try:
+        await sync_to_async(_end)(alices, "Failed", "the secret line of alice's log")
+        # Bob's own job still reaches him, through his profile's group.
+        await sync_to_async(_end)(bobs, "Completed")
+        seen = await _events_until(communicator, _notice_of(bobs))
+        assert not [e for e in seen if _about(alices)(e)], seen
+        assert "secret" not in repr(seen)
+        assert any(e["kind"] == "status" and _about(bobs)(e) for e in seen)
+    finally:
+        await communicator.disconnect()
+
+
+async def test_a_colleagues_private_space_sends_its_events_to_no_other_member(
+    instance_types, domain, alice, alice_profile, bob, bob_profile
+):
+    alices = await sync_to_async(_space)(alice_profile, "alices-private")
+    bobs = await sync_to_async(_space)(bob_profile, "bobs-private")
+    communicator, connected = await _connect(bob, bob_profile.pk)
+    assert connected
+    try:
+        await sync_to_async(_end)(alices, "Deleting")
+        await sync_to_async(_end)(bobs, "Deleting")
+        seen = await _events_until(communicator, _about(bobs))
+        assert not [e for e in seen if _about(alices)(e)], seen
+    finally:
+        await communicator.disconnect()
+
+
+async def test_a_domain_admin_sees_the_events_of_every_space(
+    instance_types, domain, alice, alice_profile, bob, make_profile
+):
+    admin = await sync_to_async(make_profile)(domain, bob, role="Admin")
+    alices = await sync_to_async(_space)(alice_profile, "watched")
+    communicator, connected = await _connect(bob, admin.pk)
+    assert connected
+    try:
+        await sync_to_async(_end)(alices, "Deleting")
+        event = await _next_event(communicator, _about(alices))
+        assert (event["kind"], event["status"]) == ("status", "Deleting")
     finally:
         await communicator.disconnect()
