@@ -273,6 +273,9 @@ def test_member_tour_visits_every_page_without_an_error(world, asgi_server, page
     sign_in(page, asgi_server, "alice", "alice-pass-1")
     names = tour_dashboard(tour, MEMBER_NAV)
     assert "Admin console" not in names
+    # Home says what this month has cost so far (item 9).
+    tour.visit("/")
+    expect(page.locator(".spend")).to_contain_text("Spend this month")
     assert_toured(tour, world)
     check_error_pages(tour, world)
     tour.check()
