@@ -436,9 +436,9 @@ def test_a_space_created_with_an_instance_type_keeps_it_and_starts_on_it(
     wait_for(lambda: App.objects.get(space=space).status == "Failed", 30, "the start to fail")
 
 
-def test_a_type_the_owners_policy_allows_none_of_is_not_offered_and_refused_on_the_field(
-    client, root, alice, alice_profile
-):
+@pytest.fixture
+def alice_without_gpus(root, alice_profile):
+    """Alice's only policy allows no ml.p3.2xlarge (a quota of 0)."""
     from domains.services import create_policy, update_user_profile
 
     domain_id = alice_profile.domain.domain_id
@@ -450,6 +450,11 @@ def test_a_type_the_owners_policy_allows_none_of_is_not_offered_and_refused_on_t
         max_instances_per_type={"ml.p3.2xlarge": 0},
     )
     update_user_profile(root, domain_id, "alice", policies=["NoGPU"])
+
+
+def test_a_type_the_owners_policy_allows_none_of_is_not_offered_and_refused_on_the_field(
+    client, alice, alice_profile, alice_without_gpus
+):
     client.force_login(alice)
 
     offered = options_of(html_of(client, SPACES), "instance_type")
@@ -535,19 +540,8 @@ def test_the_type_of_a_running_space_or_of_someone_elses_is_not_offered_for_chan
 
 
 def test_changing_to_a_type_the_owners_policy_allows_none_of_is_refused(
-    client, root, alice, alice_profile
+    client, alice, alice_profile, alice_without_gpus
 ):
-    from domains.services import create_policy, update_user_profile
-
-    domain_id = alice_profile.domain.domain_id
-    create_policy(
-        root,
-        domain_id,
-        name="NoGPU",
-        allow=["sagemaker:*"],
-        max_instances_per_type={"ml.p3.2xlarge": 0},
-    )
-    update_user_profile(root, domain_id, "alice", policies=["NoGPU"])
     make_space(alice_profile)
     client.force_login(alice)
     assert "ml.p3.2xlarge" not in options_of(html_of(client, space_url("lab")), "instance_type")
