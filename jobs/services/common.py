@@ -22,6 +22,8 @@ from studio.core.storage import artifact_store, domain_bucket
 
 # All of one job's hosts run on this machine's runtime; more than this is a mistake.
 MAX_INSTANCE_COUNT = 16
+# The largest script a job takes from the dashboard's form, or is copied from by Start similar.
+MAX_SCRIPT_BYTES = 1 * 2**20
 # What SageMaker fills in when StoppingCondition.MaxRuntimeInSeconds is left out: one day.
 SAGEMAKER_DEFAULT_MAX_RUNTIME = 86_400
 

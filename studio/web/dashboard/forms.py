@@ -17,6 +17,7 @@ from django.utils import timezone
 from domains.models import Domain
 from jobs import builtin_algorithms
 from jobs.models import Dataset, ProcessingJob, TrainingJob
+from jobs.services.common import MAX_SCRIPT_BYTES
 from jobs.services.processing import CODE_DIR, processing_output_uri, s3_input
 from jobs.services.training import default_output_path
 from metering.catalog import InstanceType
@@ -26,7 +27,6 @@ from studio.core.shapes import PATTERNS_IN_WORDS
 SCRIPT_IMAGE = builtin_algorithms.BUILTIN_IMAGE
 # What the service sets for an uploaded script (create_training_job): not the form's to copy.
 SCRIPT_HYPERPARAMETERS = {"sagemaker_program", "sagemaker_submit_directory"}
-MAX_SCRIPT_BYTES = 1 * 2**20
 # The script's name becomes a key in the store and a file in /opt/ml/code: a plain file name.
 SCRIPT_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,250}\.py")
 # SageMaker's own limit on a job's MetricDefinitions.
