@@ -129,6 +129,16 @@ class Backend(OIDCAuthenticationBackend):
         end at their next request."""
         return ModelBackend.get_user(self, user_id)
 
+    def retrieve_matching_jwk(self, token: str) -> Any:
+        """The library's lookup reads the provider's JWKS and the token's header as it expects
+        them: a key or a header without `kid`, or a JWKS without `keys`, is a refusal here."""
+        try:
+            return super().retrieve_matching_jwk(token)
+        except (KeyError, TypeError, AttributeError) as error:
+            raise SuspiciousOperation(
+                f"The provider's keys or the token's header lack {error}."
+            ) from error
+
     def verify_token(self, token: str, **kwargs: Any) -> dict[str, Any]:
         """The library checks the signature (against the JWKS, in the configured algorithm
         only), the expiry and the nonce; a token must also be issued to Studio, by the

@@ -241,3 +241,58 @@ def test_someone_who_signs_in_through_the_provider_is_not_offered_a_password_to_
     # A local account keeps its way to change its own.
     client.force_login(alice)
     assert reverse("password_change") in client.get("/").content.decode()
+
+
+@pytest.fixture
+def jwks_server():
+    """A provider's JWKS endpoint on loopback, answering what the test sets."""
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    answer: dict = {}
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = json.dumps(answer).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield answer, f"http://127.0.0.1:{server.server_port}/jwks"
+    finally:
+        server.shutdown()
+        thread.join()
+
+
+@pytest.mark.parametrize(
+    "keys",
+    [
+        {"keys": [{"kty": "RSA", "n": "AQAB", "e": "AQAB"}]},  # a key without kid
+        {"no": "keys"},  # no keys at all
+        {"keys": "not a list"},
+    ],
+    ids=["key-without-kid", "no-keys", "keys-not-a-list"],
+)
+def test_malformed_provider_keys_are_a_refusal_not_an_error(settings, jwks_server, keys):
+    import jwt
+    from django.core.exceptions import SuspiciousOperation
+
+    from studio.web.oidc import Backend
+
+    answer, url = jwks_server
+    answer.update(keys)
+    settings.OIDC_OP_JWKS_ENDPOINT = url
+    token = jwt.encode({"sub": "1"}, "secret-secret-secret-secret-32b!", algorithm="HS256")
+
+    with pytest.raises(SuspiciousOperation, match="lack"):
+        Backend().retrieve_matching_jwk(token)
