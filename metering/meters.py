@@ -36,7 +36,7 @@ class Holder:
 class Metered:
     """Mixed into a lifecycle model whose resource holds instances in some statuses."""
 
-    METER_KIND: ClassVar[str] = ""  # Meter.JOB or Meter.APP: which quota it counts toward
+    METER_KIND: ClassVar[str] = ""  # Meter.JOB, APP or ENDPOINT: which quota it counts toward
     HOLDING_STATUSES: ClassVar[frozenset[str]] = frozenset()
     RESOURCE_TYPE: ClassVar[str]
 
@@ -51,8 +51,11 @@ class Metered:
 class Meter(models.Model):
     JOB = "job"
     APP = "app"
+    ENDPOINT = "endpoint"
 
-    kind = models.CharField(max_length=8, choices=[(JOB, "Job"), (APP, "App")])
+    kind = models.CharField(
+        max_length=8, choices=[(JOB, "Job"), (APP, "App"), (ENDPOINT, "Endpoint instance")]
+    )
     resource_type = models.CharField(max_length=64)
     resource_id = models.CharField(max_length=256)
     domain_id = models.CharField(max_length=64)

@@ -1,15 +1,29 @@
 from jobs.models.datasets import Dataset
+from jobs.models.hosting import (
+    Endpoint,
+    EndpointConfig,
+    EndpointInstance,
+    EndpointStatus,
+    InstanceStatus,
+    Model,
+)
 from jobs.models.images import Image, ImageStatus, ImageVersion, ImageVersionStatus
 from jobs.models.processing import ProcessingJob
 from jobs.models.training import MetricPoint, TrainingJob, TrainingJobStatus
 
 __all__ = [
     "Dataset",
+    "Endpoint",
+    "EndpointConfig",
+    "EndpointInstance",
+    "EndpointStatus",
     "Image",
     "ImageStatus",
     "ImageVersion",
     "ImageVersionStatus",
+    "InstanceStatus",
     "MetricPoint",
+    "Model",
     "ProcessingJob",
     "TrainingJob",
     "TrainingJobStatus",

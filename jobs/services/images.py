@@ -224,13 +224,15 @@ def _registered() -> str:
     return ", ".join(f"{name} ({ref})" for name, (_, ref) in sorted(latest.items())) or "none"
 
 
-def resolve_image(reference: str) -> str:
+def resolve_image(reference: str, field: str = TRAINING_IMAGE) -> str:
     """The container reference for what a job names as its image: an ImageVersionArn, an
     ImageArn (its latest CREATED version) or a registered version's BaseImage.
 
     The built-in images (`studio/NAME:latest` for each images/NAME/) are always accepted: the
-    platform runs them for built-in algorithms whatever the registry holds.
+    platform runs them for built-in algorithms whatever the registry holds. Errors name
+    `field` (a training job's TrainingImage, a model's container Image).
     """
+    label = field.rsplit(".", 1)[-1]
     created = ImageVersion.objects.filter(
         status=ImageVersionStatus.CREATED, image__status=ImageStatus.CREATED
     )
@@ -241,9 +243,9 @@ def resolve_image(reference: str) -> str:
         ).first()
         if version is None or version.arn != reference:
             raise ValidationException(
-                f"TrainingImage {reference}: no such image version here. Registered images: "
+                f"{label} {reference}: no such image version here. Registered images: "
                 f"{_registered()}.",
-                TRAINING_IMAGE,
+                field,
             )
         return version.base_image
     match = IMAGE_ARN.fullmatch(reference)
@@ -251,25 +253,25 @@ def resolve_image(reference: str) -> str:
         image = Image.objects.filter(name__iexact=match["name"], status=ImageStatus.CREATED).first()
         if image is None or image.arn != reference:
             raise ValidationException(
-                f"TrainingImage {reference}: no such image here. Registered images: "
+                f"{label} {reference}: no such image here. Registered images: "
                 f"{_registered()}.",
-                TRAINING_IMAGE,
+                field,
             )
         latest = image.latest_version()
         if latest is None:
             raise ValidationException(
-                f"TrainingImage {reference}: image {image.name} has no CREATED version; "
+                f"{label} {reference}: image {image.name} has no CREATED version; "
                 "add one with CreateImageVersion.",
-                TRAINING_IMAGE,
+                field,
             )
         return latest.base_image
     if reference in _builtin_references() or created.filter(base_image=reference).exists():
         return reference
     raise ValidationException(
-        f"TrainingImage {reference!r} is not a registered image. Give an ImageArn, an "
+        f"{label} {reference!r} is not a registered image. Give an ImageArn, an "
         f"ImageVersionArn or the reference of a registered version; registered images: "
         f"{_registered()}. An admin registers others with CreateImage and CreateImageVersion.",
-        TRAINING_IMAGE,
+        field,
     )
 
 

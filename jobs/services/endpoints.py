@@ -1,0 +1,287 @@
+"""CreateEndpoint, DescribeEndpoint, ListEndpoints, UpdateEndpoint,
+UpdateEndpointWeightsAndCapacities, DeleteEndpoint.
+
+The worker does the deploying (`jobs/hosting/`): a service records what is wanted — a new
+generation to deploy, desired weights and counts — and enqueues it once the change commits.
+"""
+
+from collections import Counter
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+from django.db.models import QuerySet
+
+from domains.models import Domain, StudioStatus, UserProfile
+from domains.permissions import User, authorize, enforce_quotas
+from domains.services.lookup import get_domain
+from jobs.models import Endpoint, EndpointStatus
+from jobs.services.common import MAX_INSTANCE_COUNT, require_profile
+from jobs.services.endpoint_configs import get_endpoint_config
+from metering import usage
+from studio.core.errors import ResourceInUse, ValidationException
+from studio.core.lifecycle import record_creation, transition
+from studio.core.queue import enqueue
+from studio.core.shapes import validate
+
+DEPLOY_TASK = "jobs.tasks.deploy_endpoint"
+CONVERGE_TASK = "jobs.tasks.converge_endpoint"
+DELETE_TASK = "jobs.tasks.delete_endpoint"
+SORT_KEYS = {"Name": "name", "CreationTime": "created_at", "Status": "status"}
+# What an endpoint must be for UpdateEndpoint: SageMaker also takes a Failed one, which is how
+# a name is redeployed after a bad config.
+UPDATABLE = frozenset({EndpointStatus.IN_SERVICE, EndpointStatus.FAILED})
+
+
+def desired_from(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Weights and instance counts per variant, as a config asks for them at first."""
+    return {
+        v["VariantName"]: {
+            "weight": float(v["InitialVariantWeight"]),
+            "count": v.get("InitialInstanceCount", 0),
+        }
+        for v in config["ProductionVariants"]
+    }
+
+
+def _instances_asked(config: dict[str, Any]) -> Counter[str]:
+    asked: Counter[str] = Counter()
+    for variant in config["ProductionVariants"]:
+        if variant.get("InstanceType"):
+            asked[variant["InstanceType"]] += variant["InitialInstanceCount"]
+    return asked
+
+
+def _admit(domain: Domain, profile: UserProfile, config: dict[str, Any]) -> None:
+    """The domain locked (creations in one domain one after the other), InService, and the
+    instances a config asks for within the profile's quotas."""
+    Domain.objects.select_for_update().filter(pk=domain.pk).values_list("pk").get()
+    if domain.status != StudioStatus.IN_SERVICE:
+        raise ResourceInUse(f"Domain {domain.domain_id} is {domain.status}; wait until InService.")
+    now = usage.profile_usage(domain.domain_id, profile.name)
+    for instance_type, count in _instances_asked(config).items():
+        enforce_quotas(profile, now, instance_type=instance_type, instance_count=count)
+
+
+def create_endpoint(actor: User, domain_id: str, request: dict[str, Any]) -> Endpoint:
+    """CreateEndpoint: Creating, and the worker deploys generation 1."""
+    domain = get_domain(actor, domain_id)
+    profile = require_profile(
+        authorize(actor, "sagemaker:CreateEndpoint", domain=domain), "Endpoints"
+    )
+    validate(request, "CreateEndpointInput", "")
+    if request.get("DeploymentConfig"):
+        raise ValidationException(
+            "DeploymentConfig is not supported: updates are always blue/green with automatic "
+            "roll back.",
+            "DeploymentConfig",
+        )
+    config = get_endpoint_config(actor, domain_id, request["EndpointConfigName"])
+    name = request["EndpointName"]
+    with transaction.atomic():
+        _admit(domain, profile, config.request)
+        if Endpoint.objects.filter(domain=domain, name=name).exists():
+            arn = Endpoint(name=name, domain=domain).arn
+            raise ResourceInUse(f'Cannot create already existing endpoint "{arn}".')
+        endpoint = Endpoint.objects.create(
+            name=name,
+            domain=domain,
+            profile=profile,
+            status=EndpointStatus.CREATING,
+            config_name=config.name,
+            config=config.request,
+            desired=desired_from(config.request),
+            latest_generation=1,
+            tags=request.get("Tags", []),
+        )
+        record_creation(endpoint)
+        enqueue(DEPLOY_TASK, endpoint.pk, 1)
+    return endpoint
+
+
+def get_endpoint(actor: User, domain_id: str, name: str) -> Endpoint:
+    """The endpoint `name` of the domain, or SageMaker's ValidationException "Could not find"
+    (botocore's endpoint_deleted waiter and the SDK rely on it)."""
+    validate(name, "EndpointName", "EndpointName")
+    domain = get_domain(actor, domain_id)
+    endpoint = Endpoint.objects.select_related("domain", "profile")
+    found = endpoint.filter(domain=domain, name=name).first()
+    if found is None:
+        arn = Endpoint(name=name, domain=domain).arn
+        raise ValidationException(f'Could not find endpoint "{arn}".', "EndpointName")
+    return found
+
+
+def describe_endpoint(actor: User, domain_id: str, name: str) -> Endpoint:
+    endpoint = get_endpoint(actor, domain_id, name)
+    authorize(actor, "sagemaker:DescribeEndpoint", domain=endpoint.domain, owner=endpoint.profile)
+    return endpoint
+
+
+def list_endpoints(
+    actor: User,
+    domain_id: str,
+    *,
+    name_contains: str | None = None,
+    status: str | None = None,
+    created_after: datetime | None = None,
+    created_before: datetime | None = None,
+    sort_by: str = "CreationTime",
+    sort_order: str = "Descending",
+) -> QuerySet[Endpoint]:
+    """ListEndpoints with its filters; newest first by default, as SageMaker lists them."""
+    domain = get_domain(actor, domain_id)
+    authorize(actor, "sagemaker:ListEndpoints", domain=domain)
+    if status and status not in EndpointStatus.values:
+        raise ValidationException(
+            f"StatusEquals must be one of {', '.join(EndpointStatus.values)}.", "StatusEquals"
+        )
+    endpoints = Endpoint.objects.filter(domain=domain).select_related("domain", "profile")
+    if name_contains:
+        endpoints = endpoints.filter(name__icontains=name_contains)
+    if status:
+        endpoints = endpoints.filter(status=status)
+    if created_after:
+        endpoints = endpoints.filter(created_at__gt=created_after)
+    if created_before:
+        endpoints = endpoints.filter(created_at__lt=created_before)
+    key = SORT_KEYS[sort_by]
+    # The primary key breaks ties, so pages do not shift between calls.
+    order = [key, "pk"] if sort_order == "Ascending" else [f"-{key}", "-pk"]
+    return endpoints.order_by(*order)
+
+
+def update_endpoint(actor: User, domain_id: str, request: dict[str, Any]) -> Endpoint:
+    """UpdateEndpoint: deploy another config under the same name, blue/green. The endpoint
+    keeps answering from its current instances until the new ones all answer /ping; if they
+    do not, it rolls back and says why."""
+    validate(request, "UpdateEndpointInput", "")
+    for unsupported in ("DeploymentConfig", "ExcludeRetainedVariantProperties"):
+        if request.get(unsupported):
+            raise ValidationException(f"{unsupported} is not supported here.", unsupported)
+    endpoint = get_endpoint(actor, domain_id, request["EndpointName"])
+    authorize(actor, "sagemaker:UpdateEndpoint", domain=endpoint.domain, owner=endpoint.profile)
+    config = get_endpoint_config(actor, domain_id, request["EndpointConfigName"])
+    with transaction.atomic():
+        endpoint = Endpoint.objects.select_for_update().get(pk=endpoint.pk)
+        if endpoint.status not in UPDATABLE:
+            raise ValidationException(
+                f"Endpoint {endpoint.name} is {endpoint.status}; it can be updated when "
+                "InService or Failed.",
+                "EndpointName",
+            )
+        _admit(endpoint.domain, endpoint.profile, config.request)
+        endpoint.pending_config_name = config.name
+        endpoint.pending_config = config.request
+        endpoint.latest_generation += 1
+        if request.get("RetainAllVariantProperties"):
+            _retain_desired(endpoint, config.request)
+        endpoint.save(
+            update_fields=["pending_config_name", "pending_config", "latest_generation"]
+        )
+        transition(endpoint, EndpointStatus.UPDATING)
+        enqueue(DEPLOY_TASK, endpoint.pk, endpoint.latest_generation)
+    return endpoint
+
+
+def _retain_desired(endpoint: Endpoint, config: dict[str, Any]) -> None:
+    """RetainAllVariantProperties: variants of the same name keep their current weights and
+    counts instead of the new config's initial ones."""
+    for variant in config["ProductionVariants"]:
+        kept = endpoint.desired.get(variant["VariantName"])
+        if kept and variant.get("InstanceType"):
+            variant["InitialVariantWeight"] = kept["weight"]
+            variant["InitialInstanceCount"] = kept["count"]
+
+
+def update_endpoint_weights_and_capacities(
+    actor: User, domain_id: str, name: str, changes: list[dict[str, Any]]
+) -> Endpoint:
+    """UpdateEndpointWeightsAndCapacities: new weights at once, new counts as the worker
+    starts or drains instances in place (Updating until it has)."""
+    validate(changes, "DesiredWeightAndCapacityList", "DesiredWeightsAndCapacities")
+    endpoint = get_endpoint(actor, domain_id, name)
+    authorize(
+        actor,
+        "sagemaker:UpdateEndpointWeightsAndCapacities",
+        domain=endpoint.domain,
+        owner=endpoint.profile,
+    )
+    with transaction.atomic():
+        endpoint = Endpoint.objects.select_for_update().get(pk=endpoint.pk)
+        if endpoint.status != EndpointStatus.IN_SERVICE:
+            raise ValidationException(
+                f"Endpoint {endpoint.name} is {endpoint.status}; weights and capacities change "
+                "when it is InService.",
+                "EndpointName",
+            )
+        desired = {k: dict(v) for k, v in endpoint.desired.items()}
+        variants = {v["VariantName"]: v for v in endpoint.config["ProductionVariants"]}
+        added: Counter[str] = Counter()
+        for i, change in enumerate(changes):
+            field = f"DesiredWeightsAndCapacities[{i}]"
+            variant = variants.get(change["VariantName"])
+            if variant is None:
+                raise ValidationException(
+                    f"{field}.VariantName: endpoint {endpoint.name} has no variant "
+                    f"{change['VariantName']!r}; it has {', '.join(variants)}.",
+                    f"{field}.VariantName",
+                )
+            if "DesiredWeight" in change:
+                desired[variant["VariantName"]]["weight"] = float(change["DesiredWeight"])
+            if "DesiredInstanceCount" in change:
+                _check_count(variant, change["DesiredInstanceCount"], field)
+                before = desired[variant["VariantName"]]["count"]
+                desired[variant["VariantName"]]["count"] = change["DesiredInstanceCount"]
+                added[variant["InstanceType"]] += max(change["DesiredInstanceCount"] - before, 0)
+        if not any(v["weight"] > 0 for v in desired.values()):
+            raise ValidationException(
+                "DesiredWeightsAndCapacities: at least one variant must keep a weight above 0.",
+                "DesiredWeightsAndCapacities",
+            )
+        now = usage.profile_usage(endpoint.domain.domain_id, endpoint.profile.name)
+        for instance_type, count in added.items():
+            enforce_quotas(endpoint.profile, now, instance_type=instance_type, instance_count=count)
+        endpoint.desired = desired
+        endpoint.save(update_fields=["desired"])
+        transition(endpoint, EndpointStatus.UPDATING)
+        enqueue(CONVERGE_TASK, endpoint.pk)
+    return endpoint
+
+
+def _check_count(variant: dict[str, Any], count: int, field: str) -> None:
+    if not variant.get("InstanceType"):
+        raise ValidationException(
+            f"{field}.DesiredInstanceCount: variant {variant['VariantName']} is serverless; "
+            "it has no instance count.",
+            f"{field}.DesiredInstanceCount",
+        )
+    low, high = instance_bounds(variant)
+    if not low <= count <= high:
+        raise ValidationException(
+            f"{field}.DesiredInstanceCount must lie between {low} and {high}, not {count}.",
+            f"{field}.DesiredInstanceCount",
+        )
+
+
+def instance_bounds(variant: dict[str, Any]) -> tuple[int, int]:
+    """The fewest and most instances a variant with instances may have: its
+    ManagedInstanceScaling's when enabled (MinInstanceCount 0: it may scale to zero)."""
+    scaling = variant.get("ManagedInstanceScaling") or {}
+    if scaling and scaling.get("Status", "ENABLED") == "ENABLED":
+        return scaling["MinInstanceCount"], scaling["MaxInstanceCount"]
+    return 1, MAX_INSTANCE_COUNT
+
+
+def delete_endpoint(actor: User, domain_id: str, name: str) -> Endpoint:
+    """DeleteEndpoint: Deleting at once (traffic stops), then the worker stops its instances
+    and removes it."""
+    endpoint = get_endpoint(actor, domain_id, name)
+    authorize(actor, "sagemaker:DeleteEndpoint", domain=endpoint.domain, owner=endpoint.profile)
+    with transaction.atomic():
+        endpoint = Endpoint.objects.select_for_update().get(pk=endpoint.pk)
+        if endpoint.status == EndpointStatus.DELETING:
+            return endpoint
+        transition(endpoint, EndpointStatus.DELETING)
+        enqueue(DELETE_TASK, endpoint.pk)
+    return endpoint
