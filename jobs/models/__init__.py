@@ -9,6 +9,14 @@ from jobs.models.hosting import (
 )
 from jobs.models.images import Image, ImageStatus, ImageVersion, ImageVersionStatus
 from jobs.models.processing import ProcessingJob
+from jobs.models.registry import (
+    ModelApprovalChange,
+    ModelApprovalStatus,
+    ModelPackage,
+    ModelPackageGroup,
+    ModelPackageGroupStatus,
+    ModelPackageStatus,
+)
 from jobs.models.training import MetricPoint, TrainingJob, TrainingJobStatus
 
 __all__ = [
@@ -24,6 +32,12 @@ __all__ = [
     "InstanceStatus",
     "MetricPoint",
     "Model",
+    "ModelApprovalChange",
+    "ModelApprovalStatus",
+    "ModelPackage",
+    "ModelPackageGroup",
+    "ModelPackageGroupStatus",
+    "ModelPackageStatus",
     "ProcessingJob",
     "TrainingJob",
     "TrainingJobStatus",
