@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from jobs import execution
 from jobs.execution import LABEL_DOMAIN
+from jobs.hosting import deploy, scaling
 from jobs.models import ProcessingJob, TrainingJob
 from jobs.processing import runner as processing_runner
 from jobs.training import runner as training_runner
@@ -82,3 +83,32 @@ def reconcile_jobs() -> dict[str, int]:
             runtime.remove(container.id)
             removed += 1
     return {"resent": resent, "removed": removed}
+
+
+@shared_task
+def deploy_endpoint(endpoint_pk: int, generation: int) -> None:
+    """Deploy an endpoint's generation (CreateEndpoint, UpdateEndpoint), blue/green."""
+    deploy.deploy(endpoint_pk, generation)
+
+
+@shared_task
+def converge_endpoint(endpoint_pk: int) -> None:
+    """Bring an endpoint's instances to their desired counts, replacing dead ones."""
+    scaling.converge(endpoint_pk)
+
+
+@shared_task
+def wake_endpoint(endpoint_pk: int, variant_name: str) -> None:
+    """A request waits for a variant scaled to zero: start an instance of it now."""
+    scaling.converge(endpoint_pk, wake=variant_name)
+
+
+@shared_task
+def delete_endpoint(endpoint_pk: int) -> None:
+    deploy.delete(endpoint_pk)
+
+
+@shared_task
+def tend_endpoints() -> dict[str, int]:
+    """Beat: heal, scale and clean up endpoints (jobs/hosting/scaling.py)."""
+    return scaling.tend()

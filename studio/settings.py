@@ -221,6 +221,10 @@ CELERY_TASK_ROUTES = {
         "domains.tasks.start_app",
         "domains.tasks.stop_app",
         "domains.tasks.provision_space",
+        # Endpoints deploy in seconds and a cold start has a caller waiting on it.
+        "jobs.tasks.deploy_endpoint",
+        "jobs.tasks.wake_endpoint",
+        "jobs.tasks.converge_endpoint",
     )
 }
 CELERY_BROKER_TRANSPORT_OPTIONS = {"queue_order_strategy": "priority"}
@@ -237,7 +241,13 @@ CELERY_BEAT_SCHEDULE = {
     "reconcile-apps": {"task": "domains.tasks.reconcile_apps", "schedule": 10.0},
     "cull-idle-apps": {"task": "domains.tasks.cull_idle_apps", "schedule": 60.0},
     "refill-warm-pool": {"task": "domains.tasks.refill_warm_pool", "schedule": 15.0},
+    "tend-endpoints": {"task": "jobs.tasks.tend_endpoints", "schedule": 2.0},
 }
+# Hosting (docs/hosting.md). How long a retired serving instance is left out of routing before
+# it is stopped (the routers' cache of who serves lives a second); how long a serverless or
+# MinInstanceCount-0 variant is kept warm after its last invocation.
+STUDIO_DRAIN_SECONDS = float(os.environ.get("STUDIO_DRAIN_SECONDS", "2"))
+STUDIO_SCALE_TO_ZERO_IDLE_S = float(os.environ.get("STUDIO_SCALE_TO_ZERO_IDLE_S", "300"))
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -364,3 +374,14 @@ STUDIO_HOME_MAX_BYTES = int(os.environ.get("STUDIO_HOME_MAX_BYTES", str(50 * 2**
 # loopback themselves; elsewhere this needs a wildcard DNS record (and certificate).
 STUDIO_SPACES_DOMAIN = os.environ.get("STUDIO_SPACES_DOMAIN", "localhost").strip(".").lower()
 ALLOWED_HOSTS.append("." + STUDIO_SPACES_DOMAIN)
+
+# The invocation router (studio/web/router/, docs/hosting.md): the largest request body it
+# takes (SageMaker's 6 MB), how long a model may take to answer, how long a request waits for
+# a scale-to-zero variant's cold start, how long it keeps an endpoint's routing table and an
+# authorization decision, and how many captured invocations wait for the capture writer.
+STUDIO_INVOKE_MAX_BYTES = int(os.environ.get("STUDIO_INVOKE_MAX_BYTES", str(6 * 2**20)))
+STUDIO_INVOKE_TIMEOUT_S = float(os.environ.get("STUDIO_INVOKE_TIMEOUT_S", "60"))
+STUDIO_COLD_START_WAIT_S = float(os.environ.get("STUDIO_COLD_START_WAIT_S", "30"))
+STUDIO_ROUTE_TTL_S = float(os.environ.get("STUDIO_ROUTE_TTL_S", "1"))
+STUDIO_INVOKE_AUTH_TTL_S = float(os.environ.get("STUDIO_INVOKE_AUTH_TTL_S", "5"))
+STUDIO_CAPTURE_QUEUE = int(os.environ.get("STUDIO_CAPTURE_QUEUE", "1000"))

@@ -154,6 +154,19 @@ def live(transactional_db, celery_worker) -> Iterator[None]:
         what="jobs left running by the test to stop",
     )
     _stop_apps_left_running()
+    _delete_endpoints_left()
+
+
+def _delete_endpoints_left() -> None:
+    """The same for endpoints: every serving container stopped before the tables empty."""
+    from jobs.hosting import deploy
+    from jobs.models import Endpoint
+
+    # Here, not through the worker: a deploy under way holds the endpoint's lock, and this
+    # waits for it to end.
+    for endpoint in Endpoint.objects.all():
+        Endpoint.objects.filter(pk=endpoint.pk).update(status="Deleting")
+        deploy.delete(endpoint.pk)
 
 
 def _stop_apps_left_running() -> None:

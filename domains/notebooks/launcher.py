@@ -2,7 +2,6 @@
 until the server answers on its socket, and asking the server how it is. `servers` decides when
 to launch and stop; the warm pool launches ahead of a click."""
 
-import http.client
 import json
 import logging
 import secrets
@@ -31,7 +30,7 @@ from studio.core.runtime import (
     State,
 )
 from studio.core.runtime.base import LABEL_KIND, LABEL_NAME, Runtime
-from studio.core.unix_socket import connect as connect_verified
+from studio.core.unix_socket import http_get
 
 log = logging.getLogger(__name__)
 
@@ -61,30 +60,10 @@ SERVER_ENV = {
 PAGE_CONFIG = {"disabledExtensions": {"@jupyterlab/htmlviewer-extension": True}}
 
 
-class _UnixConnection(http.client.HTTPConnection):
-    """HTTP over the server's socket, connected only after checking that the socket is the
-    server's (studio/core/unix_socket.py): a container can replace it with a link to a host socket.
-    `uid`: the server's uid, which must own the socket (None: any owner)."""
-
-    def __init__(self, path: Path, timeout: float = 2, uid: int | None = None):
-        super().__init__("localhost", timeout=timeout)
-        self.path = path
-        self.uid = uid
-
-    def connect(self) -> None:
-        self.sock = connect_verified(self.path, self.uid, self.timeout)
-
-
 def server_get(sock: Path, path: str, token: str, uid: int | None) -> tuple[int, bytes]:
     """GET `path` from the server behind `sock` (owned by `uid`), with its token: (status,
     body). Raises OSError when nothing answers, or when `sock` is not the server's socket."""
-    connection = _UnixConnection(sock, uid=uid)
-    try:
-        connection.request("GET", path, headers={"Authorization": f"token {token}"})
-        response = connection.getresponse()
-        return response.status, response.read()
-    finally:
-        connection.close()
+    return http_get(sock, path, uid, {"Authorization": f"token {token}"})
 
 
 def server_answers(sock: Path, prefix: str, token: str, uid: int) -> bool:

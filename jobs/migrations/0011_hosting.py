@@ -32,6 +32,7 @@ class Migration(migrations.Migration):
                 ('generation', models.PositiveIntegerField(default=0)),
                 ('latest_generation', models.PositiveIntegerField(default=0)),
                 ('tags', models.JSONField(blank=True, default=list)),
+                ('runtime', models.CharField(max_length=16)),
                 ('domain', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='endpoints', to='domains.domain')),
                 ('profile', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='endpoints', to='domains.userprofile')),
             ],

@@ -21,9 +21,6 @@ from studio.core.lifecycle import LifecycleModel
 class Model(DomainResource, models.Model):
     """CreateModel's request, as accepted. Models have no status in SageMaker."""
 
-    def __str__(self) -> str:
-        return self.name
-
     RESOURCE_TYPE = "Model"
     ARN_KIND = "model"
 
@@ -39,6 +36,9 @@ class Model(DomainResource, models.Model):
             models.UniqueConstraint(fields=["domain", "name"], name="model_name_unique_in_domain")
         ]
 
+    def __str__(self) -> str:
+        return self.name
+
     @property
     def containers(self) -> list[dict]:
         """The model's containers: PrimaryContainer, or Containers (an inference pipeline)."""
@@ -48,9 +48,6 @@ class Model(DomainResource, models.Model):
 
 class EndpointConfig(DomainResource, models.Model):
     """CreateEndpointConfig's request, as accepted; configs never change once created."""
-
-    def __str__(self) -> str:
-        return self.name
 
     RESOURCE_TYPE = "EndpointConfig"
     ARN_KIND = "endpoint-config"
@@ -70,6 +67,9 @@ class EndpointConfig(DomainResource, models.Model):
                 fields=["domain", "name"], name="endpoint_config_name_unique_in_domain"
             )
         ]
+
+    def __str__(self) -> str:
+        return self.name
 
     @property
     def variants(self) -> list[dict]:
@@ -121,6 +121,9 @@ class Endpoint(DomainResource, LifecycleModel):
     generation = models.PositiveIntegerField(default=0)
     latest_generation = models.PositiveIntegerField(default=0)
     tags = models.JSONField(default=list, blank=True)
+    # The runtime its instances run on, chosen at creation: healing after a restart must use
+    # the same one even if STUDIO_RUNTIME changed meanwhile.
+    runtime = models.CharField(max_length=16)
 
     class Meta:
         ordering = ["-created_at"]

@@ -22,6 +22,7 @@ from metering import usage
 from studio.core.errors import ResourceInUse, ValidationException
 from studio.core.lifecycle import record_creation, transition
 from studio.core.queue import enqueue
+from studio.core.runtime import runtime_name
 from studio.core.shapes import validate
 
 DEPLOY_TASK = "jobs.tasks.deploy_endpoint"
@@ -34,11 +35,13 @@ UPDATABLE = frozenset({EndpointStatus.IN_SERVICE, EndpointStatus.FAILED})
 
 
 def desired_from(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """Weights and instance counts per variant, as a config asks for them at first."""
+    """Weights and instance counts per variant, as a config asks for them at first (a
+    serverless variant starts with one instance, so that a model that cannot serve fails at
+    once rather than at its first request; it scales to zero when idle)."""
     return {
         v["VariantName"]: {
             "weight": float(v["InitialVariantWeight"]),
-            "count": v.get("InitialInstanceCount", 0),
+            "count": v.get("InitialInstanceCount", 1),
         }
         for v in config["ProductionVariants"]
     }
@@ -93,6 +96,7 @@ def create_endpoint(actor: User, domain_id: str, request: dict[str, Any]) -> End
             desired=desired_from(config.request),
             latest_generation=1,
             tags=request.get("Tags", []),
+            runtime=runtime_name(),
         )
         record_creation(endpoint)
         enqueue(DEPLOY_TASK, endpoint.pk, 1)
@@ -176,9 +180,7 @@ def update_endpoint(actor: User, domain_id: str, request: dict[str, Any]) -> End
         endpoint.latest_generation += 1
         if request.get("RetainAllVariantProperties"):
             _retain_desired(endpoint, config.request)
-        endpoint.save(
-            update_fields=["pending_config_name", "pending_config", "latest_generation"]
-        )
+        endpoint.save(update_fields=["pending_config_name", "pending_config", "latest_generation"])
         transition(endpoint, EndpointStatus.UPDATING)
         enqueue(DEPLOY_TASK, endpoint.pk, endpoint.latest_generation)
     return endpoint

@@ -253,8 +253,7 @@ def resolve_image(reference: str, field: str = TRAINING_IMAGE) -> str:
         image = Image.objects.filter(name__iexact=match["name"], status=ImageStatus.CREATED).first()
         if image is None or image.arn != reference:
             raise ValidationException(
-                f"{label} {reference}: no such image here. Registered images: "
-                f"{_registered()}.",
+                f"{label} {reference}: no such image here. Registered images: {_registered()}.",
                 field,
             )
         latest = image.latest_version()

@@ -14,6 +14,7 @@ cannot redirect it.
 """
 
 import asyncio
+import http.client
 import logging
 import os
 import socket
@@ -104,3 +105,31 @@ async def connect_async(path: Path, uid: int | None) -> socket.socket:
         return sock
     finally:
         os.close(fd)
+
+
+class UnixHTTPConnection(http.client.HTTPConnection):
+    """HTTP over a server's Unix socket, connected only after checking that the socket is the
+    server's (`connect`): a container can replace it with a link to a host socket. `uid`: the
+    server's uid, which must own the socket (None: any owner)."""
+
+    def __init__(self, path: Path, timeout: float = 2, uid: int | None = None):
+        super().__init__("localhost", timeout=timeout)
+        self.path = path
+        self.uid = uid
+
+    def connect(self) -> None:
+        self.sock = connect(self.path, self.uid, self.timeout)
+
+
+def http_get(
+    path: Path, target: str, uid: int | None, headers: dict[str, str] | None = None
+) -> tuple[int, bytes]:
+    """GET `target` from the server behind the socket `path` (owned by `uid`): (status, body).
+    Raises OSError when nothing answers, or when `path` is not the server's socket."""
+    connection = UnixHTTPConnection(path, uid=uid)
+    try:
+        connection.request("GET", target, headers=headers or {})
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()

@@ -11,6 +11,7 @@ from websockets.sync.client import ClientConnection, connect, unix_connect
 from domains.models import App
 from domains.notebooks.access import SOCKET_NAME, proxy_prefix, runtime_dir
 from studio.core.crypto import decrypt
+from studio.core.unix_socket import UnixHTTPConnection
 from studio.web.proxy.handoff import COOKIE_NAME
 from tests.conftest import wait_for
 
@@ -35,9 +36,7 @@ class Server:
         self.token = decrypt(app.runtime_state["token"])
 
     def request(self, method: str, path: str, body: dict | None = None) -> tuple[int, dict]:
-        from domains.notebooks.launcher import _UnixConnection
-
-        connection = _UnixConnection(self.sock, timeout=30)
+        connection = UnixHTTPConnection(self.sock, timeout=30)
         try:
             connection.request(
                 method,

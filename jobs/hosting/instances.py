@@ -1,0 +1,213 @@
+"""One serving instance: its model on the host, its container, and whether it answers.
+
+A serving container runs `serve` with no network, as its endpoint owner's uid, the variant's
+model mounted read-only at /opt/ml/model, and binds `serve.sock` in its own runtime directory
+(jobs/hosting/paths.py), where the router and the health checks reach it through
+`studio.core.unix_socket` only.
+"""
+
+import logging
+import os
+import shutil
+from decimal import Decimal
+from pathlib import Path
+
+from django.db import transaction
+from django.utils import timezone
+
+from domains.notebooks.volumes import HOME_GID, create_home
+from jobs.hosting import paths
+from jobs.models import Endpoint, EndpointInstance, InstanceStatus, Model
+from jobs.services.images import resolve_image
+from metering.catalog import GIB, InstanceType
+from studio.core import storage
+from studio.core.errors import StudioError
+from studio.core.lifecycle import record_creation, transition
+from studio.core.runtime import ContainerError, ContainerSpec, Mount, Runtime, get_runtime
+from studio.core.runtime.base import LABEL_KIND, LABEL_NAME
+from studio.core.storage import confined
+from studio.core.unix_socket import http_get
+
+log = logging.getLogger(__name__)
+
+SERVERLESS_TYPE = "ml.serverless"  # what a serverless instance meters as
+# A serverless instance's CPUs per GB of memory, as SageMaker sizes them (about one per 2 GB).
+SERVERLESS_CPUS_PER_GB = Decimal("0.5")
+PING_TIMEOUT_S = 2.0
+LOG_TAIL_LINES = 20
+# Labels that tell the hosting reconciler whose a serving container is.
+LABEL_ENDPOINT = "studio.endpoint"
+
+
+class ModelUnavailable(Exception):
+    """The variant's model cannot be served (gone, corrupt, refused): the message says why."""
+
+
+def variant_model(endpoint: Endpoint, variant: dict) -> Model:
+    model = Model.objects.filter(domain=endpoint.domain, name=variant["ModelName"]).first()
+    if model is None:
+        raise ModelUnavailable(f"model {variant['ModelName']} was deleted before it was deployed")
+    return model
+
+
+def prepare_model(endpoint: Endpoint, generation: int, index: int, model: Model) -> Path:
+    """Unpack the model's model.tar.gz for variant `index` of `generation` (once: its instances
+    share it, read-only) and return the directory to mount at /opt/ml/model. The archive is
+    the user's: the confined helper unpacks it as the owner's uid, refusing links, names
+    leaving the tree and bombs (studio/core/storage/confined.py)."""
+    root = paths.model_tree(endpoint, generation, index)
+    target = root / "model"
+    if target.is_dir():
+        return target
+    root.mkdir(mode=0o755, parents=True, exist_ok=True)
+    container = model.containers[0]
+    url = container.get("ModelDataUrl")
+    uid = endpoint.profile.home_uid
+    tree = confined.Tree(root, uid, HOME_GID)
+    try:
+        if not url:  # a model whose image carries everything it needs
+            create_home(target, uid)
+            return target
+        with storage.artifact_store().open(url) as archive:
+            confined.extract(tree, "model", archive, f"the model archive {url}")
+    except confined.Refused as refused:
+        shutil.rmtree(root, ignore_errors=True)
+        raise ModelUnavailable(f"model {model.name}: {refused}") from refused
+    except (OSError, StudioError) as error:
+        shutil.rmtree(root, ignore_errors=True)
+        raise ModelUnavailable(f"model {model.name}: cannot read {url}: {error}") from error
+    return target
+
+
+def limits(variant: dict) -> tuple[float, int]:
+    """(cpus, memory bytes) of one of the variant's containers."""
+    serverless = variant.get("ServerlessConfig")
+    if serverless:
+        gb = Decimal(serverless["MemorySizeInMB"]) / 1024
+        cpus = min(float(max(gb * SERVERLESS_CPUS_PER_GB, Decimal(1))), float(os.cpu_count() or 1))
+        return cpus, int(gb * GIB)
+    return InstanceType.objects.get(name=variant["InstanceType"]).container_limits()
+
+
+def container_spec(instance: EndpointInstance, variant: dict, model: Model, model_dir: Path):
+    container = model.containers[0]
+    cpus, memory = limits(variant)
+    endpoint = instance.endpoint
+    env = {
+        **container.get("Environment", {}),
+        # Studio's serving contract: bind this socket (there is no network); SageMaker's own
+        # variables as its hosting sets them.
+        "STUDIO_SERVE_SOCKET": f"{paths.RUNDIR}/{paths.SOCKET_NAME}",
+        "SAGEMAKER_BIND_TO_PORT": "8080",
+        "SAGEMAKER_ENDPOINT_NAME": endpoint.name,
+        "SAGEMAKER_VARIANT_NAME": instance.variant_name,
+        "SAGEMAKER_MODEL_SERVER_TIMEOUT": container.get("Environment", {}).get(
+            "SAGEMAKER_MODEL_SERVER_TIMEOUT", "60"
+        ),
+    }
+    return ContainerSpec(
+        name=instance.container_name,
+        image=resolve_image(container["Image"], "PrimaryContainer.Image"),
+        command=["serve"],
+        env=env,
+        mounts=[
+            Mount(model_dir, paths.MODEL_DIR, read_only=True),
+            Mount(paths.instance_dir(instance), paths.RUNDIR),
+        ],
+        cpus=cpus,
+        memory_bytes=memory,
+        network="none",
+        user=f"{instance.uid}:{HOME_GID}",
+        labels={
+            LABEL_KIND: EndpointInstance.RESOURCE_TYPE,
+            LABEL_NAME: instance.resource_id,
+            LABEL_ENDPOINT: endpoint.resource_id,
+        },
+    )
+
+
+def create(endpoint: Endpoint, generation: int, variant: dict) -> EndpointInstance:
+    """A new Pending instance row (metered from now on)."""
+    with transaction.atomic():
+        instance = EndpointInstance.objects.create(
+            endpoint=endpoint,
+            generation=generation,
+            variant_name=variant["VariantName"],
+            model_name=variant["ModelName"],
+            instance_type=variant.get("InstanceType") or SERVERLESS_TYPE,
+            runtime=endpoint.runtime,
+            uid=endpoint.profile.home_uid,
+            status=InstanceStatus.PENDING,
+        )
+        record_creation(instance)
+    return instance
+
+
+def start(instance: EndpointInstance, spec: ContainerSpec) -> None:
+    """Make the instance's runtime directory and start its container. Raises ContainerError."""
+    rundir = paths.instance_dir(instance)
+    rundir.parent.mkdir(mode=0o755, parents=True, exist_ok=True)
+    # Its name is in a directory only root writes: the container cannot swap it for a link.
+    create_home(rundir, instance.uid)
+    (rundir / paths.SOCKET_NAME).unlink(missing_ok=True)
+    runtime = get_runtime(instance.runtime)
+    instance.container_id = runtime.start(spec)
+    instance.save(update_fields=["container_id"])
+
+
+def answers_ping(instance: EndpointInstance) -> bool:
+    try:
+        status, _ = http_get(paths.instance_socket(instance), "/ping", instance.uid)
+    except OSError:
+        return False
+    return status == 200
+
+
+def log_tail(instance: EndpointInstance, lines: int = LOG_TAIL_LINES) -> str:
+    """The container's last log lines, for a FailureReason."""
+    if not instance.container_id:
+        return ""
+    try:
+        return "\n".join(list(get_runtime(instance.runtime).logs(instance.container_id))[-lines:])
+    except ContainerError:
+        return ""
+
+
+def running(instance: EndpointInstance) -> bool:
+    if not instance.container_id:
+        return False
+    return get_runtime(instance.runtime).status(instance.container_id).running
+
+
+def exit_code(instance: EndpointInstance) -> int | None:
+    if not instance.container_id:
+        return None
+    return get_runtime(instance.runtime).status(instance.container_id).exit_code
+
+
+def mark_ready(instance: EndpointInstance) -> None:
+    instance.ready_at = timezone.now()
+    instance.save(update_fields=["ready_at"])
+    transition(instance, InstanceStatus.IN_SERVICE)
+
+
+def remove(instance: EndpointInstance, *, grace: float = 30) -> None:
+    """Stop the container (SIGTERM: the server finishes what is in flight; SIGKILL after
+    `grace` s, as SageMaker), remove it and its runtime directory, and forget the instance
+    (its meter closes with its row)."""
+    if instance.container_id:
+        runtime: Runtime = get_runtime(instance.runtime)
+        try:
+            runtime.stop(instance.container_id, timeout=grace)
+            runtime.remove(instance.container_id)
+        except ContainerError as error:
+            log.warning("could not remove %s: %s", instance.container_name, error)
+    # rmtree removes links planted in the directory, never what they point at.
+    shutil.rmtree(paths.instance_dir(instance), ignore_errors=True)
+    instance.delete()
+
+
+def remove_files(endpoint: Endpoint) -> None:
+    """An endpoint's directory on the host, with its unpacked models (rmtree removes links it
+    finds, never what they point at)."""
+    shutil.rmtree(paths.endpoint_dir(endpoint), ignore_errors=True)
