@@ -51,18 +51,22 @@ def variant_model(endpoint: Endpoint, variant: dict) -> Model:
 
 
 def prepare_model(endpoint: Endpoint, generation: int, index: int, model: Model) -> Path:
-    """Unpack the model's model.tar.gz for variant `index` of `generation` (once: its instances
-    share it, read-only) and return the directory to mount at /opt/ml/model. The archive is
-    the user's: the confined helper unpacks it as the owner's uid, refusing links, names
-    leaving the tree and bombs (studio/core/storage/confined.py)."""
+    """The unpacked model of variant `index` of `generation` (once: its instances share it,
+    read-only): the directory to mount at /opt/ml/model."""
     root = paths.model_tree(endpoint, generation, index)
+    return unpack_model(root, endpoint.profile.home_uid, model)
+
+
+def unpack_model(root: Path, uid: int, model: Model) -> Path:
+    """Unpack `model`'s model.tar.gz into `root`/model, unless it is there already, and return
+    that directory. `root` is made root's; the archive is the user's: the confined helper
+    unpacks it as `uid`, refusing links, names leaving the tree and bombs
+    (studio/core/storage/confined.py). Raises ModelUnavailable saying why."""
     target = root / "model"
     if target.is_dir():
         return target
     root.mkdir(mode=0o755, parents=True, exist_ok=True)
-    container = model.containers[0]
-    url = container.get("ModelDataUrl")
-    uid = endpoint.profile.home_uid
+    url = model.containers[0].get("ModelDataUrl")
     tree = confined.Tree(root, uid, HOME_GID)
     try:
         if not url:  # a model whose image carries everything it needs
@@ -89,35 +93,72 @@ def limits(variant: dict) -> tuple[float, int]:
     return InstanceType.objects.get(name=variant["InstanceType"]).container_limits()
 
 
-def container_spec(instance: EndpointInstance, variant: dict, model: Model, model_dir: Path):
+def serving_spec(
+    *,
+    name: str,
+    model: Model,
+    model_dir: Path,
+    rundir: Path,
+    uid: int,
+    limits: tuple[float, int],
+    env: dict[str, str],
+    labels: dict[str, str],
+) -> ContainerSpec:
+    """A container running `model`'s image with `serve`, SageMaker's inference contract over
+    Studio's socket: no network, `uid`, the model read-only at /opt/ml/model, and `rundir`
+    (made by `make_rundir`) at /run/studio for its socket. Endpoints and batch transform
+    both run these."""
     container = model.containers[0]
-    cpus, memory = limits(variant)
-    endpoint = instance.endpoint
-    env = {
-        **container.get("Environment", {}),
-        # Studio's serving contract: bind this socket (there is no network); SageMaker's own
-        # variables as its hosting sets them.
-        "STUDIO_SERVE_SOCKET": f"{paths.RUNDIR}/{paths.SOCKET_NAME}",
-        "SAGEMAKER_BIND_TO_PORT": "8080",
-        "SAGEMAKER_ENDPOINT_NAME": endpoint.name,
-        "SAGEMAKER_VARIANT_NAME": instance.variant_name,
-        "SAGEMAKER_MODEL_SERVER_TIMEOUT": container.get("Environment", {}).get(
-            "SAGEMAKER_MODEL_SERVER_TIMEOUT", "60"
-        ),
-    }
+    environment = container.get("Environment", {})
+    cpus, memory = limits
     return ContainerSpec(
-        name=instance.container_name,
+        name=name,
         image=resolve_image(container["Image"], "PrimaryContainer.Image"),
         command=["serve"],
-        env=env,
+        env={
+            **environment,
+            "STUDIO_SERVE_SOCKET": f"{paths.RUNDIR}/{paths.SOCKET_NAME}",
+            "SAGEMAKER_BIND_TO_PORT": "8080",
+            "SAGEMAKER_MODEL_SERVER_TIMEOUT": environment.get(
+                "SAGEMAKER_MODEL_SERVER_TIMEOUT", "60"
+            ),
+            **env,
+        },
         mounts=[
             Mount(model_dir, paths.MODEL_DIR, read_only=True),
-            Mount(paths.instance_dir(instance), paths.RUNDIR),
+            Mount(rundir, paths.RUNDIR),
         ],
         cpus=cpus,
         memory_bytes=memory,
         network="none",
-        user=f"{instance.uid}:{HOME_GID}",
+        user=f"{uid}:{HOME_GID}",
+        labels=labels,
+    )
+
+
+def make_rundir(rundir: Path, uid: int) -> None:
+    """A serving container's runtime directory, `uid`'s, with no socket in it yet. Its parent
+    must be root's: then the container cannot swap the directory itself for a link."""
+    rundir.parent.mkdir(mode=0o755, parents=True, exist_ok=True)
+    create_home(rundir, uid)
+    (rundir / paths.SOCKET_NAME).unlink(missing_ok=True)
+
+
+def container_spec(
+    instance: EndpointInstance, variant: dict, model: Model, model_dir: Path
+) -> ContainerSpec:
+    endpoint = instance.endpoint
+    return serving_spec(
+        name=instance.container_name,
+        model=model,
+        model_dir=model_dir,
+        rundir=paths.instance_dir(instance),
+        uid=instance.uid,
+        limits=limits(variant),
+        env={
+            "SAGEMAKER_ENDPOINT_NAME": endpoint.name,
+            "SAGEMAKER_VARIANT_NAME": instance.variant_name,
+        },
         labels={
             LABEL_KIND: EndpointInstance.RESOURCE_TYPE,
             LABEL_NAME: instance.resource_id,
@@ -145,11 +186,7 @@ def create(endpoint: Endpoint, generation: int, variant: dict) -> EndpointInstan
 
 def start(instance: EndpointInstance, spec: ContainerSpec) -> None:
     """Make the instance's runtime directory and start its container. Raises ContainerError."""
-    rundir = paths.instance_dir(instance)
-    rundir.parent.mkdir(mode=0o755, parents=True, exist_ok=True)
-    # Its name is in a directory only root writes: the container cannot swap it for a link.
-    create_home(rundir, instance.uid)
-    (rundir / paths.SOCKET_NAME).unlink(missing_ok=True)
+    make_rundir(paths.instance_dir(instance), instance.uid)
     runtime = get_runtime(instance.runtime)
     instance.container_id = runtime.start(spec)
     instance.save(update_fields=["container_id"])
