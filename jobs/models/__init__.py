@@ -18,6 +18,7 @@ from jobs.models.registry import (
     ModelPackageStatus,
 )
 from jobs.models.training import MetricPoint, TrainingJob, TrainingJobStatus
+from jobs.models.transform import TransformJob
 
 __all__ = [
     "Dataset",
@@ -41,4 +42,5 @@ __all__ = [
     "ProcessingJob",
     "TrainingJob",
     "TrainingJobStatus",
+    "TransformJob",
 ]
