@@ -98,10 +98,10 @@ class App:
         if self.closing and not self.connections:
             self.drained.set()
 
-    def shut_down(self, server: asyncio.base_events.Server) -> None:
+    def shut_down(self, server: asyncio.AbstractServer) -> None:
         if self.closing:
             return
-        print("serve: SIGTERM, finishing the requests in flight", flush=True)
+        print("serve: stopping; finishing the requests in flight", flush=True)
         self.closing = True
         self.stopping.set()
         server.close()
@@ -129,6 +129,8 @@ class Connection(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
         self.app.connections.add(self)
+        if self.app.closing:  # accepted just as SIGTERM came: nothing more is answered
+            self.close()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.transport = None
@@ -145,6 +147,9 @@ class Connection(asyncio.Protocol):
         self.buffer += data
         if not self.busy:
             self.process()
+        elif len(self.buffer) > MAX_HEAD_BYTES and self.transport is not None:
+            # A client sending on while its request is predicted: hold it back until then.
+            self.transport.pause_reading()
 
     def process(self) -> None:
         while self.transport is not None and not self.busy and self.buffer:
@@ -310,7 +315,8 @@ class Connection(asyncio.Protocol):
             status, response = _timed_out(app.timeout)
         self.busy = False
         self.respond(request, status, response.body, response.content_type)
-        if self.transport is not None and not self.busy:
+        if self.transport is not None:
+            self.transport.resume_reading()
             self.process()
 
     def respond(self, request: Request, status: int, body: bytes, content_type: str) -> None:
