@@ -325,6 +325,18 @@ def test_accept_chooses_csv_json_lines_or_npy(servers: Servers) -> None:
     assert listed.content_type == "text/csv"
     anything = invoke(connection, body, "text/csv", accept="*/*")
     assert anything.content_type == "application/json"
+    any_text = invoke(connection, body, "text/csv", accept="text/*")
+    assert any_text.content_type == "text/csv"
+
+
+def test_a_body_without_content_type_is_recognized_by_its_first_byte(servers: Servers) -> None:
+    connection = servers.plain.connect()
+    expected = {"predictions": servers.model.predict(np.array(IRIS_ROWS)).tolist()}
+    csv = "\n".join(",".join(map(str, row)) for row in IRIS_ROWS).encode()
+    for body in (csv, json.dumps(IRIS_ROWS).encode(), npy(np.array(IRIS_ROWS))):
+        answer = ask(connection, "POST", "/invocations", body)
+        assert answer.status == 200, answer.text
+        assert answer.json() == expected
 
 
 def test_csv_and_json_write_floats_that_read_back_exactly() -> None:
@@ -499,6 +511,7 @@ def test_sigterm_answers_the_request_in_flight_then_exits_0(
     assert answers[0].json()["labels"] == servers.model.predict(np.array([IRIS_ROW])).tolist()
     assert server.process.wait(timeout=30) == 0
     assert not server.socket_path.exists()
+    assert idle.sock.recv(1) == b""  # the idle keep-alive connection was closed
 
 
 def test_a_prediction_over_the_timeout_is_a_504_and_ping_still_answers(

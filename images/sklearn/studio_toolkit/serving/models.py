@@ -250,8 +250,12 @@ def choose_accept(accept: str, supported: tuple[str, ...], default: str) -> str:
         name = payloads.media_type(part)
         if name in supported:
             return name
-        if name in ("*/*", "") or (name.endswith("/*") and default.startswith(name[:-1])):
+        if name in ("*/*", ""):
             return default
+        if name.endswith("/*"):  # text/*, application/*: the default if it fits, else the first
+            fitting = [m for m in (default, *supported) if m.startswith(name[:-1])]
+            if fitting:
+                return fitting[0]
     raise BadRequest(
         f"Accept {accept!r} is not supported; this model answers {', '.join(supported)}"
     )
