@@ -89,6 +89,7 @@ class ModelPackageGroup(DomainResource, LifecycleModel):
     created_by = models.JSONField(default=dict)
     # The last version number given: the next version is this plus one.
     latest_version = models.PositiveIntegerField(default=0)
+    tags = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

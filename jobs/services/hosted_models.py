@@ -7,10 +7,11 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 
+from domains.models import Domain
 from domains.permissions import User, authorize
 from domains.services.lookup import get_domain
 from jobs import builtin_algorithms
-from jobs.models import Model, TrainingJob, TrainingJobStatus
+from jobs.models import Model, ModelPackage, TrainingJob, TrainingJobStatus
 from jobs.services.common import require_profile, role_arn
 from jobs.services.images import resolve_image
 from jobs.services.training import describe_training_job, training_job_artifacts
@@ -27,6 +28,40 @@ def _not_found(arn: str) -> ValidationException:
     """What SageMaker answers for a model that does not exist (the SDK looks for "Could not
     find" to tell "absent" from other errors)."""
     return ValidationException(f'Could not find model "{arn}".', "ModelName")
+
+
+def _from_package(actor: User, domain: Domain, container: dict[str, Any], field: str) -> None:
+    """Fill a container that names a ModelPackageName with that version's own container
+    (Image, ModelDataUrl; its Environment under the container's): only an Approved version is
+    deployed. The model keeps the name, as SageMaker's Describe shows it."""
+    name_field = f"{field}.ModelPackageName"
+    for member in ("Image", "ModelDataUrl"):
+        if container.get(member):
+            raise ValidationException(
+                f"{field}: give either ModelPackageName or {member}; the model package "
+                "version gives the image and the model.",
+                f"{field}.{member}",
+            )
+    reference = container["ModelPackageName"]
+    package = ModelPackage.find(domain, reference)
+    if package is None:
+        raise ValidationException(
+            f"{name_field}: model package {reference} does not exist.", name_field
+        )
+    authorize(actor, "sagemaker:DescribeModelPackage", domain=domain, owner=package.profile)
+    if not package.is_approved:
+        raise ValidationException(
+            f"Model package {package.arn} is {package.approval_status}; only Approved "
+            "versions are deployed.",
+            name_field,
+        )
+    source = package.containers[0]
+    container["Image"] = source["Image"]
+    if source.get("ModelDataUrl"):
+        container["ModelDataUrl"] = source["ModelDataUrl"]
+    environment = {**source.get("Environment", {}), **container.get("Environment", {})}
+    if environment:
+        container["Environment"] = environment
 
 
 def _check_container(container: Any, field: str, domain_id: str) -> None:
@@ -51,8 +86,12 @@ def _check_container(container: Any, field: str, domain_id: str) -> None:
             raise ValidationException(f"{url_field}: there is no object at {url}.", url_field)
 
 
-def validate_model_request(request: Any, domain_id: str) -> dict[str, Any]:
-    """The request with defaults filled, or ValidationException naming the field and rule."""
+def validate_model_request(
+    request: Any, domain_id: str, actor: User | None = None
+) -> dict[str, Any]:
+    """The request with defaults filled, or ValidationException naming the field and rule.
+    A container naming a ModelPackageName gets that version's image and model, which only an
+    `actor` who may describe it (and only an Approved version) can have."""
     if not isinstance(request, dict):
         raise ValidationException("The request must be an object.", "CreateModelRequest")
     request = copy.deepcopy(request)
@@ -69,10 +108,14 @@ def validate_model_request(request: Any, domain_id: str) -> dict[str, Any]:
             "one container.",
             "Containers",
         )
-    if primary:
-        _check_container(primary, "PrimaryContainer", domain_id)
-    else:
-        _check_container(containers[0], "Containers[0]", domain_id)
+    container, field = (
+        (primary, "PrimaryContainer") if primary else (containers[0], "Containers[0]")
+    )
+    if isinstance(container, dict) and container.get("ModelPackageName"):
+        if actor is None:
+            raise ValidationException(f"{field}.ModelPackageName is not accepted here.", field)
+        _from_package(actor, get_domain(actor, domain_id), container, field)
+    _check_container(container, field, domain_id)
     for field in ("VpcConfig", "InferenceExecutionConfig"):
         if request.get(field):
             raise ValidationException(f"{field} is not supported here.", field)
@@ -86,7 +129,7 @@ def create_model(actor: User, domain_id: str, request: dict[str, Any]) -> Model:
     # Before validation, which looks into the store: nothing about another domain's bucket may
     # show, not even whether a path exists.
     storage.check_request_uris(request, domain.domain_id)
-    request = validate_model_request(request, domain.domain_id)
+    request = validate_model_request(request, domain.domain_id, actor)
     name = request["ModelName"]
     try:
         with transaction.atomic():
@@ -154,16 +197,13 @@ def delete_model(actor: User, domain_id: str, name: str) -> None:
         model.delete()
 
 
-def model_from_training_job(
-    actor: User, domain_id: str, job_name: str, model_name: str
-) -> Model:
+def model_from_training_job(actor: User, domain_id: str, job_name: str, model_name: str) -> Model:
     """CreateModel from a Completed training job: its image (the built-in algorithms' image
     for a built-in) and its model.tar.gz."""
     job = describe_training_job(actor, domain_id, job_name)
     if job.status != TrainingJobStatus.COMPLETED:
         raise ValidationException(
-            f"Training job {job.name} is {job.status}; only a Completed job has a model to "
-            "deploy.",
+            f"Training job {job.name} is {job.status}; only a Completed job has a model to deploy.",
             "TrainingJobName",
         )
     artifact = training_job_artifacts(job).get(MODEL_ARCHIVE)

@@ -9,7 +9,12 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from studio.core.errors import StudioError, UnknownOperation, ValidationException
 from studio.core.shapes import input_shape, validate
-from studio.web.api import jobs, notebooks, tenancy  # noqa: F401  (they register their operations)
+from studio.web.api import (  # noqa: F401  (they register their operations)
+    jobs,
+    model_registry,
+    notebooks,
+    tenancy,
+)
 from studio.web.api.auth import authenticate
 from studio.web.api.registry import OPERATIONS
 
