@@ -2,9 +2,10 @@ from django.urls import path
 
 from studio.web.dashboard import (
     datasets,
+    endpoint_pages,
+    hosted_model_pages,
     jobs,
     keys,
-    model_pages,
     processing,
     spaces,
     views,
@@ -63,6 +64,22 @@ urlpatterns = [
         processing.job_log,
         name="processing_job_log",
     ),
-    path("models/", model_pages.model_list, name="models"),
-    path("endpoints/", model_pages.endpoint_list, name="endpoints"),
+    path("models/", hosted_model_pages.model_list, name="models"),
+    path("models/<str:name>/", hosted_model_pages.model_detail, name="model"),
+    path("models/<str:name>/delete/", hosted_model_pages.model_delete, name="model_delete"),
+    # Deploy and Create model take what they start from in the query or the form, so that no
+    # model or endpoint name is shadowed by them.
+    path("deploy/", endpoint_pages.deploy, name="deploy"),
+    path("deploy/model/", hosted_model_pages.model_create, name="model_create"),
+    path("endpoints/", endpoint_pages.endpoint_list, name="endpoints"),
+    path("endpoints/statuses.json", endpoint_pages.endpoint_statuses, name="endpoint_statuses"),
+    path("endpoints/<str:name>/", endpoint_pages.endpoint_detail, name="endpoint"),
+    path("endpoints/<str:name>/update/", endpoint_pages.endpoint_update, name="endpoint_update"),
+    path("endpoints/<str:name>/weights/", endpoint_pages.endpoint_weights, name="endpoint_weights"),
+    path("endpoints/<str:name>/delete/", endpoint_pages.endpoint_delete, name="endpoint_delete"),
+    path(
+        "endpoints/<str:name>/metrics.json",
+        endpoint_pages.endpoint_metrics,
+        name="endpoint_metrics",
+    ),
 ]
