@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from jobs.hosting.paths import instance_socket
+from jobs.hosting.scaling import may_scale_to_zero
 from jobs.models import Endpoint, EndpointInstance, InstanceStatus
 
 
@@ -99,18 +100,15 @@ def route(domain_pk: int, name: str) -> Route | None:
 
 def _variant(spec: dict[str, Any], desired: dict[str, Any], targets: list[Target]) -> Variant:
     name = spec["VariantName"]
-    weight = desired.get(name, {}).get("weight", spec.get("InitialVariantWeight", 1.0))
+    wanted = desired.get(name) or {}
+    weight = wanted.get("weight", spec.get("InitialVariantWeight", 1.0))
     serverless = spec.get("ServerlessConfig")
-    scaling = spec.get("ManagedInstanceScaling") or {}
-    scales_to_zero = bool(serverless) or (
-        scaling.get("Status") != "DISABLED" and scaling.get("MinInstanceCount") == 0
-    )
     return Variant(
         name=name,
         weight=max(float(weight), 0.0),
         targets=tuple(targets),
         max_concurrency=serverless.get("MaxConcurrency") if serverless else None,
-        scales_to_zero=scales_to_zero,
+        scales_to_zero=may_scale_to_zero(spec, wanted),
     )
 
 

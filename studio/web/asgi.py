@@ -1,7 +1,8 @@
 """The web process: Django for HTTP (and SageMaker's API), Channels for the dashboard's
-websocket, and the notebook proxy for every request to a space's own host (HTTP and websocket
-alike; by `Host`) and for the handoff under /jupyter/ on Studio's; on the socket notebook
-containers use, only the API."""
+websocket, the notebook proxy for every request to a space's own host (HTTP and websocket
+alike; by `Host`) and for the handoff under /jupyter/ on Studio's, and the invocation router
+for sagemaker-runtime's InvokeEndpoint; on the socket notebook containers use, only the API
+and InvokeEndpoint."""
 
 import os
 
@@ -19,6 +20,7 @@ from studio.core.api_socket import API_SOCKET_NAME, api_socket_dir  # noqa: E402
 from studio.web.consumers import EventsConsumer  # noqa: E402
 from studio.web.proxy import http, websocket, with_notebook_proxy  # noqa: E402
 from studio.web.proxy.http import ASGIApp, Receive, Scope, Send  # noqa: E402
+from studio.web.router import is_invocation, with_invocation_router  # noqa: E402
 
 OPEN_ON_API_SOCKET = frozenset({"/", "/healthz"})
 ONLY_THE_API = "Only Studio's API answers on this socket."
@@ -34,7 +36,7 @@ def only_api_on_socket(app: ASGIApp) -> ASGIApp:
         elif scope["type"] == "websocket":
             await receive()  # websocket.connect
             await websocket.deny(scope, send, 404, ONLY_THE_API.encode(), 4404)
-        elif scope["path"] not in OPEN_ON_API_SOCKET:
+        elif scope["path"] not in OPEN_ON_API_SOCKET and not is_invocation(scope):
             await http.send_plain(send, 404, ONLY_THE_API)
         else:
             await app(scope, receive, send)
@@ -44,13 +46,17 @@ def only_api_on_socket(app: ASGIApp) -> ASGIApp:
 
 application = only_api_on_socket(
     with_notebook_proxy(
-        ProtocolTypeRouter(
-            {
-                "http": django_asgi_app,
-                "websocket": AllowedHostsOriginValidator(
-                    AuthMiddlewareStack(URLRouter([path("ws/events/", EventsConsumer.as_asgi())]))
-                ),
-            }
+        with_invocation_router(
+            ProtocolTypeRouter(
+                {
+                    "http": django_asgi_app,
+                    "websocket": AllowedHostsOriginValidator(
+                        AuthMiddlewareStack(
+                            URLRouter([path("ws/events/", EventsConsumer.as_asgi())])
+                        )
+                    ),
+                }
+            )
         )
     )
 )
