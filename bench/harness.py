@@ -86,6 +86,42 @@ def bare_command(
     ]  # fmt: skip
 
 
+def start_web() -> tuple[subprocess.Popen, str]:
+    import socket
+
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(
+        # The web process as `studio up` runs it.
+        [
+            sys.executable,
+            "-m",
+            "studio.web.server",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=dict(os.environ),
+    )
+    url = f"http://127.0.0.1:{port}"
+
+    def up() -> bool:
+        try:
+            return httpx.get(f"{url}/healthz", timeout=1).status_code in (200, 503)
+        except httpx.HTTPError:
+            return False
+
+    wait(up, 30, "the web process", interval=0.1)
+    return proc, url
+
+
 class Platform:
     def __init__(self) -> None:
         self.admin_url = os.environ.get("DATABASE_URL", "")

@@ -17,14 +17,13 @@ import json
 import secrets
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 import uuid
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from harness import ROOT, Platform, bare_command, p50, p95, print_table, wait
+from harness import Platform, bare_command, p50, p95, print_table, start_web, wait
 
 IMAGE = "studio/jupyter:latest"
 # Kernel round trips per websocket connection when measuring the proxy's websocket overhead.
@@ -73,43 +72,6 @@ def main() -> None:
     )
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
-
-
-def start_web() -> tuple[subprocess.Popen, str]:
-    import os
-    import socket
-
-    import httpx
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen(
-        # The web process as `studio up` runs it.
-        [
-            sys.executable,
-            "-m",
-            "studio.web.server",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=dict(os.environ),
-    )
-    url = f"http://127.0.0.1:{port}"
-
-    def up() -> bool:
-        try:
-            return httpx.get(f"{url}/healthz", timeout=1).status_code in (200, 503)
-        except httpx.HTTPError:
-            return False
-
-    wait(up, 30, "the web process", interval=0.1)
-    return proc, url
 
 
 def run_all(args, platform: Platform, url: str) -> dict:

@@ -248,6 +248,8 @@ CELERY_BEAT_SCHEDULE = {
 # MinInstanceCount-0 variant is kept warm after its last invocation.
 STUDIO_DRAIN_SECONDS = float(os.environ.get("STUDIO_DRAIN_SECONDS", "2"))
 STUDIO_SCALE_TO_ZERO_IDLE_S = float(os.environ.get("STUDIO_SCALE_TO_ZERO_IDLE_S", "300"))
+# The window over which the autoscaler measures a variant's invocations per minute.
+STUDIO_AUTOSCALE_WINDOW_S = int(os.environ.get("STUDIO_AUTOSCALE_WINDOW_S", "60"))
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

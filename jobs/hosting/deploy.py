@@ -142,6 +142,10 @@ def deploy(endpoint_pk: int, generation: int) -> None:
         creating = endpoint.status == E.CREATING
         config = endpoint.config if creating else endpoint.pending_config
         desired = desired_from(config)
+        for name, kept in endpoint.desired.items():
+            # A scaling policy is the variant's, not its config's: an update keeps it.
+            if name in desired and "autoscaling" in kept:
+                desired[name]["autoscaling"] = kept["autoscaling"]
         try:
             start_instances(endpoint, generation, _counts(config, desired))
         except StartFailed as failed:

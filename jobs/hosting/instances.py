@@ -35,6 +35,7 @@ SERVERLESS_TYPE = "ml.serverless"  # what a serverless instance meters as
 SERVERLESS_CPUS_PER_GB = Decimal("0.5")
 PING_TIMEOUT_S = 2.0
 LOG_TAIL_LINES = 20
+UNPACKED = ".unpacked"  # beside a model directory once its archive is all there
 # Labels that tell the hosting reconciler whose a serving container is.
 LABEL_ENDPOINT = "studio.endpoint"
 
@@ -62,24 +63,28 @@ def unpack_model(root: Path, uid: int, model: Model) -> Path:
     that directory. `root` is made root's; the archive is the user's: the confined helper
     unpacks it as `uid`, refusing links, names leaving the tree and bombs
     (studio/core/storage/confined.py). Raises ModelUnavailable saying why."""
-    target = root / "model"
-    if target.is_dir():
+    target, done = root / "model", root / UNPACKED
+    if done.exists():
         return target
-    root.mkdir(mode=0o755, parents=True, exist_ok=True)
+    shutil.rmtree(root, ignore_errors=True)  # what an interrupted unpacking left
+    root.mkdir(mode=0o755, parents=True)
+    # Made by root and given to `uid` before anything is in it: nothing there can be a link.
+    create_home(target, uid)
     url = model.containers[0].get("ModelDataUrl")
-    tree = confined.Tree(root, uid, HOME_GID)
     try:
-        if not url:  # a model whose image carries everything it needs
-            create_home(target, uid)
-            return target
-        with storage.artifact_store().open(url) as archive:
-            confined.extract(tree, "model", archive, f"the model archive {url}")
+        if url:  # else a model whose image carries everything it needs
+            with storage.artifact_store().open(url) as archive:
+                confined.extract(
+                    confined.Tree(root, uid, HOME_GID), "model", archive, f"the model archive {url}"
+                )
     except confined.Refused as refused:
         shutil.rmtree(root, ignore_errors=True)
         raise ModelUnavailable(f"model {model.name}: {refused}") from refused
     except (OSError, StudioError) as error:
         shutil.rmtree(root, ignore_errors=True)
         raise ModelUnavailable(f"model {model.name}: cannot read {url}: {error}") from error
+    # Root's, in root's directory: the next instance of the variant reuses the model.
+    done.touch()
     return target
 
 

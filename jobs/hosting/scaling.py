@@ -12,6 +12,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from jobs.hosting import instances
+from jobs.hosting.autoscaling import autoscale
+from jobs.hosting.counters import last_invoked_at
 from jobs.hosting.deploy import StartFailed, endpoint_lock, retire, start_instances
 from jobs.models import Endpoint, EndpointInstance, EndpointStatus, InstanceStatus
 from studio.core.lifecycle import transition
@@ -28,8 +30,12 @@ TENDED = (E.IN_SERVICE, E.UPDATING, E.SYSTEM_UPDATING)
 LOST_AFTER = timedelta(minutes=5)
 
 
-def may_scale_to_zero(variant: dict) -> bool:
+def may_scale_to_zero(variant: dict, desired: dict | None = None) -> bool:
+    """Serverless variants, and those whose ManagedInstanceScaling or scaling policy
+    (`desired`: the variant's entry in the endpoint's) has a minimum of 0."""
     if variant.get("ServerlessConfig"):
+        return True
+    if ((desired or {}).get("autoscaling") or {}).get("min") == 0:
         return True
     scaling = variant.get("ManagedInstanceScaling") or {}
     return scaling.get("Status", "ENABLED") == "ENABLED" and scaling.get("MinInstanceCount") == 0
@@ -96,7 +102,7 @@ def _wake(endpoint: Endpoint, variant_name: str) -> None:
         (v for v in endpoint.config["ProductionVariants"] if v["VariantName"] == variant_name),
         None,
     )
-    if variant is None or not may_scale_to_zero(variant):
+    if variant is None or not may_scale_to_zero(variant, endpoint.desired[variant_name]):
         return
     with transaction.atomic():
         endpoint.desired[variant_name]["count"] = max(endpoint.desired[variant_name]["count"], 1)
@@ -118,6 +124,8 @@ def tend() -> dict[str, int]:
     sent = 0
     idle_before = timezone.now() - timedelta(seconds=settings.STUDIO_SCALE_TO_ZERO_IDLE_S)
     for endpoint in Endpoint.objects.filter(status__in=TENDED, pending_config__isnull=True):
+        if autoscale(endpoint):
+            endpoint.refresh_from_db()
         if _needs_converging(endpoint, idle_before):
             enqueue("jobs.tasks.converge_endpoint", endpoint.pk)
             sent += 1
@@ -137,7 +145,8 @@ def _needs_converging(endpoint: Endpoint, idle_before) -> bool:
         mine = [i for i in live if i.variant_name == name]
         if len(mine) != endpoint.desired[name]["count"]:
             return True
-        if mine and may_scale_to_zero(variant) and _idle(endpoint, name, mine, idle_before):
+        scales_to_zero = may_scale_to_zero(variant, endpoint.desired[name])
+        if mine and scales_to_zero and _idle(endpoint, name, mine, idle_before):
             scale_to_zero(endpoint, name)
             return True
     return any(i.status == InstanceStatus.IN_SERVICE and not instances.running(i) for i in live)
@@ -145,8 +154,6 @@ def _needs_converging(endpoint: Endpoint, idle_before) -> bool:
 
 def _idle(endpoint: Endpoint, variant: str, mine: list[EndpointInstance], idle_before) -> bool:
     """No invocation of the variant since `idle_before`, and none of its instances younger."""
-    from jobs.hosting.counters import last_invoked_at
-
     last = last_invoked_at(endpoint.pk, variant)
     newest = max((i.ready_at or i.created_at) for i in mine)
     return newest < idle_before and (last is None or last < idle_before)

@@ -95,7 +95,7 @@ def create_endpoint(actor: User, domain_id: str, request: dict[str, Any]) -> End
             config=config.request,
             desired=desired_from(config.request),
             latest_generation=1,
-            tags=request.get("Tags", []),
+            tags=request.get("Tags") or [],
             runtime=runtime_name(),
         )
         record_creation(endpoint)
@@ -229,9 +229,10 @@ def update_endpoint_weights_and_capacities(
                     f"{change['VariantName']!r}; it has {', '.join(variants)}.",
                     f"{field}.VariantName",
                 )
-            if "DesiredWeight" in change:
+            # JSON null is a member left out, as SageMaker reads it.
+            if change.get("DesiredWeight") is not None:
                 desired[variant["VariantName"]]["weight"] = float(change["DesiredWeight"])
-            if "DesiredInstanceCount" in change:
+            if change.get("DesiredInstanceCount") is not None:
                 _check_count(variant, change["DesiredInstanceCount"], field)
                 before = desired[variant["VariantName"]]["count"]
                 desired[variant["VariantName"]]["count"] = change["DesiredInstanceCount"]
@@ -286,4 +287,56 @@ def delete_endpoint(actor: User, domain_id: str, name: str) -> Endpoint:
             return endpoint
         transition(endpoint, EndpointStatus.DELETING)
         enqueue(DELETE_TASK, endpoint.pk)
+    return endpoint
+
+
+def put_scaling_policy(
+    actor: User,
+    domain_id: str,
+    name: str,
+    variant_name: str,
+    *,
+    min_count: int,
+    max_count: int,
+    target_per_instance_per_minute: float,
+    scale_out_cooldown_s: int = 60,
+    scale_in_cooldown_s: int = 300,
+) -> Endpoint:
+    """Autoscale a variant between `min_count` and `max_count` instances, keeping about
+    `target_per_instance_per_minute` invocations per instance per minute (SageMaker's
+    SageMakerVariantInvocationsPerInstance target tracking), from the router's own counters.
+    `min_count` 0 lets the variant scale to zero when idle."""
+    endpoint = get_endpoint(actor, domain_id, name)
+    authorize(actor, "sagemaker:UpdateEndpoint", domain=endpoint.domain, owner=endpoint.profile)
+    variant = next(
+        (v for v in endpoint.config["ProductionVariants"] if v["VariantName"] == variant_name),
+        None,
+    )
+    if variant is None or not variant.get("InstanceType"):
+        raise ValidationException(
+            f"Endpoint {endpoint.name} has no variant {variant_name!r} with instances to scale.",
+            "VariantName",
+        )
+    if not 0 <= min_count <= max_count <= MAX_INSTANCE_COUNT:
+        raise ValidationException(
+            f"Need 0 ≤ MinCapacity ≤ MaxCapacity ≤ {MAX_INSTANCE_COUNT}, not {min_count} and "
+            f"{max_count}.",
+            "MinCapacity",
+        )
+    if target_per_instance_per_minute <= 0:
+        raise ValidationException(
+            "TargetValue (invocations per instance per minute) must be above 0.", "TargetValue"
+        )
+    if scale_out_cooldown_s < 0 or scale_in_cooldown_s < 0:
+        raise ValidationException("Cooldowns must be 0 seconds or more.", "ScaleInCooldown")
+    with transaction.atomic():
+        endpoint = Endpoint.objects.select_for_update().get(pk=endpoint.pk)
+        endpoint.desired[variant_name]["autoscaling"] = {
+            "min": min_count,
+            "max": max_count,
+            "target": float(target_per_instance_per_minute),
+            "scale_out_cooldown_s": scale_out_cooldown_s,
+            "scale_in_cooldown_s": scale_in_cooldown_s,
+        }
+        endpoint.save(update_fields=["desired"])
     return endpoint
