@@ -9,9 +9,10 @@ from django.utils import timezone
 from jobs import execution
 from jobs.execution import LABEL_DOMAIN
 from jobs.hosting import deploy, scaling
-from jobs.models import ProcessingJob, TrainingJob
+from jobs.models import ProcessingJob, TrainingJob, TransformJob
 from jobs.processing import runner as processing_runner
 from jobs.training import runner as training_runner
+from jobs.transform import runner as transform_runner
 from studio.core import leases
 from studio.core.runtime import get_runtime, runtime_name
 from studio.core.runtime.base import LABEL_KIND, LABEL_NAME
@@ -44,7 +45,23 @@ def poll_processing_job(job_pk: int, lease_token: str) -> None:
     processing_runner.poll(job_pk, lease_token)
 
 
-WORKLOADS = ((TrainingJob, run_training_job), (ProcessingJob, run_processing_job))
+@shared_task
+def run_transform_job(job_pk: int) -> None:
+    """Start, or resume, a batch transform job; a no-op while another worker runs it."""
+    transform_runner.run(job_pk)
+
+
+@shared_task
+def poll_transform_job(job_pk: int, lease_token: str) -> None:
+    """One poll of a transform job: a look at its containers, then about a second of work."""
+    transform_runner.poll(job_pk, lease_token)
+
+
+WORKLOADS = (
+    (TrainingJob, run_training_job),
+    (ProcessingJob, run_processing_job),
+    (TransformJob, run_transform_job),
+)
 
 
 @shared_task
