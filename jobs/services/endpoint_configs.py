@@ -138,7 +138,8 @@ def validate_endpoint_config(request: Any, domain) -> dict[str, Any]:
                 f"{field}.VariantName",
             )
         seen.add(variant["VariantName"])
-        variant.setdefault("InitialVariantWeight", DEFAULT_WEIGHT)
+        if variant.get("InitialVariantWeight") is None:  # left out, or JSON null: the default
+            variant["InitialVariantWeight"] = DEFAULT_WEIGHT
         _check_variant(variant, field, models)
     if not any(v["InitialVariantWeight"] > 0 for v in variants):
         _fail(

@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from studio.core.errors import StudioError, UnknownOperation, ValidationException
 from studio.core.shapes import input_shape, validate
 from studio.web.api import (  # noqa: F401  (they register their operations)
+    hosting,
     jobs,
     model_registry,
     notebooks,
