@@ -1,8 +1,8 @@
 """Deploy in one step, as the dashboard's Deploy does: a model (from a Completed training job,
-or one that exists), an endpoint config of one production variant, and the endpoint, created
-in that order through their own services, in one transaction: a refusal at any step (a taken
-name, a quota) leaves none of them behind, and the worker is asked to deploy only once all
-three are committed."""
+an Approved model package version, or one that exists), an endpoint config of one production
+variant, and the endpoint, created in that order through their own services, in one
+transaction: a refusal at any step (a taken name, a quota) leaves none of them behind, and the
+worker is asked to deploy only once all three are committed."""
 
 from dataclasses import dataclass
 from typing import Any
@@ -14,7 +14,7 @@ from domains.permissions import User
 from jobs.models import Endpoint
 from jobs.services.endpoint_configs import create_endpoint_config
 from jobs.services.endpoints import create_endpoint
-from jobs.services.hosted_models import model_from_training_job
+from jobs.services.hosted_models import create_model, model_from_training_job
 
 DEFAULT_VARIANT = "AllTraffic"
 # A config's name is the endpoint's and the moment it was made: configs outlive endpoints
@@ -106,4 +106,24 @@ def deploy_training_job(
     `deploy_model`; all or nothing."""
     with transaction.atomic():
         model = model_from_training_job(actor, domain_id, job_name, model_name)
+        return deploy_model(actor, domain_id, model.name, endpoint_name, variant)
+
+
+def deploy_model_package(
+    actor: User,
+    domain_id: str,
+    package: str,
+    *,
+    model_name: str,
+    endpoint_name: str,
+    variant: Variant,
+) -> Endpoint:
+    """CreateModel from model package version `package` (its ARN or "<group>/<version>"; only
+    an Approved version is deployed), then `deploy_model`; all or nothing."""
+    with transaction.atomic():
+        model = create_model(
+            actor,
+            domain_id,
+            {"ModelName": model_name, "PrimaryContainer": {"ModelPackageName": package}},
+        )
         return deploy_model(actor, domain_id, model.name, endpoint_name, variant)

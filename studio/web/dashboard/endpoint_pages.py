@@ -23,7 +23,7 @@ from domains.permissions import may
 from jobs.hosting import counters
 from jobs.models import Endpoint, EndpointStatus, InstanceStatus
 from jobs.services import list_datasets, list_training_jobs
-from jobs.services.deploy import deploy_model, deploy_training_job
+from jobs.services.deploy import deploy_model, deploy_model_package, deploy_training_job
 from jobs.services.endpoint_configs import list_endpoint_configs
 from jobs.services.endpoints import (
     delete_endpoint,
@@ -33,6 +33,7 @@ from jobs.services.endpoints import (
     update_endpoint_weights_and_capacities,
 )
 from jobs.services.hosted_models import describe_model
+from jobs.services.registry import describe_model_package
 from metering.catalog import InstanceType
 from metering.meters import Meter
 from studio.core.errors import AccessDenied, ResourceNotFound, StudioError, ValidationException
@@ -298,8 +299,9 @@ def endpoint_delete(request: HttpRequest, name: str) -> HttpResponse:
 
 
 def _deploy_source(request: HttpRequest) -> dict[str, Any] | HttpResponse:
-    """What Deploy deploys, from the query: `?job=<training job>` (a model is made from it) or
-    `?model=<model>`; each looked up in the current domain as its own page does."""
+    """What Deploy deploys, from the query: `?job=<training job>` or `?package=<group>/<version>`
+    (a model is made from either) or `?model=<model>`; each looked up in the current domain as
+    its own page does."""
     domain_id = current_domain_id(request)
     if request.GET.get("job"):
         job = job_or_denied(request, TRAINING, request.GET["job"])
@@ -329,7 +331,32 @@ def _deploy_source(request: HttpRequest) -> dict[str, Any] | HttpResponse:
             "url": reverse("dashboard:model", args=[model.name]),
             "refusal": "",
         }
-    raise Http404("Deploy what? Start from a completed training job or a model.")
+    if request.GET.get("package"):
+        return _package_source(request, request.GET["package"])
+    raise Http404("Deploy what? Start from a completed training job, a model or a version.")
+
+
+def _package_source(request: HttpRequest, reference: str) -> dict[str, Any] | HttpResponse:
+    """A model package version to deploy, by "<group>/<version>": Approved versions only."""
+    try:
+        package = describe_model_package(request.user, current_domain_id(request), reference)
+    except (ResourceNotFound, ValidationException) as e:
+        raise Http404(e.message) from e
+    except AccessDenied as denied:
+        context = {"denied": denied.message, "what": "model package"}
+        return render(request, "dashboard/jobs_denied.html", context, status=403)
+    name = f"{package.group.name}-{package.version}"
+    return {
+        "kind": "package",
+        "name": name,
+        "label": f"version {package.version} of {package.group.name}",
+        "reference": package.arn,
+        "url": reverse("dashboard:registry_group", args=[package.group.name]),
+        "refusal": ""
+        if package.is_approved
+        else f"Version {package.version} of {package.group.name} is "
+        f"{package.approval_status}: only Approved versions are deployed.",
+    }
 
 
 def _deploy(request: HttpRequest, source: dict[str, Any], form: DeployForm) -> Endpoint:
@@ -339,6 +366,15 @@ def _deploy(request: HttpRequest, source: dict[str, Any], form: DeployForm) -> E
             request.user,
             domain_id,
             source["name"],
+            model_name=data["model_name"],
+            endpoint_name=data["endpoint_name"],
+            variant=form.variant(),
+        )
+    if source["kind"] == "package":
+        return deploy_model_package(
+            request.user,
+            domain_id,
+            source["reference"],
             model_name=data["model_name"],
             endpoint_name=data["endpoint_name"],
             variant=form.variant(),

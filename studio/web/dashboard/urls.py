@@ -7,6 +7,7 @@ from studio.web.dashboard import (
     jobs,
     keys,
     processing,
+    registry_pages,
     spaces,
     views,
     waits,
@@ -71,6 +72,14 @@ urlpatterns = [
     # model or endpoint name is shadowed by them.
     path("deploy/", endpoint_pages.deploy, name="deploy"),
     path("deploy/model/", hosted_model_pages.model_create, name="model_create"),
+    path("registry/", registry_pages.group_list, name="registry"),
+    path("registry/<str:name>/", registry_pages.group_detail, name="registry_group"),
+    path(
+        "registry/<str:name>/<int:version>/decision/",
+        registry_pages.version_decide,
+        name="registry_decide",
+    ),
+    path("deploy/register/", registry_pages.register, name="register"),
     path("endpoints/", endpoint_pages.endpoint_list, name="endpoints"),
     path("endpoints/statuses.json", endpoint_pages.endpoint_statuses, name="endpoint_statuses"),
     path("endpoints/<str:name>/", endpoint_pages.endpoint_detail, name="endpoint"),
