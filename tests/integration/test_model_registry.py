@@ -11,12 +11,12 @@ from botocore.exceptions import ClientError
 
 from domains.services import create_access_key
 from jobs.models import ModelPackage, ModelPackageGroup, TrainingJob
-from jobs.services import hosted_models, registry
+from jobs.services import create_training_job, hosted_models, registry
 from studio.core import storage
 from studio.core.errors import ConflictException, StudioError, ValidationException
 from tests.integration.api import error_code, sagemaker
 from tests.integration.conftest import put
-from tests.integration.training import DATA, OUTPUT
+from tests.integration.training import DATA, OUTPUT, ended
 from tests.integration.training import request as training_request
 
 pytestmark = pytest.mark.usefixtures("live")
@@ -262,6 +262,52 @@ def test_boto3_bad_input_is_a_validation_error_naming_the_field(alice_api, domai
         assert words in error["Message"], error
 
 
+def test_hostile_shapes_through_the_api_are_validation_errors_naming_the_field(
+    asgi_server, alice, alice_profile, domain_id
+):
+    # boto3 without its own checks, to send what a hand-made client could.
+    key, secret = create_access_key(alice, domain_id, alice_profile.name)
+    raw = sagemaker(asgi_server, key.access_key_id, secret, parameter_validation=False)
+    raw.create_model_package_group(ModelPackageGroupName="churn")
+    arn = raw.create_model_package(**version_request("churn", stored_model(domain_id)))[
+        "ModelPackageArn"
+    ]
+    cases = [
+        (
+            lambda: raw.create_model_package_group(ModelPackageGroupName=123),
+            "ModelPackageGroupName",
+        ),
+        (
+            lambda: raw.create_model_package(
+                ModelPackageGroupName="churn",
+                InferenceSpecification={"Containers": [{"Image": 5}]},
+            ),
+            "InferenceSpecification.Containers[0].Image",
+        ),
+        (
+            lambda: raw.create_model_package(
+                **version_request("churn", None, CustomerMetadataProperties={"k": {"v": 1}})
+            ),
+            "CustomerMetadataProperties.k",
+        ),
+        (
+            lambda: raw.update_model_package(ModelPackageArn=arn, ModelApprovalStatus=["Approved"]),
+            "ModelApprovalStatus",
+        ),
+        (lambda: raw.describe_model_package(ModelPackageName={"a": 1}), "ModelPackageName"),
+        (lambda: raw.list_model_packages(MaxResults=100_000), "MaxResults"),
+    ]
+    for call, field in cases:
+        with pytest.raises(ClientError) as caught:
+            call()
+        error = caught.value.response["Error"]
+        assert error["Code"] == "ValidationException", error
+        assert field in error["Message"], error
+    assert raw.describe_model_package(ModelPackageName=arn)["ModelApprovalStatus"] == (
+        "PendingManualApproval"
+    )
+
+
 # --- from a training job -----------------------------------------------------------------------
 
 
@@ -312,6 +358,35 @@ def test_a_version_from_a_training_job_carries_its_metrics_and_lineage(
 
     registry.delete_model_package(alice, domain_id, package.arn)
     assert storage.artifact_store().head(statistics["S3Uri"]) is None
+
+
+def test_a_real_training_run_is_registered_approved_and_made_a_model(
+    runtime, data, alice, domain_id
+):
+    job = ended(create_training_job(alice, domain_id, training_request("real-run")))
+    assert job.status == "Completed", job.failure_reason
+
+    package = registry.model_package_from_training_job(
+        alice, domain_id, "real-run", "linear", create_group=True
+    )
+    registry.update_model_package(
+        alice, domain_id, {"ModelPackageArn": package.arn, "ModelApprovalStatus": "Approved"}
+    )
+    model = hosted_models.create_model(
+        alice,
+        domain_id,
+        {"ModelName": "linear", "PrimaryContainer": {"ModelPackageName": "linear/1"}},
+    )
+
+    assert package.containers[0]["ModelDataUrl"] == job.model_artifacts
+    assert package.lineage["Datasets"] == [{"ChannelName": "train", "S3Uri": DATA}]
+    assert package.metrics, "the built-in algorithm's metrics were not found in its log"
+    assert [(m["MetricName"], m["Value"]) for m in package.metrics] == [
+        (m["MetricName"], m["Value"]) for m in job.final_metrics
+    ]
+    assert package.request["ModelMetrics"]["ModelQuality"]["Statistics"]["S3Uri"]
+    assert model.containers[0]["Image"] == hosted_models.training_job_image(job)
+    assert model.containers[0]["ModelDataUrl"] == job.model_artifacts
 
 
 def test_a_job_that_did_not_complete_registers_nothing(alice, alice_profile, domain_id):
