@@ -15,6 +15,7 @@ from studio.web.api import (  # noqa: F401  (they register their operations)
     model_registry,
     notebooks,
     tenancy,
+    transform,
 )
 from studio.web.api.auth import authenticate
 from studio.web.api.registry import OPERATIONS
