@@ -13,7 +13,7 @@ import copy
 import io
 import json
 from datetime import datetime
-from typing import Any
+from typing import Any, NoReturn
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -106,7 +106,7 @@ def _package_not_found(reference: str, domain: Domain, field: str) -> Validation
     else:
         return ValidationException(
             f"ModelPackage {reference} does not exist: a versioned model package is named by "
-            "its ARN or as <group>/<version>, e.g. " + f"{reference}/1.",
+            f"its ARN or as <group>/<version>, e.g. {reference}/1.",
             field,
         )
     return ValidationException(f"ModelPackage {shown} does not exist.", field)
@@ -116,7 +116,7 @@ def _group_arn(domain: Domain, name: str) -> str:
     return ModelPackageGroup(name=name, domain=domain).arn
 
 
-def _refuse(field: str, message: str) -> None:
+def _refuse(field: str, message: str) -> NoReturn:
     raise ValidationException(f"{field}: {message}.", field)
 
 
