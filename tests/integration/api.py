@@ -21,3 +21,15 @@ def error_code(call) -> str:
     with pytest.raises(ClientError) as caught:
         call()
     return caught.value.response["Error"]["Code"]
+
+
+def sagemaker_runtime(url: str, key_id: str, secret: str):
+    """sagemaker-runtime (InvokeEndpoint) against Studio's router."""
+    return boto3.client(
+        "sagemaker-runtime",
+        endpoint_url=url,
+        region_name="us-east-1",
+        aws_access_key_id=key_id,
+        aws_secret_access_key=secret,
+        config=Config(retries={"max_attempts": 1}, read_timeout=120),
+    )
