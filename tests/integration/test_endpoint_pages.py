@@ -11,9 +11,14 @@ through the services (the worker it asks to deploy is not waited for)."""
 from datetime import timedelta
 
 import pytest
+from django.contrib.admin import AdminSite
+from django.contrib.auth import get_user_model
+from django.contrib.messages.storage.fallback import FallbackStorage
+from django.test import RequestFactory
 from django.urls import reverse
 from django.utils import timezone
 
+from jobs.admin.endpoints import EndpointAdmin
 from jobs.models import Endpoint, EndpointConfig, EndpointInstance, Model
 from jobs.services.endpoints import desired_from
 from metering.meters import Meter
@@ -454,3 +459,47 @@ def test_create_model_from_the_training_job_page(
     client.force_login(carol)
     assert client.post(create, {"job": "churn-job", "name": "stolen"}).status_code == 404
     assert list(Model.objects.values_list("name", flat=True)) == ["churn-job"]
+
+
+# --- The admin console ----------------------------------------------------------------------
+
+
+def console_request(user):
+    """A POST to the console as `user`, with messages, as Django's admin actions get it."""
+    request = RequestFactory().post("/admin/jobs/endpoint/")
+    request.user = user
+    request.session = {}
+    request._messages = FallbackStorage(request)
+    return request
+
+
+def test_the_console_lists_an_admins_domains_endpoints_and_deletes_through_the_service(
+    alice, alice_profile, bob, make_domain, make_profile
+):
+    mine = make_endpoint(alice_profile, "serving")
+    instance(mine)
+    vision = make_domain("vision")
+    bob.is_staff = True
+    bob.save(update_fields=["is_staff"])
+    make_profile(vision, bob, role="Admin")
+    make_endpoint(make_profile(vision, alice, name="alice-v"), "elsewhere")
+    console = EndpointAdmin(Endpoint, AdminSite())
+
+    request = console_request(bob)
+    listed = console.get_queryset(request)
+    assert [e.name for e in listed] == ["elsewhere"]
+    assert console.has_view_permission(request, mine) is False
+    assert console.has_delete_permission(request) is False  # only the action deletes
+
+    superuser = get_user_model().objects.get(username="root")
+    request = console_request(superuser)
+    listed = {e.name: e for e in console.get_queryset(request)}
+    assert set(listed) == {"serving", "elsewhere"}
+    assert console.serving(listed["serving"]) == 1
+    assert console.variants(listed["serving"]) == (
+        "blue: ml.m5.large \N{MULTIPLICATION SIGN} 2; green: serverless 2048 MB"
+    )
+    assert 'studio-badge-ok">InService' in console.status_badge(listed["serving"])
+    console.delete_endpoints(request, console.get_queryset(request).filter(name="serving"))
+    assert Endpoint.objects.get(name="serving").status == "Deleting"
+    assert [str(m) for m in request._messages] == ["Deleting: serving."]
