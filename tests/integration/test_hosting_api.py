@@ -477,4 +477,9 @@ def test_boto3_deploys_updates_and_deletes_an_endpoint(runtime, api, shapes, con
     api.delete_endpoint(EndpointName="iris")
     api.get_waiter("endpoint_deleted").wait(EndpointName="iris", WaiterConfig=FAST)
     assert not Endpoint.objects.filter(name="iris").exists()
-    assert "DescribeEndpoint" in shapes.checked
+    assert {
+        "CreateEndpoint",
+        "DescribeEndpoint",
+        "UpdateEndpointWeightsAndCapacities",
+        "UpdateEndpoint",
+    } <= set(shapes.checked)
