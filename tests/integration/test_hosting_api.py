@@ -178,6 +178,7 @@ def test_list_models_filters_sorts_and_pages(api, shapes, domain_id, archive_uri
         "a-iris",
     ]
     assert names(CreationTimeBefore=start + timedelta(minutes=2)) == ["a-iris", "b-iris"]
+    assert names(CreationTimeAfter=start + timedelta(minutes=3)) == ["d-iris"]
     paged = api.get_paginator("list_models").paginate(
         SortBy="Name", PaginationConfig={"PageSize": 3}
     )
@@ -374,6 +375,9 @@ def test_list_endpoints_filters_sorts_and_pages_stably(api, shapes, config):
     assert names(NameContains="-EP") == ["c-ep", "a-ep", "b-ep"]
     assert names(StatusEquals="InService") == ["c-ep", "b-ep"]
     assert names(CreationTimeAfter=start + timedelta(hours=12)) == ["d-other", "c-ep", "a-ep"]
+    # At or after, as SageMaker documents it; before is strictly before.
+    assert names(CreationTimeAfter=start + timedelta(days=2)) == ["d-other", "c-ep"]
+    assert names(CreationTimeBefore=start + timedelta(days=1)) == ["b-ep"]
     assert names(CreationTimeBefore=start + timedelta(days=1, hours=12)) == ["a-ep", "b-ep"]
     assert names(LastModifiedTimeAfter=start + timedelta(days=8, hours=12)) == ["a-ep", "b-ep"]
     assert names(LastModifiedTimeBefore=start + timedelta(days=7, hours=12)) == ["d-other"]

@@ -48,9 +48,10 @@ def _moment(params: dict[str, Any], field: str) -> datetime | None:
 
 
 def _created_between(items: QuerySet, params: dict[str, Any]) -> QuerySet:
+    """CreationTimeAfter (at or after, as SageMaker documents it) and CreationTimeBefore."""
     after, before = _moment(params, "CreationTimeAfter"), _moment(params, "CreationTimeBefore")
     if after:
-        items = items.filter(created_at__gt=after)
+        items = items.filter(created_at__gte=after)
     if before:
         items = items.filter(created_at__lt=before)
     return items
@@ -311,11 +312,10 @@ def list_endpoints(caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
         caller.domain_id,
         name_contains=params.get("NameContains"),
         status=params.get("StatusEquals"),
-        created_after=_moment(params, "CreationTimeAfter"),
-        created_before=_moment(params, "CreationTimeBefore"),
         sort_by=params.get("SortBy", "CreationTime"),
         sort_order=params.get("SortOrder", "Descending"),
     )
+    found = _created_between(found, params)
     modified_after = _moment(params, "LastModifiedTimeAfter")
     modified_before = _moment(params, "LastModifiedTimeBefore")
     if modified_after:
