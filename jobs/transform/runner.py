@@ -313,6 +313,9 @@ def _drive(job: TransformJob, lease: Lease) -> bool:
     deadline = time.monotonic() + DRIVE_SECONDS
     while cursor["object"] < len(inputs):
         item = inputs[cursor["object"]]
+        if (spool.stat().st_size if spool.exists() else 0) < cursor["spooled"]:
+            # What was assembled is gone: the object again, from its start.
+            cursor.update(offset=0, record=1, spooled=0)
         try:
             with spool.open("r+b" if spool.exists() else "w+b") as out:
                 out.seek(cursor["spooled"])
@@ -342,10 +345,11 @@ def _store(job: TransformJob, item: dict[str, str], spool: Path) -> None:
     )
     with spool.open("rb") as assembled:
         storage.artifact_store().put(output, assembled, "TransformOutput.S3OutputPath")
-    spool.unlink()
     cursor = job.runtime_state["cursor"]
     cursor.update(object=cursor["object"] + 1, offset=0, record=1, spooled=0)
     _save(job)
+    # After the save: a poll lost before it stores the object again, from the same spool.
+    spool.unlink()
 
 
 def _skip_to(stream: BinaryIO, offset: int) -> None:

@@ -5,6 +5,7 @@ container left; bad requests and other domains' URIs refused; the API as boto3 c
 
 import json
 import re
+import time
 
 import pytest
 
@@ -14,6 +15,7 @@ from jobs.services.transform import (
     describe_transform_job,
     stop_transform_job,
 )
+from jobs.tasks import reconcile_jobs
 from studio.core import storage
 from studio.core.errors import AccessDenied, ValidationException
 from studio.core.runtime import get_runtime
@@ -202,6 +204,31 @@ def test_stop_a_transform_job(runtime, alice, alice_profile, iris):
     assert not storage.artifact_store().exists(f"{OUTPUT}/many.csv.out")
     with pytest.raises(ValidationException, match="only InProgress jobs can be stopped"):
         stop_transform_job(alice, domain_id, job.name)
+
+
+def test_a_transform_goes_on_where_it_stood_after_its_worker_is_killed(
+    runtime, alice, alice_profile, iris, celery_worker
+):
+    estimator, x = iris
+    put_lines(f"{INPUT}many.csv", [line for _ in range(60) for line in csv_lines(x)])
+    domain_id = alice_profile.domain.domain_id
+    job = create_transform_job(alice, domain_id, request(BatchStrategy="SingleRecord"))
+
+    def transforming():
+        job.refresh_from_db()
+        return job.runtime_state.get("cursor", {}).get("record", 1) > 1
+
+    wait_for(transforming, 60, "the transform to begin")
+    celery_worker.kill()
+    celery_worker.start()
+    deadline = time.monotonic() + 180
+    while job.status not in ENDED and time.monotonic() < deadline:
+        reconcile_jobs.delay()  # as beat does, every 10 s
+        time.sleep(2)
+        job.refresh_from_db()
+    assert job.status == "Completed", job.failure_reason
+    assert [int(v) for v in output_lines("many.csv")] == estimator.predict(x).tolist() * 60
+    assert not containers_of(runtime, job)
 
 
 def _set(path: str, value):
