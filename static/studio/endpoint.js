@@ -79,6 +79,8 @@
           drawSeries(data.series);
           if (data.status !== root.dataset.status) {
             root.dataset.status = data.status;
+            // "Being created", "Updating": the flash told what a click started, which is over.
+            document.querySelectorAll(".endpoint-flash").forEach(function (flash) { flash.remove(); });
             setBadges(root.dataset.resource, data.status);
             refreshRegions().catch(function () { /* the next change repairs it */ });
           }

@@ -1,5 +1,5 @@
 """Endpoints in the dashboard: the list, an endpoint's page (status and why it failed, variants,
-instances, cost so far, charts, the container log, Try it), Update (another config, or new
+instances, cost so far, charts, Try it), Update (another config, or new
 weights and counts), Delete, the JSON its charts poll, and Deploy, which lands on the new
 endpoint's page. Every read and change goes through `jobs.services`, which decides who may do
 what; a page offers only the buttons the service would allow."""
@@ -151,19 +151,6 @@ def _sample_row(request: HttpRequest, endpoint: Endpoint) -> str:
     return ",".join(str(cell) for cell in dataset.preview[0][1:])
 
 
-def _logs(request: HttpRequest, endpoint: Endpoint) -> dict[str, Any]:
-    """The container log lines of the endpoint's instances, by instance label."""
-    from jobs.services import endpoints as endpoint_services
-
-    read = getattr(endpoint_services, "endpoint_logs", None)
-    if read is None:
-        return {"logs_missing": True, "logs": []}
-    try:
-        return {"logs": read(request.user, endpoint.domain.domain_id, endpoint.name)}
-    except StudioError as e:
-        return {"logs_error": e.message, "logs": []}
-
-
 def _configs(request: HttpRequest, endpoint: Endpoint) -> list[str]:
     try:
         configs = list_endpoint_configs(request.user, endpoint.domain.domain_id)
@@ -207,7 +194,6 @@ def _page(
         "sample_row": _sample_row(request, endpoint),
         "chart_seconds": CHART_SECONDS,
         **endpoint_cost(endpoint),
-        **_logs(request, endpoint),
     }
     return render(request, "dashboard/endpoints_detail.html", context)
 
