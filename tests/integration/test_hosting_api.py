@@ -15,8 +15,11 @@ from domains.services import create_access_key
 from jobs.models import Endpoint, EndpointConfig, EndpointInstance, Model
 from jobs.services import endpoint_configs
 from studio.core import storage
-from studio.core.lifecycle import record_creation
+from studio.core.errors import ValidationException
+from studio.core.lifecycle import record_creation, transition
 from studio.core.shapes import shape
+from studio.web.api import hosting
+from studio.web.api.auth import Caller
 from tests.integration.api import sagemaker
 from tests.integration.hosting import IMAGE, iris_model, store_model
 
@@ -335,8 +338,6 @@ def test_describe_endpoint_shows_the_update_under_way(api, shapes, alice, domain
     )
     Endpoint.objects.filter(pk=endpoint.pk).update(latest_generation=2)
     endpoint.refresh_from_db()
-    from studio.core.lifecycle import transition
-
     transition(endpoint, "Updating")
     described = api.describe_endpoint(EndpointName="iris")
     assert described["EndpointStatus"] == "Updating"
@@ -487,3 +488,20 @@ def test_boto3_deploys_updates_and_deletes_an_endpoint(runtime, api, shapes, con
         "UpdateEndpointWeightsAndCapacities",
         "UpdateEndpoint",
     } <= set(shapes.checked)
+
+
+def test_list_times_may_be_iso_8601_and_a_bad_one_names_the_field(alice, domain_id, config):
+    """Clients other than boto3 may send ISO 8601; the operation reads either."""
+    key, _ = create_access_key(alice, domain_id, "alice")
+    caller = Caller(key)
+    created = EndpointConfig.objects.get(name="iris").created_at
+    before = (created - timedelta(seconds=1)).isoformat()
+    listed = hosting.list_endpoint_configs(caller, {"CreationTimeAfter": before})
+    assert [c["EndpointConfigName"] for c in listed["EndpointConfigs"]] == ["iris"]
+    naive = (created + timedelta(seconds=1)).replace(tzinfo=None).isoformat()  # read as UTC
+    assert hosting.list_models(caller, {"CreationTimeAfter": naive})["Models"] == []
+    for bad in ("yesterday", True, 1e300, {"at": 1}):
+        with pytest.raises(ValidationException) as caught:
+            hosting.list_endpoints(caller, {"LastModifiedTimeBefore": bad})
+        assert caught.value.field == "LastModifiedTimeBefore"
+        assert "seconds since the epoch or an ISO 8601" in caught.value.message
