@@ -295,6 +295,7 @@ def test_update_and_delete_are_offered_only_to_whom_may_use_them(
     assert "alices" in html
     for absent in ('id="delete-endpoint"', 'id="update-config"', 'id="update-weights"'):
         assert absent not in html
+    assert 'id="try-form"' in html  # invoking is the domain's, as the router decides
     # Pressed anyway, the service refuses in words.
     response = client.post(endpoint_url("alices", "endpoint_delete"), follow=True)
     assert "is not authorized to perform sagemaker:DeleteEndpoint" in response.content.decode()

@@ -185,7 +185,8 @@ def _page(
         "may_update": may_update,
         "may_weigh": may_weigh,
         "may_delete": may(user, "sagemaker:DeleteEndpoint", domain=domain, owner=owner),
-        "may_invoke": may(user, "sagemaker:InvokeEndpoint", domain=domain, owner=owner),
+        # As the router decides: any endpoint of a domain whose policy allows invoking.
+        "may_invoke": may(user, "sagemaker:InvokeEndpoint", domain=domain),
         "update_form": update_form,
         "weights_form": weights_form,
         "updatable": endpoint.status in {EndpointStatus.IN_SERVICE, EndpointStatus.FAILED},
