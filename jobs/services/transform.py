@@ -2,7 +2,8 @@
 
 What Studio's batch transform takes, beyond SageMaker's request shape: objects under an
 S3Prefix (no manifests), split by line or whole, uncompressed; AssembleWith Line or None;
-JoinSource Input for CSV and JSON records; the filters only "$" (the whole record)."""
+JoinSource Input for CSV and JSON records; InputFilter and OutputFilter in the subset of
+JSONPath that jobs/transform/jsonpath.py reads."""
 
 import copy
 from typing import Any
@@ -21,6 +22,7 @@ from jobs.services.common import (
     require_profile,
 )
 from jobs.services.images import resolve_image
+from jobs.transform import jsonpath
 from studio.core import storage
 from studio.core.errors import ValidationException
 from studio.core.runtime import runtime_name
@@ -130,19 +132,65 @@ def _check_sizes(request: dict[str, Any]) -> None:
         )
 
 
+def filter_steps(request: dict[str, Any], member: str) -> list[jsonpath.Step]:
+    """The steps of DataProcessing's `member` (InputFilter or OutputFilter); [] for none or
+    '$'. ValidationException naming the member for a path Studio does not take."""
+    value = request.get("DataProcessing", {}).get(member)
+    field = f"DataProcessing.{member}"
+    try:
+        return jsonpath.parse(value) if value else []
+    except jsonpath.PathError as e:
+        raise ValidationException(f"{field} {value!r}: {e}.", field) from None
+
+
+def _check_filter(request: dict[str, Any], member: str, record_type: str | None) -> None:
+    """A filter picks from records: lines (SplitType Line), of CSV or JSON; `record_type`
+    is the records' content type when known."""
+    steps = filter_steps(request, member)
+    if not steps:
+        return
+    field = f"DataProcessing.{member}"
+    if request["TransformInput"].get("SplitType", "None") != "Line":
+        raise ValidationException(
+            f"{field} picks from records: it needs TransformInput.SplitType Line.", field
+        )
+    if record_type is None:
+        return
+    if record_type not in CSV_TYPES + JSON_TYPES:
+        raise ValidationException(
+            f"{field} picks from CSV or JSON records, not {record_type or 'untyped'!r} ones.",
+            field,
+        )
+    if record_type in CSV_TYPES and jsonpath.names_fields(steps):
+        raise ValidationException(
+            f"{field}: a CSV record has fields by position, not by name; pick them as "
+            "$[0], $[1:] or $[0,-1].",
+            field,
+        )
+
+
 def _check_filters(request: dict[str, Any]) -> None:
     processing = request.get("DataProcessing", {})
-    for member in ("InputFilter", "OutputFilter"):
-        value = processing.get(member)
-        if value not in (None, "$"):
-            raise ValidationException(
-                f"DataProcessing.{member} {value!r} is not supported; Studio takes only '$' "
-                "(the whole record).",
-                f"DataProcessing.{member}",
-            )
-    if processing.get("JoinSource", "None") != "Input":
+    transform_input = request["TransformInput"]
+    output = request["TransformOutput"]
+    joined = processing.get("JoinSource", "None") == "Input"
+    _check_filter(request, "InputFilter", media_type(transform_input.get("ContentType")))
+    _check_filter(
+        request,
+        "OutputFilter",
+        media_type(transform_input.get("ContentType"))
+        if joined
+        else media_type(output.get("Accept")) or None,
+    )
+    if filter_steps(request, "OutputFilter") and output.get("AssembleWith", "None") != "Line":
+        raise ValidationException(
+            "DataProcessing.OutputFilter picks from output records: it needs "
+            "TransformOutput.AssembleWith Line.",
+            "DataProcessing.OutputFilter",
+        )
+    if not joined:
         return
-    split = request["TransformInput"].get("SplitType", "None")
+    split = transform_input.get("SplitType", "None")
     if split != "Line":
         raise ValidationException(
             "DataProcessing.JoinSource Input joins each input line with its prediction: it "

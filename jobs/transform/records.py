@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 from jobs.services.transform import CSV_TYPES, JSON_TYPES, media_type
+from jobs.transform import jsonpath
 
 # What an answer must be, to be cut into one line a record.
 LINE_TYPES = (*CSV_TYPES, "application/jsonlines", "application/x-jsonlines", "text/plain")
@@ -24,15 +25,17 @@ class TransformFailed(Exception):
 
 @dataclass
 class Payload:
-    """One request's records, and where the input stands once they are transformed."""
+    """One request's records (as read, and as sent: what InputFilter picks of them), and
+    where the input stands once they are transformed."""
 
     records: list[bytes]
+    sent: list[bytes]
     first: int  # the number of its first record in the object, from 1
     end: int  # the object's offset just past its last record
 
     @property
     def body(self) -> bytes:
-        return b"\n".join(self.records)
+        return b"\n".join(self.sent)
 
 
 def _too_large(name: str, number: int, limit: int) -> TransformFailed:
@@ -63,42 +66,60 @@ def lines(
             yield record, offset
 
 
+@dataclass(frozen=True)
+class Reading:
+    """How an object is cut into payloads."""
+
+    limit: int  # MaxPayloadInMB, in bytes
+    strategy: str  # BatchStrategy
+    split: str  # SplitType
+    input_filter: list[jsonpath.Step]
+    is_csv: bool
+
+
+def _picked(record: bytes, number: int, name: str, reading: Reading) -> bytes:
+    try:
+        return jsonpath.select(record, reading.input_filter, reading.is_csv)
+    except jsonpath.PathError as e:
+        raise TransformFailed(
+            f"ClientError: DataProcessing.InputFilter cannot pick from record {number} of "
+            f"{name}: {e}."
+        ) from None
+
+
 def payloads(
-    stream: BinaryIO,
-    *,
-    offset: int,
-    first: int,
-    limit: int,
-    strategy: str,
-    split: str,
-    name: str,
+    stream: BinaryIO, *, offset: int, first: int, name: str, reading: Reading
 ) -> Iterator[Payload]:
     """The object's payloads from `offset` (whose first record is number `first`): a record
-    each for SingleRecord, as many as fit `limit` bytes for MultiRecord; the whole object for
+    each for SingleRecord, as many as fit the limit for MultiRecord; the whole object for
     SplitType None."""
-    if split == "None":
+    limit = reading.limit
+    if reading.split == "None":
         if offset:
             return
         data = stream.read(limit + 1)
         if len(data) > limit:
             raise _too_large(name, 1, limit)
-        yield Payload([data], 1, len(data))
+        yield Payload([data], [data], 1, len(data))
         return
     batch: list[bytes] = []
+    sent: list[bytes] = []
     size = 0
     end = offset
     number = first
     for record, past in lines(stream, offset, first, limit, name):
-        fits = size + len(record) + (1 if batch else 0) <= limit
-        if batch and (strategy == "SingleRecord" or not fits):
-            yield Payload(batch, number, end)
+        picked = _picked(record, number + len(batch), name, reading)
+        fits = size + len(picked) + (1 if batch else 0) <= limit
+        if batch and (reading.strategy == "SingleRecord" or not fits):
+            yield Payload(batch, sent, number, end)
             number += len(batch)
-            batch, size = [], 0
-        size += len(record) + (1 if batch else 0)
+            batch, sent, size = [], [], 0
+        size += len(picked) + (1 if batch else 0)
         batch.append(record)
+        sent.append(picked)
         end = past
     if batch:
-        yield Payload(batch, number, end)
+        yield Payload(batch, sent, number, end)
 
 
 def _json_records(body: bytes, count: int) -> list[bytes] | None:
@@ -188,6 +209,16 @@ def join(record: bytes, prediction: bytes, content_type: str) -> bytes:
     if isinstance(source, list):
         return _compact([*source, output])
     return _compact({"SageMakerInput": source, "SageMakerOutput": output})
+
+
+def output_filtered(line: bytes, steps: list[jsonpath.Step], is_csv: bool, where: str) -> bytes:
+    """What OutputFilter picks of one output line."""
+    try:
+        return jsonpath.select(line, steps, is_csv)
+    except jsonpath.PathError as e:
+        raise TransformFailed(
+            f"ClientError: DataProcessing.OutputFilter cannot pick from the output of {where}: {e}."
+        ) from None
 
 
 def container_message(status: int, body: bytes) -> str:

@@ -25,10 +25,13 @@ from jobs import execution
 from jobs.hosting import instances
 from jobs.models import Model, TrainingJobStatus, TransformJob
 from jobs.services.transform import (
+    CSV_TYPES,
     DEFAULT_BATCH_STRATEGY,
     DEFAULT_MAX_CONCURRENT,
     DEFAULT_MAX_PAYLOAD_MB,
     MAX_IN_FLIGHT_MB,
+    filter_steps,
+    media_type,
 )
 from jobs.training.logs import LogSink, log_path
 from jobs.transform import client, records, workspace
@@ -381,14 +384,15 @@ def _transform(
     transform_input = job.request["TransformInput"]
     servers = _servers(job)
     _skip_to(stream, cursor["offset"])
-    pending = records.payloads(
-        stream,
-        offset=cursor["offset"],
-        first=cursor["record"],
+    reading = records.Reading(
         limit=parameters["MaxPayloadInMB"] * 2**20,
         strategy=parameters["BatchStrategy"],
         split=transform_input.get("SplitType", "None"),
-        name=name,
+        input_filter=filter_steps(job.request, "InputFilter"),
+        is_csv=media_type(transform_input.get("ContentType")) in CSV_TYPES,
+    )
+    pending = records.payloads(
+        stream, offset=cursor["offset"], first=cursor["record"], name=name, reading=reading
     )
     slots = parameters["MaxConcurrentTransforms"] * len(servers)
     in_flight: deque[tuple[Future, records.Payload]] = deque()
@@ -457,16 +461,23 @@ def _output(job: TransformJob, name: str, payload: records.Payload, answer: clie
         return answer.body if answer.body.endswith(b"\n") else answer.body + b"\n"
     content_type = answer.content_type or output.get("Accept", "")
     try:
-        predictions = records.answer_lines(answer.body, content_type, len(payload.records))
+        lines = records.answer_lines(answer.body, content_type, len(payload.records))
     except records.TransformFailed as failed:
         raise records.TransformFailed(f"{failed} ({where} of {name})") from None
     if job.request.get("DataProcessing", {}).get("JoinSource") == "Input":
-        input_type = job.request["TransformInput"]["ContentType"]
-        predictions = [
-            records.join(record, prediction, input_type)
-            for record, prediction in zip(payload.records, predictions, strict=True)
+        content_type = job.request["TransformInput"]["ContentType"]
+        lines = [
+            records.join(record, prediction, content_type)
+            for record, prediction in zip(payload.records, lines, strict=True)
         ]
-    return b"".join(line + b"\n" for line in predictions)
+    steps = filter_steps(job.request, "OutputFilter")
+    if steps:
+        is_csv = media_type(content_type) in CSV_TYPES
+        lines = [
+            records.output_filtered(line, steps, is_csv, f"record {first + i} of {name}")
+            for i, line in enumerate(lines)
+        ]
+    return b"".join(line + b"\n" for line in lines)
 
 
 def _end(

@@ -128,11 +128,34 @@ def test_single_record_joined_with_its_input_line(runtime, alice, alice_profile,
     assert output_lines("rows.csv") == [f"{a},{p}" for a, p in zip(lines, predicted, strict=True)]
 
 
-def test_json_lines_records_get_their_prediction_appended(runtime, alice, alice_profile, iris):
+def test_csv_ids_kept_out_of_the_model_and_joined_back_with_filters(
+    runtime, alice, alice_profile, iris
+):
     estimator, x = iris
-    put_lines(f"{INPUT}rows.jsonl", [json.dumps(row) for row in x[:4].tolist()])
+    lines = csv_lines(x[:6])
+    put_lines(f"{INPUT}rows.csv", [f"id-{i},{line}" for i, line in enumerate(lines)])
     spec = request(
-        DataProcessing={"JoinSource": "Input"},
+        DataProcessing={"InputFilter": "$[1:]", "JoinSource": "Input", "OutputFilter": "$[0,-1]"},
+        TransformOutput={"S3OutputPath": OUTPUT, "AssembleWith": "Line", "Accept": "text/csv"},
+    )
+    job = ended(create_transform_job(alice, alice_profile.domain.domain_id, spec))
+    assert job.status == "Completed", job.failure_reason
+    predicted = estimator.predict(x[:6]).tolist()
+    assert output_lines("rows.csv") == [f"id-{i},{p}" for i, p in enumerate(predicted)]
+
+
+def test_json_lines_records_filtered_and_joined_with_their_prediction(
+    runtime, alice, alice_profile, iris
+):
+    estimator, x = iris
+    rows = [{"id": i, "features": row} for i, row in enumerate(x[:4].tolist())]
+    put_lines(f"{INPUT}rows.jsonl", [json.dumps(row) for row in rows])
+    spec = request(
+        DataProcessing={
+            "InputFilter": "$.features",
+            "JoinSource": "Input",
+            "OutputFilter": "$['id','SageMakerOutput']",
+        },
         TransformInput={
             "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": INPUT}},
             "ContentType": "application/jsonlines",
@@ -148,7 +171,7 @@ def test_json_lines_records_get_their_prediction_appended(runtime, alice, alice_
     assert job.status == "Completed", job.failure_reason
     joined = [json.loads(line) for line in output_lines("rows.jsonl")]
     predicted = estimator.predict(x[:4]).tolist()
-    assert joined == [[*row, p] for row, p in zip(x[:4].tolist(), predicted, strict=True)]
+    assert joined == [{"id": i, "SageMakerOutput": p} for i, p in enumerate(predicted)]
 
 
 def test_a_record_larger_than_max_payload_fails_the_job_clearly(
@@ -251,8 +274,9 @@ def _set(path: str, value):
         (_set("TransformInput.SplitType", "RecordIO"), "TransformInput.SplitType"),
         (_set("MaxPayloadInMB", 0), "MaxPayloadInMB"),
         (_set("MaxConcurrentTransforms", 20), "MaxPayloadInMB"),  # 20 x 6 MB > 100 MB
-        (_set("DataProcessing.InputFilter", "$[1:]"), "DataProcessing.InputFilter"),
-        (_set("DataProcessing.OutputFilter", "$.x"), "DataProcessing.OutputFilter"),
+        (_set("DataProcessing.InputFilter", "$..x"), "DataProcessing.InputFilter"),
+        (_set("DataProcessing.InputFilter", "$.x"), "DataProcessing.InputFilter"),  # CSV
+        (_set("DataProcessing.OutputFilter", "$[*]"), "DataProcessing.OutputFilter"),
         (_set("TransformOutput.AssembleWith", "None"), "TransformOutput.AssembleWith"),
         (_set("TransformInput.ContentType", "application/x-npy"), "TransformInput.ContentType"),
         (_set("ModelName", "nobody"), "ModelName"),
