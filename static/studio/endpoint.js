@@ -177,8 +177,10 @@
   if (deployForm) {
     var sync = function () {
       var chosen = deployForm.querySelector("input[name=hosting]:checked");
+      // A part whose field the server refused stays in sight, whichever is chosen.
       deployForm.querySelectorAll("[data-hosting]").forEach(function (part) {
-        part.hidden = chosen && part.dataset.hosting !== chosen.value;
+        part.hidden = Boolean(chosen) && part.dataset.hosting !== chosen.value &&
+          !part.querySelector(".has-error");
       });
     };
     deployForm.querySelectorAll("input[name=hosting]").forEach(function (radio) {

@@ -177,7 +177,7 @@ def test_deploy_serverless_from_a_model(client, alice, alice_profile):
         ({"max_concurrency": "500", "hosting": "serverless"}, "max_concurrency", "at most 200"),
         ({"instance_count": "40"}, "instance_count", "between 1 and 16"),
         ({"instance_type": "ml.none.huge"}, "instance_type", "Select a valid choice"),
-        ({"instance_type": ""}, "instance_type", "Choose an instance type"),
+        ({"instance_type": ""}, "instance_type", "This field is required"),
         (
             {"scale_to_zero": "on", "instance_count": "3", "max_instance_count": "2"},
             "max_instance_count",

@@ -71,7 +71,8 @@ class DeployForm(forms.Form):
         initial=INSTANCES,
         widget=forms.RadioSelect,
     )
-    instance_type = forms.ChoiceField(label="Instance type", required=False)
+    # Always sent (the list has no empty choice); serverless ignores it.
+    instance_type = forms.ChoiceField(label="Instance type")
     instance_count = forms.IntegerField(label="Instance count", min_value=1, initial=1)
     scale_to_zero = forms.BooleanField(
         label="Scale to zero when idle",
@@ -104,13 +105,6 @@ class DeployForm(forms.Form):
 
     def clean_endpoint_name(self) -> str:
         return _check_name(self.cleaned_data["endpoint_name"], "EndpointName", "Endpoint name")
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean()
-        instances = data.get("hosting") == INSTANCES
-        if instances and not data.get("instance_type") and "instance_type" not in self.errors:
-            self.add_error("instance_type", "Choose an instance type.")
-        return data
 
     def variant(self) -> Variant:
         """The variant the cleaned form describes."""
