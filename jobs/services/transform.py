@@ -33,6 +33,8 @@ DEFAULT_MAX_CONCURRENT = 1
 DEFAULT_BATCH_STRATEGY = "MultiRecord"
 # SageMaker's own bound: a request's payload times the requests in flight, per instance.
 MAX_IN_FLIGHT_MB = 100
+# Studio's: the worker sends each request from a thread of its own.
+MAX_CONCURRENT = 32
 # Variables the platform sets for the serving container; a request may not change them.
 RESERVED_ENV_PREFIX = "STUDIO_"
 # The content types whose records JoinSource Input can join: CSV lines and JSON values.
@@ -120,9 +122,10 @@ def _check_sizes(request: dict[str, Any]) -> None:
             "MaxPayloadInMB must be at least 1 (Studio does not stream a record).",
             "MaxPayloadInMB",
         )
-    if concurrent < 1:
+    if not 1 <= concurrent <= MAX_CONCURRENT:
         raise ValidationException(
-            "MaxConcurrentTransforms must be at least 1.", "MaxConcurrentTransforms"
+            f"MaxConcurrentTransforms must be between 1 and {MAX_CONCURRENT}.",
+            "MaxConcurrentTransforms",
         )
     if payload * concurrent > MAX_IN_FLIGHT_MB:
         raise ValidationException(

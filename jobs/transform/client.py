@@ -14,8 +14,6 @@ from typing import Any
 from studio.core.unix_socket import UnixHTTPConnection, http_get
 
 RETRY_PAUSE_S = 0.2
-# The most of an answer read: a payload's predictions are far smaller than this.
-MAX_ANSWER_BYTES = 256 * 2**20
 BATCH_STRATEGIES = {
     "MULTI_RECORD": "MultiRecord",
     "SINGLE_RECORD": "SingleRecord",
@@ -28,6 +26,10 @@ BATCH_STRATEGIES = {
 class Server:
     socket: Path
     uid: int
+
+
+class AnswerTooLarge(Exception):
+    """The container's answer is longer than the caller reads; the message says so."""
 
 
 @dataclass(frozen=True)
@@ -52,7 +54,7 @@ def execution_parameters(server: Server) -> dict[str, Any]:
     try:
         status, body = http_get(server.socket, "/execution-parameters", server.uid)
         answer = json.loads(body) if status == 200 else {}
-    except (OSError, ValueError, http.client.HTTPException):
+    except (OSError, ValueError, RecursionError, http.client.HTTPException):
         return {}
     if not isinstance(answer, dict):
         return {}
@@ -67,14 +69,16 @@ def execution_parameters(server: Server) -> dict[str, Any]:
     return found
 
 
-def _post(server: Server, body: bytes, headers: dict[str, str], timeout: float) -> Answer:
+def _post(
+    server: Server, body: bytes, headers: dict[str, str], timeout: float, max_bytes: int
+) -> Answer:
     connection = UnixHTTPConnection(server.socket, timeout=timeout, uid=server.uid)
     try:
         connection.request("POST", "/invocations", body=body, headers=headers)
         response = connection.getresponse()
-        data = response.read(MAX_ANSWER_BYTES + 1)
-        if len(data) > MAX_ANSWER_BYTES:
-            return Answer(502, "", b"the answer is larger than 256 MiB")
+        data = response.read(max_bytes + 1)
+        if len(data) > max_bytes:
+            raise AnswerTooLarge(f"the model's answer is larger than {max_bytes // 2**20} MiB")
         return Answer(response.status, response.getheader("Content-Type", ""), data)
     finally:
         connection.close()
@@ -88,10 +92,12 @@ def invoke(
     accept: str,
     timeout: float,
     retries: int,
+    max_bytes: int,
 ) -> Answer:
     """POST /invocations; a 5xx answer or a broken connection is tried again up to `retries`
     times (InvocationsMaxRetries). A connection that fails every time is a 503 whose body
-    says why."""
+    says why; an answer longer than `max_bytes` raises AnswerTooLarge (a hostile container
+    could otherwise fill the worker's memory)."""
     headers = {"Content-Type": content_type} if content_type else {}
     if accept:
         headers["Accept"] = accept
@@ -100,7 +106,7 @@ def invoke(
         if attempt:
             time.sleep(RETRY_PAUSE_S)
         try:
-            answer = _post(server, body, headers, timeout)
+            answer = _post(server, body, headers, timeout, max_bytes)
         except TimeoutError:
             answer = Answer(504, "", f"no answer within {timeout:g} s".encode())
         except (OSError, http.client.HTTPException) as error:

@@ -24,6 +24,15 @@ _STEP = re.compile(
 )
 
 
+def loads(data: bytes) -> Any:
+    """json.loads for a container's or a user's bytes: ValueError for anything that is not
+    JSON, nesting too deep to parse included."""
+    try:
+        return json.loads(data)
+    except RecursionError:
+        raise ValueError("the JSON is nested too deeply") from None
+
+
 class PathError(ValueError):
     """A path outside the subset, or one that picks nothing in a record."""
 
@@ -111,7 +120,10 @@ def select(record: bytes, steps: list[Step], is_csv: bool) -> bytes:
     if not steps:
         return record
     if is_csv:
-        fields = next(csv.reader([record.decode(errors="replace")]), [])
+        try:
+            fields = next(csv.reader([record.decode(errors="replace")]), [])
+        except csv.Error as e:
+            raise PathError(f"the record is not a CSV line ({e})") from None
         picked = _apply(fields, steps)
         out = io.StringIO()
         csv.writer(out, lineterminator="").writerow(
@@ -119,7 +131,7 @@ def select(record: bytes, steps: list[Step], is_csv: bool) -> bytes:
         )
         return out.getvalue().encode()
     try:
-        value = json.loads(record)
-    except (ValueError, UnicodeDecodeError) as e:
+        value = loads(record)
+    except ValueError as e:
         raise PathError(f"the record is not JSON ({e})") from None
     return json.dumps(_apply(value, steps), separators=(",", ":")).encode()

@@ -126,8 +126,8 @@ def _json_records(body: bytes, count: int) -> list[bytes] | None:
     """A JSON answer cut into `count` values: a list of them, or an object holding one list
     of them (`{"predictions": [...]}`); the whole answer for a single record."""
     try:
-        answer = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+        answer = jsonpath.loads(body)
+    except ValueError:
         return None
     values = answer
     if isinstance(answer, dict) and len(answer) == 1:
@@ -174,8 +174,8 @@ def _csv_fields(prediction: bytes) -> bytes:
     """A prediction as CSV fields: a CSV line as it is; a JSON number, string or list of
     them as its values."""
     try:
-        value = json.loads(prediction)
-    except (ValueError, UnicodeDecodeError):
+        value = jsonpath.loads(prediction)
+    except ValueError:
         return prediction
     values = value if isinstance(value, list) else [value]
     if not all(isinstance(v, (int, float, str, bool)) or v is None for v in values):
@@ -195,14 +195,14 @@ def join(record: bytes, prediction: bytes, content_type: str) -> bytes:
     if kind not in JSON_TYPES:
         raise TransformFailed(f"ClientError: records of {content_type} cannot be joined.")
     try:
-        source = json.loads(record)
-    except (ValueError, UnicodeDecodeError) as e:
+        source = jsonpath.loads(record)
+    except ValueError as e:
         raise TransformFailed(
             f"ClientError: an input record is not JSON, so it cannot be joined: {e}."
         ) from None
     try:
-        output: Any = json.loads(prediction)
-    except (ValueError, UnicodeDecodeError):
+        output: Any = jsonpath.loads(prediction)
+    except ValueError:
         output = prediction.decode(errors="replace")
     if isinstance(source, dict):
         return _compact({**source, "SageMakerOutput": output})

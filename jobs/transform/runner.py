@@ -29,6 +29,7 @@ from jobs.services.transform import (
     DEFAULT_BATCH_STRATEGY,
     DEFAULT_MAX_CONCURRENT,
     DEFAULT_MAX_PAYLOAD_MB,
+    MAX_CONCURRENT,
     MAX_IN_FLIGHT_MB,
     filter_steps,
     media_type,
@@ -57,6 +58,10 @@ DEFAULT_INVOCATION_RETRIES = 3
 # How long the containers have to answer /ping.
 STARTUP_TIMEOUT_S = 60
 STOP_GRACE_S = 10
+# The longest answer read for a payload: predictions (class probabilities, say) may be larger
+# than the records they answer, within reason.
+MIN_ANSWER_MB = 64
+ANSWER_PER_PAYLOAD = 4
 TAIL_LINES = 20
 S = TrainingJobStatus
 
@@ -271,7 +276,8 @@ def _check_startup(job: TransformJob, runtime: Runtime, sinks: dict[str, LogSink
 
 def _parameters(job: TransformJob, server: client.Server) -> dict[str, Any]:
     """MaxPayloadInMB, MaxConcurrentTransforms and BatchStrategy: the request's, else the
-    container's, else SageMaker's defaults; the container's only within SageMaker's bound."""
+    container's, else SageMaker's defaults; the container's only within the bounds a
+    request has."""
     given = {
         member: job.request[member]
         for member in ("MaxPayloadInMB", "MaxConcurrentTransforms", "BatchStrategy")
@@ -285,7 +291,8 @@ def _parameters(job: TransformJob, server: client.Server) -> dict[str, Any]:
         **asked,
         **given,
     }
-    if chosen["MaxPayloadInMB"] * chosen["MaxConcurrentTransforms"] > MAX_IN_FLIGHT_MB:
+    concurrent = chosen["MaxConcurrentTransforms"]
+    if chosen["MaxPayloadInMB"] * concurrent > MAX_IN_FLIGHT_MB or concurrent > MAX_CONCURRENT:
         chosen["MaxPayloadInMB"] = given.get("MaxPayloadInMB", DEFAULT_MAX_PAYLOAD_MB)
         chosen["MaxConcurrentTransforms"] = given.get(
             "MaxConcurrentTransforms", DEFAULT_MAX_CONCURRENT
@@ -412,7 +419,7 @@ def _transform(
             if not in_flight:
                 return exhausted
             future, payload = in_flight.popleft()
-            answer = _wait(future, lease)
+            answer = _wait(future, lease, f"records from {payload.first} of {name}")
             out.write(_output(job, name, payload, answer))
             out.flush()
             cursor.update(offset=payload.end, record=payload.first + len(payload.records))
@@ -423,6 +430,7 @@ def _transform(
 
 def _invoke(job: TransformJob, server: client.Server, body: bytes) -> client.Answer:
     config = job.request.get("ModelClientConfig", {})
+    payload_mb = job.runtime_state["parameters"]["MaxPayloadInMB"]
     return client.invoke(
         server,
         body,
@@ -430,10 +438,11 @@ def _invoke(job: TransformJob, server: client.Server, body: bytes) -> client.Ans
         accept=job.request["TransformOutput"].get("Accept", ""),
         timeout=config.get("InvocationsTimeoutInSeconds", DEFAULT_INVOCATION_TIMEOUT_S),
         retries=config.get("InvocationsMaxRetries", DEFAULT_INVOCATION_RETRIES),
+        max_bytes=max(MIN_ANSWER_MB, ANSWER_PER_PAYLOAD * payload_mb) * 2**20,
     )
 
 
-def _wait(future: Future, lease: Lease) -> client.Answer:
+def _wait(future: Future, lease: Lease, where: str) -> client.Answer:
     """The answer, renewing the lease while it is awaited."""
     while True:
         try:
@@ -441,6 +450,8 @@ def _wait(future: Future, lease: Lease) -> client.Answer:
         except FutureTimeout:
             if not lease.renew():
                 raise LeaseLost() from None
+        except client.AnswerTooLarge as e:
+            raise records.TransformFailed(f"ModelError: {e} ({where}).") from None
 
 
 def _output(job: TransformJob, name: str, payload: records.Payload, answer: client.Answer) -> bytes:

@@ -199,6 +199,43 @@ def test_the_containers_error_fails_the_job_with_its_words(runtime, alice, alice
     assert not containers_of(runtime, job)
 
 
+WRONG_COUNT = """
+def transform_fn(model, body, content_type, accept):
+    return "0\\n0\\n", "text/csv"
+"""
+TOO_LONG = """
+def transform_fn(model, body, content_type, accept):
+    return b"0" * (65 * 2**20), "text/csv"
+"""
+
+
+@pytest.mark.parametrize(
+    ("handler", "why"),
+    [
+        (WRONG_COUNT, "not one prediction a record"),
+        (TOO_LONG, "answer is larger than 64 MiB"),
+    ],
+)
+def test_an_answer_that_does_not_fit_the_records_fails_the_job(
+    runtime, alice, alice_profile, handler, why
+):
+    import io
+
+    import joblib
+
+    estimator, x = iris_model()
+    dumped = io.BytesIO()
+    joblib.dump(estimator, dumped)
+    put(MODEL_URI, archive({"model.joblib": dumped.getvalue(), "code/run.py": handler.encode()}))
+    make_model(alice, alice_profile.domain.domain_id, "iris", MODEL_URI, SAGEMAKER_PROGRAM="run.py")
+    put_lines(f"{INPUT}rows.csv", csv_lines(x[:5]))
+    job = ended(create_transform_job(alice, alice_profile.domain.domain_id, request()))
+    assert job.status == "Failed"
+    assert why in job.failure_reason and "rows.csv" in job.failure_reason
+    assert not containers_of(runtime, job)
+    assert not storage.artifact_store().exists(f"{OUTPUT}/rows.csv.out")
+
+
 def test_a_corrupt_model_fails_clearly_and_leaves_no_container(runtime, alice, alice_profile):
     put(MODEL_URI, archive({"model.joblib": b"this is not a pickle"}))
     make_model(alice, alice_profile.domain.domain_id, "iris", MODEL_URI)
@@ -274,6 +311,10 @@ def _set(path: str, value):
         (_set("TransformInput.SplitType", "RecordIO"), "TransformInput.SplitType"),
         (_set("MaxPayloadInMB", 0), "MaxPayloadInMB"),
         (_set("MaxConcurrentTransforms", 20), "MaxPayloadInMB"),  # 20 x 6 MB > 100 MB
+        (
+            lambda r: r.update(MaxConcurrentTransforms=40, MaxPayloadInMB=1),
+            "MaxConcurrentTransforms",
+        ),
         (_set("DataProcessing.InputFilter", "$..x"), "DataProcessing.InputFilter"),
         (_set("DataProcessing.InputFilter", "$.x"), "DataProcessing.InputFilter"),  # CSV
         (_set("DataProcessing.OutputFilter", "$[*]"), "DataProcessing.OutputFilter"),
