@@ -10,7 +10,6 @@ does that), each test makes its endpoint's rows directly — InService, with InS
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
 import threading
@@ -270,7 +269,7 @@ def runtime_client(url: str, key_id: str, secret: str):
         region_name="us-east-1",
         aws_access_key_id=key_id,
         aws_secret_access_key=secret,
-        config=Config(retries={"max_attempts": 1}, read_timeout=120),
+        config=Config(retries={"total_max_attempts": 1}, read_timeout=120),
     )
 
 
@@ -321,6 +320,46 @@ def test_boto3_invoke_returns_the_models_predictions_and_the_variant(
     assert predictions(answer["Text"]) == servers.model.predict(np.array(ROWS)).tolist()
     assert answer["InvokedProductionVariant"] == "AllTraffic"
     assert answer["ContentType"] == "text/csv"
+
+
+def test_a_notebook_invokes_through_the_api_socket(alice_invoker, alice, endpoints, servers):
+    """Notebook containers reach Studio only through the API socket, where InvokeEndpoint
+    answers as on Studio's host (and the dashboard still does not)."""
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    from domains.services import create_access_key
+    from studio.core.api_socket import API_SOCKET_NAME, api_socket_dir
+    from studio.core.unix_socket import UnixHTTPConnection
+
+    endpoints.make(alice_invoker.profile, "iris", {"AllTraffic": Spec(serves=[servers.a])})
+    domain_id = alice_invoker.profile.domain.domain_id
+    key, secret = create_access_key(alice, domain_id, alice_invoker.profile.name)
+    signed = AWSRequest(
+        method="POST",
+        url="http://localhost/endpoints/iris/invocations",
+        data=CSV.encode(),
+        headers={"Content-Type": "text/csv", "Accept": "text/csv"},
+    )
+    SigV4Auth(Credentials(key.access_key_id, secret), "sagemaker", "us-east-1").add_auth(signed)
+
+    def post(path: str, headers: dict) -> tuple[int, bytes, str | None]:
+        connection = UnixHTTPConnection(api_socket_dir() / API_SOCKET_NAME, timeout=30)
+        try:
+            connection.request("POST", path, body=CSV.encode(), headers=headers)
+            response = connection.getresponse()
+            variant = response.getheader("X-Amzn-Invoked-Production-Variant")
+            return response.status, response.read(), variant
+        finally:
+            connection.close()
+
+    status, body, variant = post("/endpoints/iris/invocations", dict(signed.headers.items()))
+    dashboard = post("/endpoints/", {})
+
+    assert (status, variant) == (200, "AllTraffic")
+    assert predictions(body.decode()) == servers.model.predict(np.array(ROWS)).tolist()
+    assert dashboard[0] == 404
 
 
 def test_weights_3_to_1_split_400_requests(alice_invoker, endpoints, servers):
@@ -519,9 +558,10 @@ def test_serverless_max_concurrency_throttles_what_is_over_it(alice_invoker, end
 def test_an_update_under_a_hammering_client_fails_no_request(
     alice_invoker, endpoints, servers, tmp_path
 ):
-    """Blue/green as the worker does it: the new generation InService, traffic moved, the old
-    instance marked Draining and SIGTERMed — here at once, without the worker's drain pause,
-    while the router's table may still name it."""
+    """Blue/green as the worker does it — the new generation InService, traffic moved, the old
+    instance marked Draining — but harsher: the old server is killed at once, with requests in
+    flight and while the router's table (a second old) still names it. What could not reach
+    it goes to the new instance."""
     from jobs.models import EndpointInstance
 
     old = wait_ready(start_serve(tmp_path / "old", servers.model))
@@ -543,11 +583,13 @@ def test_an_update_under_a_hammering_client_fails_no_request(
     for thread in threads:
         thread.start()
     try:
-        time.sleep(1.0)
+        # Half way through the life of the router's table (STUDIO_ROUTE_TTL_S, 1 s), read when
+        # the hammering began: it names the old instance for half a second after the kill.
+        time.sleep(1.5)
         endpoints.add_instance(endpoint, "AllTraffic", servers.b, generation=2)
         type(endpoint).objects.filter(pk=endpoint.pk).update(generation=2, latest_generation=2)
         EndpointInstance.objects.filter(endpoint=endpoint, generation=1).update(status="Draining")
-        old.process.send_signal(signal.SIGTERM)
+        old.process.kill()
         old.process.wait(timeout=30)
         time.sleep(1.5)
     finally:

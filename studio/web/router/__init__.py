@@ -145,13 +145,13 @@ async def _invoke(scope: Scope, receive: Receive, send: Send) -> None:
             "invocations in flight, its ServerlessConfig.MaxConcurrency: retry after a moment, "
             "or raise MaxConcurrency."
         )
-    table.variant_in_flight[busy] = table.variant_in_flight.get(busy, 0) + 1
+    table.enter(table.variant_in_flight, busy)
     outcome = counters.FAILURE
     try:
         status, answer_headers, answer = await _serve(key, route, variant, forwarded, body)
         outcome = counters.OK if status < 400 else counters.MODEL_ERROR if status < 500 else outcome
     finally:
-        table.variant_in_flight[busy] -= 1
+        table.leave(table.variant_in_flight, busy)
         tally.record(
             route.endpoint_pk, variant.name, (time.perf_counter() - started) * 1e3, outcome
         )
@@ -266,13 +266,13 @@ async def _serve(
             if target is None:
                 break
         tried.add(target.pk)
-        table.in_flight[target.pk] = table.in_flight.get(target.pk, 0) + 1
+        table.enter(table.in_flight, target.pk)
         try:
             return await _call(target, variant.name, headers, body)
         except UpstreamError:
             continue
         finally:
-            table.in_flight[target.pk] -= 1
+            table.leave(table.in_flight, target.pk)
     raise ServiceUnavailable(
         f"No instance of variant {variant.name} of endpoint {route.name} answered; the "
         "endpoint may be replacing them: try again in a moment."

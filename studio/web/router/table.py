@@ -63,6 +63,21 @@ routes = RouteCache(settings.STUDIO_ROUTE_TTL_S)
 # Requests in flight from this process, per instance pk and per (endpoint pk, variant name).
 in_flight: dict[int, int] = {}
 variant_in_flight: dict[tuple[int, str], int] = {}
+
+
+def enter(counts: dict, key: object) -> None:
+    counts[key] = counts.get(key, 0) + 1
+
+
+def leave(counts: dict, key: object) -> None:
+    """One request fewer; keys of nothing in flight are dropped (instances come and go)."""
+    left = counts[key] - 1
+    if left:
+        counts[key] = left
+    else:
+        del counts[key]
+
+
 # Breaks ties between instances as evenly busy (all idle, at concurrency 1) in turn.
 _turn = itertools.count()
 
