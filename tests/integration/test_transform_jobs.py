@@ -16,6 +16,8 @@ from jobs.services.transform import (
     stop_transform_job,
 )
 from jobs.tasks import reconcile_jobs
+from jobs.training.logs import log_path
+from jobs.transform.workspace import job_dir
 from studio.core import storage
 from studio.core.errors import AccessDenied, ValidationException
 from studio.core.runtime import get_runtime
@@ -110,6 +112,23 @@ def test_multi_record_output_lines_match_input_lines_one_to_one(
     expected = estimator.predict(x).tolist()
     assert [int(v) for v in output_lines("a-big.csv")] == expected * 300
     assert [int(v) for v in output_lines("b-small.csv")] == expected[:7]
+    assert not containers_of(runtime, job)
+
+
+def test_two_instances_share_the_records_and_the_output_keeps_their_order(
+    runtime, alice, alice_profile, iris
+):
+    estimator, x = iris
+    put_lines(f"{INPUT}rows.csv", csv_lines(x))
+    resources = {"InstanceType": "ml.m5.large", "InstanceCount": 2}
+    spec = request(
+        BatchStrategy="SingleRecord", MaxConcurrentTransforms=3, TransformResources=resources
+    )
+    job = create_transform_job(alice, alice_profile.domain.domain_id, spec)
+    wait_for(lambda: len(containers_of(runtime, job)) == 2, 60, "a container per instance")
+    job = ended(job)
+    assert job.status == "Completed", job.failure_reason
+    assert [int(v) for v in output_lines("rows.csv")] == estimator.predict(x).tolist()
     assert not containers_of(runtime, job)
 
 
@@ -245,6 +264,8 @@ def test_a_corrupt_model_fails_clearly_and_leaves_no_container(runtime, alice, a
     assert "exited with code" in job.failure_reason
     assert "model" in job.failure_reason.split("last log lines", 1)[1].lower()
     assert not containers_of(runtime, job)
+    kept = log_path(job_dir(job.domain.domain_id, job.name), "algo-1").read_text()
+    assert "model" in kept.lower()
 
 
 def test_stop_a_transform_job(runtime, alice, alice_profile, iris):
