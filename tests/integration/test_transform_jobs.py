@@ -18,6 +18,7 @@ from jobs.services.transform import (
 from jobs.tasks import reconcile_jobs
 from jobs.training.logs import log_path
 from jobs.transform.workspace import job_dir
+from metering.meters import Meter
 from studio.core import storage
 from studio.core.errors import AccessDenied, ValidationException
 from studio.core.runtime import get_runtime
@@ -130,6 +131,13 @@ def test_two_instances_share_the_records_and_the_output_keeps_their_order(
     assert job.status == "Completed", job.failure_reason
     assert [int(v) for v in output_lines("rows.csv")] == estimator.predict(x).tolist()
     assert not containers_of(runtime, job)
+    (meter,) = Meter.objects.filter(resource_type="TransformJob", resource_id=job.resource_id)
+    assert (meter.kind, meter.instance_type, meter.instance_count) == (
+        Meter.JOB,
+        "ml.m5.large",
+        2,
+    )
+    assert meter.ended_at is not None
 
 
 def test_single_record_joined_with_its_input_line(runtime, alice, alice_profile, iris):
