@@ -703,3 +703,52 @@ def test_captured_invocations_are_sagemakers_jsonl_and_match_what_was_sent(
     assert untyped["endpointInput"]["encoding"] == "BASE64"
     assert json.loads(base64.b64decode(untyped["endpointInput"]["data"])) == {"instances": ROWS}
     assert base64.b64decode(untyped["endpointOutput"]["data"]) == json_answer
+
+
+def test_a_session_of_a_member_of_two_domains_names_the_endpoints_domain(
+    alice_invoker, alice, endpoints, servers, make_domain, make_profile
+):
+    """The dashboard's "try it": a signed-in member's browser, on Studio's own origin."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    from django.conf import settings
+    from django.test import Client
+
+    other = make_domain("second")
+    second_profile = make_profile(other, alice, "alice2")
+    endpoints.make(second_profile, "iris", {"AllTraffic": Spec(serves=[servers.a])})
+    browser = Client()
+    browser.force_login(alice)
+    cookie = f"{settings.SESSION_COOKIE_NAME}={browser.cookies[settings.SESSION_COOKIE_NAME].value}"
+    url = urlsplit(alice_invoker.url)
+
+    def post(query: str) -> tuple[int, dict]:
+        connection = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
+        try:
+            connection.request(
+                "POST",
+                f"/endpoints/iris/invocations{query}",
+                body=CSV,
+                headers={
+                    "Content-Type": "text/csv",
+                    "Accept": "application/json",
+                    "Cookie": cookie,
+                    "Origin": alice_invoker.url,
+                },
+            )
+            response = connection.getresponse()
+            return response.status, json.loads(response.read())
+        finally:
+            connection.close()
+
+    unnamed = post("")
+    named = post(f"?domain={other.domain_id}")
+    first_domain = post(f"?domain={alice_invoker.profile.domain.domain_id}")
+
+    assert unnamed[0] == 400
+    assert "several domains" in unnamed[1]["message"]
+    assert other.domain_id in unnamed[1]["message"]
+    assert named == (200, {"predictions": servers.model.predict(np.array(ROWS)).tolist()})
+    assert first_domain[0] == 400
+    assert first_domain[1]["message"].startswith("Endpoint iris of account")

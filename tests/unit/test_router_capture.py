@@ -2,8 +2,11 @@
 
 import base64
 import json
+import threading
+import time
 
 from jobs.hosting.routing import Capture
+from studio.web.router import capture
 from studio.web.router.capture import Captured, record
 
 CONFIG = Capture(
@@ -88,3 +91,24 @@ def test_capturing_inputs_only_leaves_the_output_out():
     inputs_only = Capture(**{**CONFIG.__dict__, "outputs": False})
 
     assert list(record(captured(inputs_only))["captureData"]) == ["endpointInput"]
+
+
+async def test_a_full_capture_queue_drops_and_counts_without_slowing_the_caller(monkeypatch):
+    """A store that does not answer: the writer holds one batch, the queue fills, and every
+    capture past it is dropped and counted at once."""
+    from jobs.hosting.counters import tally
+
+    stuck = threading.Event()
+    monkeypatch.setattr(capture, "write", lambda batch: stuck.wait(10))
+    writer = capture.CaptureWriter(maxsize=2)
+    before = tally.dropped.get(77, 0)
+
+    started = time.perf_counter()
+    for _ in range(20):
+        writer.offer(77, captured())
+    elapsed = time.perf_counter() - started
+    stuck.set()
+
+    # At most the queue's 2 and a batch of as many were kept.
+    assert tally.dropped[77] - before >= 16
+    assert elapsed < 0.05

@@ -73,7 +73,8 @@ class CaptureWriter:
         while True:
             batch = [self.queue.get()]
             deadline = time.monotonic() + BATCH_S
-            while (left := deadline - time.monotonic()) > 0:
+            # A batch holds no more than the queue: captures held here are bounded too.
+            while len(batch) < self.queue.maxsize and (left := deadline - time.monotonic()) > 0:
                 try:
                     batch.append(self.queue.get(timeout=left))
                 except queue.Empty:
