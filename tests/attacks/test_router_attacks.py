@@ -134,7 +134,14 @@ def test_a_session_without_same_origin_or_csrf_token_cannot_invoke(
         marked(marker),
         {**_json_headers(session, csrf_cookie), "X-CSRFToken": get_random_string(32)},
     )
-    refused = [no_origin, other_site, wrong_token]
+    # DNS rebinding: another name for Studio's address, whose own pages are same-origin.
+    rebound = post(
+        alice_invoker.url,
+        path,
+        marked(marker),
+        {**_json_headers(session), "Host": "rebound.example", "Origin": "http://rebound.example"},
+    )
+    refused = [no_origin, other_site, wrong_token, rebound]
     reached_by_refused = marker.exists()
     same_origin = post(
         alice_invoker.url,

@@ -39,6 +39,7 @@ from studio.web.api.auth import LAST_USED_RESOLUTION, SERVICE, Caller
 from studio.web.api.sigv4 import SignedRequest, parse_authorization, verify
 from studio.web.proxy.access import _SessionRequest, session_key
 from studio.web.proxy.headers import same_origin
+from studio.web.proxy.origins import host_header, studio_host
 from studio.web.router.errors import AccessDeniedError, ValidationError
 
 ACTION = "sagemaker:InvokeEndpoint"
@@ -218,7 +219,10 @@ async def _session(scope: dict, headers: dict[bytes, bytes]) -> Grant:
 
 def _same_site(scope: dict, headers: dict[bytes, bytes], cookies: list[bytes]) -> bool:
     """Whether a session's request comes from Studio's pages: an Origin of Studio's own (as
-    Django's CSRF check accepts it), or Django's CSRF token matching the CSRF cookie."""
+    Django's CSRF check accepts it), or Django's CSRF token matching the CSRF cookie; and to
+    a host Studio answers on (ALLOWED_HOSTS, which Django would check), never a rebound one."""
+    if not studio_host(host_header(scope["headers"])):
+        return False
     if b"origin" in headers:
         return same_origin(scope["headers"], settings.CSRF_TRUSTED_ORIGINS)
     token = headers.get(b"x-csrftoken", b"").decode("latin-1")
