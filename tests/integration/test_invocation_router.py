@@ -752,3 +752,53 @@ def test_a_session_of_a_member_of_two_domains_names_the_endpoints_domain(
     assert named == (200, {"predictions": servers.model.predict(np.array(ROWS)).tolist()})
     assert first_domain[0] == 400
     assert first_domain[1]["message"].startswith("Endpoint iris of account")
+
+
+@pytest.mark.parametrize(
+    ("path", "headers", "code"),
+    [
+        (
+            "/endpoints/iris/invocations",
+            {"Authorization": "AWS4-HMAC-SHA256 nonsense"},
+            "IncompleteSignatureException",
+        ),
+        (
+            "/endpoints/iris/invocations",
+            {"Authorization": "Basic YWxpY2U6cHc="},
+            "IncompleteSignatureException",
+        ),
+        ("/endpoints/not%20a%20name/invocations", {}, "ValidationError"),
+        ("/endpoints/" + "x" * 64 + "/invocations", {}, "ValidationError"),
+        ("/endpoints//invocations", {}, "ValidationError"),
+        (
+            "/endpoints/iris/invocations",
+            {"Cookie": "sessionid=\u00ff\u00fe; csrftoken=\u00e9"},
+            "AccessDeniedException",
+        ),
+    ],
+)
+def test_malformed_invocations_are_refused_in_words_never_a_500(alice_invoker, path, headers, code):
+    import http.client
+    from urllib.parse import urlsplit
+
+    url = urlsplit(alice_invoker.url)
+    connection = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
+    try:
+        connection.request(
+            "POST",
+            path,
+            body=CSV.encode("latin-1"),
+            headers={"Content-Type": "text/csv", **headers},
+        )
+        response = connection.getresponse()
+        status, error_type, body = (
+            response.status,
+            response.getheader("x-amzn-ErrorType"),
+            response.read(),
+        )
+    finally:
+        connection.close()
+
+    assert 400 <= status < 500
+    assert error_type == code
+    assert json.loads(body)["message"]
