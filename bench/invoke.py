@@ -32,7 +32,8 @@ from pathlib import Path
 from harness import Platform, p50, print_table, start_web, wait
 
 MODELS = ("logistic", "boosting")
-ROW = b"5.1,3.5,1.4,0.2"
+# MLflow's own JSON shape, which Studio's server takes too: the same bytes for all three.
+ROW = b'{"inputs": [[5.1, 3.5, 1.4, 0.2]]}'
 
 
 def fit(kind: str):
@@ -77,7 +78,7 @@ class Client:
             name, _, value = line.partition(b":")
             if name.strip().lower() == b"content-length":
                 length = int(value)
-        await self.reader.readexactly(length)
+        self.last_body = await self.reader.readexactly(length)
         return status
 
 
@@ -93,7 +94,7 @@ async def _connect(target: dict) -> Client:
         reader, writer = await asyncio.open_connection("127.0.0.1", target["port"])
     head = (
         f"POST {target['path']} HTTP/1.1\r\nHost: {target.get('host', 'localhost')}\r\n"
-        "Content-Type: text/csv\r\nAccept: application/json\r\n"
+        "Content-Type: application/json\r\nAccept: application/json\r\n"
         + "".join(f"{k}: {v}\r\n" for k, v in target.get("headers", {}).items())
     ).encode()
     return Client(reader, writer, head)
@@ -101,16 +102,26 @@ async def _connect(target: dict) -> Client:
 
 async def _load(target: dict, concurrency: int, requests: int) -> dict:
     clients = [await _connect(target) for _ in range(concurrency)]
-    for client in clients:  # warm each connection (and the server's caches)
+
+    async def warm(client: Client) -> None:
         for _ in range(20):
             assert await client.call(ROW) == 200, f"{target['label']} did not answer 200"
+
+    # All at once: a connection left idle past the server's keep-alive timeout is closed.
+    await asyncio.gather(*(warm(c) for c in clients))
     latencies: list[float] = []
     per_client = requests // concurrency
 
     async def run(client: Client) -> None:
-        for _ in range(per_client):
+        for i in range(per_client):
             start = time.perf_counter()
-            status = await client.call(ROW)
+            try:
+                status = await client.call(ROW)
+            except (OSError, asyncio.IncompleteReadError) as error:
+                raise SystemExit(
+                    f"{target['label']} at concurrency {concurrency} closed a connection after "
+                    f"{i} requests: {error!r}"
+                ) from error
             latencies.append(time.perf_counter() - start)
             assert status == 200, f"{target['label']} answered {status}"
 
@@ -131,13 +142,13 @@ def measure(target: dict, concurrency: int, requests: int) -> dict:
     return asyncio.run(_load(target, concurrency, requests))
 
 
-def start_mlflow(estimator, work: Path) -> tuple[subprocess.Popen | None, int | None]:
+def start_mlflow(kind: str, estimator, work: Path) -> tuple[subprocess.Popen | None, int | None]:
     command = os.environ.get("MLFLOW") or shutil.which("mlflow")
     if not command:
         return None, None
     python = Path(command).parent / "python"
-    model_dir = work / f"mlflow-{id(estimator)}"
-    dumped = work / f"{id(estimator)}.joblib"
+    model_dir = work / f"mlflow-{kind}"
+    dumped = work / f"{kind}.joblib"
     import joblib
 
     joblib.dump(estimator, dumped)
@@ -147,7 +158,8 @@ def start_mlflow(estimator, work: Path) -> tuple[subprocess.Popen | None, int | 
             str(python),
             "-c",
             "import joblib, mlflow.sklearn, sys; "
-            "mlflow.sklearn.save_model(joblib.load(sys.argv[1]), sys.argv[2])",
+            "mlflow.sklearn.save_model(joblib.load(sys.argv[1]), sys.argv[2], "
+            "serialization_format='cloudpickle')",
             str(dumped),
             str(model_dir),
         ],
@@ -162,6 +174,8 @@ def start_mlflow(estimator, work: Path) -> tuple[subprocess.Popen | None, int | 
          "-h", "127.0.0.1", "-p", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        # mlflow starts its server (uvicorn) by name: from its own environment.
+        env={**os.environ, "PATH": f"{python.parent}:{os.environ['PATH']}"},
     )  # fmt: skip
 
     def ping() -> bool:
@@ -180,17 +194,10 @@ def session_headers(platform: Platform, url: str) -> dict[str, str]:
     """A signed-in session's cookies and the same-origin headers the router wants."""
     from django.test import Client as DjangoClient
 
-    client = DjangoClient()
+    client = DjangoClient(HTTP_HOST="localhost")
     client.force_login(platform.user)
-    client.get("/")
-    csrf = client.cookies["csrftoken"].value if "csrftoken" in client.cookies else ""
     cookies = "; ".join(f"{k}={v.value}" for k, v in client.cookies.items())
-    if "csrftoken" not in client.cookies:
-        from django.middleware.csrf import _get_new_csrf_string
-
-        csrf = _get_new_csrf_string()
-        cookies += f"; csrftoken={csrf}"
-    return {"Cookie": cookies, "Origin": url, "X-CSRFToken": csrf}
+    return {"Cookie": cookies, "Origin": url}
 
 
 def deploy(platform: Platform, name: str, uri: str, variant: dict):
@@ -255,11 +262,12 @@ def run_all(args, platform: Platform, url: str, work: Path) -> dict:
         studio = {
             "label": "studio",
             "port": port,
+            "host": f"127.0.0.1:{port}",
             "path": f"/endpoints/{endpoint.name}/invocations",
             "headers": headers,
         }
         direct = {"label": "direct", **instance_target(endpoint)}
-        mlflow_proc, mlflow_port = start_mlflow(estimator, work)
+        mlflow_proc, mlflow_port = start_mlflow(kind, estimator, work)
         mlflow = {"label": "mlflow", "port": mlflow_port, "path": "/invocations"}
         results["models"][kind] = {}
         try:
@@ -302,6 +310,7 @@ def lifecycle(args, platform: Platform, port: int, headers: dict) -> dict:
     target = {
         "label": "studio",
         "port": port,
+        "host": f"127.0.0.1:{port}",
         "path": "/endpoints/cold/invocations",
         "headers": headers,
     }
@@ -315,7 +324,7 @@ def lifecycle(args, platform: Platform, port: int, headers: dict) -> dict:
             started = time.perf_counter()
             status = await client.call(ROW)
             client.writer.close()
-            assert status == 200, f"cold start answered {status}"
+            assert status == 200, f"cold start answered {status}: {client.last_body[:300]!r}"
             return time.perf_counter() - started
 
         colds.append(asyncio.run(first()))

@@ -358,6 +358,8 @@ async def _instance_ready(key: table.RouteKey, route: Route, variant: Variant) -
         if now is None:
             raise ServiceUnavailable(f"Endpoint {route.name} changed while it was starting.")
         if now.targets:
+            # Woken: the next time it scales to zero, the next request must wake it again.
+            _woken.pop((route.endpoint_pk, variant.name), None)
             return now
     raise ModelNotReady(
         f"Variant {variant.name} of endpoint {route.name} had scaled to zero and is starting; "
