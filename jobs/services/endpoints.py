@@ -6,6 +6,7 @@ generation to deploy, desired weights and counts — and enqueues it once the ch
 """
 
 from collections import Counter
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -19,6 +20,7 @@ from jobs.models import Endpoint, EndpointStatus
 from jobs.services.common import MAX_INSTANCE_COUNT, require_profile
 from jobs.services.endpoint_configs import get_endpoint_config
 from metering import usage
+from metering.meters import Meter
 from studio.core.errors import ResourceInUse, ValidationException
 from studio.core.lifecycle import record_creation, transition
 from studio.core.queue import enqueue
@@ -61,9 +63,39 @@ def _admit(domain: Domain, profile: UserProfile, config: dict[str, Any]) -> None
     Domain.objects.select_for_update().filter(pk=domain.pk).values_list("pk").get()
     if domain.status != StudioStatus.IN_SERVICE:
         raise ResourceInUse(f"Domain {domain.domain_id} is {domain.status}; wait until InService.")
-    now = usage.profile_usage(domain.domain_id, profile.name)
+    now = claimed_usage(domain, profile)
     for instance_type, count in _instances_asked(config).items():
         enforce_quotas(profile, now, instance_type=instance_type, instance_count=count)
+
+
+def claimed_usage(domain: Domain, profile: UserProfile) -> usage.Usage:
+    """The profile's usage with its endpoints' instances counted as the endpoints want them,
+    not as they run now: an endpoint still Creating, or between instances, holds its claim
+    (two CreateEndpoint calls in a row must not both fit a quota of one), and an update
+    claims its new instances beside the old ones until they drain."""
+    now = usage.profile_usage(domain.domain_id, profile.name)
+    instances: Counter[str] = Counter(now.instances_by_type)
+    running = Meter.objects.filter(
+        domain_id=domain.domain_id,
+        user_profile=profile.name,
+        kind=Meter.ENDPOINT,
+        ended_at__isnull=True,
+    )
+    for instance_type, count in running.values_list("instance_type", "instance_count"):
+        instances[instance_type] -= count
+    claims = Endpoint.objects.filter(domain=domain, profile=profile).exclude(
+        status__in=(EndpointStatus.FAILED, EndpointStatus.DELETING)
+    )
+    for endpoint in claims:
+        for variant in endpoint.config["ProductionVariants"]:
+            if variant.get("InstanceType"):
+                desired = endpoint.desired.get(variant["VariantName"], {})
+                # An autoscaled variant claims its maximum: the autoscaler may need it.
+                wanted = max(desired.get("count", 0), desired.get("autoscaling", {}).get("max", 0))
+                instances[variant["InstanceType"]] += wanted
+        if endpoint.pending_config:
+            instances.update(_instances_asked(endpoint.pending_config))
+    return replace(now, instances_by_type={k: v for k, v in instances.items() if v > 0})
 
 
 def create_endpoint(actor: User, domain_id: str, request: dict[str, Any]) -> Endpoint:
@@ -242,7 +274,7 @@ def update_endpoint_weights_and_capacities(
                 "DesiredWeightsAndCapacities: at least one variant must keep a weight above 0.",
                 "DesiredWeightsAndCapacities",
             )
-        now = usage.profile_usage(endpoint.domain.domain_id, endpoint.profile.name)
+        now = claimed_usage(endpoint.domain, endpoint.profile)
         for instance_type, count in added.items():
             enforce_quotas(endpoint.profile, now, instance_type=instance_type, instance_count=count)
         endpoint.desired = desired
@@ -331,6 +363,14 @@ def put_scaling_policy(
         raise ValidationException("Cooldowns must be 0 seconds or more.", "ScaleInCooldown")
     with transaction.atomic():
         endpoint = Endpoint.objects.select_for_update().get(pk=endpoint.pk)
+        extra = max_count - endpoint.desired[variant_name]["count"]
+        if extra > 0:
+            enforce_quotas(
+                endpoint.profile,
+                claimed_usage(endpoint.domain, endpoint.profile),
+                instance_type=variant["InstanceType"],
+                instance_count=extra,
+            )
         endpoint.desired[variant_name]["autoscaling"] = {
             "min": min_count,
             "max": max_count,

@@ -610,3 +610,61 @@ def test_weights_and_capacities_change_what_is_desired(alice, domain_id, config)
     )
     assert endpoint.status == "Updating"
     assert endpoint.desired == {"a": {"weight": 3.0, "count": 3}, "b": {"weight": 1.0, "count": 1}}
+
+
+def _one_large(root, domain_id) -> None:
+    create_policy(
+        root,
+        domain_id,
+        name="OneLarge",
+        allow=["sagemaker:*"],
+        max_instances_per_type={"ml.m5.large": 1},
+    )
+    update_user_profile(root, domain_id, "alice", policies=["OneLarge"])
+
+
+def test_endpoints_still_creating_hold_their_instances_against_the_quota(
+    root, alice, domain_id, model
+):
+    _one_large(root, domain_id)
+    endpoint_configs.create_endpoint_config(alice, domain_id, config_request("one", variant("m")))
+    # No worker runs here: the first endpoint stays Creating, with no instance yet.
+    endpoints.create_endpoint(alice, domain_id, {"EndpointName": "e1", "EndpointConfigName": "one"})
+    refused(
+        lambda: endpoints.create_endpoint(
+            alice, domain_id, {"EndpointName": "e2", "EndpointConfigName": "one"}
+        ),
+        ResourceLimitExceeded,
+        "'OneLarge' allows at most 1 ml.m5.large",
+    )
+    assert list(Endpoint.objects.values_list("name", flat=True)) == ["e1"]
+
+
+def test_a_failed_endpoint_holds_no_instances(root, alice, domain_id, model):
+    _one_large(root, domain_id)
+    endpoint_configs.create_endpoint_config(alice, domain_id, config_request("one", variant("m")))
+    endpoints.create_endpoint(alice, domain_id, {"EndpointName": "e1", "EndpointConfigName": "one"})
+    Endpoint.objects.filter(name="e1").update(status=EndpointStatus.FAILED)
+    endpoints.create_endpoint(alice, domain_id, {"EndpointName": "e2", "EndpointConfigName": "one"})
+    assert Endpoint.objects.count() == 2
+
+
+def test_a_scaling_policy_claims_its_maximum_against_the_quota(root, alice, domain_id, model):
+    _one_large(root, domain_id)
+    endpoint_configs.create_endpoint_config(alice, domain_id, config_request("one", variant("m")))
+    endpoints.create_endpoint(alice, domain_id, {"EndpointName": "e1", "EndpointConfigName": "one"})
+    Endpoint.objects.filter(name="e1").update(status=EndpointStatus.IN_SERVICE)
+    refused(
+        lambda: endpoints.put_scaling_policy(
+            alice,
+            domain_id,
+            "e1",
+            "AllTraffic",
+            min_count=1,
+            max_count=3,
+            target_per_instance_per_minute=100,
+        ),
+        ResourceLimitExceeded,
+        "ml.m5.large",
+    )
+    assert "autoscaling" not in Endpoint.objects.get(name="e1").desired["AllTraffic"]
