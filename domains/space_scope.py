@@ -39,9 +39,17 @@ JOB_ACTIONS = frozenset(
         "sagemaker:CreateProcessingJob",
         "sagemaker:DescribeProcessingJob",
         "sagemaker:ListProcessingJobs",
+        "sagemaker:CreateTransformJob",
+        "sagemaker:DescribeTransformJob",
+        "sagemaker:ListTransformJobs",
     }
 )
-JOB_STOPS = frozenset({"sagemaker:StopTrainingJob", "sagemaker:StopProcessingJob"})
+JOB_STOPS = frozenset(
+    {"sagemaker:StopTrainingJob", "sagemaker:StopProcessingJob", "sagemaker:StopTransformJob"}
+)
+# Asking the domain's endpoints for predictions, as the owner's policies allow: like a read, it
+# changes nothing (the requests are billed to the endpoint's owner in any case).
+INVOCATIONS = frozenset({"sagemaker:InvokeEndpoint"})
 
 
 @dataclass(frozen=True)
@@ -55,7 +63,9 @@ class SpaceScope:
     def refusal(self, action: str, space_id: int | None = None) -> str | None:
         """Why this scope refuses `action` (on the space `space_id`, for a space's or an app's
         Describe), or None if it allows it."""
-        if action in DOMAIN_READS or action in SPACE_LISTS or action in JOB_ACTIONS:
+        if any(
+            action in allowed for allowed in (DOMAIN_READS, SPACE_LISTS, JOB_ACTIONS, INVOCATIONS)
+        ):
             return None
         if action in SPACE_DESCRIBES:
             if space_id == self.space_id:
@@ -67,8 +77,8 @@ class SpaceScope:
                 "stops none; stop it from the dashboard or with your own key"
             )
         return (
-            "a shared space's key may only read the domain, its own space and apps, and "
-            "create and read training and processing jobs"
+            "a shared space's key may only read the domain, its own space and apps, create "
+            "and read training, processing and transform jobs, and invoke endpoints"
         )
 
     def denial_message(self, action: str, why: str) -> str:

@@ -108,6 +108,16 @@ PATTERNS_IN_WORDS = {
     "[a-zA-Z0-9]([-.]?[a-zA-Z0-9]){0,62}": "use only letters, digits, and single hyphens or "
     "dots between them",
     "\\S(.*\\S)?": "do not begin or end with a space",
+    # ModelName's (its length is a separate rule: at most 63).
+    "[a-zA-Z0-9]([\\-a-zA-Z0-9]*[a-zA-Z0-9])?": "use only letters, digits and hyphens, and "
+    "begin and end with a letter or digit",
+    # A model package group by name or ARN (ArnOrName), and a version (VersionedArnOrName).
+    "(arn:aws[a-z\\-]*:sagemaker:[a-z0-9\\-]*:[0-9]{12}:[a-z\\-]*\\/)?"
+    "([a-zA-Z0-9]([a-zA-Z0-9-]){0,62})(?<!-)": "give a name of letters, digits and hyphens "
+    "that begins and ends with a letter or digit, at most 63 characters, or an ARN",
+    "(arn:aws[a-z\\-]*:sagemaker:[a-z0-9\\-]*:[0-9]{12}:[a-z\\-]*\\/)?"
+    "([a-zA-Z0-9]([a-zA-Z0-9-]){0,62})(?<!-)(\\/[0-9]{1,9})?": "give a version as "
+    "<group>/<version>, as in churn/3, or its ARN",
 }
 
 

@@ -19,9 +19,13 @@ SCOPE = SpaceScope(space_id=7, space_name="team", domain_name="research")
         "sagemaker:DescribeProcessingJob",
         "sagemaker:ListTrainingJobs",
         "studio:ListDatasets",
+        "sagemaker:CreateTransformJob",
+        "sagemaker:DescribeTransformJob",
+        "sagemaker:ListTransformJobs",
+        "sagemaker:InvokeEndpoint",
     ],
 )
-def test_reads_and_jobs_are_allowed(action):
+def test_reads_jobs_and_invocations_are_allowed(action):
     assert SCOPE.refusal(action) is None
 
 
@@ -47,6 +51,10 @@ def test_only_its_own_space_and_apps_are_described(action):
         "studio:UploadDataset",
         "studio:DeleteDataset",
         "studio:CreatePolicy",
+        "sagemaker:CreateEndpoint",
+        "sagemaker:DeleteEndpoint",
+        "sagemaker:UpdateEndpoint",
+        "sagemaker:CreateModel",
         "sagemaker:SomeActionAddedLater",
     ],
 )
@@ -54,7 +62,10 @@ def test_everything_else_is_refused(action):
     assert "may only read the domain" in SCOPE.refusal(action, 7)
 
 
-@pytest.mark.parametrize("action", ["sagemaker:StopTrainingJob", "sagemaker:StopProcessingJob"])
+@pytest.mark.parametrize(
+    "action",
+    ["sagemaker:StopTrainingJob", "sagemaker:StopProcessingJob", "sagemaker:StopTransformJob"],
+)
 def test_stops_are_refused_saying_why(action):
     assert "does not record which space started a job" in SCOPE.refusal(action)
 
