@@ -77,7 +77,7 @@ def _check_variant(variant: dict[str, Any], field: str, models: set[str]) -> Non
         )
     serverless = variant.get("ServerlessConfig")
     if serverless:
-        if variant.get("InstanceType") or variant.get("InitialInstanceCount"):
+        if variant.get("InstanceType") or variant.get("InitialInstanceCount") is not None:
             _fail(
                 f"{field}: give either ServerlessConfig or InstanceType and "
                 "InitialInstanceCount, not both.",
@@ -95,11 +95,12 @@ def _check_variant(variant: dict[str, Any], field: str, models: set[str]) -> Non
                 f"{field}.ServerlessConfig.ProvisionedConcurrency",
             )
         return
-    if not variant.get("InstanceType") or not variant.get("InitialInstanceCount"):
-        _fail(
-            f"{field} needs InstanceType and InitialInstanceCount (or a ServerlessConfig).",
-            f"{field}.InstanceType",
-        )
+    for needed in ("InstanceType", "InitialInstanceCount"):
+        if variant.get(needed) is None:
+            _fail(
+                f"{field} needs InstanceType and InitialInstanceCount (or a ServerlessConfig).",
+                f"{field}.{needed}",
+            )
     check_instances(variant["InstanceType"], variant["InitialInstanceCount"], field)
     _check_scaling(variant, field)
 

@@ -5,7 +5,7 @@ The worker does the deploying (`jobs/hosting/`): a service records what is wante
 generation to deploy, desired weights and counts — and enqueues it once the change commits.
 """
 
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -16,7 +16,7 @@ from django.db.models import QuerySet
 from domains.models import Domain, StudioStatus, UserProfile
 from domains.permissions import User, authorize, enforce_quotas
 from domains.services.lookup import get_domain
-from jobs.models import Endpoint, EndpointStatus
+from jobs.models import Endpoint, EndpointInstance, EndpointStatus
 from jobs.services.common import MAX_INSTANCE_COUNT, require_profile
 from jobs.services.endpoint_configs import get_endpoint_config
 from metering import usage
@@ -24,7 +24,8 @@ from metering.meters import Meter
 from studio.core.errors import ResourceInUse, ValidationException
 from studio.core.lifecycle import record_creation, transition
 from studio.core.queue import enqueue
-from studio.core.runtime import runtime_name
+from studio.core.runtime import get_runtime, runtime_name
+from studio.core.runtime.base import ContainerError
 from studio.core.shapes import validate
 
 DEPLOY_TASK = "jobs.tasks.deploy_endpoint"
@@ -177,8 +178,8 @@ def list_endpoints(
         endpoints = endpoints.filter(name__icontains=name_contains)
     if status:
         endpoints = endpoints.filter(status=status)
-    if created_after:
-        endpoints = endpoints.filter(created_at__gt=created_after)
+    if created_after:  # at or after, as AWS documents CreationTimeAfter
+        endpoints = endpoints.filter(created_at__gte=created_after)
     if created_before:
         endpoints = endpoints.filter(created_at__lt=created_before)
     key = SORT_KEYS[sort_by]
@@ -380,3 +381,44 @@ def put_scaling_policy(
         }
         endpoint.save(update_fields=["desired"])
     return endpoint
+
+
+# What the endpoint page shows of an instance's container log: its last lines, within this many
+# bytes whatever the container printed (the runtimes keep STUDIO_CONTAINER_LOG_BYTES of it).
+LOG_TAIL_BYTES = 256 * 1024
+MAX_LOG_LINES = 1000
+
+
+def endpoint_logs(
+    actor: User, domain_id: str, name: str, limit_lines: int = 200
+) -> list[tuple[str, list[str]]]:
+    """The end of each of the endpoint's instances' container log, as (label, lines), the
+    newest deployment first: at most `limit_lines` lines and LOG_TAIL_BYTES an instance. The
+    lines are the container's output, as hostile as it may be: a caller shows them escaped."""
+    if isinstance(limit_lines, bool) or not isinstance(limit_lines, int):
+        raise ValidationException("limit_lines must be a whole number.", "limit_lines")
+    if not 1 <= limit_lines <= MAX_LOG_LINES:
+        raise ValidationException(
+            f"limit_lines must be between 1 and {MAX_LOG_LINES}.", "limit_lines"
+        )
+    endpoint = describe_endpoint(actor, domain_id, name)
+    instances = endpoint.instances.select_related("endpoint").order_by("-generation", "pk")
+    return [(instance.label, _log_tail(instance, limit_lines)) for instance in instances]
+
+
+def _log_tail(instance: EndpointInstance, limit_lines: int) -> list[str]:
+    """The last lines of the instance's container log; none for a container that is not
+    there (not started yet, or removed), or a runtime that does not answer."""
+    if not instance.container_id:
+        return []
+    kept: deque[str] = deque()
+    size = 0
+    try:
+        for line in get_runtime(instance.runtime).logs(instance.container_id):
+            kept.append(line)
+            size += len(line.encode()) + 1
+            while len(kept) > limit_lines or size > LOG_TAIL_BYTES:
+                size -= len(kept.popleft().encode()) + 1
+    except (ContainerError, OSError):  # docker's API errors are OSErrors (requests')
+        return []
+    return list(kept)

@@ -67,7 +67,7 @@ def _from_package(actor: User, domain: Domain, container: dict[str, Any], field:
 def _check_container(container: Any, field: str, domain_id: str) -> None:
     if not isinstance(container, dict):
         raise ValidationException(f"{field} must be an object.", field)
-    if container.get("Mode", "SingleModel") != "SingleModel":
+    if (container.get("Mode") or "SingleModel") != "SingleModel":
         raise ValidationException(f"{field}.Mode: only SingleModel is supported.", f"{field}.Mode")
     if container.get("ModelDataSource"):
         raise ValidationException(

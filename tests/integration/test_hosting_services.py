@@ -361,7 +361,7 @@ CONFIG_CASES = {
     ),
     "a null instance count": (
         {"ProductionVariants": [variant("m", InitialInstanceCount=None)]},
-        "ProductionVariants[0].InstanceType",
+        "ProductionVariants[0].InitialInstanceCount",
         "needs InstanceType and InitialInstanceCount",
     ),
     "data capture to a host path": (
