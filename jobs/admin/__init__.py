@@ -2,6 +2,6 @@
 (`domains.admin`, whose docstring gives its rules). This package only imports them, so that
 Django's admin autodiscovery registers them."""
 
-from jobs.admin import images, training_jobs
+from jobs.admin import endpoints, images, training_jobs
 
-__all__ = ["images", "training_jobs"]
+__all__ = ["endpoints", "images", "training_jobs"]

@@ -7,16 +7,18 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
-from jobs.models import ProcessingJob, TrainingJob
+from jobs.models import ProcessingJob, TrainingJob, TransformJob
 from jobs.processing import workspace as processing_workspace
 from jobs.training import logs
 from jobs.training import workspace as training_workspace
+from jobs.transform import workspace as transform_workspace
 from studio.core.errors import ResourceNotFound
 
-Job = TrainingJob | ProcessingJob
+Job = TrainingJob | ProcessingJob | TransformJob
 JOB_DIRS: dict[type, Callable[[str, str], Path]] = {
     TrainingJob: training_workspace.job_dir,
     ProcessingJob: processing_workspace.job_dir,
+    TransformJob: transform_workspace.job_dir,
 }
 
 

@@ -1,6 +1,6 @@
 """Endpoints in the dashboard: the list, an endpoint's page (status and why it failed, variants,
-instances, cost so far, charts, Try it), Update (another config, or new
-weights and counts), Delete, the JSON its charts poll, and Deploy, which lands on the new
+instances, cost so far, charts, Try it, its instances' container logs), Update (another config,
+or new weights and counts), Delete, the JSON its charts poll, and Deploy, which lands on the new
 endpoint's page. Every read and change goes through `jobs.services`, which decides who may do
 what; a page offers only the buttons the service would allow."""
 
@@ -28,6 +28,7 @@ from jobs.services.endpoint_configs import list_endpoint_configs
 from jobs.services.endpoints import (
     delete_endpoint,
     describe_endpoint,
+    endpoint_logs,
     list_endpoints,
     update_endpoint,
     update_endpoint_weights_and_capacities,
@@ -56,6 +57,8 @@ MOVING = frozenset(
 # How far back the charts look, and the width of a point, in seconds.
 CHART_SECONDS = 300
 CHART_STEP = 5
+# How many of each instance's last log lines the page shows.
+LOG_LINES = 200
 
 
 def invocation_url(endpoint: Endpoint) -> str:
@@ -194,6 +197,12 @@ def _page(
         "invoke_url": invocation_url(endpoint),
         "sample_row": _sample_row(request, endpoint),
         "chart_seconds": CHART_SECONDS,
+        # Escaped where the page shows it: the text is the containers' output.
+        "logs": [
+            (label, "\n".join(lines))
+            for label, lines in endpoint_logs(user, domain.domain_id, endpoint.name, LOG_LINES)
+        ],
+        "log_lines": LOG_LINES,
         **endpoint_cost(endpoint),
     }
     return render(request, "dashboard/endpoints_detail.html", context)
