@@ -4,7 +4,6 @@ the SageMaker SDK's `deploy()` run here. What is deployed is the worker's (jobs/
 Describe reads what the services recorded and the instances the worker runs."""
 
 from collections import Counter
-from datetime import UTC, datetime
 from typing import Any
 
 from django.db.models import QuerySet
@@ -16,7 +15,7 @@ from jobs.services.images import resolve_image
 from studio.core.errors import ValidationException
 from studio.core.shapes import shape
 from studio.web.api.auth import Caller
-from studio.web.api.registry import listing, operation, timestamp, without_none
+from studio.web.api.registry import listing, moment, operation, timestamp, without_none
 
 # SortBy of ListModels and ListEndpointConfigs (ListEndpoints' is the service's).
 SORT_FIELDS = {"Name": "name", "CreationTime": "created_at"}
@@ -28,28 +27,9 @@ def _echo(request: dict[str, Any], response_shape: str) -> dict[str, Any]:
     return {key: value for key, value in request.items() if key in members}
 
 
-def _moment(params: dict[str, Any], field: str) -> datetime | None:
-    """A timestamp filter: seconds since the epoch, as botocore sends it, or ISO 8601."""
-    value = params.get(field)
-    if value is None:
-        return None
-    try:
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return datetime.fromtimestamp(value, UTC)
-        if isinstance(value, str):
-            moment = datetime.fromisoformat(value)
-            return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    except (ValueError, OverflowError, OSError):
-        pass
-    raise ValidationException(
-        f"{field} must be a timestamp: seconds since the epoch or an ISO 8601 date and time.",
-        field,
-    )
-
-
 def _created_between(items: QuerySet, params: dict[str, Any]) -> QuerySet:
     """CreationTimeAfter (at or after, as SageMaker documents it) and CreationTimeBefore."""
-    after, before = _moment(params, "CreationTimeAfter"), _moment(params, "CreationTimeBefore")
+    after, before = moment(params, "CreationTimeAfter"), moment(params, "CreationTimeBefore")
     if after:
         items = items.filter(created_at__gte=after)
     if before:
@@ -316,8 +296,8 @@ def list_endpoints(caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
         sort_order=params.get("SortOrder", "Descending"),
     )
     found = _created_between(found, params)
-    modified_after = _moment(params, "LastModifiedTimeAfter")
-    modified_before = _moment(params, "LastModifiedTimeBefore")
+    modified_after = moment(params, "LastModifiedTimeAfter")
+    modified_before = moment(params, "LastModifiedTimeBefore")
     if modified_after:
         found = found.filter(last_modified_at__gt=modified_after)
     if modified_before:

@@ -1,33 +1,13 @@
 """The model registry: SageMaker's ModelPackageGroup and ModelPackage operations, so that boto3
 code and the SageMaker SDK's `model.register(...)` and `ModelPackage` work here."""
 
-from datetime import UTC, datetime
 from typing import Any
 
 from jobs.models import ModelPackage, ModelPackageGroup
 from jobs.services import registry
-from studio.core.errors import ValidationException
 from studio.core.shapes import shape
 from studio.web.api.auth import Caller
-from studio.web.api.registry import listing, operation, timestamp, without_none
-
-
-def _moment(params: dict[str, Any], field: str) -> datetime | None:
-    """A timestamp member as botocore sends it (seconds since the epoch), or ISO 8601."""
-    value = params.get(field)
-    if value is None:
-        return None
-    try:
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return datetime.fromtimestamp(value, UTC)
-        if isinstance(value, str):
-            moment = datetime.fromisoformat(value)
-            return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    except (ValueError, OverflowError, OSError):
-        pass
-    raise ValidationException(
-        f"{field} must be a timestamp: seconds since the epoch or ISO 8601.", field
-    )
+from studio.web.api.registry import listing, moment, operation, timestamp, without_none
 
 
 def _group_summary(group: ModelPackageGroup) -> dict[str, Any]:
@@ -65,8 +45,8 @@ def list_model_package_groups(caller: Caller, params: dict[str, Any]) -> dict[st
         caller.user,
         caller.domain_id,
         name_contains=params.get("NameContains"),
-        created_after=_moment(params, "CreationTimeAfter"),
-        created_before=_moment(params, "CreationTimeBefore"),
+        created_after=moment(params, "CreationTimeAfter"),
+        created_before=moment(params, "CreationTimeBefore"),
         sort_by=params.get("SortBy"),
         sort_order=params.get("SortOrder"),
     )
@@ -139,8 +119,8 @@ def list_model_packages(caller: Caller, params: dict[str, Any]) -> dict[str, Any
         group=group,
         approval_status=params.get("ModelApprovalStatus"),
         name_contains=params.get("NameContains"),
-        created_after=_moment(params, "CreationTimeAfter"),
-        created_before=_moment(params, "CreationTimeBefore"),
+        created_after=moment(params, "CreationTimeAfter"),
+        created_before=moment(params, "CreationTimeBefore"),
         sort_by=params.get("SortBy"),
         sort_order=params.get("SortOrder"),
         package_type=package_type,

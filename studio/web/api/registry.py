@@ -4,7 +4,7 @@ domain, pages of results and timestamps as boto3 reads them."""
 import base64
 import binascii
 from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from studio.core.errors import ResourceNotFound, ValidationException
@@ -32,6 +32,26 @@ def domain_of(caller: Caller, domain_id: str) -> str:
     if domain_id != caller.domain_id:
         raise ResourceNotFound(f"Domain {domain_id} does not exist.")
     return domain_id
+
+
+def moment(params: dict[str, Any], field: str) -> datetime | None:
+    """A timestamp member of a request: seconds since the epoch, as botocore sends it, or ISO
+    8601; None when absent."""
+    value = params.get(field)
+    if value is None:
+        return None
+    try:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return datetime.fromtimestamp(value, UTC)
+        if isinstance(value, str):
+            parsed = datetime.fromisoformat(value)
+            return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    except (ValueError, OverflowError, OSError):
+        pass
+    raise ValidationException(
+        f"{field} must be a timestamp: seconds since the epoch or an ISO 8601 date and time.",
+        field,
+    )
 
 
 def timestamp(value: datetime | None) -> float | None:
