@@ -5,7 +5,7 @@ job's page does, and how its form starts a job."""
 
 import asyncio
 import functools
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import datetime
 from typing import Any, BinaryIO
 
@@ -92,9 +92,17 @@ def job_view(kind: JobKind) -> Callable[[View], View]:
     return decorate
 
 
-def page_view(kind: JobKind, template: str, context_of: Callable[[Any], dict[str, Any]]) -> View:
+def page_view(
+    kind: JobKind,
+    template: str,
+    context_of: Callable[[Any], dict[str, Any]],
+    offers: Mapping[str, tuple[str, ...]] | None = None,
+) -> View:
     """The view of a job's page: what every job's page shows (dashboard/job_page.html, which
-    `template` extends) and what `context_of(job)` adds for its kind."""
+    `template` extends) and what `context_of(job)` adds for its kind. `offers` names the
+    page's buttons that make the viewer's own resources from the job, each with the actions
+    its service asks: the page is told (True or False, under that name) whether the viewer's
+    policy allows them all in the job's domain, whoever owns the job."""
 
     @login_required
     @job_view(kind)
@@ -122,6 +130,8 @@ def page_view(kind: JobKind, template: str, context_of: Callable[[Any], dict[str
                 owner=job.profile,
             ),
         }
+        for name, actions in (offers or {}).items():
+            context[name] = all(may(request.user, a, domain=job.domain) for a in actions)
         return render(request, template, context | context_of(job))
 
     return job_detail

@@ -139,7 +139,18 @@ def _page_context(job: TrainingJob) -> dict[str, Any]:
     }
 
 
-job_detail = page_view(TRAINING, "dashboard/jobs_detail.html", _page_context)
+# A completed job's model, made into the viewer's own resources: each button is offered to whom
+# its service would allow it (Deploy makes a model, a config and an endpoint).
+MODEL_OFFERS = {
+    "may_create_model": ("sagemaker:CreateModel",),
+    "may_register": ("sagemaker:CreateModelPackage",),
+    "may_deploy": (
+        "sagemaker:CreateModel",
+        "sagemaker:CreateEndpointConfig",
+        "sagemaker:CreateEndpoint",
+    ),
+}
+job_detail = page_view(TRAINING, "dashboard/jobs_detail.html", _page_context, MODEL_OFFERS)
 job_stop = stop_view(TRAINING)
 job_log = log_view(TRAINING)
 job_new = form_view(TRAINING, TrainingJobForm, "dashboard/jobs_new.html")
