@@ -1,19 +1,22 @@
 // The hosting pages' script; each part runs on the page that has its element.
 //
-//   #endpoint      an endpoint's page: polls its metrics view every 2 s for the status (badge,
-//                  and the server-rendered regions swapped in from a fresh copy of the page when
-//                  it moves on) and the invocation charts (rate, p50 and p99 latency, errors),
-//                  drawn with chart.js's StudioChart
+//   #endpoint      an endpoint's page: follows the endpoint's and its instances' events on the
+//                  dashboard's websocket (it subscribes to the endpoint; live.js sets the badge),
+//                  swapping the server-rendered regions in from a fresh copy of the page when
+//                  one comes; polls its metrics view every 2 s for the invocation charts (rate,
+//                  p50 and p99 latency, errors), drawn with chart.js's StudioChart, whose answer
+//                  also carries the status: a change the socket missed is caught there
 //   #try-form      Try it: sends the body to the endpoint through the router, signed in as the
 //                  user (session cookie and CSRF token), and shows the status, the variant that
 //                  answered, the latency and the body, or what went wrong in words
-//   #endpoint-list the list: polls the statuses of the domain's endpoints every 5 s
+//   #endpoint-list the list: nothing here; its badges follow the websocket (live.js)
 //   #deploy-form   Deploy: shows the fields of the hosting chosen (instances or serverless)
 (function () {
   "use strict";
 
   var POLL_MS = 2000;
-  var LIST_POLL_MS = 5000;
+  // Events come in bursts (an update starts several instances): one fresh copy for a burst.
+  var REFRESH_DELAY_MS = 300;
 
   function setBadges(resourceId, status) {
     document.querySelectorAll('[data-status-of="Endpoint:' + CSS.escape(resourceId) + '"]')
@@ -46,7 +49,7 @@
       });
     };
 
-    // The page's regions as the server renders them now.
+    // The page's regions as the server renders them now; one the user is typing in is left.
     var refreshRegions = function () {
       return fetch(location.href, { credentials: "same-origin" })
         .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
@@ -54,20 +57,59 @@
           var fresh = new DOMParser().parseFromString(html, "text/html");
           fresh.querySelectorAll("[data-region]").forEach(function (region) {
             var current = root.querySelector('[data-region="' + region.dataset.region + '"]');
-            if (current) current.replaceWith(document.importNode(region, true));
+            if (current && !current.contains(document.activeElement)) {
+              current.replaceWith(document.importNode(region, true));
+            }
           });
         });
     };
+    var pending = null;
+    var scheduleRefresh = function () {
+      if (pending) return;
+      pending = setTimeout(function () {
+        pending = null;
+        refreshRegions().catch(function () { /* the next change repairs it */ });
+      }, REFRESH_DELAY_MS);
+    };
+    var statusMoved = function (status) {
+      if (status === root.dataset.status) return;
+      root.dataset.status = status;
+      // "Being created", "Updating": the flash told what a click started, which is over.
+      document.querySelectorAll(".endpoint-flash").forEach(function (flash) { flash.remove(); });
+      setBadges(root.dataset.resource, status);
+      scheduleRefresh();
+    };
 
     var timer = null;
+    var gone = function () {
+      note.hidden = false;
+      note.textContent = "This endpoint no longer exists.";
+      setBadges(root.dataset.resource, "Deleted");
+      clearInterval(timer);
+    };
+    var instancesOf = root.dataset.resource + "/";
+    document.addEventListener("studio:event", function (e) {
+      var event = e.detail;
+      if (event.kind === "subscribed" && event.subscribe === root.dataset.subscribe) {
+        root.dataset.subscribed = "true"; // from now on, nothing of the endpoint is missed
+      } else if (event.resource_type === "Endpoint" && event.resource_id === root.dataset.resource) {
+        if (event.kind === "deleted") return gone();
+        if (event.status) statusMoved(event.status);
+        if (event.kind !== "status") scheduleRefresh(); // updated: new weights or counts
+      } else if (event.resource_type === "EndpointInstance" &&
+                 event.resource_id.indexOf(instancesOf) === 0) {
+        scheduleRefresh();
+      }
+    });
+    // Back after a lost connection: what changed meanwhile came to no one.
+    document.addEventListener("studio:live", function (e) {
+      if (e.detail.reconnected) scheduleRefresh();
+    });
     var poll = function () {
       fetch(root.dataset.metrics, { credentials: "same-origin" })
         .then(function (r) {
           if (r.status === 404) {
-            note.hidden = false;
-            note.textContent = "This endpoint no longer exists.";
-            setBadges(root.dataset.resource, "Deleted");
-            clearInterval(timer);
+            gone();
             return null;
           }
           return r.ok ? r.json() : null;
@@ -77,13 +119,7 @@
           note.hidden = !data.unavailable;
           note.textContent = data.unavailable || "";
           drawSeries(data.series);
-          if (data.status !== root.dataset.status) {
-            root.dataset.status = data.status;
-            // "Being created", "Updating": the flash told what a click started, which is over.
-            document.querySelectorAll(".endpoint-flash").forEach(function (flash) { flash.remove(); });
-            setBadges(root.dataset.resource, data.status);
-            refreshRegions().catch(function () { /* the next change repairs it */ });
-          }
+          statusMoved(data.status);
         })
         .catch(function () { /* offline for a moment: the next poll catches up */ });
     };
@@ -150,26 +186,6 @@
           button.textContent = "Send";
         });
     });
-  }
-
-  // --- The list -------------------------------------------------------------------------------
-  var list = document.getElementById("endpoint-list");
-  if (list && list.querySelector("[data-endpoint]")) {
-    setInterval(function () {
-      fetch(list.dataset.statuses, { credentials: "same-origin" })
-        .then(function (r) { return r.ok ? r.json() : {}; })
-        .then(function (statuses) {
-          list.querySelectorAll("[data-endpoint]").forEach(function (row) {
-            var now = statuses[row.dataset.endpoint];
-            var badge = row.querySelector("[data-status-of]");
-            if (now && badge) {
-              badge.textContent = now.status;
-              badge.dataset.status = now.status;
-            }
-          });
-        })
-        .catch(function () { /* the next poll catches up */ });
-    }, LIST_POLL_MS);
   }
 
   // --- Deploy ---------------------------------------------------------------------------------

@@ -64,12 +64,19 @@
     UserProfile: "User profile",
     TrainingJob: "Training job",
     ProcessingJob: "Processing job",
+    TransformJob: "Transform job",
+    Dataset: "Dataset",
+    Model: "Model",
+    Endpoint: "Endpoint",
+    ModelPackageGroup: "Model group",
+    ModelPackage: "Model version",
   };
 
   function describe(event) {
     if (event.resource_type === "Domain") return NAMES.Domain;
     var name = NAMES[event.resource_type] || event.resource_type;
-    return name + " " + event.resource_id.split("/").pop();
+    // The id is "<domain id>/<name>" ("<domain id>/<group>/<version>" for a model version).
+    return name + " " + event.resource_id.split("/").slice(1).join("/");
   }
 
   function matching(attribute, key) {
@@ -142,8 +149,9 @@
       });
     }
     // Changes the page cannot patch in place (new rows, edited settings) are offered as a reload.
-    // An app is followed in place by its space's page (spaces.js): nothing to reload for.
-    if (event.resource_type === "App") return;
+    // An app is followed in place by its space's page (spaces.js), an endpoint's instance by
+    // the endpoint's page (endpoint.js): nothing to reload for.
+    if (event.resource_type === "App" || event.resource_type === "EndpointInstance") return;
     if (event.kind === "created" || event.kind === "updated" || event.kind === "deleted") {
       notify(describe(event) + " was " + event.kind + ".");
     }

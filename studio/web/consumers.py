@@ -18,6 +18,10 @@ from django.urls import reverse
 from domains.models import UserProfile
 from domains.services import describe_space, describe_user_profile
 from jobs.services import describe_dataset, describe_processing_job, describe_training_job
+from jobs.services.endpoints import describe_endpoint
+from jobs.services.hosted_models import describe_model
+from jobs.services.registry import describe_model_package, describe_model_package_group
+from jobs.services.transform import describe_transform_job
 from studio.core.errors import StudioError
 from studio.core.events import domain_group, profile_group, resource_group
 
@@ -28,7 +32,8 @@ MAX_SUBSCRIPTIONS = 20
 
 def _in_domain(describe: Callable) -> Callable:
     """A job's or a space's id is "<domain id>/<name>" (names are unique per domain): its
-    page watches it in that domain, which the Describe service checks the user may see."""
+    page watches it in that domain, which the Describe service checks the user may see. A
+    model package's name is "<group>/<version>", which its Describe takes as it is."""
 
     def describe_by_id(user, resource_id: str):
         domain_id, _, name = resource_id.partition("/")
@@ -38,15 +43,22 @@ def _in_domain(describe: Callable) -> Callable:
 
 
 # Resource type → the Describe service that decides who may watch it, or see its events.
+# An endpoint's group also carries its instances' events (EndpointInstance, sent to nobody
+# else): its page subscribes to follow them. A group's carries its versions'.
 DESCRIBERS: dict[str, Callable] = {
     "TrainingJob": _in_domain(describe_training_job),
     "ProcessingJob": _in_domain(describe_processing_job),
+    "TransformJob": _in_domain(describe_transform_job),
     "Space": _in_domain(describe_space),
+    "Endpoint": _in_domain(describe_endpoint),
+    "ModelPackageGroup": _in_domain(describe_model_package_group),
 }
 # Types the domain's group also carries, whose events a user may see but not subscribe to.
 SEEN_ONLY: dict[str, Callable] = {
     "Dataset": _in_domain(describe_dataset),
     "UserProfile": _in_domain(describe_user_profile),
+    "Model": _in_domain(describe_model),
+    "ModelPackage": _in_domain(describe_model_package),
 }
 
 
