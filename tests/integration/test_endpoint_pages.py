@@ -8,6 +8,7 @@ Endpoints and instances the pages show are rows created directly, as the service
 worker would leave them: what a page shows does not need a container to run. Deploy goes
 through the services (the worker it asks to deploy is not waited for)."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -129,6 +130,8 @@ def test_deploy_from_a_completed_job_makes_model_config_and_endpoint_and_shows_i
     form = html_of(client, f"{DEPLOY}?job=churn-job")
     assert 'value="churn-job"' in form  # the names start as the job's
     assert "ml.m5.large · 2 vCPU, 8 GiB · $0.115/h" in form
+    # An endpoint nobody calls stops costing unless its deployer chose otherwise.
+    assert re.search(r'<input[^>]*name="scale_to_zero"[^>]*checked', form)
 
     response = client.post(
         f"{DEPLOY}?job=churn-job",

@@ -74,11 +74,13 @@ class DeployForm(forms.Form):
     # Always sent (the list has no empty choice); serverless ignores it.
     instance_type = forms.ChoiceField(label="Instance type")
     instance_count = forms.IntegerField(label="Instance count", min_value=1, initial=1)
+    # On by default: an endpoint nobody calls should stop costing without anyone remembering.
     scale_to_zero = forms.BooleanField(
         label="Scale to zero when idle",
         required=False,
-        help_text="No instance runs (and none is billed) while nothing is asked; the first "
-        "request then waits for one to start.",
+        initial=True,
+        help_text="After a few idle minutes no instance runs (and none is billed); the next "
+        "request waits about two seconds for one to start.",
     )
     max_instance_count = forms.IntegerField(
         label="Max instance count",
