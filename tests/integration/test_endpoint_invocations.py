@@ -4,6 +4,7 @@ deploying it, updates under a client that never stops calling, a container kille
 scaling to zero and back, and autoscaling. The beat's tick (`scaling.tend`) is called by the
 tests, at their pace."""
 
+import base64
 import io
 import json
 import threading
@@ -251,3 +252,92 @@ def test_autoscaling_adds_an_instance_under_load_and_removes_it_after(
     wait_for(scaled_in, 60, "back to one instance once the load stopped")
     endpoint.refresh_from_db()
     assert endpoint.status == "InService"
+
+
+def test_two_variants_weighted_3_to_1_split_requests_pins_hold_and_captures_match(
+    runtime, client, alice, alice_profile, iris
+):
+    from studio.core.storage import artifact_store, domain_bucket
+
+    domain_id = alice_profile.domain.domain_id
+    destination = f"s3://{domain_bucket(domain_id)}/capture"
+    capture = {
+        "EnableCapture": True,
+        "InitialSamplingPercentage": 100,
+        "DestinationS3Uri": destination,
+        "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}],
+        "CaptureContentTypeHeader": {"CsvContentTypes": ["text/csv"]},
+    }
+    variants = [
+        variant("iris", "Heavy", InitialVariantWeight=3.0),
+        variant("iris", "Light", InitialVariantWeight=1.0),
+    ]
+    endpoint = settled(
+        make_endpoint(alice, domain_id, "split", variants, DataCaptureConfig=capture)
+    )
+    assert endpoint.status == "InService", endpoint.failure_reason
+    counts = Counter(invoke(client, "split", ROWS[:1])[1] for _ in range(400))
+    # 300 expected on Heavy; a binomial's standard deviation here is under 9.
+    assert 255 <= counts["Heavy"] <= 345, counts
+    assert counts["Heavy"] + counts["Light"] == 400
+    for _ in range(20):
+        assert invoke(client, "split", TargetVariant="Light")[1] == "Light"
+    store = artifact_store()
+
+    def captured() -> list[dict]:
+        return [
+            json.loads(line)
+            for stored in store.list(destination)
+            for line in store.open(stored.uri).read().decode().splitlines()
+        ]
+
+    wait_for(lambda: len(captured()) == 420, 30, "420 captured invocations")
+    records = captured()
+    assert {r["captureData"]["endpointInput"]["data"] for r in records} == {
+        csv(ROWS[:1]),
+        csv(ROWS),
+    }
+    pinned = [r for r in records if r["captureData"]["endpointInput"]["data"] == csv(ROWS)]
+    assert len(pinned) == 20
+    for record in pinned:
+        assert record["eventVersion"] == "0"
+        assert record["captureData"]["endpointInput"]["encoding"] == "CSV"
+        answer = record["captureData"]["endpointOutput"]
+        # application/json is not among CaptureContentTypeHeader's types: kept as base64.
+        assert answer["encoding"] == "BASE64"
+        output = json.loads(base64.b64decode(answer["data"]))
+        assert output["predictions"] == iris.predict(ROWS).tolist()
+    for stored in store.list(destination):
+        # SageMaker's layout: <prefix>/<endpoint>/<variant>/yyyy/mm/dd/hh/<file>.jsonl
+        parts = stored.uri.removeprefix(destination + "/").split("/")
+        endpoint_name, variant_name, *date, _ = parts
+        assert endpoint_name == "split" and variant_name in {"Heavy", "Light"}
+        assert [len(part) for part in date] == [4, 2, 2, 2]
+        assert all(part.isdigit() for part in date)
+
+
+def test_bad_invocations_are_clear_errors_from_the_real_container(
+    runtime, client, alice, alice_profile, iris
+):
+    domain_id = alice_profile.domain.domain_id
+    settled(make_endpoint(alice, domain_id, "strict", [variant("iris")]))
+
+    def refused(**params) -> ClientError:
+        with pytest.raises(ClientError) as caught:
+            client.invoke_endpoint(EndpointName="strict", **params)
+        return caught.value
+
+    wrong_type = refused(Body=b"\x00\x01", ContentType="image/png")
+    assert wrong_type.response["Error"]["Code"] == "ModelError"
+    assert "text/csv" in wrong_type.response["Error"]["Message"]
+    malformed = refused(Body="1.0,abc,3\n4,5", ContentType="text/csv")
+    assert malformed.response["Error"]["Code"] == "ModelError"
+    assert "line 1" in malformed.response["Error"]["Message"]
+    too_big = refused(Body=b"1," * (7 * 2**20 // 2), ContentType="text/csv")
+    assert too_big.response["Error"]["Code"] == "ValidationError"
+    assert "6 MB" in too_big.response["Error"]["Message"]
+    with pytest.raises(ClientError) as missing:
+        client.invoke_endpoint(EndpointName="nosuch", Body="1")
+    assert "Endpoint nosuch of account" in missing.value.response["Error"]["Message"]
+    # And the endpoint still answers.
+    assert invoke(client, "strict")[0] == iris.predict(ROWS).tolist()

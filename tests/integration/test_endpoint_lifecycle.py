@@ -248,3 +248,16 @@ def _containers_of(runtime: str, endpoint: Endpoint) -> list:
         for c in get_runtime(runtime).list_managed()
         if c.labels.get("studio.endpoint") == endpoint.resource_id
     ]
+
+
+def test_a_corrupt_model_archive_fails_the_endpoint_saying_so_and_nothing_runs(
+    runtime, alice, alice_profile
+):
+    put(MODEL_URI, b"\x1f\x8b\x08\x00 certainly not a whole gzip stream")
+    domain_id = alice_profile.domain.domain_id
+    make_model(alice, domain_id, "corrupt", MODEL_URI)
+    endpoint = settled(make_endpoint(alice, domain_id, "corrupt-ep", [variant("corrupt")]))
+    assert endpoint.status == "Failed"
+    assert "not a readable tar archive" in endpoint.failure_reason
+    assert not EndpointInstance.objects.exists()
+    assert not _containers_of(runtime, endpoint)
