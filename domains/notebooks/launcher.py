@@ -243,7 +243,7 @@ def launch(
     while not server_answers(rundir / SOCKET_NAME, prefix, token, space.home_uid):
         status = runtime.status(container_id)
         if status.state != State.RUNNING or time.monotonic() > deadline:
-            tail = "\n".join(list(runtime.logs(container_id))[-20:])
+            tail = "\n".join(runtime.tail(container_id, 20))
             if LCC_FAILED in tail:
                 name = app.resource_spec["LifecycleConfigArn"].rsplit("/", 1)[-1]
                 why = f"Lifecycle configuration {name} failed (exit code {status.exit_code})"

@@ -210,7 +210,7 @@ def log_tail(instance: EndpointInstance, lines: int = LOG_TAIL_LINES) -> str:
     if not instance.container_id:
         return ""
     try:
-        return "\n".join(list(get_runtime(instance.runtime).logs(instance.container_id))[-lines:])
+        return "\n".join(get_runtime(instance.runtime).tail(instance.container_id, lines))
     except ContainerError:
         return ""
 

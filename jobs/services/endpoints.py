@@ -5,7 +5,7 @@ The worker does the deploying (`jobs/hosting/`): a service records what is wante
 generation to deploy, desired weights and counts — and enqueues it once the change commits.
 """
 
-from collections import Counter, deque
+from collections import Counter
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -383,9 +383,8 @@ def put_scaling_policy(
     return endpoint
 
 
-# What the endpoint page shows of an instance's container log: its last lines, within this many
-# bytes whatever the container printed (the runtimes keep STUDIO_CONTAINER_LOG_BYTES of it).
-LOG_TAIL_BYTES = 256 * 1024
+# The most lines the endpoint page asks of an instance's log (the runtimes' tail reads at most
+# TAIL_BYTES back from its end, whatever the container printed).
 MAX_LOG_LINES = 1000
 
 
@@ -393,8 +392,8 @@ def endpoint_logs(
     actor: User, domain_id: str, name: str, limit_lines: int = 200
 ) -> list[tuple[str, list[str]]]:
     """The end of each of the endpoint's instances' container log, as (label, lines), the
-    newest deployment first: at most `limit_lines` lines and LOG_TAIL_BYTES an instance. The
-    lines are the container's output, as hostile as it may be: a caller shows them escaped."""
+    newest deployment first: at most `limit_lines` lines an instance, read from the log's end.
+    The lines are the container's output, as hostile as it may be: shown escaped."""
     if isinstance(limit_lines, bool) or not isinstance(limit_lines, int):
         raise ValidationException("limit_lines must be a whole number.", "limit_lines")
     if not 1 <= limit_lines <= MAX_LOG_LINES:
@@ -411,14 +410,7 @@ def _log_tail(instance: EndpointInstance, limit_lines: int) -> list[str]:
     there (not started yet, or removed), or a runtime that does not answer."""
     if not instance.container_id:
         return []
-    kept: deque[str] = deque()
-    size = 0
     try:
-        for line in get_runtime(instance.runtime).logs(instance.container_id):
-            kept.append(line)
-            size += len(line.encode()) + 1
-            while len(kept) > limit_lines or size > LOG_TAIL_BYTES:
-                size -= len(kept.popleft().encode()) + 1
+        return get_runtime(instance.runtime).tail(instance.container_id, limit_lines)
     except (ContainerError, OSError):  # docker's API errors are OSErrors (requests')
         return []
-    return list(kept)

@@ -105,3 +105,15 @@ def test_a_line_without_newline_is_cut(docker_runtime):
     lines = list(runtime.logs(container_id))
     assert lines[0] == "x" * 16 * 1024 + " [Studio: line cut at 16 KiB]"
     assert lines[1:] == ["after"]
+
+
+def test_tail_reads_the_last_lines_from_the_end_of_a_long_log(docker_runtime):
+    runtime, started = docker_runtime
+    script = "import sys\nfor i in range(200000): print('line', i)\nprint('x' * 100000)"
+    container_id = runtime.start(spec(command=["python", "-c", script]))
+    started.append(container_id)
+    runtime.wait(container_id, timeout=60)
+    last = runtime.tail(container_id, 3)
+    assert last[:2] == ["line 199998", "line 199999"]
+    assert last[2].startswith("x" * 1000) and last[2].endswith("[Studio: line cut at 16 KiB]")
+    assert runtime.tail("no-such-container", 3) == []

@@ -393,3 +393,12 @@ def test_the_log_stops_growing_at_its_cap_and_the_container_runs_on(runtime, set
     lines = list(runtime.logs(cid))
     assert lines[0].endswith("[Studio: line cut at 16 KiB]") and len(lines[0]) < 17 * 1024
     assert lines[-1] == "[Studio: output beyond 1 MiB was dropped]"
+
+
+def test_tail_reads_the_last_lines_from_the_end_of_a_long_log(runtime):
+    cid = runtime.start(python("for i in range(200000): print('line', i)\nprint('x' * 100000)"))
+    runtime.wait(cid, timeout=60)
+    last = runtime.tail(cid, 3)
+    assert last[:2] == ["line 199998", "line 199999"]
+    assert last[2].startswith("x" * 1000) and last[2].endswith("[Studio: line cut at 16 KiB]")
+    assert runtime.tail(cid, 0) == []

@@ -23,6 +23,8 @@ LABEL_DEPLOYMENT = "studio.deployment"  # STUDIO_REDIS_PREFIX: which Studio owns
 # A longer line is cut here and the rest of it, up to its newline, dropped: a container that
 # prints without newlines cannot make the worker buffer more than this.
 MAX_LINE_BYTES = 16 * 1024
+# The most a tail reads back from the end of a log, whatever the lines asked.
+TAIL_BYTES = 256 * 1024
 LINE_CUT = f" [Studio: line cut at {MAX_LINE_BYTES // 1024} KiB]"
 
 
@@ -106,6 +108,15 @@ def split_lines(chunks: Iterable[bytes]) -> Iterator[str]:
         yield _line(pending)
 
 
+def last_lines(data: bytes, lines: int, *, cut_at_start: bool) -> list[str]:
+    """The last `lines` lines of `data`, the end of a log; with `cut_at_start` its first line is
+    a part (the read began inside it) and is dropped."""
+    found = list(split_lines([data]))
+    if cut_at_start and found:
+        found = found[1:]
+    return found[-lines:] if lines > 0 else []
+
+
 def tmpfs_bytes(memory_bytes: int | None) -> int:
     """The size of a container's /tmp (and of its /dev/shm): STUDIO_TMPFS_BYTES, or else half
     its memory, since tmpfs pages count against the memory limit of whoever writes them."""
@@ -156,6 +167,11 @@ class Runtime(abc.ABC):
         and the cursor to continue from. Returns at once: a watcher reads a little on each
         short poll instead of following the output with a thread of its own. Lines are cut as
         `split_lines` cuts them; a last line without newline comes once the container ended."""
+
+    @abc.abstractmethod
+    def tail(self, container_id: str, lines: int) -> list[str]:
+        """The container's last `lines` lines of output, read from the end (never the whole
+        log, which a container can make large): what a FailureReason or a page shows."""
 
     @abc.abstractmethod
     def remove(self, container_id: str) -> None:

@@ -14,12 +14,14 @@ from docker.models.containers import Container
 from studio.core.runtime.base import (
     LABEL_DEPLOYMENT,
     LABEL_MANAGED,
+    TAIL_BYTES,
     ContainerError,
     ContainerSpec,
     ContainerStatus,
     ManagedContainer,
     Runtime,
     State,
+    last_lines,
     split_lines,
     tmpfs_bytes,
 )
@@ -69,6 +71,10 @@ def _status(state: dict) -> ContainerStatus:
 
 def deployment_labels() -> dict[str, str]:
     return {LABEL_MANAGED: "true", LABEL_DEPLOYMENT: settings.STUDIO_REDIS_PREFIX}
+
+
+# How many log entries beyond the lines asked a tail reads (see `DockerRuntime.tail`).
+TAIL_EXTRA_ENTRIES = 64
 
 
 class DockerRuntime(Runtime):
@@ -186,6 +192,23 @@ class DockerRuntime(Runtime):
         if container is None:
             return iter(())
         return split_lines(container.logs(stream=True, follow=follow))
+
+    def tail(self, container_id: str, lines: int) -> list[str]:
+        container = self._get(container_id)
+        if container is None or lines <= 0:
+            return []
+        # The engine reads from the end itself, but counts its entries, and it keeps a long
+        # line as several 16 KB entries: some entries more, and the bytes bounded here.
+        stream = container.logs(stream=True, follow=False, tail=lines + TAIL_EXTRA_ENTRIES)
+        data, cut = b"", False
+        try:
+            for chunk in stream:
+                data += chunk
+                if len(data) > TAIL_BYTES:
+                    data, cut = data[-TAIL_BYTES:], True
+        finally:
+            stream.close()
+        return last_lines(data, lines, cut_at_start=cut)
 
     def read_logs(self, container_id: str, cursor: dict, limit: int) -> tuple[list[str], dict]:
         container = self._get(container_id)

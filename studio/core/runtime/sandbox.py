@@ -42,12 +42,14 @@ from studio.core.runtime.base import (
     LABEL_DEPLOYMENT,
     LABEL_MANAGED,
     MAX_LINE_BYTES,
+    TAIL_BYTES,
     ContainerError,
     ContainerSpec,
     ContainerStatus,
     ManagedContainer,
     Runtime,
     State,
+    last_lines,
     sandbox_rootfs,
     split_lines,
     tmpfs_bytes,
@@ -468,6 +470,17 @@ class SandboxRuntime(Runtime):
                     break
                 else:
                     time.sleep(POLL * 2)
+
+    def tail(self, container_id: str, lines: int) -> list[str]:
+        try:
+            with open(self._dir(container_id) / "log", "rb") as log:
+                size = log.seek(0, os.SEEK_END)
+                start = max(0, size - TAIL_BYTES)
+                log.seek(start)
+                data = log.read(TAIL_BYTES)
+        except (ContainerError, FileNotFoundError):
+            return []
+        return last_lines(data, lines, cut_at_start=start > 0)
 
     def read_logs(self, container_id: str, cursor: dict, limit: int) -> tuple[list[str], dict]:
         offset, skipping = cursor.get("offset", 0), cursor.get("skipping", False)
