@@ -436,14 +436,3 @@ def endpoint_metrics(request: HttpRequest, name: str) -> HttpResponse:
     return JsonResponse(
         {**_status(endpoint), "step": CHART_STEP, "series": points, "unavailable": unavailable}
     )
-
-
-@login_required
-@require_GET
-def endpoint_statuses(request: HttpRequest) -> HttpResponse:
-    """The statuses of the domain's endpoints the user may list, by name: the list polls it."""
-    try:
-        endpoints = list_endpoints(request.user, current_domain_id(request))
-    except StudioError as e:
-        return JsonResponse({"error": e.message}, status=403)
-    return JsonResponse({e.name: _status(e) for e in endpoints})

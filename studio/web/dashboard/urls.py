@@ -81,7 +81,6 @@ urlpatterns = [
     ),
     path("deploy/register/", registry_pages.register, name="register"),
     path("endpoints/", endpoint_pages.endpoint_list, name="endpoints"),
-    path("endpoints/statuses.json", endpoint_pages.endpoint_statuses, name="endpoint_statuses"),
     path("endpoints/<str:name>/", endpoint_pages.endpoint_detail, name="endpoint"),
     path("endpoints/<str:name>/update/", endpoint_pages.endpoint_update, name="endpoint_update"),
     path("endpoints/<str:name>/weights/", endpoint_pages.endpoint_weights, name="endpoint_weights"),
