@@ -141,6 +141,9 @@ def deploy(endpoint_pk: int, generation: int) -> None:
             return  # a stale or repeated message: its generation is no longer wanted
         creating = endpoint.status == E.CREATING
         config = endpoint.config if creating else endpoint.pending_config
+        # What an attempt whose worker died left of this generation: started again from scratch.
+        for leftover in endpoint.instances.filter(generation=generation):
+            instances.remove(leftover, grace=1)
         desired = desired_from(config)
         for name, kept in endpoint.desired.items():
             # A scaling policy is the variant's, not its config's: an update keeps it.

@@ -79,6 +79,9 @@ def converge(endpoint_pk: int, *, wake: str | None = None) -> None:
             return  # gone, or a deploy owns its instances now
         if wake is not None:
             _wake(endpoint, wake)
+        # No deploy is under way: other generations' instances are what a worker that died
+        # while draining them left.
+        retire(list(endpoint.instances.exclude(generation=endpoint.generation)))
         alive = _replace_dead(endpoint, _live(endpoint))
         for index, variant in enumerate(endpoint.config["ProductionVariants"]):
             name = variant["VariantName"]
@@ -139,6 +142,8 @@ def tend() -> dict[str, int]:
 
 
 def _needs_converging(endpoint: Endpoint, idle_before) -> bool:
+    if endpoint.instances.exclude(generation=endpoint.generation).exists():
+        return True
     live = _live(endpoint)
     for variant in endpoint.config["ProductionVariants"]:
         name = variant["VariantName"]

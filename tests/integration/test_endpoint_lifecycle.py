@@ -261,3 +261,44 @@ def test_a_corrupt_model_archive_fails_the_endpoint_saying_so_and_nothing_runs(
     assert "not a readable tar archive" in endpoint.failure_reason
     assert not EndpointInstance.objects.exists()
     assert not _containers_of(runtime, endpoint)
+
+
+def test_what_a_dead_worker_left_is_reconciled(runtime, alice, alice_profile, iris):
+    """A deploy whose worker died left a Pending instance and its container; a drain whose
+    worker died left an old generation's instance running. Neither survives reconciliation."""
+    from jobs.hosting import deploy, instances
+
+    estimator, x = iris
+    domain_id = alice_profile.domain.domain_id
+    endpoint = settled(make_endpoint(alice, domain_id, "orphans", [variant("iris")]))
+    [serving_now] = serving(endpoint)
+    spec = endpoint.config["ProductionVariants"][0]
+    model = instances.variant_model(endpoint, spec)
+    model_dir = instances.prepare_model(endpoint, endpoint.generation, 0, model)
+    # An instance of an older generation, as an interrupted drain leaves it.
+    stale = instances.create(endpoint, 0, spec)
+    instances.start(stale, instances.container_spec(stale, spec, model, model_dir))
+
+    def stale_gone() -> bool:
+        scaling.tend()
+        return not EndpointInstance.objects.filter(pk=stale.pk).exists()
+
+    wait_for(stale_gone, 60, "the stale instance to go")
+    assert not get_runtime(runtime).status(stale.container_id).running
+    assert [i.pk for i in serving(endpoint)] == [serving_now.pk]
+    # A half-done deploy of generation 2: its Pending instance is replaced when it is resent.
+    Endpoint.objects.filter(pk=endpoint.pk).update(
+        status="Updating",
+        pending_config=endpoint.config,
+        pending_config_name=endpoint.config_name,
+        latest_generation=2,
+    )
+    half = instances.create(endpoint, 2, spec)
+    instances.start(half, instances.container_spec(half, spec, model, model_dir))
+    deploy.deploy(endpoint.pk, 2)
+    endpoint.refresh_from_db()
+    assert (endpoint.status, endpoint.generation) == ("InService", 2)
+    assert not EndpointInstance.objects.filter(pk=half.pk).exists()
+    assert not get_runtime(runtime).status(half.container_id).running
+    [fresh] = serving(endpoint)
+    assert predictions(call(fresh, csv_rows(x[:3]))[1]) == estimator.predict(x[:3]).tolist()
