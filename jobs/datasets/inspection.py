@@ -337,16 +337,21 @@ def inspect(file: BinaryIO, fmt: str, file_name: str) -> TableInfo:
 
 
 def inspect_files(
-    names: list[str], open_file: Callable[[str], BinaryIO], where: str
+    names: list[str],
+    open_file: Callable[[str], BinaryIO],
+    where: str,
+    suffixes: dict[str, str] | None = None,
 ) -> tuple[str, TableInfo]:
     """The format and combined contents of a dataset made of several files (a processing job's
-    output folder): every .csv or .parquet file in it, all of one format and one set of columns,
+    output folder): every .csv or .parquet file in it (and those with `suffixes`, a suffix to
+    format map: a transform job's `.out` files), all of one format and one set of columns,
     each opened by `open_file(name)`. Other files (markers such as _SUCCESS, manifests) are not
     data and are left out."""
-    data = [name for name in names if Path(name).suffix.lower() in FORMATS]
+    known = {**FORMATS, **(suffixes or {})}
+    data = [name for name in names if Path(name).suffix.lower() in known]
     if not data:
         raise ValidationException(f"No .csv or .parquet files at {where}.", "S3Uri")
-    formats = {FORMATS[Path(name).suffix.lower()] for name in data}
+    formats = {known[Path(name).suffix.lower()] for name in data}
     if len(formats) > 1:
         raise ValidationException(
             f"{where} mixes CSV and Parquet files; a dataset is one format.", "S3Uri"

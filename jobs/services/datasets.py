@@ -110,12 +110,19 @@ def upload_dataset(
     return dataset
 
 
-def register_dataset(actor_profile: UserProfile, domain: Domain, name: str, uri: str) -> Dataset:
-    """Make the files already at `uri` (an object or a prefix) a dataset, in place.
+def register_dataset(
+    actor_profile: UserProfile,
+    domain: Domain,
+    name: str,
+    uri: str,
+    suffixes: dict[str, str] | None = None,
+) -> Dataset:
+    """Make the files already at `uri` (an object or a prefix) a dataset, in place; files with
+    `suffixes` (suffix to format) count as tables of that format too.
 
-    For the worker, when a processing job's output should become a dataset: the job's creator
-    was authorized when the job was created, so this checks no policy. The files stay where
-    they are and stay when the dataset is deleted (they are the job's output).
+    For the worker, when a processing or transform job's output should become a dataset: the
+    job's creator was authorized when the job was created, so this checks no policy. The files
+    stay where they are and stay when the dataset is deleted (they are the job's output).
     """
     _check_new_name(domain, name)
     store = artifact_store()
@@ -123,7 +130,7 @@ def register_dataset(actor_profile: UserProfile, domain: Domain, name: str, uri:
     if not objects:
         raise ValidationException(f"No files at {uri}.", "S3Uri")
     fmt, info = inspection.inspect_files(
-        list(objects), lambda file: store.open(objects[file].uri), uri
+        list(objects), lambda file: store.open(objects[file].uri), uri, suffixes
     )
     with transaction.atomic():
         return _save(domain, actor_profile, name, fmt, uri, info)

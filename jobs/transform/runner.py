@@ -24,6 +24,7 @@ from django.utils import timezone
 from jobs import execution
 from jobs.hosting import instances
 from jobs.models import Model, TrainingJobStatus, TransformJob
+from jobs.services.datasets import register_dataset
 from jobs.services.transform import (
     CSV_TYPES,
     DEFAULT_BATCH_STRATEGY,
@@ -137,6 +138,7 @@ def _step(job: TransformJob, lease: Lease) -> None:
             lease = None
             return
         if done:
+            _keep_output_as_dataset(job)
             _end(job, runtime, sinks, S.COMPLETED)
             return
         queue.send(POLL_TASK, job.pk, lease.token, countdown=0)
@@ -489,6 +491,20 @@ def _output(job: TransformJob, name: str, payload: records.Payload, answer: clie
             for i, line in enumerate(lines)
         ]
     return b"".join(line + b"\n" for line in lines)
+
+
+def _keep_output_as_dataset(job: TransformJob) -> None:
+    """Make the job's output a dataset named `<job>-output` when it is a table (CSV lines, the
+    `.out` files AssembleWith Line writes); other output stays plain files in the store."""
+    output = job.request["TransformOutput"]["S3OutputPath"]
+    name = f"{job.name}-output"[:63].rstrip("-")
+    try:
+        dataset = register_dataset(job.profile, job.domain, name, output, {".out": "csv"})
+    except StudioError as e:
+        log.info("the output of %s is not a dataset: %s", job.name, e)
+        return
+    job.runtime_state["output_dataset"] = dataset.name
+    job.save(update_fields=["runtime_state"])
 
 
 def _end(

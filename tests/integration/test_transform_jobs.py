@@ -153,6 +153,12 @@ def test_single_record_joined_with_its_input_line(runtime, alice, alice_profile,
     assert job.status == "Completed", job.failure_reason
     predicted = estimator.predict(x[::10]).tolist()
     assert output_lines("rows.csv") == [f"{a},{p}" for a, p in zip(lines, predicted, strict=True)]
+    # The output is kept as a dataset: its table, one row per record, five columns.
+    from jobs.models import Dataset
+
+    dataset = Dataset.objects.get(name=job.runtime_state["output_dataset"])
+    assert (dataset.name, dataset.format, dataset.row_count) == (f"{job.name}-output", "csv", 15)
+    assert len(dataset.columns) == 5
 
 
 def test_csv_ids_kept_out_of_the_model_and_joined_back_with_filters(
