@@ -187,6 +187,19 @@ class Platform:
         self.domain = Domain.objects.get(pk=domain.pk)
         self.profile = UserProfile.objects.get(pk=profile.pk)
 
+    def _remove_containers(self) -> None:
+        """Whatever this run left running (endpoints' serving containers outlive the worker)."""
+        from studio.core.runtime import ContainerError, docker_available, get_runtime
+
+        names = ["sandbox", *(["docker"] if docker_available() else [])]
+        for runtime in map(get_runtime, names):
+            try:
+                for container in runtime.list_managed():
+                    runtime.stop(container.id, timeout=1)
+                    runtime.remove(container.id)
+            except ContainerError as error:
+                print(f"could not clean up {runtime.name}: {error}", file=sys.stderr)
+
     def __exit__(self, *exc) -> None:
         import shutil
 
@@ -196,6 +209,7 @@ class Platform:
         if self.worker is not None:
             self.worker.terminate()
             self.worker.wait(timeout=30)
+        self._remove_containers()
         connections.close_all()
         with psycopg.connect(self.admin_url, autocommit=True) as conn:
             conn.execute(
