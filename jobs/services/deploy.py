@@ -13,7 +13,7 @@ from django.utils import timezone
 from domains.permissions import User
 from jobs.models import Endpoint
 from jobs.services.endpoint_configs import create_endpoint_config
-from jobs.services.endpoints import create_endpoint
+from jobs.services.endpoints import create_endpoint, update_endpoint
 from jobs.services.hosted_models import create_model, model_from_training_job
 
 DEFAULT_VARIANT = "AllTraffic"
@@ -76,7 +76,10 @@ def deploy_model(
     actor: User, domain_id: str, model_name: str, endpoint_name: str, variant: Variant
 ) -> Endpoint:
     """CreateEndpointConfig (one variant serving `model_name`), then CreateEndpoint: the
-    endpoint, Creating, which the worker deploys once this commits."""
+    endpoint, Creating, which the worker deploys once this commits. When the domain has an
+    endpoint of that name already, UpdateEndpoint instead: the name is redeployed blue/green
+    (its instances answer until the new ones do), as the SageMaker SDK's
+    `deploy(update_endpoint=True)`; the update service checks the caller may."""
     with transaction.atomic():
         config = create_endpoint_config(
             actor,
@@ -86,11 +89,10 @@ def deploy_model(
                 "ProductionVariants": [variant.request(model_name)],
             },
         )
-        return create_endpoint(
-            actor,
-            domain_id,
-            {"EndpointName": endpoint_name, "EndpointConfigName": config.name},
-        )
+        request = {"EndpointName": endpoint_name, "EndpointConfigName": config.name}
+        if Endpoint.objects.filter(domain__domain_id=domain_id, name=endpoint_name).exists():
+            return update_endpoint(actor, domain_id, request)
+        return create_endpoint(actor, domain_id, request)
 
 
 def deploy_training_job(

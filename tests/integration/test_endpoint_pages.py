@@ -201,15 +201,30 @@ def test_deploy_shows_bad_input_at_its_field_and_creates_nothing(
     assert not Endpoint.objects.exists()
 
 
-def test_a_taken_endpoint_name_is_shown_at_the_name_and_the_model_is_not_kept(
+def test_deploying_to_an_existing_endpoints_name_updates_it_blue_green(
     client, alice, alice_profile
 ):
     trained(alice_profile, "churn-job")
     make_endpoint(alice_profile, "churn")
     client.force_login(alice)
     response = client.post(f"{DEPLOY}?job=churn-job", deploy_data())
-    assert "already existing endpoint" in field_error(response.content.decode(), "endpoint_name")
+    assert response.status_code == 302
+    endpoint = Endpoint.objects.get(name="churn")
+    assert endpoint.status == "Updating" and endpoint.latest_generation == 2
+    (variant,) = EndpointConfig.objects.get(name=endpoint.pending_config_name).variants
+    assert variant["ModelName"] == "churn-model"
+
+
+def test_deploying_onto_a_colleagues_endpoint_is_refused_at_the_name_and_keeps_nothing(
+    client, alice, alice_profile, bob, bob_profile
+):
+    trained(alice_profile, "churn-job")
+    make_endpoint(bob_profile, "churn")
+    client.force_login(alice)
+    response = client.post(f"{DEPLOY}?job=churn-job", deploy_data())
+    assert "another user profile" in field_error(response.content.decode(), "endpoint_name")
     assert not Model.objects.filter(name="churn-model").exists()  # all or nothing
+    assert Endpoint.objects.get(name="churn").status == "InService"
 
 
 def test_a_job_without_a_model_cannot_be_deployed(client, alice, alice_profile):

@@ -405,11 +405,17 @@ def deploy(request: HttpRequest) -> HttpResponse:
             except StudioError as refused:
                 form.show_error(refused)
             else:
-                messages.success(
-                    request,
-                    f"Endpoint {endpoint.name} is being created: its instances start, then "
-                    "must answer their health check.",
-                )
+                if endpoint.status == EndpointStatus.UPDATING:
+                    said = (
+                        f"Endpoint {endpoint.name} is being updated: it keeps answering from its "
+                        "instances until the new ones answer their health check."
+                    )
+                else:
+                    said = (
+                        f"Endpoint {endpoint.name} is being created: its instances start, then "
+                        "must answer their health check."
+                    )
+                messages.success(request, said)
                 return redirect("dashboard:endpoint", name=endpoint.name)
     context = {"form": form, "source": source, "domain": profile.domain}
     return render(request, "dashboard/endpoints_deploy.html", context)

@@ -9,7 +9,7 @@ from django import forms
 from django.core.validators import RegexValidator
 
 from jobs.services.deploy import Variant
-from studio.core.errors import ResourceInUse, StudioError, ValidationException
+from studio.core.errors import AccessDenied, ResourceInUse, StudioError, ValidationException
 from studio.core.shapes import validate
 from studio.web.dashboard.forms import field_for, in_words, instance_type_choices
 
@@ -59,8 +59,8 @@ class DeployForm(forms.Form):
     endpoint_name = forms.CharField(
         label="Endpoint name",
         max_length=63,
-        help_text="Requests go to /endpoints/<name>/invocations; unique among the domain's "
-        "endpoints.",
+        help_text="Requests go to /endpoints/<name>/invocations. The name of one of your "
+        "endpoints updates it: it keeps answering until the new model does.",
     )
     hosting = forms.ChoiceField(
         label="Hosting",
@@ -131,6 +131,9 @@ class DeployForm(forms.Form):
         elif isinstance(error, ResourceInUse) and "existing model" in error.message:
             field, message = "model_name", error.message
         elif isinstance(error, ResourceInUse) and "existing endpoint " in error.message:
+            field, message = "endpoint_name", error.message
+        elif isinstance(error, AccessDenied) and "another user profile" in error.message:
+            # The name is a colleague's endpoint: deploying to it would update it.
             field, message = "endpoint_name", error.message
         else:
             field, message = None, error.message
