@@ -227,6 +227,13 @@ def test_deploying_onto_a_colleagues_endpoint_is_refused_at_the_name_and_keeps_n
     assert Endpoint.objects.get(name="churn").status == "InService"
 
 
+def test_deploy_without_a_source_sends_to_the_models_page(client, alice, alice_profile):
+    client.force_login(alice)
+    response = client.get(DEPLOY, follow=True)
+    assert response.redirect_chain == [(reverse("dashboard:models"), 302)]
+    assert "Choose what to deploy" in response.content.decode()
+
+
 def test_a_job_without_a_model_cannot_be_deployed(client, alice, alice_profile):
     make_job(alice_profile, "still-running")
     client.force_login(alice)
@@ -244,7 +251,7 @@ def test_deploy_finds_only_the_domains_jobs_and_models(
     trained(alice_profile, "churn-job")
     hosted_model(alice_profile, "ready")
     client.force_login(carol)
-    for query in ("?job=churn-job", "?model=ready", "?job=not_valid", "", "?model=../x"):
+    for query in ("?job=churn-job", "?model=ready", "?job=not_valid", "?model=../x"):
         assert client.get(DEPLOY + query).status_code == 404, query
     assert client.post(f"{DEPLOY}?job=churn-job", deploy_data()).status_code == 404
     assert not Endpoint.objects.exists()

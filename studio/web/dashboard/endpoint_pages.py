@@ -329,7 +329,9 @@ def _deploy_source(request: HttpRequest) -> dict[str, Any] | HttpResponse:
         }
     if request.GET.get("package"):
         return _package_source(request, request.GET["package"])
-    raise Http404("Deploy what? Start from a completed training job, a model or a version.")
+    # Deploy what? The Models page lists what can be deployed, each with its Deploy button.
+    messages.info(request, "Choose what to deploy: a trained model, a model or a version.")
+    return redirect("dashboard:models")
 
 
 def _package_source(request: HttpRequest, reference: str) -> dict[str, Any] | HttpResponse:
