@@ -50,4 +50,5 @@ document.addEventListener("DOMContentLoaded", () => {
   }
 
   domain.addEventListener("change", load);
+  policies.dataset.ready = "true"; // listening: a domain chosen from now on loads its policies
 });

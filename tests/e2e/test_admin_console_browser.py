@@ -138,6 +138,8 @@ def test_the_profile_forms_policy_choices_follow_the_chosen_domain_without_a_rel
     domain = page.locator("#id_domain")
     policies = page.locator("#id_policies")
     expect(policies.locator("option")).to_have_count(0)  # no domain chosen yet
+    # Its script listens from DOMContentLoaded: a choice made before that would go unheard.
+    expect(policies).to_have_attribute("data-ready", "true")
     page.evaluate("window.__notReloaded = true")
 
     domain.select_option(str(vision.pk))
