@@ -159,7 +159,7 @@ def live(transactional_db, celery_worker) -> Iterator[None]:
 
 def _delete_endpoints_left() -> None:
     """The same for endpoints: every serving container stopped before the tables empty."""
-    from jobs.hosting import deploy
+    from jobs.hosting import deploy, scaling
     from jobs.models import Endpoint
 
     # Here, not through the worker: a deploy under way holds the endpoint's lock, and this
@@ -167,6 +167,9 @@ def _delete_endpoints_left() -> None:
     for endpoint in Endpoint.objects.all():
         Endpoint.objects.filter(pk=endpoint.pk).update(status="Deleting")
         deploy.delete(endpoint.pk)
+    # What beat's tend would remove: a container a task still running started for an
+    # endpoint that is gone now.
+    scaling.remove_orphans()
 
 
 def _stop_apps_left_running() -> None:

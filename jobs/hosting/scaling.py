@@ -138,7 +138,7 @@ def tend() -> dict[str, int]:
             enqueue("jobs.tasks.deploy_endpoint", endpoint.pk, endpoint.latest_generation)
         elif endpoint.status == E.DELETING:
             enqueue("jobs.tasks.delete_endpoint", endpoint.pk)
-    return {"converging": sent, "orphans": _remove_orphans()}
+    return {"converging": sent, "orphans": remove_orphans()}
 
 
 def _needs_converging(endpoint: Endpoint, idle_before) -> bool:
@@ -164,7 +164,7 @@ def _idle(endpoint: Endpoint, variant: str, mine: list[EndpointInstance], idle_b
     return newest < idle_before and (last is None or last < idle_before)
 
 
-def _remove_orphans() -> int:
+def remove_orphans() -> int:
     """Serving containers of this deployment whose instance row is gone (a worker died
     between starting one and recording it, or while deleting)."""
     known = {str(pk) for pk in EndpointInstance.objects.values_list("pk", flat=True)}
