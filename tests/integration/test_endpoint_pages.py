@@ -417,6 +417,44 @@ def test_new_weights_and_counts_are_asked_of_the_worker(client, alice, alice_pro
     assert endpoint.desired["green"]["weight"] == 2.0
 
 
+def test_autoscaling_is_set_from_the_page_and_refusals_shown_at_their_fields(
+    client, alice, alice_profile, bob, bob_profile
+):
+    endpoint = make_endpoint(alice_profile, "churn")
+    client.force_login(alice)
+    html = html_of(client, endpoint_url("churn"))
+    # Only the variant on instances scales; the serverless one has no instance count.
+    assert re.search(r'<select[^>]*name="variant"[^>]*>\s*<option value="blue"', html)
+    assert 'value="green"' not in html.split('id="scaling-policy"')[1].split("</form>")[0]
+    policy = {
+        "variant": "blue",
+        "min_count": "0",
+        "max_count": "3",
+        "target": "120",
+        "scale_out_cooldown_s": "30",
+        "scale_in_cooldown_s": "600",
+    }
+    response = client.post(endpoint_url("churn", "endpoint_scaling"), policy)
+    assert response.status_code == 302
+    endpoint.refresh_from_db()
+    assert endpoint.desired["blue"]["autoscaling"] == {
+        "min": 0,
+        "max": 3,
+        "target": 120.0,
+        "scale_out_cooldown_s": 30,
+        "scale_in_cooldown_s": 600,
+    }
+    assert "0 to 3 instances, about 120 invocations" in html_of(client, endpoint_url("churn"))
+    response = client.post(endpoint_url("churn", "endpoint_scaling"), {**policy, "min_count": "4"})
+    assert "MinCapacity ≤ MaxCapacity" in field_error(response.content.decode(), "min_count")
+    client.force_login(bob)  # a colleague sees no form and cannot post one
+    assert 'id="scaling-policy"' not in html_of(client, endpoint_url("churn"))
+    response = client.post(endpoint_url("churn", "endpoint_scaling"), policy, follow=True)
+    assert "another user profile" in response.content.decode()
+    endpoint.refresh_from_db()
+    assert endpoint.desired["blue"]["autoscaling"]["max"] == 3
+
+
 # --- Polled views ---------------------------------------------------------------------------
 
 

@@ -30,6 +30,7 @@ from jobs.services.endpoints import (
     describe_endpoint,
     endpoint_logs,
     list_endpoints,
+    put_scaling_policy,
     update_endpoint,
     update_endpoint_weights_and_capacities,
 )
@@ -40,7 +41,12 @@ from metering.meters import Meter
 from studio.core.errors import AccessDenied, ResourceNotFound, StudioError, ValidationException
 from studio.web.dashboard.cost import money
 from studio.web.dashboard.current import current_profile
-from studio.web.dashboard.hosting_forms import DeployForm, UpdateEndpointForm, WeightsForm
+from studio.web.dashboard.hosting_forms import (
+    DeployForm,
+    ScalingPolicyForm,
+    UpdateEndpointForm,
+    WeightsForm,
+)
 from studio.web.dashboard.job_kinds import TRAINING
 from studio.web.dashboard.job_pages import current_domain_id, job_or_denied
 
@@ -103,6 +109,7 @@ def variant_rows(endpoint: Endpoint) -> list[dict[str, Any]]:
                 "instance_type": variant.get("InstanceType", ""),
                 "serverless": serverless,
                 "scaling": scaling if scaling.get("Status", "ENABLED") == "ENABLED" else {},
+                "autoscaling": desired.get("autoscaling"),
             }
         )
     return rows
@@ -168,6 +175,7 @@ def _page(
     *,
     update_form: UpdateEndpointForm | None = None,
     weights_form: WeightsForm | None = None,
+    scaling_form: ScalingPolicyForm | None = None,
 ) -> HttpResponse:
     user, domain, owner = request.user, endpoint.domain, endpoint.profile
     variants = variant_rows(endpoint)
@@ -179,6 +187,8 @@ def _page(
         update_form = UpdateEndpointForm(configs=_configs(request, endpoint))
     if may_weigh and weights_form is None:
         weights_form = WeightsForm(variants=variants)
+    if may_update and scaling_form is None:
+        scaling_form = ScalingPolicyForm(variants=variants)
     context = {
         "endpoint": endpoint,
         "domain": domain,
@@ -192,6 +202,7 @@ def _page(
         "may_invoke": may(user, "sagemaker:InvokeEndpoint", domain=domain),
         "update_form": update_form,
         "weights_form": weights_form,
+        "scaling_form": scaling_form,
         "updatable": endpoint.status in {EndpointStatus.IN_SERVICE, EndpointStatus.FAILED},
         "in_service": endpoint.status == EndpointStatus.IN_SERVICE,
         "invoke_url": invocation_url(endpoint),
@@ -272,12 +283,39 @@ def endpoint_weights(request: HttpRequest, name: str) -> HttpResponse:
             update_endpoint_weights_and_capacities(
                 request.user, endpoint.domain.domain_id, endpoint.name, form.changes()
             )
+        except AccessDenied as denied:  # the page shows no such form to whom may not use it
+            messages.error(request, denied.message)
+            return redirect("dashboard:endpoint", name=endpoint.name)
         except StudioError as refused:
             form.show_error(refused)
         else:
             messages.success(request, f"Changing {endpoint.name}'s weights and instance counts.")
             return redirect("dashboard:endpoint", name=endpoint.name)
     return _page(request, endpoint, weights_form=form)
+
+
+@login_required
+@require_POST
+def endpoint_scaling(request: HttpRequest, name: str) -> HttpResponse:
+    endpoint = _endpoint_or_404(request, name)
+    if isinstance(endpoint, HttpResponse):
+        return endpoint
+    form = ScalingPolicyForm(request.POST, variants=variant_rows(endpoint))
+    if form.is_valid():
+        variant = form.cleaned_data["variant"]
+        try:
+            put_scaling_policy(
+                request.user, endpoint.domain.domain_id, endpoint.name, variant, **form.policy()
+            )
+        except AccessDenied as denied:  # the page shows no such form to whom may not use it
+            messages.error(request, denied.message)
+            return redirect("dashboard:endpoint", name=endpoint.name)
+        except StudioError as refused:
+            form.show_error(refused)
+        else:
+            messages.success(request, f"Variant {variant} now scales with its invocations.")
+            return redirect("dashboard:endpoint", name=endpoint.name)
+    return _page(request, endpoint, scaling_form=form)
 
 
 @login_required

@@ -208,3 +208,52 @@ class WeightsForm(forms.Form):
             self.add_error(field, in_words(error, self.fields[field].label))
         else:
             self.add_error(None, error.message)
+
+
+class ScalingPolicyForm(forms.Form):
+    """A variant's autoscaling (`put_scaling_policy`): bounds, the invocations per instance per
+    minute to keep near, and the cooldowns between changes."""
+
+    variant = forms.ChoiceField(label="Variant")
+    min_count = forms.IntegerField(
+        label="Fewest instances",
+        min_value=0,
+        initial=1,
+        help_text="0 lets it scale to zero when nothing calls it.",
+    )
+    max_count = forms.IntegerField(label="Most instances", min_value=1, initial=2)
+    target = forms.FloatField(
+        label="Invocations per instance per minute",
+        min_value=0.1,
+        initial=600,
+        help_text="Instances are added above it and removed below it.",
+    )
+    scale_out_cooldown_s = forms.IntegerField(
+        label="Seconds between additions", min_value=0, initial=60
+    )
+    scale_in_cooldown_s = forms.IntegerField(
+        label="Seconds between removals", min_value=0, initial=300
+    )
+
+    # The service's fields, by the form's.
+    FIELD_OF = {"VariantName": "variant", "MinCapacity": "min_count", "TargetValue": "target"}
+
+    def __init__(self, *args: Any, variants: list[dict[str, Any]], **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        scalable = [v["name"] for v in variants if not v["serverless"]]
+        self.fields["variant"].choices = [(name, name) for name in scalable]
+
+    def policy(self) -> dict[str, Any]:
+        """`put_scaling_policy`'s keyword arguments but the variant."""
+        data = self.cleaned_data
+        return {
+            "min_count": data["min_count"],
+            "max_count": data["max_count"],
+            "target_per_instance_per_minute": data["target"],
+            "scale_out_cooldown_s": data["scale_out_cooldown_s"],
+            "scale_in_cooldown_s": data["scale_in_cooldown_s"],
+        }
+
+    def show_error(self, error: StudioError) -> None:
+        field = self.FIELD_OF.get(error.field) if isinstance(error, ValidationException) else None
+        self.add_error(field, error.message)

@@ -84,6 +84,7 @@ urlpatterns = [
     path("endpoints/<str:name>/", endpoint_pages.endpoint_detail, name="endpoint"),
     path("endpoints/<str:name>/update/", endpoint_pages.endpoint_update, name="endpoint_update"),
     path("endpoints/<str:name>/weights/", endpoint_pages.endpoint_weights, name="endpoint_weights"),
+    path("endpoints/<str:name>/scaling/", endpoint_pages.endpoint_scaling, name="endpoint_scaling"),
     path("endpoints/<str:name>/delete/", endpoint_pages.endpoint_delete, name="endpoint_delete"),
     path(
         "endpoints/<str:name>/metrics.json",
