@@ -5,6 +5,7 @@ endpoint's page. Every read and change goes through `jobs.services`, which decid
 what; a page offers only the buttons the service would allow."""
 
 from collections import Counter
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -271,51 +272,57 @@ def endpoint_update(request: HttpRequest, name: str) -> HttpResponse:
     return _page(request, endpoint, update_form=form)
 
 
-@login_required
-@require_POST
-def endpoint_weights(request: HttpRequest, name: str) -> HttpResponse:
+def _change_form(
+    request: HttpRequest,
+    name: str,
+    form_class: type[WeightsForm] | type[ScalingPolicyForm],
+    change: Callable[[Endpoint, Any], str],
+    context_name: str,
+) -> HttpResponse:
+    """One of the endpoint page's in-place changes: the posted form, `change(endpoint, form)`
+    (a service call that returns what to tell the user), refusals at the form's fields, or
+    the page again with them."""
     endpoint = _endpoint_or_404(request, name)
     if isinstance(endpoint, HttpResponse):
         return endpoint
-    form = WeightsForm(request.POST, variants=variant_rows(endpoint))
+    form = form_class(request.POST, variants=variant_rows(endpoint))
     if form.is_valid():
         try:
-            update_endpoint_weights_and_capacities(
-                request.user, endpoint.domain.domain_id, endpoint.name, form.changes()
-            )
+            said = change(endpoint, form)
         except AccessDenied as denied:  # the page shows no such form to whom may not use it
             messages.error(request, denied.message)
             return redirect("dashboard:endpoint", name=endpoint.name)
         except StudioError as refused:
             form.show_error(refused)
         else:
-            messages.success(request, f"Changing {endpoint.name}'s weights and instance counts.")
+            messages.success(request, said)
             return redirect("dashboard:endpoint", name=endpoint.name)
-    return _page(request, endpoint, weights_form=form)
+    return _page(request, endpoint, **{context_name: form})
+
+
+@login_required
+@require_POST
+def endpoint_weights(request: HttpRequest, name: str) -> HttpResponse:
+    def change(endpoint: Endpoint, form: WeightsForm) -> str:
+        update_endpoint_weights_and_capacities(
+            request.user, endpoint.domain.domain_id, endpoint.name, form.changes()
+        )
+        return f"Changing {endpoint.name}'s weights and instance counts."
+
+    return _change_form(request, name, WeightsForm, change, "weights_form")
 
 
 @login_required
 @require_POST
 def endpoint_scaling(request: HttpRequest, name: str) -> HttpResponse:
-    endpoint = _endpoint_or_404(request, name)
-    if isinstance(endpoint, HttpResponse):
-        return endpoint
-    form = ScalingPolicyForm(request.POST, variants=variant_rows(endpoint))
-    if form.is_valid():
+    def change(endpoint: Endpoint, form: ScalingPolicyForm) -> str:
         variant = form.cleaned_data["variant"]
-        try:
-            put_scaling_policy(
-                request.user, endpoint.domain.domain_id, endpoint.name, variant, **form.policy()
-            )
-        except AccessDenied as denied:  # the page shows no such form to whom may not use it
-            messages.error(request, denied.message)
-            return redirect("dashboard:endpoint", name=endpoint.name)
-        except StudioError as refused:
-            form.show_error(refused)
-        else:
-            messages.success(request, f"Variant {variant} now scales with its invocations.")
-            return redirect("dashboard:endpoint", name=endpoint.name)
-    return _page(request, endpoint, scaling_form=form)
+        put_scaling_policy(
+            request.user, endpoint.domain.domain_id, endpoint.name, variant, **form.policy()
+        )
+        return f"Variant {variant} now scales with its invocations."
+
+    return _change_form(request, name, ScalingPolicyForm, change, "scaling_form")
 
 
 @login_required
