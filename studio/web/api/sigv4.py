@@ -5,6 +5,7 @@ Only the header form (`Authorization: AWS4-HMAC-SHA256 ...`) is accepted: it is 
 the AWS CLI send to SageMaker. Spec: docs.aws.amazon.com/IAM/latest/UserGuide/reference_sigv.html
 """
 
+import functools
 import hashlib
 import hmac
 import re
@@ -131,8 +132,14 @@ def canonical_request(request: SignedRequest, signed_headers: tuple[str, ...]) -
     )
 
 
-def _hmac(key: bytes, message: str) -> bytes:
-    return hmac.new(key, message.encode(), hashlib.sha256).digest()
+@functools.lru_cache(maxsize=1024)
+def _signing_key(secret: str, date: str, region: str, service: str) -> bytes:
+    """SigV4's derived key: the same for a key's every request of one day, region and service,
+    so derived once (four HMACs of every invocation the router checks)."""
+    key = f"AWS4{secret}".encode()
+    for part in (date, region, service, "aws4_request"):
+        key = hmac.digest(key, part.encode(), "sha256")
+    return key
 
 
 def signature(request: SignedRequest, credential: Credential, secret: str) -> str:
@@ -147,10 +154,8 @@ def signature(request: SignedRequest, credential: Credential, secret: str) -> st
             ).hexdigest(),
         ]
     )
-    key = f"AWS4{secret}".encode()
-    for part in (credential.date, credential.region, credential.service, "aws4_request"):
-        key = _hmac(key, part)
-    return hmac.new(key, string_to_sign.encode(), hashlib.sha256).hexdigest()
+    key = _signing_key(secret, credential.date, credential.region, credential.service)
+    return hmac.digest(key, string_to_sign.encode(), "sha256").hex()
 
 
 def verify(request: SignedRequest, credential: Credential, secret: str, now: datetime) -> None:
