@@ -1,8 +1,10 @@
 """The web process: Django for HTTP (and SageMaker's API), Channels for the dashboard's
 websocket, the notebook proxy for every request to a space's own host (HTTP and websocket
 alike; by `Host`) and for the handoff under /jupyter/ on Studio's, and the invocation router
-for sagemaker-runtime's InvokeEndpoint; on the socket notebook containers use, only the API
-and InvokeEndpoint."""
+for sagemaker-runtime's InvokeEndpoint. A request signed for S3, STS or CloudWatch Logs goes
+straight to Django (studio/web/api/middleware.py), whatever its host or path: S3's
+virtual-hosted addressing puts a bucket in `Host`, which must not reach the notebook proxy.
+On the socket notebook containers use, only the AWS services and InvokeEndpoint."""
 
 import os
 
@@ -17,6 +19,8 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 from django.urls import path  # noqa: E402
 
 from studio.core.api_socket import API_SOCKET_NAME, api_socket_dir  # noqa: E402
+from studio.web.api.middleware import SERVICES  # noqa: E402
+from studio.web.api.sigv4 import signing_service  # noqa: E402
 from studio.web.consumers import EventsConsumer  # noqa: E402
 from studio.web.proxy import http, websocket, with_notebook_proxy  # noqa: E402
 from studio.web.proxy.http import ASGIApp, Receive, Scope, Send  # noqa: E402
@@ -24,6 +28,29 @@ from studio.web.router import is_invocation, with_invocation_router  # noqa: E40
 
 OPEN_ON_API_SOCKET = frozenset({"/", "/healthz"})
 ONLY_THE_API = "Only Studio's API answers on this socket."
+
+
+def signed_for_a_service(scope: Scope) -> bool:
+    """Whether an HTTP request is signed for S3, STS or Logs (not checked here: Django does)."""
+    if scope["type"] != "http":
+        return False
+    authorization = dict(scope.get("headers") or []).get(b"authorization", b"")
+    service = signing_service(
+        authorization.decode("latin-1"), scope.get("query_string", b"").decode("latin-1")
+    )
+    return service in SERVICES
+
+
+def with_aws_services(app: ASGIApp) -> ASGIApp:
+    """`app`, with requests signed for S3, STS or Logs sent to Django whatever their host."""
+
+    async def route(scope: Scope, receive: Receive, send: Send) -> None:
+        if signed_for_a_service(scope):
+            await django_asgi_app(scope, receive, send)
+        else:
+            await app(scope, receive, send)
+
+    return route
 
 
 def only_api_on_socket(app: ASGIApp) -> ASGIApp:
@@ -36,7 +63,11 @@ def only_api_on_socket(app: ASGIApp) -> ASGIApp:
         elif scope["type"] == "websocket":
             await receive()  # websocket.connect
             await websocket.deny(scope, send, 404, ONLY_THE_API.encode(), 4404)
-        elif scope["path"] not in OPEN_ON_API_SOCKET and not is_invocation(scope):
+        elif not (
+            scope["path"] in OPEN_ON_API_SOCKET
+            or is_invocation(scope)
+            or signed_for_a_service(scope)
+        ):
             await http.send_plain(send, 404, ONLY_THE_API)
         else:
             await app(scope, receive, send)
@@ -45,17 +76,19 @@ def only_api_on_socket(app: ASGIApp) -> ASGIApp:
 
 
 application = only_api_on_socket(
-    with_notebook_proxy(
-        with_invocation_router(
-            ProtocolTypeRouter(
-                {
-                    "http": django_asgi_app,
-                    "websocket": AllowedHostsOriginValidator(
-                        AuthMiddlewareStack(
-                            URLRouter([path("ws/events/", EventsConsumer.as_asgi())])
-                        )
-                    ),
-                }
+    with_aws_services(
+        with_notebook_proxy(
+            with_invocation_router(
+                ProtocolTypeRouter(
+                    {
+                        "http": django_asgi_app,
+                        "websocket": AllowedHostsOriginValidator(
+                            AuthMiddlewareStack(
+                                URLRouter([path("ws/events/", EventsConsumer.as_asgi())])
+                            )
+                        ),
+                    }
+                )
             )
         )
     )

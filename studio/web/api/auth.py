@@ -51,8 +51,9 @@ def signed_request(request: HttpRequest) -> SignedRequest:
     )
 
 
-def authenticate(request: HttpRequest) -> Caller:
-    """The caller whose key signed `request`; raises the error AWS would answer with."""
+def authenticate(request: HttpRequest, service: str = SERVICE) -> Caller:
+    """The caller whose key signed `request` for `service` (the credential scope's service:
+    sagemaker, s3, sts, logs); raises the error AWS would answer with."""
     signed = signed_request(request)
     credential = parse_authorization(signed)
     key = (
@@ -62,9 +63,9 @@ def authenticate(request: HttpRequest) -> Caller:
     )
     if key is None or key.status != AccessKeyStatus.ACTIVE:
         raise UnrecognizedClient("The security token included in the request is invalid.")
-    if credential.service != SERVICE:
+    if credential.service != service:
         raise InvalidSignature(
-            f"Credential should be scoped to service {SERVICE}, not {credential.service}."
+            f"Credential should be scoped to service {service}, not {credential.service}."
         )
     if credential.region != settings.STUDIO_REGION:
         raise InvalidSignature(

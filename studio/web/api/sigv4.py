@@ -26,6 +26,13 @@ _AUTHORIZATION = re.compile(
     r"Signature=(?P<signature>[0-9a-f]{64})\s*$"
 )
 _SPACES = re.compile(r"\s+")
+# The service a request was signed for, from the Authorization header's credential scope or a
+# presigned URL's X-Amz-Credential (percent-encoded slashes and all).
+_SCOPE_SERVICE = re.compile(
+    r"Credential=[^/,\s&]+(?:/|%2F)\d{8}(?:/|%2F)[^/,\s&%]+(?:/|%2F)(?P<service>[a-z0-9-]+)"
+    r"(?:/|%2F)aws4_request",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -47,6 +54,16 @@ class SignedRequest:
     query: str  # as sent
     headers: dict[str, str]  # lower-case names
     body: bytes
+
+
+def signing_service(authorization: str, query: str) -> str | None:
+    """The service whose credential scope signed a request (`s3`, `sts`, `logs`, `sagemaker`),
+    read from its Authorization header or presigned query without checking anything: it says
+    only where the request goes, where its signature is then checked in full."""
+    match = _SCOPE_SERVICE.search(authorization) if authorization else None
+    if match is None and "X-Amz-Credential=" in query:
+        match = _SCOPE_SERVICE.search(query.replace("X-Amz-Credential=", "Credential="))
+    return match["service"].lower() if match else None
 
 
 def parse_authorization(request: SignedRequest) -> Credential:
