@@ -12,14 +12,14 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # The built-in images `make images` builds (`make images IMAGES=sklearn` for one).
 IMAGES ?= sklearn jupyter
 
-.PHONY: up test lint install system-packages test-packages images image-packages
+.PHONY: up test lint install system-packages test-packages images image-packages sdk-venvs
 
 # Jobs need the built-in images: the first `make up` builds them (a few minutes), later ones
 # find them unchanged and go straight on.
 up: install system-packages images
 	$(BIN)/studio up $(ARGS)
 
-test: install test-packages
+test: install test-packages sdk-venvs
 	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
 
 lint: install
@@ -43,6 +43,16 @@ $(BIN)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import ensurepip' 2>/dev/null || { $(call apt-get,python3-venv); }
 	@[ -x $(BIN)/pip ] || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	@touch $@
+
+# The SageMaker Python SDK, each line in a virtual environment of its own, as users install it
+# (its pins do not mix with Studio's): the SDK tests run scripts with these interpreters.
+SDK_VENVS := .venv-sdk2 .venv-sdk3
+sdk-venvs: $(SDK_VENVS:%=%/.installed)
+
+.venv-sdk%/.installed: tests/sdk/requirements-v%.txt
+	@[ -x .venv-sdk$*/bin/pip ] || $(PYTHON) -m venv .venv-sdk$*
+	.venv-sdk$*/bin/python -m pip install --quiet --disable-pip-version-check -r $<
 	@touch $@
 
 # `studio up` starts a private redis-server unless REDIS_URL points at a Redis already running.
