@@ -17,6 +17,7 @@ urlpatterns = [
     ),
     # Single sign-on (OpenID Connect); its views answer 404 while it is not configured.
     path("oidc/", include(oidc)),
+    path("presigned/", include("studio.web.presigned_login")),
     path("admin/", admin.site.urls),
     path("", include("studio.web.dashboard.urls")),
 ]
