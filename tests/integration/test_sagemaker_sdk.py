@@ -124,3 +124,46 @@ def test_the_sdk_fits_deploys_predicts_and_runs_a_built_in_unchanged(
     built_in = api.describe_training_job(TrainingJobName=result["builtin_job"])
     assert built_in["TrainingJobStatus"] == "Completed"
     assert built_in["ModelArtifacts"]["S3ModelArtifacts"] == result["builtin_model_data"]
+
+
+# The workflow again, as a notebook cell: written into the space's home and run in the kernel,
+# with no role, bucket, endpoint or key given: the space's files and environment say them all.
+NOTEBOOK_CELL = """
+import pathlib, sys
+work = pathlib.Path.home() / "sdk-work"
+(work / "source").mkdir(parents=True, exist_ok=True)
+(work / "train.csv").write_text({train!r})
+(work / "source" / "train.py").write_text({entry!r})
+sys.argv = ["sklearn_workflow.py", str(work)]
+exec(compile({workflow!r}, "sklearn_workflow.py", "exec"), {{"__name__": "__main__"}})
+"""
+
+
+@pytest.mark.parametrize("runtime", ["docker"], indirect=True)
+def test_the_same_workflow_runs_unchanged_in_a_notebook_cell(
+    jupyter, asgi_server, alice, alice_profile, workdir
+):
+    from domains.services import create_app, create_space
+    from tests.conftest import settled
+    from tests.integration.notebooks import Server, running
+
+    domain_id = alice_profile.domain.domain_id
+    settled(create_space(alice, domain_id, name="lab"))
+    app = running(create_app(alice, domain_id, space_name="lab"))
+    cell = NOTEBOOK_CELL.format(
+        train=(workdir / "train.csv").read_text(),
+        entry=(workdir / "source" / "train.py").read_text(),
+        workflow=(SDK_DIR / "sklearn_workflow.py").read_text(),
+    )
+
+    printed = Server(app).execute(cell)
+
+    lines = [line for line in printed.splitlines() if line.startswith("RESULT ")]
+    assert lines, printed[-6000:]
+    result = json.loads(lines[-1].removeprefix("RESULT "))
+    assert result["bucket"] == f"sagemaker-{REGION}-{alice_profile.domain.account_id}"
+    assert result["role"].startswith(f"arn:aws:iam::{alice_profile.domain.account_id}:role/")
+    assert "trained on 150 rows" in printed
+    model = trained_model(result["model_data"])
+    rows = [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3], [5.9, 3.0, 4.2, 1.5]]
+    assert result["predictions"] == model.predict(rows).tolist()
