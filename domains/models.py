@@ -28,6 +28,16 @@ def new_account_id() -> str:
     return "".join(secrets.choice(string.digits) for _ in range(12))
 
 
+# The role SageMaker's ExecutionRole names when nobody set one: roles mean nothing here (policies
+# replace IAM), but the SDK reads one, and jobs' RoleArn defaults to it.
+DEFAULT_ROLE_NAME = "studio"
+
+
+def role_arn(account_id: str | None = None, name: str = DEFAULT_ROLE_NAME) -> str:
+    """An IAM role ARN in `account_id` (a domain's), else in the installation's account."""
+    return f"arn:aws:iam::{account_id or settings.STUDIO_ACCOUNT_ID}:role/{name}"
+
+
 def arn(resource: str, account_id: str | None = None) -> str:
     """A SageMaker ARN; `account_id` is the owning domain's, else the installation's
     (STUDIO_ACCOUNT_ID) for what belongs to no domain (images, lifecycle configs)."""
@@ -116,6 +126,11 @@ class Domain(LifecycleModel):
     def home_volume(self) -> Path:
         """The domain's home volume: one directory holding each profile's home by uid."""
         return Path(settings.DATA_DIR) / "domains" / self.domain_id / "home"
+
+    @property
+    def execution_role(self) -> str:
+        """DefaultUserSettings.ExecutionRole: the one set, else the domain's default role."""
+        return (self.default_user_settings or {}).get("ExecutionRole") or role_arn(self.account_id)
 
     def event_groups(self) -> list[str]:
         return [domain_group(self.domain_id), resource_group("Domain", self.domain_id)]
@@ -385,9 +400,21 @@ class App(Metered, LifecycleModel):
 
 class StudioLifecycleConfig(models.Model):
     """An admin's script run inside a JupyterLab container before the server starts (SageMaker's
-    StudioLifecycleConfig); attached through UserSettings' JupyterLabAppSettings."""
+    StudioLifecycleConfig); attached through UserSettings' JupyterLabAppSettings.
+
+    A domain admin's belongs to their domain (its ARN carries the domain's account id, and no
+    other domain sees it); a superuser's without a domain is the installation's, visible to
+    every domain. Names stay unique across the installation because the notebook launcher
+    finds a configuration by the name in its ARN."""
 
     name = models.CharField(max_length=63, unique=True)
+    domain = models.ForeignKey(
+        Domain,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="lifecycle_configs",
+    )
     app_type = models.CharField(max_length=32, default="JupyterLab")
     content = models.TextField(help_text="The script itself (the API takes it base64-encoded).")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -401,7 +428,33 @@ class StudioLifecycleConfig(models.Model):
 
     @property
     def arn(self) -> str:
-        return arn(f"studio-lifecycle-config/{self.name}")
+        return arn(
+            f"studio-lifecycle-config/{self.name}", self.domain.account_id if self.domain else None
+        )
+
+
+class Tag(models.Model):
+    """One tag of a SageMaker resource, by the resource's ARN (AddTags, ListTags, DeleteTags and
+    the Tags of Create* requests). `domain` is the resource's domain, null for the installation's
+    own resources (images, site-wide lifecycle configurations)."""
+
+    domain = models.ForeignKey(
+        Domain, null=True, blank=True, on_delete=models.CASCADE, related_name="tags"
+    )
+    resource_arn = models.CharField(max_length=256)
+    key = models.CharField(max_length=128)
+    value = models.CharField(max_length=256, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["resource_arn", "created_at", "key"]
+        constraints = [
+            models.UniqueConstraint(fields=["resource_arn", "key"], name="tag_key_per_resource")
+        ]
+        indexes = [models.Index(fields=["resource_arn"])]
+
+    def __str__(self) -> str:
+        return f"{self.key}={self.value} on {self.resource_arn}"
 
 
 class WarmServer(models.Model):

@@ -4,6 +4,7 @@ Each checks the actor's policy, validates, writes in a transaction and enqueues 
 tasks on commit. Views, the admin console, the API and tasks all call these.
 """
 
+from domains.services import taggable  # noqa: F401  (registers tenancy's taggable types)
 from domains.services.access_keys import (
     create_access_key,
     delete_access_key,

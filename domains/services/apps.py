@@ -12,6 +12,7 @@ from domains.permissions import User, authorize, enforce_quotas, require_in_scop
 from domains.services.lifecycle_configs import lifecycle_config_for
 from domains.services.lookup import get_domain
 from domains.services.spaces import get_space, visible_spaces
+from domains.services.tags import save_tags, validate_tags
 from domains.user_settings import default_image, default_instance_type, merge_user_settings
 from metering import catalog, usage
 from studio.core.errors import ResourceInUse, ResourceNotFound, ValidationException
@@ -70,14 +71,15 @@ def create_app(
     app_type: str = "JupyterLab",
     app_name: str = "default",
     resource_spec: dict[str, Any] | None = None,
+    tags: list[dict[str, str]] | None = None,
 ) -> App:
     """Start the space's JupyterLab (again, if it was stopped): the worker brings it up."""
     # Refused before the lookup, so a shared space's key learns nothing of the name it gave.
     require_in_scope(actor, "sagemaker:CreateApp")
     domain = get_domain(actor, domain_id)
-    if app_type not in APP_TYPES:
-        raise ValidationException(f"AppType must be one of {', '.join(APP_TYPES)}.", "AppType")
+    check_app_type(app_type)
     validate(app_name, "AppName", "AppName")
+    validate_tags(tags)
     space = get_space(actor, domain, space_name)
     acting = _acting_profile(actor, space)
     authorize(actor, "sagemaker:CreateApp", domain=domain, owner=acting, space_id=space.pk)
@@ -113,16 +115,34 @@ def create_app(
         app.save(update_fields=["runtime_state", "last_user_activity_at"])
         if created:
             record_creation(app)
+        if created or tags:
+            save_tags(actor, app.arn, tags)
         enqueue("domains.tasks.start_app", app.pk)
     return app
 
 
-def get_app(actor: User, domain_id: str, space_name: str, app_name: str = "default") -> App:
+def check_app_type(app_type: str) -> None:
+    """Studio runs JupyterLab apps only: any other AppType SageMaker knows is refused by name."""
+    if app_type not in APP_TYPES:
+        raise ValidationException(
+            f"AppType {app_type!r} is not supported: Studio runs only {', '.join(APP_TYPES)} apps.",
+            "AppType",
+        )
+
+
+def get_app(
+    actor: User,
+    domain_id: str,
+    space_name: str,
+    app_name: str = "default",
+    app_type: str = "JupyterLab",
+) -> App:
+    check_app_type(app_type)
     domain = get_domain(actor, domain_id)
     space = get_space(actor, domain, space_name)
     app = (
         App.objects.select_related("space__domain", "space__owner")
-        .filter(space=space, app_name=app_name)
+        .filter(space=space, app_type=app_type, app_name=app_name)
         .first()
     )
     if app is None:
@@ -130,8 +150,14 @@ def get_app(actor: User, domain_id: str, space_name: str, app_name: str = "defau
     return app
 
 
-def describe_app(actor: User, domain_id: str, space_name: str, app_name: str = "default") -> App:
-    app = get_app(actor, domain_id, space_name, app_name)
+def describe_app(
+    actor: User,
+    domain_id: str,
+    space_name: str,
+    app_name: str = "default",
+    app_type: str = "JupyterLab",
+) -> App:
+    app = get_app(actor, domain_id, space_name, app_name, app_type)
     authorize(
         actor,
         "sagemaker:DescribeApp",
@@ -160,12 +186,18 @@ def list_apps(actor: User, domain_id: str) -> QuerySet[App]:
 
 
 def delete_app(
-    actor: User, domain_id: str, space_name: str, app_name: str = "default", *, reason: str = ""
+    actor: User,
+    domain_id: str,
+    space_name: str,
+    app_name: str = "default",
+    *,
+    reason: str = "",
+    app_type: str = "JupyterLab",
 ) -> App:
     """Stop the server; the space's files stay. `reason` says why when Studio stops it."""
     # Refused before the lookup, so a shared space's key learns nothing of the name it gave.
     require_in_scope(actor, "sagemaker:DeleteApp")
-    app = get_app(actor, domain_id, space_name, app_name)
+    app = get_app(actor, domain_id, space_name, app_name, app_type)
     authorize(
         actor,
         "sagemaker:DeleteApp",

@@ -15,7 +15,10 @@ from domains.models import (
     StudioStatus,
 )
 from domains.permissions import User, authorize, visible_domains
+from domains.services.lifecycle_configs import check_attachable
 from domains.services.lookup import get_domain, get_policies
+from domains.services.roles import check_execution_role, in_domain_account
+from domains.services.tags import forget_tags, save_tags, validate_tags
 from domains.user_settings import validate_user_settings
 from studio.core.errors import ResourceInUse, ValidationException
 from studio.core.events import publish
@@ -45,11 +48,16 @@ def create_domain(
     name: str,
     default_user_settings: dict[str, Any] | None = None,
     app_network_access_type: str = AppNetworkAccessType.PUBLIC_INTERNET_ONLY,
+    tags: list[dict[str, str]] | None = None,
 ) -> Domain:
+    """Superusers only: an access key acts as its profile, never as a superuser, so the API's
+    CreateDomain is refused to every key. An ExecutionRole in the defaults keeps its name in
+    the new domain's account (the caller cannot know that account yet)."""
     authorize(actor, "sagemaker:CreateDomain")
     validate_name(name, "DomainName", "DomainName")
     settings = validate_user_settings(default_user_settings, "DefaultUserSettings")
     _validate_network(app_network_access_type)
+    validate_tags(tags)
 
     with transaction.atomic():
         if Domain.objects.filter(name=name).exists():
@@ -60,6 +68,9 @@ def create_domain(
             default_user_settings=settings,
             app_network_access_type=app_network_access_type,
         )
+        domain.default_user_settings = in_domain_account(domain, settings)
+        check_attachable(domain, domain.default_user_settings, "DefaultUserSettings")
+        domain.save(update_fields=["default_user_settings"])
         policy = Policy.objects.create(
             domain=domain,
             name=DEFAULT_POLICY_NAME,
@@ -72,6 +83,7 @@ def create_domain(
         )
         domain.default_policies.add(policy)
         record_creation(domain)
+        save_tags(actor, domain.arn, tags)
         enqueue("domains.tasks.provision_domain", domain.pk)
     return domain
 
@@ -99,6 +111,8 @@ def update_domain(
     authorize(actor, "sagemaker:UpdateDomain", domain=domain)
     if default_user_settings is not None:
         validate_user_settings(default_user_settings, "DefaultUserSettings")
+        check_execution_role(domain, default_user_settings, "DefaultUserSettings")
+        check_attachable(domain, default_user_settings, "DefaultUserSettings")
     if app_network_access_type is not None:
         _validate_network(app_network_access_type)
     with transaction.atomic():
@@ -144,5 +158,6 @@ def delete_domain(actor: User, domain_id: str, *, retention: str = RetentionType
         domain.home_retention = retention
         domain.save(update_fields=["home_retention"])
         transition(domain, StudioStatus.DELETING)
+        forget_tags(domain.arn)
         enqueue("domains.tasks.finish_domain_deletion", domain.pk)
     return domain

@@ -11,13 +11,20 @@ from django.utils import timezone
 
 from domains.models import Domain, ProfileRole, StudioStatus, UserProfile
 from domains.permissions import User, authorize, visible_domains
+from domains.services.lifecycle_configs import check_attachable
 from domains.services.lookup import get_domain, get_policies, get_profile
+from domains.services.roles import check_execution_role
+from domains.services.tags import forget_tags, save_tags, validate_tags
 from domains.user_settings import validate_user_settings
 from studio.core.errors import ResourceInUse, ValidationException
 from studio.core.events import publish
 from studio.core.lifecycle import record_creation, transition
 from studio.core.queue import enqueue
 from studio.core.shapes import validate_name
+
+# `user` of create_user_profile for a profile that gets an account of its own (the API's
+# CreateUserProfile, which names no person).
+NEW_ACCOUNT = object()
 
 
 def _validate_role(role: str) -> str:
@@ -54,12 +61,21 @@ def create_user_profile(
     user_settings: dict[str, Any] | None = None,
     role: str = ProfileRole.MEMBER,
     policies: list[str] | None = None,
+    tags: list[dict[str, str]] | None = None,
 ) -> UserProfile:
+    """A profile for `user` (an existing account; NEW_ACCOUNT creates one for the profile
+    alone, named "<profile>@<domain id>", with no password: its holder signs in through a
+    presigned URL or an identity provider, or uses the profile's keys)."""
     domain = get_domain(actor, domain_id)
     authorize(actor, "sagemaker:CreateUserProfile", domain=domain)
     validate_name(name, "UserProfileName", "UserProfileName")
     user_settings = validate_user_settings(user_settings, "UserSettings")
+    check_execution_role(domain, user_settings, "UserSettings")
+    check_attachable(domain, user_settings, "UserSettings")
     _validate_role(role)
+    validate_tags(tags)
+    if user is NEW_ACCOUNT:
+        user = _new_account(f"{name}@{domain.domain_id}")
     if not isinstance(user, get_user_model()) or user.pk is None:
         raise ValidationException("User must be an existing user account.", "User")
 
@@ -93,8 +109,21 @@ def create_user_profile(
         profile.save(update_fields=["home_uid"])
         profile.policies.set(attached)
         record_creation(profile)
+        save_tags(actor, profile.arn, tags)
         enqueue("domains.tasks.provision_user_profile", profile.pk)
     return profile
+
+
+def _new_account(username: str) -> Any:
+    model = get_user_model()
+    existing = model.objects.filter(username=username).first()
+    if existing is not None:
+        # Left by a deleted profile of the same name: the same person, it seems, comes back.
+        return existing
+    account = model(username=username)
+    account.set_unusable_password()
+    account.save()
+    return account
 
 
 def describe_user_profile(actor: User, domain_id: str, name: str) -> UserProfile:
@@ -132,6 +161,8 @@ def update_user_profile(
     authorize(actor, "sagemaker:UpdateUserProfile", domain=domain, owner=profile)
     if user_settings is not None:
         validate_user_settings(user_settings, "UserSettings")
+        check_execution_role(domain, user_settings, "UserSettings")
+        check_attachable(domain, user_settings, "UserSettings")
     if role is not None:
         _validate_role(role)
     with transaction.atomic():
@@ -165,6 +196,7 @@ def delete_user_profile(actor: User, domain_id: str, name: str) -> UserProfile:
 
     with transaction.atomic():
         transition(profile, StudioStatus.DELETING)
+        forget_tags(profile.arn)
         enqueue("domains.tasks.finish_user_profile_deletion", profile.pk)
     return profile
 

@@ -9,6 +9,7 @@ from django.utils import timezone
 from domains.models import App, AppStatus, SharingType, Space, StudioStatus, UserProfile
 from domains.permissions import User, authorize, key_scope, profile_quotas, require_in_scope
 from domains.services.lookup import get_domain, get_profile
+from domains.services.tags import forget_tags, save_tags, validate_tags
 from domains.user_settings import default_instance_type, merge_user_settings
 from metering import catalog
 from studio.core.errors import ResourceInUse, ResourceNotFound, ValidationException
@@ -70,6 +71,7 @@ def create_space(
     members: list[str] | None = None,
     space_settings: dict[str, Any] | None = None,
     display_name: str = "",
+    tags: list[dict[str, str]] | None = None,
 ) -> Space:
     """A space owned by `owner` (a profile name; the actor's own profile by default). The type
     in `space_settings` (JupyterLabAppSettings.DefaultResourceSpec.InstanceType), if any, is
@@ -85,6 +87,7 @@ def create_space(
         validate(space_settings, "SpaceSettings", "SpaceSettings")
     if display_name:
         validate(display_name, "NonEmptyString64", "SpaceDisplayName")
+    validate_tags(tags)
     owner_profile = get_profile(domain, owner) if owner else _acting_profile(actor, domain)
     authorize(actor, "sagemaker:CreateSpace", domain=domain, owner=owner_profile)
     _check_instance_type(owner_profile, space_settings)
@@ -108,6 +111,7 @@ def create_space(
             raise ResourceInUse(f"Space {name} already exists in domain {domain_id}.") from e
         space.members.set(member_profiles)
         record_creation(space)
+        save_tags(actor, space.arn, tags)
         enqueue("domains.tasks.provision_space", space.pk)
     return space
 
@@ -149,7 +153,12 @@ def list_spaces(actor: User, domain_id: str) -> QuerySet[Space]:
 
 
 def update_space(
-    actor: User, domain_id: str, name: str, *, space_settings: dict[str, Any] | None = None
+    actor: User,
+    domain_id: str,
+    name: str,
+    *,
+    space_settings: dict[str, Any] | None = None,
+    display_name: str | None = None,
 ) -> Space:
     """Change a space's settings, merged member by member over what it has (as a profile's
     over the domain's): a new InstanceType keeps its image. It takes effect at the next start
@@ -158,17 +167,23 @@ def update_space(
     domain = get_domain(actor, domain_id)
     space = get_space(actor, domain, name)
     authorize(actor, "sagemaker:UpdateSpace", domain=domain, owner=space.owner, space_id=space.pk)
-    if space_settings is None:
+    if space_settings is None and display_name is None:
         return space
-    validate(space_settings, "SpaceSettings", "SpaceSettings")
-    _check_instance_type(space.owner, space_settings)
+    if display_name is not None:
+        validate(display_name, "NonEmptyString64", "SpaceDisplayName")
+    if space_settings is not None:
+        validate(space_settings, "SpaceSettings", "SpaceSettings")
+        _check_instance_type(space.owner, space_settings)
     with transaction.atomic():
         space = Space.objects.select_for_update().select_related("domain", "owner").get(pk=space.pk)
         if space.status != StudioStatus.IN_SERVICE:
             raise ResourceInUse(f"Space {name} is {space.status}; wait until InService.")
-        space.space_settings = merge_user_settings(space.space_settings, space_settings)
+        if space_settings is not None:
+            space.space_settings = merge_user_settings(space.space_settings, space_settings)
+        if display_name is not None:
+            space.display_name = display_name
         space.last_modified_at = timezone.now()
-        space.save(update_fields=["space_settings", "last_modified_at"])
+        space.save(update_fields=["space_settings", "display_name", "last_modified_at"])
         publish(space.event("updated"))
     return space
 
@@ -194,5 +209,6 @@ def delete_space(actor: User, domain_id: str, name: str) -> Space:
                 "stop it first (DeleteApp)."
             )
         transition(space, StudioStatus.DELETING)
+        forget_tags(space.arn)
         enqueue("domains.tasks.finish_space_deletion", space.pk)
     return space

@@ -1,12 +1,16 @@
-"""Spaces and their JupyterLab apps: SageMaker's Create, Describe, List and Delete of each."""
+"""Spaces and their JupyterLab apps: SageMaker's Create, Describe, List, Update (spaces) and
+Delete of each. Studio runs JupyterLab apps only: any other AppType is a ValidationException
+naming it, from the service."""
 
 from typing import Any
 
 from domains.models import App, Space
 from domains.services import apps, spaces
 from studio.core.errors import ValidationException
+from studio.web.api import lifecycle_configs, tags  # noqa: F401  (they register operations)
 from studio.web.api.auth import Caller
 from studio.web.api.registry import domain_of, listing, operation, timestamp, without_none
+from studio.web.api.tenancy import SORT_FIELDS, sorted_by
 
 
 def _space_summary(space: Space) -> dict[str, Any]:
@@ -52,6 +56,7 @@ def list_spaces(caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
     found = spaces.list_spaces(caller.user, domain_id)
     if params.get("SpaceNameContains"):
         found = found.filter(name__contains=params["SpaceNameContains"])
+    found = sorted_by(found, params, SORT_FIELDS)
     return listing("Spaces", found, _space_summary, params)
 
 
@@ -78,6 +83,10 @@ def list_apps(caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
     found = apps.list_apps(caller.user, domain_id).select_related("space__domain")
     if params.get("SpaceNameEquals"):
         found = found.filter(space__name=params["SpaceNameEquals"])
+    if params.get("UserProfileNameEquals"):
+        # A user profile's apps are those of the spaces it owns: Studio's apps run in spaces.
+        found = found.filter(space__owner__name=params["UserProfileNameEquals"])
+    found = sorted_by(found, params, {"CreationTime": "created_at"})
     return listing("Apps", found, _app_summary, params)
 
 
@@ -89,7 +98,11 @@ def describe_app(caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
             "SpaceName is required: Studio's apps run in spaces.", "SpaceName"
         )
     app = apps.describe_app(
-        caller.user, domain_of(caller, params["DomainId"]), params["SpaceName"], params["AppName"]
+        caller.user,
+        domain_of(caller, params["DomainId"]),
+        params["SpaceName"],
+        params["AppName"],
+        params["AppType"],
     )
     return without_none(
         {
@@ -111,6 +124,19 @@ def create_space(caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
         sharing_type=params.get("SpaceSharingSettings", {}).get("SharingType", "Private"),
         space_settings=params.get("SpaceSettings"),
         display_name=params.get("SpaceDisplayName", ""),
+        tags=params.get("Tags"),
+    )
+    return {"SpaceArn": space.arn}
+
+
+@operation("UpdateSpace")
+def update_space(caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
+    space = spaces.update_space(
+        caller.user,
+        domain_of(caller, params["DomainId"]),
+        params["SpaceName"],
+        space_settings=params.get("SpaceSettings"),
+        display_name=params.get("SpaceDisplayName"),
     )
     return {"SpaceArn": space.arn}
 
@@ -131,6 +157,7 @@ def create_app(caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
         app_type=params["AppType"],
         app_name=params["AppName"],
         resource_spec=params.get("ResourceSpec"),
+        tags=params.get("Tags"),
     )
     return {"AppArn": app.arn}
 
@@ -139,6 +166,10 @@ def create_app(caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
 def delete_app(caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
     _require_space(params)
     apps.delete_app(
-        caller.user, domain_of(caller, params["DomainId"]), params["SpaceName"], params["AppName"]
+        caller.user,
+        domain_of(caller, params["DomainId"]),
+        params["SpaceName"],
+        params["AppName"],
+        app_type=params["AppType"],
     )
     return {}

@@ -1,12 +1,60 @@
-"""Domains and user profiles, read: SageMaker's DescribeDomain, ListDomains,
-DescribeUserProfile and ListUserProfiles, within the key's own domain."""
+"""Domains and user profiles: SageMaker's Create, Describe, List, Update and Delete of each,
+within the key's own domain.
+
+An access key acts as its profile (Caller.user), never as the (super)user behind it: a domain
+admin's key manages its own domain's profiles and settings, a member's key administers
+nothing, and CreateDomain — a superuser's action in the console — is refused to every key.
+"""
 
 from typing import Any
 
+from django.db.models import QuerySet
+
 from domains.models import Domain, UserProfile
 from domains.services import domains, profiles
+from domains.user_settings import merge_user_settings
+from studio.core.errors import ValidationException
 from studio.web.api.auth import Caller
-from studio.web.api.registry import domain_of, listing, operation, timestamp, without_none
+from studio.web.api.registry import (
+    domain_of,
+    listing,
+    moment,
+    operation,
+    timestamp,
+    without_none,
+)
+
+# SortBy values of ListUserProfiles and ListSpaces, and the field each orders by.
+SORT_FIELDS = {"CreationTime": "created_at", "LastModifiedTime": "last_modified_at"}
+
+
+def sorted_by(
+    found: QuerySet,
+    params: dict[str, Any],
+    fields: dict[str, str],
+    *,
+    default_by: str = "CreationTime",
+    default_order: str = "Ascending",
+) -> QuerySet:
+    """Order a List operation's rows by its SortBy and SortOrder (botocore's enums, checked
+    before this runs), SageMaker's defaults otherwise; the primary key breaks ties, so pages
+    never repeat or skip a row."""
+    field = fields[params.get("SortBy") or default_by]
+    descending = (params.get("SortOrder") or default_order) == "Descending"
+    sign = "-" if descending else ""
+    return found.order_by(f"{sign}{field}", f"{sign}pk")
+
+
+def created_between(found: QuerySet, params: dict[str, Any], prefix: str = "Creation") -> QuerySet:
+    """CreationTimeAfter/Before (and for `prefix` "Modified", ModifiedTimeAfter/Before)."""
+    field = "created_at" if prefix == "Creation" else "last_modified_at"
+    after = moment(params, f"{prefix}TimeAfter")
+    before = moment(params, f"{prefix}TimeBefore")
+    if after is not None:
+        found = found.filter(**{f"{field}__gt": after})
+    if before is not None:
+        found = found.filter(**{f"{field}__lt": before})
+    return found
 
 
 def _domain_summary(domain: Domain) -> dict[str, Any]:
@@ -34,6 +82,22 @@ def _profile_summary(profile: UserProfile) -> dict[str, Any]:
     )
 
 
+def _retention(params: dict[str, Any]) -> str:
+    return (params.get("RetentionPolicy") or {}).get("HomeEfsFileSystem") or "Retain"
+
+
+@operation("CreateDomain")
+def create_domain(caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
+    domain = domains.create_domain(
+        caller.user,
+        name=params["DomainName"],
+        default_user_settings=params["DefaultUserSettings"],
+        app_network_access_type=params.get("AppNetworkAccessType", "PublicInternetOnly"),
+        tags=params.get("Tags"),
+    )
+    return {"DomainArn": domain.arn, "DomainId": domain.domain_id}
+
+
 @operation("ListDomains")
 def list_domains(caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
     found = domains.list_domains(caller.user).filter(domain_id=caller.domain_id)
@@ -50,9 +114,58 @@ def describe_domain(caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
             "AuthMode": domain.auth_mode,
             "AppNetworkAccessType": domain.app_network_access_type,
             "HomeEfsFileSystemId": domain.home_efs_file_system_id,
-            "DefaultUserSettings": domain.default_user_settings or None,
+            # The SDK's get_execution_role() falls back to this one: always present.
+            "DefaultUserSettings": {
+                **(domain.default_user_settings or {}),
+                "ExecutionRole": domain.execution_role,
+            },
         }
     )
+
+
+@operation("UpdateDomain")
+def update_domain(caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
+    domain_id = domain_of(caller, params["DomainId"])
+    given = params.get("DefaultUserSettings")
+    settings = None
+    if given is not None:
+        # As SageMaker, members not given keep their values.
+        current = domains.describe_domain(caller.user, domain_id)
+        settings = merge_user_settings(current.default_user_settings or {}, given)
+    domain = domains.update_domain(
+        caller.user,
+        domain_id,
+        default_user_settings=settings,
+        app_network_access_type=params.get("AppNetworkAccessType"),
+    )
+    return {"DomainArn": domain.arn}
+
+
+@operation("DeleteDomain")
+def delete_domain(caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
+    domains.delete_domain(
+        caller.user, domain_of(caller, params["DomainId"]), retention=_retention(params)
+    )
+    return {}
+
+
+@operation("CreateUserProfile")
+def create_user_profile(caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
+    if params.get("SingleSignOnUserIdentifier") or params.get("SingleSignOnUserValue"):
+        raise ValidationException(
+            "SingleSignOnUserIdentifier and SingleSignOnUserValue are for IAM Identity Center "
+            "domains; Studio's domains use IAM auth, and a new profile gets its own account.",
+            "SingleSignOnUserIdentifier",
+        )
+    profile = profiles.create_user_profile(
+        caller.user,
+        domain_of(caller, params["DomainId"]),
+        name=params["UserProfileName"],
+        user=profiles.NEW_ACCOUNT,
+        user_settings=params.get("UserSettings"),
+        tags=params.get("Tags"),
+    )
+    return {"UserProfileArn": profile.arn}
 
 
 @operation("ListUserProfiles")
@@ -61,7 +174,8 @@ def list_user_profiles(caller: Caller, params: dict[str, Any]) -> dict[str, Any]
     found = profiles.list_user_profiles(caller.user, domain_id).select_related("domain")
     if params.get("UserProfileNameContains"):
         found = found.filter(name__contains=params["UserProfileNameContains"])
-    return listing("UserProfiles", found.order_by("name"), _profile_summary, params)
+    found = sorted_by(found, params, SORT_FIELDS)
+    return listing("UserProfiles", found, _profile_summary, params)
 
 
 @operation("DescribeUserProfile")
@@ -69,11 +183,39 @@ def describe_user_profile(caller: Caller, params: dict[str, Any]) -> dict[str, A
     profile = profiles.describe_user_profile(
         caller.user, domain_of(caller, params["DomainId"]), params["UserProfileName"]
     )
+    own = profile.user_settings or {}
     return without_none(
         {
             **_profile_summary(profile),
             "UserProfileArn": profile.arn,
             "FailureReason": profile.failure_reason,
-            "UserSettings": profile.user_settings or None,
+            "HomeEfsFileSystemUid": str(profile.home_uid) if profile.home_uid else None,
+            # The SDK's get_execution_role() reads this first: the profile's own role, else
+            # the domain's, as the profile's apps and jobs use.
+            "UserSettings": {
+                **own,
+                "ExecutionRole": own.get("ExecutionRole") or profile.domain.execution_role,
+            },
         }
     )
+
+
+@operation("UpdateUserProfile")
+def update_user_profile(caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
+    domain_id = domain_of(caller, params["DomainId"])
+    name = params["UserProfileName"]
+    given = params.get("UserSettings")
+    settings = None
+    if given is not None:
+        current = profiles.describe_user_profile(caller.user, domain_id, name)
+        settings = merge_user_settings(current.user_settings or {}, given)
+    profile = profiles.update_user_profile(caller.user, domain_id, name, user_settings=settings)
+    return {"UserProfileArn": profile.arn}
+
+
+@operation("DeleteUserProfile")
+def delete_user_profile(caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
+    profiles.delete_user_profile(
+        caller.user, domain_of(caller, params["DomainId"]), params["UserProfileName"]
+    )
+    return {}
