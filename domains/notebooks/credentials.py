@@ -73,7 +73,9 @@ def scope_of(key: AccessKey) -> SpaceScope | None:
 
 
 def environment(key: AccessKey, secret: str) -> dict[str, str]:
-    """The variables boto3 reads: credentials, region, and Studio as SageMaker's endpoint."""
+    """The variables boto3 reads: credentials, region, and Studio as the endpoint of every
+    service it speaks (SageMaker, its runtime, S3, STS, CloudWatch Logs). botocore names each
+    variable after the service's id ("CloudWatch Logs": AWS_ENDPOINT_URL_CLOUDWATCH_LOGS)."""
     endpoint = f"http://127.0.0.1:{API_PORT}"
     return {
         "AWS_ACCESS_KEY_ID": key.access_key_id,
@@ -82,6 +84,9 @@ def environment(key: AccessKey, secret: str) -> dict[str, str]:
         "AWS_REGION": settings.STUDIO_REGION,
         "AWS_ENDPOINT_URL_SAGEMAKER": endpoint,
         "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": endpoint,
+        "AWS_ENDPOINT_URL_S3": endpoint,
+        "AWS_ENDPOINT_URL_STS": endpoint,
+        "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS": endpoint,
     }
 
 

@@ -15,7 +15,7 @@ from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
 
 from domains.models import AccessKeyStatus, App, StudioLifecycleConfig
-from domains.notebooks import credentials
+from domains.notebooks import credentials, sdk_files
 from domains.notebooks.access import SOCKET_NAME, boot_dir, proxy_prefix, runtime_dir, server_uid
 from domains.notebooks.volumes import HOME_GID, create_home
 from metering.catalog import InstanceType
@@ -101,12 +101,14 @@ def container_spec(app: App, token: str, key_environment: dict[str, str]) -> Con
             "SHELL": "/bin/bash",
             **SERVER_ENV,
             **key_environment,
+            **sdk_files.environment(BOOTDIR),
         },
         mounts=[
             Mount(space.home_volume, HOME),
             Mount(runtime_dir(space), RUNDIR),
             Mount(boot_dir(space), BOOTDIR, read_only=True),
             Mount(api_socket_dir(), credentials.API_DIR_IN_CONTAINER, read_only=True),
+            *sdk_files.mounts(boot_dir(space)),
         ],
         cpus=cpus,
         memory_bytes=memory,
@@ -159,6 +161,7 @@ def _write_boot_dir(app: App) -> None:
         path.write_text(content)
         # Root's and read-only: the server's uid reads them and can change none of them.
         path.chmod(0o644)
+    sdk_files.write(app, directory)
 
 
 def _start_container(runtime: Runtime, spec: ContainerSpec) -> str:
