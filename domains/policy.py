@@ -30,6 +30,17 @@ def action_matches(pattern: str, action: str) -> bool:
     return fnmatchcase(action.lower(), pattern.strip().lower())
 
 
+# Allowing every SageMaker action allows S3 too, as AWS's AmazonSageMakerFullAccess grants S3
+# on SageMaker's buckets: a default policy written before Studio served S3 (`sagemaker:*`)
+# lets its members use their domain's buckets. An explicit deny of `s3:*` still wins.
+IMPLIED_ALLOWS = {"sagemaker:*": ("s3:*",)}
+
+
+def _allows(pattern: str, action: str) -> bool:
+    implied = IMPLIED_ALLOWS.get(pattern.strip().lower(), ())
+    return action_matches(pattern, action) or any(action_matches(p, action) for p in implied)
+
+
 @dataclass(frozen=True)
 class Decision:
     allowed: bool
@@ -49,7 +60,7 @@ def evaluate(policies: Iterable[PolicyLike], action: str) -> Decision:
                 )
     for policy in policies:
         for pattern in policy.allow:
-            if action_matches(pattern, action):
+            if _allows(pattern, action):
                 return Decision(True, f"allowed by policy '{policy.name}' ({pattern})")
     if not policies:
         return Decision(False, f"no policy is attached, so {action} is not allowed")

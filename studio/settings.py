@@ -387,3 +387,17 @@ STUDIO_COLD_START_WAIT_S = float(os.environ.get("STUDIO_COLD_START_WAIT_S", "30"
 STUDIO_ROUTE_TTL_S = float(os.environ.get("STUDIO_ROUTE_TTL_S", "1"))
 STUDIO_INVOKE_AUTH_TTL_S = float(os.environ.get("STUDIO_INVOKE_AUTH_TTL_S", "5"))
 STUDIO_CAPTURE_QUEUE = int(os.environ.get("STUDIO_CAPTURE_QUEUE", "1000"))
+
+# --- S3-compatible endpoint (studio/web/s3/, docs/s3.md) ---------------------------------
+# Virtual-hosted addressing: a request to `<bucket>.<one of these>` names that bucket
+# (boto3 uses it for an endpoint URL with a host name; an IP address gets path style).
+STUDIO_S3_DOMAINS = [
+    d.strip(".").lower()
+    for d in os.environ.get("STUDIO_S3_DOMAINS", STUDIO_SPACES_DOMAIN).split(",")
+    if d.strip(".")
+]
+ALLOWED_HOSTS.extend("." + d for d in STUDIO_S3_DOMAINS if "." + d not in ALLOWED_HOSTS)
+# S3's own limits: 5 GiB an object in one PUT and a part; 5 MiB a part but the last.
+STUDIO_S3_MAX_OBJECT_BYTES = int(os.environ.get("STUDIO_S3_MAX_OBJECT_BYTES", str(5 * 2**30)))
+STUDIO_S3_MAX_PART_BYTES = int(os.environ.get("STUDIO_S3_MAX_PART_BYTES", str(5 * 2**30)))
+STUDIO_S3_MIN_PART_BYTES = int(os.environ.get("STUDIO_S3_MIN_PART_BYTES", str(5 * 2**20)))

@@ -3,9 +3,13 @@ domain's bucket, nor (unless allowed) the worker host's files; wherever they hid
 
 import pytest
 
+from domains.models import Domain
 from studio.core.errors import AccessDenied, ValidationException
-from studio.core.storage import check_request_uris
+from studio.core.models import Bucket
+from studio.core.storage import check_access, check_request_uris
 
+# Who owns a bucket is read from the database (buckets created through the S3 endpoint).
+pytestmark = pytest.mark.django_db
 OWN = "d-own"
 
 
@@ -38,3 +42,28 @@ def test_host_files_only_when_an_admin_allows_them(settings):
         check_request_uris(request, OWN)
     settings.STUDIO_ALLOW_FILE_URIS = True
     check_request_uris(request, OWN)
+
+
+def test_a_bucket_another_domain_created_is_refused():
+    other = Domain.objects.create(name="other")
+    Bucket.objects.create(name="others-data", domain=other)
+    with pytest.raises(AccessDenied, match="S3Uri: bucket others-data belongs to another domain"):
+        check_access("s3://others-data/x", OWN, "S3Uri")
+    check_access("s3://others-data/x", other.domain_id, "S3Uri")
+
+
+def test_the_sdk_default_bucket_is_its_accounts_domains_even_before_it_is_created():
+    mine = Domain.objects.create(name="mine")
+    other = Domain.objects.create(name="other")
+    theirs = f"s3://sagemaker-us-east-1-{other.account_id}/code/x.tar.gz"
+    with pytest.raises(AccessDenied):
+        check_access(theirs, mine.domain_id, "S3Uri")
+    check_access(theirs, other.domain_id, "S3Uri")
+    # An account id no domain has names a shared bucket, as any other name.
+    check_access("s3://sagemaker-us-east-1-000000000000/x", mine.domain_id, "S3Uri")
+
+
+def test_platform_buckets_and_unknown_domains_buckets_are_refused():
+    for uri in ("s3://studio/x", "s3://studio.internal/x", "s3://studio-d-nobody/x"):
+        with pytest.raises(AccessDenied):
+            check_access(uri, OWN, "S3Uri")

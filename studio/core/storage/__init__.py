@@ -7,15 +7,16 @@ what is read or written (docs/security.md, "URIs"). `file://` URIs are accepted 
 SageMaker's local mode accepts them, name a path on the worker's host, and are refused unless
 an admin sets STUDIO_ALLOW_FILE_URIS.
 
-Reserved buckets: the `studio` bucket and every `studio-*` or `studio.*` bucket belong to the
-platform. `studio-<domain id>` is that domain's own bucket; a job may name only its own domain's
-(AccessDenied for the rest). Buckets named otherwise are shared by all domains, as buckets in
-one AWS account are.
+Buckets belong to a domain, to the platform or to nobody (`buckets.owner_of`, the rule the S3
+endpoint reads too): `studio-<domain id>` and `sagemaker-<region>-<account id>` by name, a
+bucket created through the S3 endpoint by its row; every other `studio`, `studio-*` or
+`studio.*` bucket is the platform's. A job may name its own domain's buckets and shared ones
+(AccessDenied for the rest). Buckets named otherwise and created by nobody are shared by all
+domains, as buckets in one AWS account are.
 """
 
-import re
-
 from studio.core.errors import AccessDenied
+from studio.core.storage.buckets import domain_bucket, owner_of
 from studio.core.storage.store import (
     CHUNK,
     ArtifactStore,
@@ -39,13 +40,6 @@ __all__ = [
     "parse_uri",
 ]
 
-DOMAIN_BUCKET_PREFIX = "studio-"
-_RESERVED_BUCKET = re.compile(r"studio([.-].*)?")
-
-
-def domain_bucket(domain_id: str) -> str:
-    return f"{DOMAIN_BUCKET_PREFIX}{domain_id}"
-
 
 def check_access(uri: str, domain_id: str, field: str) -> ParsedUri:
     """Refuse a URI that a job of domain `domain_id` may not read or write: a malformed one,
@@ -53,11 +47,13 @@ def check_access(uri: str, domain_id: str, field: str) -> ParsedUri:
     host's own files. The URI as every reader will parse it, otherwise."""
     parsed = parse_uri(uri, field)
     refuse_host_files(parsed, field)
-    own = domain_bucket(domain_id)
-    if parsed.scheme == "s3" and _RESERVED_BUCKET.fullmatch(parsed.bucket) and parsed.bucket != own:
+    if parsed.scheme != "s3" or parsed.bucket == domain_bucket(domain_id):
+        return parsed
+    owner = owner_of(parsed.bucket)
+    if not owner.shared and (owner.domain is None or owner.domain.domain_id != domain_id):
         raise AccessDenied(
             f"{field}: bucket {parsed.bucket} belongs to another domain or to the platform. "
-            f"Use this domain's bucket, s3://{own}/, or a shared one."
+            f"Use this domain's bucket, s3://{domain_bucket(domain_id)}/, or a shared one."
         )
     return parsed
 

@@ -14,7 +14,7 @@ from domains.notebooks import credentials
 from domains.permissions import acting_as
 from studio.core.crypto import decrypt
 from studio.core.errors import InvalidSignature, UnrecognizedClient
-from studio.web.api.sigv4 import SignedRequest, parse_authorization, verify
+from studio.web.api.sigv4 import Credential, SignedRequest, parse_authorization, verify
 
 SERVICE = "sagemaker"  # the signing name of both sagemaker and sagemaker-runtime
 # last_used_at is for people ("is this key still used?"): a write per minute is plenty.
@@ -56,6 +56,14 @@ def authenticate(request: HttpRequest, service: str = SERVICE) -> Caller:
     sagemaker, s3, sts, logs); raises the error AWS would answer with."""
     signed = signed_request(request)
     credential = parse_authorization(signed)
+    key, secret = key_of(credential, service)
+    verify(signed, credential, secret, now=datetime.now(UTC))
+    return used(key)
+
+
+def key_of(credential: Credential, service: str) -> tuple[AccessKey, str]:
+    """The active key `credential` names and its secret, if it is scoped to `service` in this
+    installation's region; raises the error AWS would answer with."""
     key = (
         AccessKey.objects.select_related("profile__domain", "profile__user", "app__space__domain")
         .filter(access_key_id=credential.access_key_id)
@@ -72,7 +80,11 @@ def authenticate(request: HttpRequest, service: str = SERVICE) -> Caller:
             f"Credential should be scoped to region {settings.STUDIO_REGION}, not "
             f"{credential.region}; set AWS_DEFAULT_REGION={settings.STUDIO_REGION}."
         )
-    verify(signed, credential, decrypt(key.secret_ciphertext), now=datetime.now(UTC))
+    return key, decrypt(key.secret_ciphertext)
+
+
+def used(key: AccessKey) -> Caller:
+    """The caller of a request `key` signed, its last use recorded."""
     now = timezone.now()
     if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
         AccessKey.objects.filter(pk=key.pk).update(last_used_at=now)
