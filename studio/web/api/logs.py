@@ -25,6 +25,9 @@ log = logging.getLogger(__name__)
 
 TARGET_PREFIX = "Logs_20140328."
 CONTENT_TYPE = "application/x-amz-json-1.1"
+_GROUP_ARN = re.compile(
+    r"arn:aws[a-z\-]*:logs:[a-z0-9\-]+:(?P<account>\d{12}):log-group:(?P<name>[^:*]+)(?::\*)?"
+)
 Operation = Callable[[Caller, dict[str, Any]], dict[str, Any]]
 
 
@@ -95,17 +98,27 @@ def _size(size: int, spec: dict, path: str, what: str) -> None:
         _fail(path, f"Member must {what} less than or equal to {spec['max']}")
 
 
-def _group(params: dict[str, Any]) -> str:
-    """logGroupName, or the name in logGroupIdentifier (a name or the group's ARN)."""
+def _group(caller: Caller, params: dict[str, Any]) -> str:
+    """logGroupName, or the name in logGroupIdentifier: a name, or a log group's ARN, which
+    must be of the caller's own account (another's is a group that does not exist)."""
     name = params.get("logGroupName")
     identifier = params.get("logGroupIdentifier")
     if name and identifier:
         raise InvalidParameterException(
             "LogGroup name and LogGroup ARN are mutually exclusive parameters."
         )
-    if identifier:
-        name = identifier.split(":log-group:", 1)[1] if ":log-group:" in identifier else identifier
-        name = name.removesuffix(":*")
+    if identifier and identifier.startswith("arn:"):
+        match = _GROUP_ARN.fullmatch(identifier)
+        if match is None:
+            raise InvalidParameterException(
+                "logGroupIdentifier must be a log group's name or its ARN "
+                "(arn:aws:logs:<region>:<account>:log-group:<name>)."
+            )
+        if match["account"] != caller.profile.domain.account_id:
+            raise logs.group_missing()
+        name = match["name"]
+    elif identifier:
+        name = identifier
     if not name:
         raise InvalidParameterException("Either logGroupName or logGroupIdentifier is required.")
     return name
@@ -143,7 +156,7 @@ def describe_log_streams(caller: Caller, params: dict[str, Any]) -> dict[str, An
     infos, token = logs.describe_log_streams(
         caller.user,
         caller.domain_id,
-        _group(params),
+        _group(caller, params),
         prefix=params.get("logStreamNamePrefix") or "",
         order_by=params.get("orderBy") or "LogStreamName",
         descending=bool(params.get("descending")),
@@ -176,7 +189,7 @@ def get_log_events(caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
     page = logs.get_log_events(
         caller.user,
         caller.domain_id,
-        _group(params),
+        _group(caller, params),
         params["logStreamName"],
         start_time=params.get("startTime"),
         end_time=params.get("endTime"),
@@ -198,7 +211,7 @@ def filter_log_events(caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
     page = logs.filter_log_events(
         caller.user,
         caller.domain_id,
-        _group(params),
+        _group(caller, params),
         stream_names=params.get("logStreamNames"),
         prefix=params.get("logStreamNamePrefix"),
         pattern=params.get("filterPattern") or "",
