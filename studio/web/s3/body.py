@@ -208,8 +208,12 @@ class Body:
         signature = None
         for _ in range(MAX_TRAILERS):
             line = self.request.readline(MAX_LINE)
-            if line in (b"", b"\r\n", b"\n"):
+            if line == b"":
                 break
+            if line in (b"\r\n", b"\n"):
+                if trailers or signature:
+                    break
+                continue  # some clients end the last chunk with a blank line first
             name, colon, value = line.decode("latin-1").rstrip("\r\n").partition(":")
             if not colon:
                 raise _chunk_error("a trailing header must be <name>:<value>")
