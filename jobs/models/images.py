@@ -4,6 +4,7 @@
 Images are site-wide, as in SageMaker (an account's images, not a domain's): see docs/images.md.
 """
 
+import re
 from typing import Any
 
 from django.conf import settings
@@ -11,8 +12,49 @@ from django.db import models
 from django.db.models.functions import Lower
 
 from domains.models import arn
+from jobs.builtin_algorithms import BUILTIN_IMAGE
 from studio.core.events import resource_group
+from studio.core.images import buildable_images, image_ref
 from studio.core.lifecycle import LifecycleModel
+
+# An image in Amazon ECR, as the SDK builds SageMaker's: <account>.dkr.ecr.<region>.<the
+# partition's DNS suffix>/<repository>:<tag>. The suffix is any host name (amazonaws.com,
+# amazonaws.com.cn, c2s.ic.gov, sc2s.sgov.gov, csp.hci.ic.gov, and partitions yet to come).
+ECR_URI = re.compile(
+    r"(?P<account>[0-9]{12})\.dkr\.ecr(?:-fips)?\.(?P<region>[a-z0-9-]+)"
+    r"\.(?P<suffix>[a-z0-9-]+(?:\.[a-z0-9-]+)+)"
+    r"/(?P<repository>[a-z0-9][a-z0-9._/-]*?)(?::(?P<tag>[\w][\w.-]{0,127}))?"
+    r"(?:@sha256:[0-9a-f]{64})?"
+)
+# SageMaker's repositories that Studio's sklearn image stands in for, and the built-in
+# algorithm each runs (None: the scikit-learn framework container, which runs script mode).
+# Repository names as in the SDK's image_uri_config/*.json; any tag (version) maps.
+SAGEMAKER_REPOSITORIES: dict[str, str | None] = {
+    "sagemaker-scikit-learn": None,
+    "linear-learner": "linear-learner",
+    "kmeans": "kmeans",
+    "knn": "knn",
+    "pca": "pca",
+    "randomcutforest": "randomcutforest",
+    "sagemaker-xgboost": "xgboost",
+    "xgboost": "xgboost",  # the SDK's version "1" of xgboost, the legacy repository
+}
+
+
+def sagemaker_repository(reference: str) -> str | None:
+    """The repository of an ECR image URI (`sagemaker-scikit-learn`), else None."""
+    match = ECR_URI.fullmatch(reference)
+    return match["repository"] if match else None
+
+
+def runtime_reference(reference: str) -> str:
+    """What the runtime runs for a stored reference: Studio's sklearn image for a SageMaker
+    URI it serves, a built-in image for its bare name (`sklearn`), else the reference."""
+    if sagemaker_repository(reference) in SAGEMAKER_REPOSITORIES:
+        return BUILTIN_IMAGE
+    if reference in buildable_images():
+        return image_ref(reference)
+    return reference
 
 
 class ImageStatus(models.TextChoices):
@@ -149,10 +191,11 @@ class ImageVersion(LifecycleModel):
 
     def describe(self) -> dict[str, Any]:
         """DescribeImageVersionResponse. The registry is the runtime's own image store, so the
-        container image is the base image itself (SageMaker would copy it into its ECR)."""
+        container image is what the runtime runs for the base image (SageMaker would copy it
+        into its ECR): the base image itself, or Studio's image a SageMaker URI stands for."""
         response = {
             "BaseImage": self.base_image,
-            "ContainerImage": self.base_image,
+            "ContainerImage": runtime_reference(self.base_image),
             "CreationTime": self.created_at,
             "ImageArn": self.image.arn,
             "ImageVersionArn": self.arn,

@@ -1,6 +1,10 @@
-"""CreateImage, DescribeImage, ListImages, DeleteImage, CreateImageVersion,
+"""CreateImage, DescribeImage, ListImages, UpdateImage, DeleteImage, CreateImageVersion,
 DescribeImageVersion, ListImageVersions, DeleteImageVersion; and `resolve_image`, which turns
 what a job names as its image into the container reference the runtime runs.
+
+SageMaker's own image URIs (what the SDK's `image_uris.retrieve` gives for the scikit-learn
+framework and the built-in algorithms, in any region, partition and account) name Studio's
+`sklearn` image, which runs both (docs/images-and-uris.md).
 
 Images are site-wide (docs/images.md): superusers register and delete them, every signed-in
 user may read them. The registry is the runtime's own image store, so there is nothing to copy:
@@ -15,7 +19,12 @@ from django.db.models import QuerySet
 from domains.permissions import User, authorize
 from jobs import builtin_algorithms
 from jobs.models import Image, ImageStatus, ImageVersion, ImageVersionStatus
-from jobs.models.images import default_role_arn
+from jobs.models.images import (
+    SAGEMAKER_REPOSITORIES,
+    default_role_arn,
+    runtime_reference,
+    sagemaker_repository,
+)
 from studio.core.errors import AccessDenied, ResourceInUse, ResourceNotFound, ValidationException
 from studio.core.images import buildable_images, image_ref
 from studio.core.lifecycle import record_creation, transition
@@ -32,6 +41,7 @@ REFERENCE = re.compile(
     rf"(?:{_REGISTRY})?{_COMPONENT}(?:/{_COMPONENT})*"
     r"(?::[\w][\w.-]{0,127})?(?:@sha256:[0-9a-f]{64})?"
 )
+_REGISTRY_PREFIX = re.compile(_REGISTRY)
 IMAGE_ARN = re.compile(r"arn:aws[\w-]*:sagemaker:[^:]+:[0-9]{12}:image/(?P<name>[a-z0-9.-]+)")
 IMAGE_VERSION_ARN = re.compile(
     r"arn:aws[\w-]*:sagemaker:[^:]+:[0-9]{12}:image-version/(?P<name>[a-z0-9.-]+)/(?P<version>[0-9]+)"
@@ -54,7 +64,15 @@ def _get_image(name: str, *, for_update: bool = False) -> Image:
 
 
 def _check_reference(reference: str) -> None:
+    """A BaseImage Studio can run: one of its built-in images (by reference or name), a
+    SageMaker URI it serves, or an image already on the active runtime. Studio pulls from no
+    registry, so a reference naming one is refused unless the runtime has it already."""
     validate_name(reference, "ImageBaseImage", "BaseImage")
+    repository = sagemaker_repository(reference)
+    if repository is not None and repository not in SAGEMAKER_REPOSITORIES:
+        raise _not_served("BaseImage", reference, repository, "BaseImage")
+    if repository is not None or reference in _builtin_references() | set(buildable_images()):
+        return
     if not REFERENCE.fullmatch(reference):
         raise ValidationException(
             f"BaseImage {reference!r} is not a container image reference such as "
@@ -80,9 +98,17 @@ def _check_reference(reference: str) -> None:
             f"The sandbox runtime runs an image from its root file system tree at "
             f"{sandbox_rootfs(reference)}; prepare that first"
         )
+    registry = _REGISTRY_PREFIX.match(reference)
+    unreachable = (
+        f"Studio reaches no container registry, so it cannot pull it from "
+        f"{registry[0].rstrip('/')}. "
+        if registry
+        else ""
+    )
     raise ValidationException(
-        f"BaseImage {reference!r} is not on the {runtime} runtime. {how}; the built-in "
-        "images are made with `studio images build NAME`.",
+        f"BaseImage {reference!r} is not on the {runtime} runtime. {unreachable}{how}; the "
+        "built-in images are made with `studio images build NAME` (BaseImage `sklearn`, or "
+        "a SageMaker image URI of " + _served() + ").",
         "BaseImage",
     )
 
@@ -224,14 +250,26 @@ def _registered() -> str:
     return ", ".join(f"{name} ({ref})" for name, (_, ref) in sorted(latest.items())) or "none"
 
 
-def resolve_image(reference: str, field: str = TRAINING_IMAGE) -> str:
-    """The container reference for what a job names as its image: an ImageVersionArn, an
-    ImageArn (its latest CREATED version) or a registered version's BaseImage.
+def _served() -> str:
+    """What Studio serves for SageMaker's image URIs, for an error message."""
+    return ", ".join(SAGEMAKER_REPOSITORIES)
 
-    The built-in images (`studio/NAME:latest` for each images/NAME/) are always accepted: the
-    platform runs them for built-in algorithms whatever the registry holds. Errors name
-    `field` (a training job's TrainingImage, a model's container Image).
-    """
+
+def _not_served(label: str, reference: str, repository: str, field: str) -> ValidationException:
+    return ValidationException(
+        f"{label} {reference}: Studio does not serve the ECR repository {repository!r} and "
+        f"reaches no registry. SageMaker image URIs of these repositories run Studio's "
+        f"sklearn image: {_served()} (any region, account and tag). For another image, an "
+        "admin loads it into the runtime and registers it with CreateImage and "
+        "CreateImageVersion; name it by its ImageArn.",
+        field,
+    )
+
+
+def _registered_reference(reference: str, field: str) -> str:
+    """The reference a job's image stands for, before mapping: an ImageVersionArn's or
+    ImageArn's BaseImage, a SageMaker URI Studio serves, a built-in, or a registered
+    version's BaseImage. ValidationException naming `field` for anything else."""
     label = field.rsplit(".", 1)[-1]
     created = ImageVersion.objects.filter(
         status=ImageVersionStatus.CREATED, image__status=ImageStatus.CREATED
@@ -264,14 +302,49 @@ def resolve_image(reference: str, field: str = TRAINING_IMAGE) -> str:
                 field,
             )
         return latest.base_image
+    repository = sagemaker_repository(reference)
+    if repository is not None:
+        if repository in SAGEMAKER_REPOSITORIES:
+            return reference
+        raise _not_served(label, reference, repository, field)
     if reference in _builtin_references() or created.filter(base_image=reference).exists():
         return reference
     raise ValidationException(
         f"{label} {reference!r} is not a registered image. Give an ImageArn, an "
-        f"ImageVersionArn or the reference of a registered version; registered images: "
-        f"{_registered()}. An admin registers others with CreateImage and CreateImageVersion.",
+        f"ImageVersionArn, the reference of a registered version, or a SageMaker image URI "
+        f"of {_served()}; registered images: {_registered()}. An admin registers others "
+        "with CreateImage and CreateImageVersion.",
         field,
     )
+
+
+def resolve_image(reference: str, field: str = TRAINING_IMAGE) -> str:
+    """The container reference for what a job names as its image: an ImageVersionArn, an
+    ImageArn (its latest CREATED version), a registered version's BaseImage, or a SageMaker
+    ECR URI of the scikit-learn container or a built-in algorithm (Studio's sklearn image).
+
+    The built-in images (`studio/NAME:latest` for each images/NAME/) are always accepted: the
+    platform runs them for built-in algorithms whatever the registry holds. Errors name
+    `field` (a training job's TrainingImage, a model's container Image).
+    """
+    return runtime_reference(_registered_reference(reference, field))
+
+
+def builtin_algorithm(algorithm: dict, hyperparameters: dict[str, str] | None = None) -> str | None:
+    """The built-in algorithm a training job's AlgorithmSpecification runs: its AlgorithmName,
+    or the one whose SageMaker image its TrainingImage names (directly or as a registered
+    version's BaseImage). None for script mode, which a job asks for with a
+    `sagemaker_program` hyperparameter even on SageMaker's xgboost image (the SDK's XGBoost
+    estimator with an entry point) and always on the scikit-learn image."""
+    if algorithm.get("AlgorithmName"):
+        return algorithm["AlgorithmName"]
+    if not algorithm.get("TrainingImage") or "sagemaker_program" in (hyperparameters or {}):
+        return None
+    try:
+        reference = _registered_reference(algorithm["TrainingImage"], TRAINING_IMAGE)
+    except ValidationException:
+        return None
+    return SAGEMAKER_REPOSITORIES.get(sagemaker_repository(reference) or "")
 
 
 def _builtin_references() -> set[str]:
