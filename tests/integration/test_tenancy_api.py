@@ -66,7 +66,7 @@ def test_an_admin_key_creates_updates_and_deletes_a_user_profile(admin_api, doma
     assert user.username == f"dana@{domain.domain_id}"
     assert not user.has_usable_password()
 
-    # Update merges member by member: the role stays, the instance type is added.
+    # Update replaces only the members given: the role stays, JupyterLabAppSettings is set.
     admin_api.update_user_profile(
         DomainId=domain.domain_id,
         UserProfileName="dana",

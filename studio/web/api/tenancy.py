@@ -12,7 +12,6 @@ from django.db.models import QuerySet
 
 from domains.models import Domain, UserProfile
 from domains.services import domains, profiles
-from domains.user_settings import merge_user_settings
 from studio.core.errors import ValidationException
 from studio.web.api.auth import Caller
 from studio.web.api.registry import (
@@ -55,6 +54,12 @@ def created_between(found: QuerySet, params: dict[str, Any], prefix: str = "Crea
     if before is not None:
         found = found.filter(**{f"{field}__lt": before})
     return found
+
+
+def given_members_replaced(current: dict | None, given: dict[str, Any]) -> dict[str, Any]:
+    """An Update's settings: each member given (ExecutionRole, JupyterLabAppSettings, ...)
+    replaces the one stored, whole; members not given keep their values."""
+    return {**(current or {}), **given}
 
 
 def _domain_summary(domain: Domain) -> dict[str, Any]:
@@ -129,9 +134,8 @@ def update_domain(caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
     given = params.get("DefaultUserSettings")
     settings = None
     if given is not None:
-        # As SageMaker, members not given keep their values.
         current = domains.describe_domain(caller.user, domain_id)
-        settings = merge_user_settings(current.default_user_settings or {}, given)
+        settings = given_members_replaced(current.default_user_settings, given)
     domain = domains.update_domain(
         caller.user,
         domain_id,
@@ -208,7 +212,7 @@ def update_user_profile(caller: Caller, params: dict[str, Any]) -> dict[str, Any
     settings = None
     if given is not None:
         current = profiles.describe_user_profile(caller.user, domain_id, name)
-        settings = merge_user_settings(current.user_settings or {}, given)
+        settings = given_members_replaced(current.user_settings, given)
     profile = profiles.update_user_profile(caller.user, domain_id, name, user_settings=settings)
     return {"UserProfileArn": profile.arn}
 
