@@ -6,6 +6,7 @@ job runs; then paging both ways, time ranges, FilterLogEvents and the errors AWS
 
 import collections
 import io
+import re
 import time
 
 import boto3
@@ -354,3 +355,87 @@ def test_the_reader_stamps_by_offset_and_keeps_a_line_being_written_back():
     assert events[-1].timestamp == 1_000 + (end2 - 2) // 1024
     last, first = cw.read_backward(f, 1_000, 0, end2, 3)
     assert [e.message for e in last] == ["z", "z", "z"] and first == end2 - 6
+
+
+def test_processing_transform_and_endpoint_logs_under_sagemakers_groups(
+    runtime, alice, alice_profile, alice_logs, data
+):
+    from jobs.services import create_processing_job
+    from jobs.services.cloudwatch_logs import instance_id
+    from jobs.services.transform import create_transform_job
+    from tests.integration import test_transform_jobs as transform
+    from tests.integration.conftest import put
+    from tests.integration.hosting import (
+        iris_model,
+        make_endpoint,
+        make_model,
+        settled,
+        store_model,
+        variant,
+    )
+    from tests.integration.processing import PREPARE
+    from tests.integration.processing import request as processing_request
+    from tests.integration.test_endpoint_logs import HOSTILE, store_model_with_program
+
+    domain_id = alice_profile.domain.domain_id
+    code = put("s3://research-code/prepare/prepare.py", PREPARE)
+    processing = ended(create_processing_job(alice, domain_id, processing_request("prep", code)))
+    assert processing.status == "Completed", processing.failure_reason
+    epoch = int(processing.created_at.timestamp())
+    streams = alice_logs.describe_log_streams(
+        logGroupName="/aws/sagemaker/ProcessingJobs", logStreamNamePrefix="prep/"
+    )["logStreams"]
+    assert [s["logStreamName"] for s in streams] == [f"prep/algo-1-{epoch}"]
+    events = alice_logs.get_log_events(
+        logGroupName="/aws/sagemaker/ProcessingJobs",
+        logStreamName=f"prep/algo-1-{epoch}",
+        startFromHead=True,
+    )["events"]
+    assert [e["message"] for e in events] == file_lines(processing, "algo-1")
+    assert "kept rows of 200" in [e["message"] for e in events]
+
+    # A transform job's stream is `<job>/<instance id>`.
+    estimator, _ = iris_model()
+    make_model(
+        alice, domain_id, "iris", store_model("s3://research-models/t/model.tar.gz", estimator)
+    )
+    transform.put_lines(f"{transform.INPUT}rows.csv", ["5.1,3.5,1.4,0.2", "6.7,3.0,5.2,2.3"])
+    job = transform.ended(create_transform_job(alice, domain_id, transform.request()))
+    assert job.status == "Completed", job.failure_reason
+    name = f"xform/{instance_id(f'{job.resource_id}/algo-1')}"
+    assert re.fullmatch(r"xform/i-[0-9a-f]{17}", name)
+    streams = alice_logs.describe_log_streams(
+        logGroupName="/aws/sagemaker/TransformJobs", logStreamNamePrefix="xform/"
+    )["logStreams"]
+    assert [s["logStreamName"] for s in streams] == [name]
+    events = alice_logs.get_log_events(
+        logGroupName="/aws/sagemaker/TransformJobs", logStreamName=name, startFromHead=True
+    )["events"]
+    assert [e["message"] for e in events] == file_lines(job, "algo-1")
+
+    # An endpoint has a group of its own, a stream per instance: `<variant>/<instance id>`.
+    store_model_with_program()
+    make_model(
+        alice,
+        domain_id,
+        "loud",
+        "s3://research-models/iris/model.tar.gz",
+        SAGEMAKER_PROGRAM="run.py",
+    )
+    endpoint = settled(make_endpoint(alice, domain_id, "loud-ep", [variant("loud")]))
+    assert endpoint.status == "InService", endpoint.failure_reason
+    group = "/aws/sagemaker/Endpoints/loud-ep"
+    listed = alice_logs.describe_log_groups(logGroupNamePrefix="/aws/sagemaker/Endpoints/")
+    assert [g["logGroupName"] for g in listed["logGroups"]] == [group]
+    [instance] = endpoint.instances.all()
+    stream = f"AllTraffic/{instance_id(instance.resource_id)}"
+    streams = alice_logs.describe_log_streams(logGroupName=group)["logStreams"]
+    assert [s["logStreamName"] for s in streams] == [stream]
+    found = alice_logs.filter_log_events(
+        logGroupName=group, logStreamNamePrefix="AllTraffic/", filterPattern='"from the model"'
+    )["events"]
+    assert [e["message"] for e in found] == [HOSTILE]
+    assert HOSTILE in [
+        e["message"]
+        for e in alice_logs.get_log_events(logGroupName=group, logStreamName=stream)["events"]
+    ]
