@@ -1,4 +1,5 @@
-"""CreateProcessingJob, DescribeProcessingJob, ListProcessingJobs, StopProcessingJob."""
+"""CreateProcessingJob, DescribeProcessingJob, ListProcessingJobs, StopProcessingJob,
+DeleteProcessingJob."""
 
 import copy
 from pathlib import PurePosixPath
@@ -10,6 +11,7 @@ from django.db.models import QuerySet
 from domains.permissions import User, authorize
 from domains.services.lookup import get_domain
 from jobs.models import ProcessingJob
+from jobs.processing import workspace
 from jobs.services.common import (
     Code,
     check_instances,
@@ -23,6 +25,7 @@ from jobs.services.common import (
     role_arn,
 )
 from jobs.services.images import resolve_image
+from jobs.services.training import delete_ended_job
 from studio.core import storage
 from studio.core.errors import ValidationException
 from studio.core.runtime import runtime_name
@@ -214,3 +217,8 @@ def list_processing_jobs(actor: User, domain_id: str, **filters: Any) -> QuerySe
 def stop_processing_job(actor: User, domain_id: str, name: str) -> ProcessingJob:
 
     return request_stop(ProcessingJob, actor, domain_id, name, "jobs.tasks.run_processing_job")
+
+
+def delete_processing_job(actor: User, domain_id: str, name: str) -> None:
+    """DeleteProcessingJob: forget a job that has ended, as `delete_training_job` does."""
+    delete_ended_job(ProcessingJob, actor, domain_id, name, workspace.job_dir(domain_id, name))

@@ -1,12 +1,16 @@
-"""CreateTrainingJob, DescribeTrainingJob, ListTrainingJobs, StopTrainingJob."""
+"""CreateTrainingJob, DescribeTrainingJob, ListTrainingJobs, StopTrainingJob,
+DeleteTrainingJob."""
 
 import copy
 import io
+import shutil
 import tarfile
-from pathlib import PurePosixPath
+from functools import partial
+from pathlib import Path, PurePosixPath
 from typing import Any, BinaryIO
 
 from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -14,6 +18,7 @@ from domains.permissions import User, authorize
 from domains.services.lookup import get_domain
 from jobs import builtin_algorithms
 from jobs.models import TrainingJob
+from jobs.models.base import JobIdentity
 from jobs.services.common import (
     Code,
     check_instances,
@@ -27,9 +32,11 @@ from jobs.services.common import (
     role_arn,
 )
 from jobs.services.images import resolve_image, training_image
+from jobs.training import workspace
 from jobs.training.logs import compile_metric_regex
 from studio.core import storage
-from studio.core.errors import ResourceNotFound, ValidationException
+from studio.core.errors import ResourceInUse, ResourceNotFound, ValidationException
+from studio.core.models import StatusTransition
 from studio.core.runtime import runtime_name
 from studio.core.shapes import validate
 
@@ -224,6 +231,48 @@ def list_training_jobs(actor: User, domain_id: str, **filters: Any) -> QuerySet[
 def stop_training_job(actor: User, domain_id: str, name: str) -> TrainingJob:
 
     return request_stop(TrainingJob, actor, domain_id, name, "jobs.tasks.run_training_job")
+
+
+def delete_training_job(actor: User, domain_id: str, name: str) -> None:
+    """DeleteTrainingJob: forget a job that has ended (Completed, Failed or Stopped), so that
+    its name can be used again: its row, its metrics, its status history and its tree on the
+    host (logs). What it wrote to the store stays, as SageMaker leaves S3 alone."""
+    delete_ended_job(TrainingJob, actor, domain_id, name, workspace.job_dir(domain_id, name))
+
+
+def delete_ended_job(model, actor: User, domain_id: str, name: str, tree: Path) -> None:
+    """Delete{Training,Processing}Job: the job `name` of `model`, once it has ended. A job still
+    InProgress or Stopping is refused (ResourceInUse, as SageMaker documents): its containers
+    are running. The history is keyed by the job's name in its domain, so it goes too, lest a
+    new job of the same name inherit it."""
+    job = get_job(model, actor, domain_id, name)
+    authorize(actor, f"sagemaker:Delete{model.RESOURCE_TYPE}", domain=job.domain, owner=job.profile)
+    label = model.RESOURCE_TYPE.removesuffix("Job")
+    with transaction.atomic():
+        status = model.objects.select_for_update().filter(pk=job.pk).values_list("status")
+        current = status.first()
+        if current is None:  # deleted meanwhile: as gone as one never made
+            raise ResourceNotFound(f"{label} job {name} does not exist.")
+        if current[0] in JobIdentity.HOLDING_STATUSES:
+            raise ResourceInUse(
+                f"{label} job {name} is {current[0]}; only a job that has ended (Completed, "
+                "Failed or Stopped) can be deleted. Stop it first."
+            )
+        StatusTransition.objects.filter(
+            resource_type=model.RESOURCE_TYPE, resource_id=job.resource_id
+        ).delete()
+        job.delete()
+        transaction.on_commit(partial(remove_job_tree, tree))
+
+
+def remove_job_tree(tree: Path) -> None:
+    """A deleted job's directory on this host. Its containers wrote below it, so rmtree must
+    not follow links there (it works by descriptors where `avoids_symlink_attacks`); the path
+    itself is Studio's, made of the domain id and a checked name. A second host's tree is
+    left to that host."""
+    if not shutil.rmtree.avoids_symlink_attacks or tree.is_symlink():
+        return
+    shutil.rmtree(tree, ignore_errors=True)
 
 
 def training_job_artifacts(job: TrainingJob) -> dict[str, storage.StoredObject]:

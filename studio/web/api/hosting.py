@@ -6,8 +6,6 @@ Describe reads what the services recorded and the instances the worker runs."""
 from collections import Counter
 from typing import Any
 
-from django.db.models import QuerySet
-
 from jobs.models import Endpoint, EndpointConfig, EndpointInstance, Model
 from jobs.models.hosting import EndpointStatus, InstanceStatus
 from jobs.services import endpoint_configs, endpoints, hosted_models
@@ -15,35 +13,26 @@ from jobs.services.images import resolve_image
 from studio.core.errors import ValidationException
 from studio.core.shapes import shape
 from studio.web.api.auth import Caller
-from studio.web.api.registry import listing, moment, operation, timestamp, without_none
+from studio.web.api.registry import (
+    Columns,
+    listing,
+    narrowed,
+    operation,
+    timestamp,
+    without_none,
+)
 
-# SortBy of ListModels and ListEndpointConfigs (ListEndpoints' is the service's).
-SORT_FIELDS = {"Name": "name", "CreationTime": "created_at"}
+# What ListModels and ListEndpointConfigs filter and sort on (no status, no modification time);
+# ListEndpoints has all of `Columns`. SageMaker's default for all three: CreationTime,
+# Descending.
+UNCHANGING = Columns(modified=None, status=None)
+ENDPOINTS = Columns()
 
 
 def _echo(request: dict[str, Any], response_shape: str) -> dict[str, Any]:
     """The members of the stored request that SageMaker's Describe answer repeats."""
     members = shape(response_shape)["members"]
     return {key: value for key, value in request.items() if key in members}
-
-
-def _created_between(items: QuerySet, params: dict[str, Any]) -> QuerySet:
-    """CreationTimeAfter (at or after, as SageMaker documents it) and CreationTimeBefore."""
-    after, before = moment(params, "CreationTimeAfter"), moment(params, "CreationTimeBefore")
-    if after:
-        items = items.filter(created_at__gte=after)
-    if before:
-        items = items.filter(created_at__lt=before)
-    return items
-
-
-def _sorted(items: QuerySet, params: dict[str, Any]) -> QuerySet:
-    """SortBy and SortOrder (SageMaker's default: CreationTime, Descending); the primary key
-    breaks ties, so that pages do not shift between calls."""
-    key = SORT_FIELDS[params.get("SortBy", "CreationTime")]
-    if params.get("SortOrder", "Descending") == "Ascending":
-        return items.order_by(key, "pk")
-    return items.order_by(f"-{key}", "-pk")
 
 
 # Models
@@ -78,11 +67,8 @@ def _model_summary(model: Model) -> dict[str, Any]:
 
 @operation("ListModels")
 def list_models(caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
-    found = hosted_models.list_models(
-        caller.user, caller.domain_id, name_contains=params.get("NameContains")
-    )
-    found = _sorted(_created_between(found, params), params)
-    return listing("Models", found, _model_summary, params)
+    found = hosted_models.list_models(caller.user, caller.domain_id)
+    return listing("Models", narrowed(found, params, UNCHANGING), _model_summary, params)
 
 
 @operation("DeleteModel")
@@ -125,11 +111,8 @@ def _config_summary(config: EndpointConfig) -> dict[str, Any]:
 
 @operation("ListEndpointConfigs")
 def list_endpoint_configs(caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
-    found = endpoint_configs.list_endpoint_configs(
-        caller.user, caller.domain_id, name_contains=params.get("NameContains")
-    )
-    found = _sorted(_created_between(found, params), params)
-    return listing("EndpointConfigs", found, _config_summary, params)
+    found = endpoint_configs.list_endpoint_configs(caller.user, caller.domain_id)
+    return listing("EndpointConfigs", narrowed(found, params, UNCHANGING), _config_summary, params)
 
 
 @operation("DeleteEndpointConfig")
@@ -287,22 +270,8 @@ def _endpoint_summary(endpoint: Endpoint) -> dict[str, Any]:
 
 @operation("ListEndpoints")
 def list_endpoints(caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
-    found = endpoints.list_endpoints(
-        caller.user,
-        caller.domain_id,
-        name_contains=params.get("NameContains"),
-        status=params.get("StatusEquals"),
-        sort_by=params.get("SortBy", "CreationTime"),
-        sort_order=params.get("SortOrder", "Descending"),
-    )
-    found = _created_between(found, params)
-    modified_after = moment(params, "LastModifiedTimeAfter")
-    modified_before = moment(params, "LastModifiedTimeBefore")
-    if modified_after:
-        found = found.filter(last_modified_at__gt=modified_after)
-    if modified_before:
-        found = found.filter(last_modified_at__lt=modified_before)
-    return listing("Endpoints", found, _endpoint_summary, params)
+    found = endpoints.list_endpoints(caller.user, caller.domain_id)
+    return listing("Endpoints", narrowed(found, params, ENDPOINTS), _endpoint_summary, params)
 
 
 @operation("UpdateEndpoint")

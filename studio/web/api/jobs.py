@@ -1,14 +1,30 @@
-"""Training and processing jobs: SageMaker's Create, Describe, List and Stop of each, so that
-boto3 code (and the SageMaker SDK's estimators and processors, which call them) runs here."""
+"""Training and processing jobs: SageMaker's Create, Describe, List, Stop and Delete of each, so
+that boto3 code (and the SageMaker SDK's estimators and processors, which call them) runs
+here."""
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from jobs.models import ProcessingJob, TrainingJob
 from jobs.services import processing, training
+from studio.core.errors import ResourceNotFound, ValidationException
 from studio.core.shapes import shape
 from studio.web.api.auth import Caller
-from studio.web.api.registry import listing, operation, timestamp, without_none
+from studio.web.api.registry import (
+    Columns,
+    listing,
+    narrowed,
+    operation,
+    timestamp,
+    without_none,
+)
+
+# SageMaker's default order for both List operations, as botocore documents it.
+JOB_COLUMNS = Columns(default_sort="CreationTime", default_order="Ascending")
+NOT_FOUND = "Requested resource not found."
+
+Result = TypeVar("Result")
 
 
 def _iso(value: str | None) -> float | None:
@@ -21,15 +37,32 @@ def _echo(request: dict[str, Any], response_shape: str) -> dict[str, Any]:
     return {key: value for key, value in request.items() if key in members}
 
 
+def _found(field: str, call: Callable[[], Result]) -> Result:
+    """`call()`, a service call naming one job. SageMaker answers a job that does not exist
+    (or is another account's) with ValidationException "Requested resource not found." on
+    Describe, Stop and Delete alike; botocore's waiters and the SDK match on it. The
+    services' ResourceNotFound says the same for the dashboard in its own words."""
+    try:
+        return call()
+    except ResourceNotFound:
+        raise ValidationException(NOT_FOUND, field) from None
+
+
 def _training_job(caller: Caller, name: str) -> TrainingJob:
     """A key acts in its profile's domain only, and job names are unique per domain (as per
     account in SageMaker): a job is looked up by name in the caller's domain, so another
     domain's job of the same name is unknown here, exactly like a name nobody uses."""
-    return training.describe_training_job(caller.user, caller.domain_id, name)
+    return _found(
+        "TrainingJobName",
+        lambda: training.describe_training_job(caller.user, caller.domain_id, name),
+    )
 
 
 def _processing_job(caller: Caller, name: str) -> ProcessingJob:
-    return processing.describe_processing_job(caller.user, caller.domain_id, name)
+    return _found(
+        "ProcessingJobName",
+        lambda: processing.describe_processing_job(caller.user, caller.domain_id, name),
+    )
 
 
 @operation("CreateTrainingJob")
@@ -38,12 +71,22 @@ def create_training_job(caller: Caller, params: dict[str, Any]) -> dict[str, Any
     return {"TrainingJobArn": job.arn}
 
 
+def _model_artifacts(job: TrainingJob) -> dict[str, str]:
+    """ModelArtifacts is a required member of the answer: before the job has uploaded its
+    model, where it will be (`<S3OutputPath>/<job>/output/model.tar.gz`), as SageMaker says."""
+    if job.model_artifacts:
+        return {"S3ModelArtifacts": job.model_artifacts}
+    output = job.request["OutputDataConfig"]["S3OutputPath"].rstrip("/")
+    return {"S3ModelArtifacts": f"{output}/{job.name}/output/model.tar.gz"}
+
+
 @operation("DescribeTrainingJob")
 def describe_training_job(caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
     job = _training_job(caller, params["TrainingJobName"])
     return without_none(
         {
             **_echo(job.request, "DescribeTrainingJobResponse"),
+            "TrainingJobName": job.name,
             "TrainingJobArn": job.arn,
             "TrainingJobStatus": job.status,
             "SecondaryStatus": job.secondary_status,
@@ -54,9 +97,7 @@ def describe_training_job(caller: Caller, params: dict[str, Any]) -> dict[str, A
             "TrainingEndTime": timestamp(job.training_end_time),
             "TrainingTimeInSeconds": job.training_seconds,
             "BillableTimeInSeconds": job.billable_seconds,
-            "ModelArtifacts": (
-                {"S3ModelArtifacts": job.model_artifacts} if job.model_artifacts else None
-            ),
+            "ModelArtifacts": _model_artifacts(job),
             "SecondaryStatusTransitions": [
                 without_none(
                     {
@@ -93,17 +134,33 @@ def _training_summary(job: TrainingJob) -> dict[str, Any]:
 @operation("ListTrainingJobs")
 def list_training_jobs(caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
     found = training.list_training_jobs(
-        caller.user,
-        caller.domain_id,
-        status=params.get("StatusEquals"),
-        name_contains=params.get("NameContains"),
+        caller.user, caller.domain_id, status=params.get("StatusEquals")
     )
-    return listing("TrainingJobSummaries", found, _training_summary, params)
+    if params.get("WarmPoolStatusEquals") or params.get("TrainingPlanArnEquals"):
+        # Studio keeps no training warm pools and has no training plans: no job has either.
+        found = found.none()
+    return listing(
+        "TrainingJobSummaries", narrowed(found, params, JOB_COLUMNS), _training_summary, params
+    )
 
 
 @operation("StopTrainingJob")
 def stop_training_job(caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
-    training.stop_training_job(caller.user, caller.domain_id, params["TrainingJobName"])
+    name = params["TrainingJobName"]
+    _found(
+        "TrainingJobName",
+        lambda: training.stop_training_job(caller.user, caller.domain_id, name),
+    )
+    return {}
+
+
+@operation("DeleteTrainingJob")
+def delete_training_job(caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
+    name = params["TrainingJobName"]
+    _found(
+        "TrainingJobName",
+        lambda: training.delete_training_job(caller.user, caller.domain_id, name),
+    )
     return {}
 
 
@@ -143,15 +200,31 @@ def describe_processing_job(caller: Caller, params: dict[str, Any]) -> dict[str,
 @operation("ListProcessingJobs")
 def list_processing_jobs(caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
     found = processing.list_processing_jobs(
-        caller.user,
-        caller.domain_id,
-        status=params.get("StatusEquals"),
-        name_contains=params.get("NameContains"),
+        caller.user, caller.domain_id, status=params.get("StatusEquals")
     )
-    return listing("ProcessingJobSummaries", found, _processing_summary, params)
+    return listing(
+        "ProcessingJobSummaries",
+        narrowed(found, params, JOB_COLUMNS),
+        _processing_summary,
+        params,
+    )
 
 
 @operation("StopProcessingJob")
 def stop_processing_job(caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
-    processing.stop_processing_job(caller.user, caller.domain_id, params["ProcessingJobName"])
+    name = params["ProcessingJobName"]
+    _found(
+        "ProcessingJobName",
+        lambda: processing.stop_processing_job(caller.user, caller.domain_id, name),
+    )
+    return {}
+
+
+@operation("DeleteProcessingJob")
+def delete_processing_job(caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
+    name = params["ProcessingJobName"]
+    _found(
+        "ProcessingJobName",
+        lambda: processing.delete_processing_job(caller.user, caller.domain_id, name),
+    )
     return {}

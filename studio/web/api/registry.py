@@ -184,9 +184,15 @@ def _page_of_queryset(items: QuerySet, size: int, token: str | None) -> tuple[li
     page is the rows after it in the same order, so rows added or removed meanwhile never
     shift a page (a row added before the mark is simply not seen by this walk)."""
     fields = _ordering(items)
+    listed = items.model._meta.label
     if token:
         mark = _unsign(token)
-        if mark.get("o") != fields or len(mark.get("v", [])) != len(fields):
+        if (
+            mark.get("m") != listed
+            or mark.get("o") != fields
+            or not isinstance(mark.get("v"), list)
+            or len(mark["v"]) != len(fields)
+        ):
             raise _bad_token()
         try:
             items = items.filter(_after(fields, [_decode(v) for v in mark["v"]]))
@@ -198,7 +204,7 @@ def _page_of_queryset(items: QuerySet, size: int, token: str | None) -> tuple[li
     chunk = chunk[:size]
     names = [f.lstrip("-") for f in fields]
     values = items.model._base_manager.filter(pk=chunk[-1].pk).values_list(*names).first()
-    return chunk, _sign({"o": fields, "v": [_encode(v) for v in values]})
+    return chunk, _sign({"m": listed, "o": fields, "v": [_encode(v) for v in values]})
 
 
 def _identity(item: Any) -> Any:

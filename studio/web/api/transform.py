@@ -7,7 +7,17 @@ from jobs.models import TransformJob
 from jobs.services import transform
 from studio.core.shapes import shape
 from studio.web.api.auth import Caller
-from studio.web.api.registry import listing, operation, timestamp, without_none
+from studio.web.api.registry import (
+    Columns,
+    listing,
+    narrowed,
+    operation,
+    timestamp,
+    without_none,
+)
+
+# SageMaker's default order for ListTransformJobs, as botocore documents it.
+COLUMNS = Columns(default_sort="CreationTime", default_order="Descending")
 
 
 @operation("CreateTransformJob")
@@ -49,12 +59,9 @@ def describe_transform_job(caller: Caller, params: dict[str, Any]) -> dict[str, 
 @operation("ListTransformJobs")
 def list_transform_jobs(caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
     found = transform.list_transform_jobs(
-        caller.user,
-        caller.domain_id,
-        status=params.get("StatusEquals"),
-        name_contains=params.get("NameContains"),
+        caller.user, caller.domain_id, status=params.get("StatusEquals")
     )
-    return listing("TransformJobSummaries", found, _summary, params)
+    return listing("TransformJobSummaries", narrowed(found, params, COLUMNS), _summary, params)
 
 
 @operation("StopTransformJob")

@@ -2,13 +2,14 @@
 
 import json
 import logging
+import uuid
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from studio.core.errors import StudioError, UnknownOperation, ValidationException
-from studio.core.shapes import input_shape, validate
+from studio.core.shapes import input_shape, reject_nulls, validate
 from studio.web.api import (  # noqa: F401  (they register their operations)
     hosting,
     jobs,
@@ -24,6 +25,9 @@ log = logging.getLogger(__name__)
 
 TARGET_PREFIX = "SageMaker."
 CONTENT_TYPE = "application/x-amz-json-1.1"
+# SageMaker's deepest request shapes nest about a dozen levels; a body deeper than this is not
+# one, and the walks that validate it are recursive.
+MAX_DEPTH = 64
 
 
 def is_api_request(request: HttpRequest) -> bool:
@@ -31,7 +35,11 @@ def is_api_request(request: HttpRequest) -> bool:
 
 
 def _answer(status: int, data: dict) -> HttpResponse:
-    return JsonResponse(data, status=status, content_type=CONTENT_TYPE)
+    response = JsonResponse(data, status=status, content_type=CONTENT_TYPE)
+    # Every answer, success or error, carries a request id as AWS's do (botocore reads it into
+    # ResponseMetadata.RequestId); Studio's log names it when a request fails.
+    response["x-amzn-RequestId"] = str(uuid.uuid4())
+    return response
 
 
 def _error(error: StudioError) -> HttpResponse:
@@ -52,14 +60,16 @@ def dispatch(request: HttpRequest) -> HttpResponse:
                 f"Studio does not implement {target or 'an empty X-Amz-Target'}."
             )
         params = _params(request)
+        reject_nulls(params)
         validate(params, input_shape(name), "")
         return _answer(200, function(caller, params))
     except StudioError as error:
         return _error(error)
     except Exception:
         # A bug, not the caller's doing: answered as AWS does, and logged whole for us.
-        log.exception("API %s failed", target)
-        return _error(StudioError("Studio failed on this request; its web log says why."))
+        response = _error(StudioError("Studio failed on this request; its web log says why."))
+        log.exception("API %s failed (request %s)", target, response["x-amzn-RequestId"])
+        return response
 
 
 def _read_body(request: HttpRequest) -> None:
@@ -77,6 +87,27 @@ def _params(request: HttpRequest) -> dict:
         params = json.loads(request.body or b"{}")
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise ValidationException(f"The request body is not JSON: {e}.") from None
+    except RecursionError:
+        raise ValidationException(
+            "The request body is nested too deeply; no SageMaker request is."
+        ) from None
     if not isinstance(params, dict):
         raise ValidationException("The request body must be a JSON object.")
+    if _depth(params) > MAX_DEPTH:
+        raise ValidationException(
+            f"The request body is nested more than {MAX_DEPTH} levels deep; no SageMaker "
+            "request is."
+        )
     return params
+
+
+def _depth(value: object) -> int:
+    """How deeply objects and lists nest in `value`, counted without recursion."""
+    deepest, todo = 0, [(value, 1)]
+    while todo:
+        item, level = todo.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, level)
+            children = item.values() if isinstance(item, dict) else item
+            todo.extend((child, level + 1) for child in children)
+    return deepest
