@@ -4,7 +4,7 @@ one function serving its action. Errors are S3's XML shapes; an action Studio do
 answers NotImplemented, as S3 answers one it does not know."""
 
 import logging
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
@@ -114,10 +114,11 @@ def _not_allowed(method: str | None) -> S3Error:
 
 
 def dispatch(request: HttpRequest) -> HttpResponse:
-    resource = request.path
+    raw = getattr(request, "scope", {}).get("raw_path")
+    # As sent (percent-encoded): a key's control characters would break the error's XML.
+    resource = raw.decode("latin-1") if raw else quote(request.path)
     try:
         bucket, key, virtual = addressing(request)
-        resource = f"/{bucket}/{key}" if bucket else "/"
         signed = authenticate(request, bucket, virtual)
         return route(signed, request, bucket, key)
     except S3Error as refused:
