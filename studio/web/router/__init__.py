@@ -22,7 +22,8 @@ import random
 import re
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 from channels.db import database_sync_to_async
 from django.conf import settings
@@ -34,7 +35,7 @@ from studio.core.errors import StudioError
 from studio.core.queue import enqueue
 from studio.web.proxy.http import ASGIApp, ClientGone, Receive, Scope, Send
 from studio.web.proxy.upstream import Headers, UpstreamError, pool_for
-from studio.web.router import capture, table
+from studio.web.router import capture, eventstream, table
 from studio.web.router.caller import grant_for
 from studio.web.router.errors import (
     ModelError,
@@ -50,6 +51,8 @@ log = logging.getLogger(__name__)
 
 PREFIX = "/endpoints/"
 SUFFIX = "/invocations"
+# InvokeEndpointWithResponseStream's: the same request, answered as an event stream.
+STREAM_SUFFIX = "/invocations-response-stream"
 NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9])*")
 NAME_MAX = 63
 # Statuses in which an endpoint answers: it keeps serving its current generation while an
@@ -63,7 +66,13 @@ FORWARDED = (
     b"x-amzn-sagemaker-inference-id",
 )
 RETURNED = frozenset({b"content-type", b"x-amzn-sagemaker-custom-attributes"})
+STREAM_RETURNED = frozenset({b"x-amzn-sagemaker-custom-attributes"})
+# How much of a container's error answer a streaming invocation reads for ModelError.
+MESSAGE_READ = 64 * 1024
 TARGET_VARIANT = b"x-amzn-sagemaker-target-variant"
+# InvokeEndpointWithResponseStream sends its Accept in this header; the container gets it as
+# Accept, as it does on SageMaker.
+STREAM_ACCEPT = b"x-amzn-sagemaker-accept"
 # Instances tried for one request before it is answered ServiceUnavailable.
 MAX_ATTEMPTS = 3
 # How often a request waiting for a cold start looks at the routing table again.
@@ -81,7 +90,7 @@ def is_invocation(scope: Scope) -> bool:
     return (
         scope["type"] == "http"
         and path.startswith(PREFIX)
-        and path.endswith(SUFFIX)
+        and (path.endswith(SUFFIX) or path.endswith(STREAM_SUFFIX))
         and scope["method"] == "POST"
     )
 
@@ -100,7 +109,10 @@ def with_invocation_router(app: ASGIApp) -> ASGIApp:
 
 async def invoke(scope: Scope, receive: Receive, send: Send) -> None:
     try:
-        await _invoke(scope, receive, send)
+        if scope["path"].endswith(STREAM_SUFFIX):
+            await _invoke(scope, receive, send, STREAM_SUFFIX)
+        else:
+            await _invoke(scope, receive, send, SUFFIX)
     except StudioError as error:
         await send_error(send, error)
     except ClientGone:
@@ -111,9 +123,10 @@ async def invoke(scope: Scope, receive: Receive, send: Send) -> None:
         await send_error(send, StudioError("Studio failed on this invocation; its log says why."))
 
 
-async def _invoke(scope: Scope, receive: Receive, send: Send) -> None:
+async def _invoke(scope: Scope, receive: Receive, send: Send, suffix: str) -> None:
     started = time.perf_counter()
-    name = scope["path"][len(PREFIX) : -len(SUFFIX)]
+    streaming = suffix == STREAM_SUFFIX
+    name = scope["path"][len(PREFIX) : -len(suffix)]
     if len(name) > NAME_MAX or not NAME.fullmatch(name):
         raise ValidationError(
             f"EndpointName {clip(name)!r} is not an endpoint's name: up to 63 letters, digits "
@@ -134,6 +147,9 @@ async def _invoke(scope: Scope, receive: Receive, send: Send) -> None:
     variant = _variant(route, headers.get(TARGET_VARIANT))
     forwarded: Headers = [(b"host", b"localhost"), (b"content-length", b"%d" % len(body))]
     forwarded += [(n, headers[n]) for n in FORWARDED if n in headers]
+    if streaming and STREAM_ACCEPT in headers:
+        forwarded = [(n, v) for n, v in forwarded if n != b"accept"]
+        forwarded.append((b"accept", headers[STREAM_ACCEPT]))
 
     busy = (route.endpoint_pk, variant.name)
     if (
@@ -147,8 +163,9 @@ async def _invoke(scope: Scope, receive: Receive, send: Send) -> None:
         )
     table.enter(table.variant_in_flight, busy)
     outcome = counters.FAILURE
+    call = _streamer(send, variant.name, route.capture is not None) if streaming else _call
     try:
-        status, answer_headers, answer = await _serve(key, route, variant, forwarded, body)
+        status, answer_headers, answer = await _serve(key, route, variant, forwarded, body, call)
         outcome = counters.OK if status < 400 else counters.MODEL_ERROR if status < 500 else outcome
     finally:
         table.leave(table.variant_in_flight, busy)
@@ -157,11 +174,21 @@ async def _invoke(scope: Scope, receive: Receive, send: Send) -> None:
         )
     if status >= 400:
         raise _model_error(variant.name, status, answer)
+    if streaming:
+        content_type = _content_type(answer_headers)
+    else:
+        content_type = await _answer(send, variant.name, answer_headers, answer)
+    if route.capture is not None and random.random() * 100 < route.capture.percent:
+        _capture(route, variant, headers, body, content_type, answer)
 
+
+async def _answer(send: Send, variant: str, answer_headers: Headers, answer: bytes) -> bytes:
+    """InvokeEndpoint's answer: the container's body and content type; that type."""
     content_type = b"application/octet-stream"
     out: Headers = [
         (b"content-length", b"%d" % len(answer)),
-        (b"x-amzn-invoked-production-variant", variant.name.encode()),
+        (b"x-amzn-invoked-production-variant", variant.encode()),
+        (b"x-amzn-requestid", str(uuid.uuid4()).encode()),
     ]
     for n, v in answer_headers:
         n = n.lower()
@@ -172,8 +199,7 @@ async def _invoke(scope: Scope, receive: Receive, send: Send) -> None:
     out.append((b"content-type", content_type))
     await send({"type": "http.response.start", "status": 200, "headers": out})
     await send({"type": "http.response.body", "body": answer})
-    if route.capture is not None and random.random() * 100 < route.capture.percent:
-        _capture(route, variant, headers, body, content_type, answer)
+    return content_type
 
 
 async def _read_body(receive: Receive, headers: dict[bytes, bytes]) -> bytes:
@@ -247,8 +273,11 @@ def _variant(route: Route, pinned: bytes | None) -> Variant:
     return variant
 
 
+Call = Callable[[Target, str, Headers, bytes], Awaitable[tuple[int, Headers, bytes]]]
+
+
 async def _serve(
-    key: table.RouteKey, route: Route, variant: Variant, headers: Headers, body: bytes
+    key: table.RouteKey, route: Route, variant: Variant, headers: Headers, body: bytes, call: Call
 ) -> tuple[int, Headers, bytes]:
     """The answer of one of the variant's instances: the least busy that can be reached."""
     if not variant.targets:
@@ -268,7 +297,7 @@ async def _serve(
         tried.add(target.pk)
         table.enter(table.in_flight, target.pk)
         try:
-            return await _call(target, variant.name, headers, body)
+            return await call(target, variant.name, headers, body)
         except UpstreamError:
             continue
         finally:
@@ -317,6 +346,100 @@ async def _call(
             "(STUDIO_INVOKE_TIMEOUT_S): the invocation timed out."
         ) from None
     return response.status, response.headers, b"".join(chunks)
+
+
+def _streamer(send: Send, variant_name: str, keep: bool) -> Call:
+    """A `Call` for InvokeEndpointWithResponseStream: the container's answer goes to the
+    caller as it arrives, each chunk a PayloadPart event (a container that does not stream
+    gives one). An answer of 4xx or 5xx is read whole and answered as ModelError, as
+    InvokeEndpoint's; one that breaks off, or stalls longer than the timeout between chunks,
+    once the stream has begun, ends it with a ModelStreamError event. `keep`: what was sent
+    is returned too (for data capture), up to the invocation limit."""
+
+    async def call(
+        target: Target, variant: str, headers: Headers, body: bytes
+    ) -> tuple[int, Headers, bytes]:
+        timeout = settings.STUDIO_INVOKE_TIMEOUT_S
+        try:
+            async with asyncio.timeout(timeout):
+                response = await pool_for(target.socket, target.uid).request(
+                    b"POST", SUFFIX.encode(), headers, _once(body) if body else None
+                )
+        except TimeoutError:
+            raise ModelError(
+                f"The model of variant {variant} did not answer within {timeout:g} s "
+                "(STUDIO_INVOKE_TIMEOUT_S): the invocation timed out."
+            ) from None
+        try:
+            if response.status >= 400:
+                return response.status, response.headers, await _error_body(response)
+            kept = await _stream(send, variant_name, response, keep)
+        finally:
+            response.close()
+        return response.status, response.headers, kept
+
+    return call
+
+
+def _content_type(headers: Headers) -> bytes:
+    for n, v in headers:
+        if n.lower() == b"content-type":
+            return v
+    return b"application/octet-stream"
+
+
+async def _error_body(response: Any) -> bytes:
+    """The start of a container's error answer (its message is all ModelError repeats)."""
+    chunks, size = [], 0
+    try:
+        while size < MESSAGE_READ and (chunk := await response.read()):
+            chunks.append(chunk)
+            size += len(chunk)
+    except UpstreamError:
+        pass
+    return b"".join(chunks)
+
+
+async def _stream(send: Send, variant: str, response: Any, keep: bool) -> bytes:
+    content_type = _content_type(response.headers)
+    out: Headers = [
+        (b"content-type", eventstream.CONTENT_TYPE),
+        (b"x-amzn-sagemaker-content-type", content_type),
+        (b"x-amzn-invoked-production-variant", variant.encode()),
+        (b"x-amzn-requestid", str(uuid.uuid4()).encode()),
+    ]
+    out += [(n.lower(), v) for n, v in response.headers if n.lower() in STREAM_RETURNED]
+    await send({"type": "http.response.start", "status": 200, "headers": out})
+    timeout = settings.STUDIO_INVOKE_TIMEOUT_S
+    limit = settings.STUDIO_INVOKE_MAX_BYTES
+    kept: list[bytes] = []
+    size = 0
+    ending = b""
+    while True:
+        try:
+            async with asyncio.timeout(timeout):
+                chunk = await response.read()
+        except TimeoutError:
+            ending = eventstream.model_stream_error(
+                eventstream.TIMED_OUT,
+                f"The model of variant {variant} sent nothing for {timeout:g} s "
+                "(STUDIO_INVOKE_TIMEOUT_S): the stream timed out.",
+            )
+            break
+        except UpstreamError as error:
+            ending = eventstream.model_stream_error(
+                eventstream.BROKEN, f"The model of variant {variant} broke its answer off: {error}."
+            )
+            break
+        if not chunk:
+            break
+        if keep and size + len(chunk) <= limit:
+            kept.append(chunk)
+        size += len(chunk)
+        for part in eventstream.payload_parts(chunk):
+            await send({"type": "http.response.body", "body": part, "more_body": True})
+    await send({"type": "http.response.body", "body": ending})
+    return b"".join(kept)
 
 
 async def _once(body: bytes) -> AsyncIterator[bytes]:
