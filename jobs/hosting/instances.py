@@ -4,13 +4,24 @@ A serving container runs `serve` with no network, as its endpoint owner's uid, t
 model mounted read-only at /opt/ml/model, and binds `serve.sock` in its own runtime directory
 (jobs/hosting/paths.py), where the router and the health checks reach it through
 `studio.core.unix_socket` only.
+
+Script mode: a model whose Environment names its code in the store
+(`SAGEMAKER_SUBMIT_DIRECTORY=s3://.../sourcedir.tar.gz`, as the SDK's SKLearnModel and
+`estimator.deploy()` set it) has that code unpacked beside the model, as the model's uid, and
+mounted read-only at /opt/ml/code, where the container is pointed instead (it has no network
+to fetch it).
 """
 
+import contextlib
 import logging
 import os
 import shutil
+import tarfile
+import tempfile
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
+from typing import BinaryIO
 
 from django.db import transaction
 from django.utils import timezone
@@ -21,7 +32,7 @@ from jobs.models import Endpoint, EndpointInstance, InstanceStatus, Model
 from jobs.services.images import resolve_image
 from metering.catalog import GIB, InstanceType
 from studio.core import storage
-from studio.core.errors import StudioError
+from studio.core.errors import ResourceNotFound, StudioError
 from studio.core.lifecycle import record_creation, transition
 from studio.core.runtime import ContainerError, ContainerSpec, Mount, Runtime, get_runtime
 from studio.core.runtime.base import LABEL_KIND, LABEL_NAME
@@ -36,6 +47,9 @@ SERVERLESS_CPUS_PER_GB = Decimal("0.5")
 PING_TIMEOUT_S = 2.0
 LOG_TAIL_LINES = 20
 UNPACKED = ".unpacked"  # beside a model directory once its archive is all there
+SUBMIT_DIRECTORY = "SAGEMAKER_SUBMIT_DIRECTORY"
+CODE_DIR = "/opt/ml/code"  # where a serving container sees its model's staged code
+ARCHIVES = (".tar.gz", ".tgz", ".tar")
 # Labels that tell the hosting reconciler whose a serving container is.
 LABEL_ENDPOINT = "studio.endpoint"
 
@@ -58,11 +72,24 @@ def prepare_model(endpoint: Endpoint, generation: int, index: int, model: Model)
     return unpack_model(root, endpoint.profile.home_uid, model)
 
 
+def submitted_code(model: Model) -> str | None:
+    """The store URI of the model's script-mode code (its SAGEMAKER_SUBMIT_DIRECTORY when that
+    names the store), else None: a local directory in the image, or no script at all."""
+    submit = model.containers[0].get("Environment", {}).get(SUBMIT_DIRECTORY, "")
+    return submit if storage.names_storage(submit) else None
+
+
+def code_dir(model_dir: Path) -> Path:
+    """Where `unpack_model` stages the code of the model it unpacked into `model_dir`."""
+    return model_dir.parent / "code"
+
+
 def unpack_model(root: Path, uid: int, model: Model) -> Path:
-    """Unpack `model`'s model.tar.gz into `root`/model, unless it is there already, and return
-    that directory. `root` is made root's; the archive is the user's: the confined helper
-    unpacks it as `uid`, refusing links, names leaving the tree and bombs
-    (studio/core/storage/confined.py). Raises ModelUnavailable saying why."""
+    """Unpack `model`'s model.tar.gz into `root`/model (and its script-mode code from the
+    store into `root`/code), unless it is there already, and return the model directory.
+    `root` is made root's; the archives are the user's: the confined helper unpacks them as
+    `uid`, refusing links, names leaving the tree and bombs (studio/core/storage/confined.py).
+    Raises ModelUnavailable saying why."""
     target, done = root / "model", root / UNPACKED
     if done.exists():
         return target
@@ -70,22 +97,60 @@ def unpack_model(root: Path, uid: int, model: Model) -> Path:
     root.mkdir(mode=0o755, parents=True)
     # Made by root and given to `uid` before anything is in it: nothing there can be a link.
     create_home(target, uid)
+    tree = confined.Tree(root, uid, HOME_GID)
     url = model.containers[0].get("ModelDataUrl")
+    submit = submitted_code(model)
+    reading = url
     try:
         if url:  # else a model whose image carries everything it needs
             with storage.artifact_store().open(url) as archive:
-                confined.extract(
-                    confined.Tree(root, uid, HOME_GID), "model", archive, f"the model archive {url}"
-                )
+                confined.extract(tree, "model", archive, f"the model archive {url}")
+        if submit:
+            reading = submit
+            create_home(code_dir(target), uid)
+            _stage_code(tree, submit, model.domain.domain_id)
     except confined.Refused as refused:
         shutil.rmtree(root, ignore_errors=True)
         raise ModelUnavailable(f"model {model.name}: {refused}") from refused
     except (OSError, StudioError) as error:
         shutil.rmtree(root, ignore_errors=True)
-        raise ModelUnavailable(f"model {model.name}: cannot read {url}: {error}") from error
+        raise ModelUnavailable(f"model {model.name}: cannot read {reading}: {error}") from error
     # Root's, in root's directory: the next instance of the variant reuses the model.
     done.touch()
     return target
+
+
+def _stage_code(tree: confined.Tree, submit: str, domain_id: str) -> None:
+    """Unpack the code `submit` names (a sourcedir.tar.gz, or a prefix of files and archives)
+    into the tree's `code`, through the confined helper: archives as they are, and a plain
+    file wrapped in a one-member archive, so that nothing lands there but by the helper."""
+    field = f"Environment.{SUBMIT_DIRECTORY}"
+    # Checked when the model was made; checked again here, where it is read.
+    storage.check_access(submit, domain_id, field)
+    store = storage.artifact_store()
+    found = store.list(submit, field)
+    if not found:
+        raise ResourceNotFound(f"{field}: there is nothing at {submit}")
+    for stored in found:
+        with store.open(stored.uri, field) as content:
+            if stored.name.endswith(ARCHIVES):
+                confined.extract(tree, "code", content, f"the code archive {stored.uri}")
+            else:
+                with _one_member_archive(stored.name, content, stored.size) as archive:
+                    confined.extract(tree, "code", archive, f"the code file {stored.uri}")
+
+
+@contextlib.contextmanager
+def _one_member_archive(name: str, content: BinaryIO, size: int) -> Iterator[BinaryIO]:
+    """A tar holding `content` under `name` (a file of a code prefix, by its name below it),
+    for the helper to check and unpack as it does any archive."""
+    with tempfile.SpooledTemporaryFile(max_size=storage.CHUNK) as archive:
+        member = tarfile.TarInfo(name)
+        member.size, member.mode = size, 0o644
+        with tarfile.open(fileobj=archive, mode="w") as tar:
+            tar.addfile(member, content)
+        archive.seek(0)
+        yield archive
 
 
 def limits(variant: dict) -> tuple[float, int]:
@@ -116,6 +181,10 @@ def serving_spec(
     container = model.containers[0]
     environment = container.get("Environment", {})
     cpus, memory = limits
+    mounts = [Mount(model_dir, paths.MODEL_DIR, read_only=True), Mount(rundir, paths.RUNDIR)]
+    if submitted_code(model):
+        mounts.append(Mount(code_dir(model_dir), CODE_DIR, read_only=True))
+        env = {SUBMIT_DIRECTORY: CODE_DIR, **env}
     return ContainerSpec(
         name=name,
         image=resolve_image(container["Image"], "PrimaryContainer.Image"),
@@ -129,10 +198,7 @@ def serving_spec(
             ),
             **env,
         },
-        mounts=[
-            Mount(model_dir, paths.MODEL_DIR, read_only=True),
-            Mount(rundir, paths.RUNDIR),
-        ],
+        mounts=mounts,
         cpus=cpus,
         memory_bytes=memory,
         network="none",
