@@ -4,6 +4,8 @@ common mistakes (docs/s3.md)."""
 
 import hashlib
 import io
+import threading
+import time
 
 import boto3
 import httpx
@@ -52,11 +54,23 @@ def test_bucket_lifecycle_and_listing(s3, alice_profile):
     domain = alice_profile.domain
     s3.create_bucket(Bucket="alice-data")
     sdk_bucket = f"sagemaker-us-east-1-{domain.account_id}"
+    s3.create_bucket(Bucket=sdk_bucket)
     s3.create_bucket(
-        Bucket=sdk_bucket, CreateBucketConfiguration={"LocationConstraint": "us-east-1"}
-    ) if False else s3.create_bucket(Bucket=sdk_bucket)
+        Bucket="alice-configured", CreateBucketConfiguration={"LocationConstraint": "us-east-1"}
+    )
+    assert (
+        error_code(
+            lambda: s3.create_bucket(
+                Bucket="alice-elsewhere",
+                CreateBucketConfiguration={"LocationConstraint": "eu-west-1"},
+            )
+        )
+        == "IllegalLocationConstraintException"
+    )
     names = [b["Name"] for b in s3.list_buckets()["Buckets"]]
-    assert names == sorted(["alice-data", sdk_bucket, domain_bucket(domain.domain_id)])
+    assert names == sorted(
+        ["alice-data", "alice-configured", sdk_bucket, domain_bucket(domain.domain_id)]
+    )
     assert s3.list_buckets()["Owner"]["ID"] == domain.account_id
     # The SDK's head_bucket(ExpectedBucketOwner=...) before it uses its default bucket.
     s3.head_bucket(Bucket=sdk_bucket, ExpectedBucketOwner=domain.account_id)
@@ -327,3 +341,139 @@ def test_virtual_hosted_addressing(asgi_server, alice_keys, bucket, s3):
         request.replace(f"{bucket}.localhost", "127.0.0.1"), headers={"Host": request.split("/")[2]}
     )
     assert (got.status_code, got.content) == (200, b"virtual")
+
+
+def _rss() -> int:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    raise AssertionError("no VmRSS")
+
+
+class PeakRss:
+    """The peak resident memory of this process (the server runs in one of its threads) above
+    where it was at the start, sampled while the body of the `with` runs."""
+
+    def __enter__(self):
+        self.base = _rss()
+        self.peak = self.base
+        self.running = True
+        self.thread = threading.Thread(target=self._sample, daemon=True)
+        self.thread.start()
+        return self
+
+    def _sample(self):
+        while self.running:
+            self.peak = max(self.peak, _rss())
+            time.sleep(0.005)
+
+    def __exit__(self, *exc):
+        self.running = False
+        self.thread.join()
+
+    @property
+    def growth(self) -> int:
+        return self.peak - self.base
+
+
+def test_a_large_object_streams_in_and_out_in_constant_memory(s3, bucket, tmp_path):
+    size = 96 * MB
+    source = tmp_path / "large.bin"
+    with open(source, "wb") as out:
+        for i in range(size // MB):
+            out.write(bytes([i % 251]) * MB)
+    with PeakRss() as upload, open(source, "rb") as body:
+        s3.put_object(Bucket=bucket, Key="large.bin", Body=body)
+    with PeakRss() as download:
+        streamed = s3.get_object(Bucket=bucket, Key="large.bin")["Body"]
+        digest = hashlib.md5()
+        while chunk := streamed.read(MB):
+            digest.update(chunk)
+    assert digest.hexdigest() == hashlib.md5(source.read_bytes()).hexdigest()
+    # A whole-object buffer anywhere (request.body, a list of chunks) would add 96 MB.
+    assert upload.growth < 40 * MB, upload.growth
+    assert download.growth < 40 * MB, download.growth
+
+
+def test_aws_chunked_uploads_as_boto3_sends_them_over_tls(s3, bucket):
+    """Over https boto3 sends STREAMING-UNSIGNED-PAYLOAD-TRAILER with a CRC32 trailer; this
+    client is told to do the same over the test's plain HTTP."""
+
+    def as_over_tls(params, **_):
+        algorithm = params["context"].get("checksum", {}).get("request_algorithm")
+        if isinstance(algorithm, dict):
+            algorithm["in"] = "trailer"
+
+    s3.meta.events.register("before-call.s3.PutObject", as_over_tls)
+    s3.meta.events.register("before-call.s3.UploadPart", as_over_tls)
+    sent = []
+    s3.meta.events.register(
+        "before-send.s3.PutObject", lambda request, **_: sent.append(dict(request.headers))
+    )
+    body = b"chunked " * 100_000
+    put = s3.put_object(Bucket=bucket, Key="chunked", Body=io.BytesIO(body))
+    assert sent[0]["X-Amz-Content-SHA256"] == b"STREAMING-UNSIGNED-PAYLOAD-TRAILER"
+    assert put["ETag"] == f'"{hashlib.md5(body).hexdigest()}"'
+    assert put["ChecksumCRC32"]
+    got = s3.get_object(Bucket=bucket, Key="chunked", ChecksumMode="ENABLED")
+    assert got["Body"].read() == body
+    assert got["ChecksumCRC32"] == put["ChecksumCRC32"]
+
+
+def _sign_streaming(url: str, key_id: str, secret: str, path: str, chunks: list[bytes]):
+    """A PUT with STREAMING-AWS4-HMAC-SHA256-PAYLOAD, as the AWS SDK for Java and MinIO's
+    clients send it (boto3 does not): the seed signature over the headers, then each chunk
+    signed, chained to the one before (the chain is unit-tested against AWS's own values)."""
+    from datetime import UTC, datetime
+    from urllib.parse import urlsplit
+
+    from studio.web.api.sigv4 import (
+        Credential,
+        SignedRequest,
+        chunk_signature,
+        signature,
+        signing_key,
+    )
+
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    decoded = sum(len(c) for c in chunks)
+    headers = {
+        "host": urlsplit(url).netloc,
+        "content-encoding": "aws-chunked",
+        "x-amz-content-sha256": "STREAMING-AWS4-HMAC-SHA256-PAYLOAD",
+        "x-amz-date": stamp,
+        "x-amz-decoded-content-length": str(decoded),
+    }
+    names = tuple(sorted(headers))
+    credential = Credential(key_id, stamp[:8], "us-east-1", "s3", names, "")
+    request = SignedRequest(
+        "PUT", path, "", headers, payload_hash=headers["x-amz-content-sha256"], s3_path=True
+    )
+    seed = signature(request, credential, secret)
+    key = signing_key(secret, credential)
+    previous, body = seed, b""
+    for chunk in [*chunks, b""]:
+        previous = chunk_signature(
+            key, stamp, credential, previous, hashlib.sha256(chunk).hexdigest()
+        )
+        body += f"{len(chunk):x};chunk-signature={previous}\r\n".encode() + chunk + b"\r\n"
+    authorization = (
+        f"AWS4-HMAC-SHA256 Credential={key_id}/{stamp[:8]}/us-east-1/s3/aws4_request, "
+        f"SignedHeaders={';'.join(names)}, Signature={seed}"
+    )
+    return {**headers, "authorization": authorization}, body
+
+
+def test_signed_aws_chunked_upload(asgi_server, alice_keys, s3, bucket):
+    chunks = [b"a" * 65536, b"b" * 1000]
+    headers, body = _sign_streaming(asgi_server, *alice_keys, f"/{bucket}/signed-chunks", chunks)
+    answer = httpx.put(f"{asgi_server}/{bucket}/signed-chunks", headers=headers, content=body)
+    assert answer.status_code == 200, answer.text
+    assert s3.get_object(Bucket=bucket, Key="signed-chunks")["Body"].read() == b"".join(chunks)
+    tampered = body.replace(b"b" * 1000, b"c" * 1000)
+    refused = httpx.put(f"{asgi_server}/{bucket}/signed-chunks", headers=headers, content=tampered)
+    assert refused.status_code == 403
+    assert b"SignatureDoesNotMatch" in refused.content
+    # The object is still the one the good upload stored.
+    assert s3.get_object(Bucket=bucket, Key="signed-chunks")["Body"].read() == b"".join(chunks)
