@@ -7,7 +7,7 @@ or DescribeDomain and passes it back as jobs' RoleArn, so it must name the domai
 import re
 from typing import Any
 
-from domains.models import Domain, role_arn
+from domains.models import Domain, UserProfile, role_arn
 from studio.core.errors import ValidationException
 
 ROLE_ARN = re.compile(r"arn:aws[a-z\-]*:iam::(?P<account>\d{12}):role/?(?P<name>[\w+=,.@\-/]+)")
@@ -41,3 +41,10 @@ def in_domain_account(domain: Domain, settings: dict[str, Any]) -> dict[str, Any
     if match is None:
         return settings
     return {**settings, "ExecutionRole": role_arn(domain.account_id, match["name"])}
+
+
+def execution_role(profile: UserProfile) -> str:
+    """The role a profile's work runs as: its own UserSettings.ExecutionRole, else its
+    domain's (DefaultUserSettings.ExecutionRole, by default `role/studio` of the domain's
+    account). What a Create* request that leaves RoleArn out should default to."""
+    return (profile.user_settings or {}).get("ExecutionRole") or profile.domain.execution_role

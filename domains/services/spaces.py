@@ -209,6 +209,8 @@ def delete_space(actor: User, domain_id: str, name: str) -> Space:
                 "stop it first (DeleteApp)."
             )
         transition(space, StudioStatus.DELETING)
-        forget_tags(space.arn)
+        # Its apps go with it.
+        for arn in [space.arn, *(app.arn for app in space.apps.select_related("space__domain"))]:
+            forget_tags(arn)
         enqueue("domains.tasks.finish_space_deletion", space.pk)
     return space

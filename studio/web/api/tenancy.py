@@ -12,6 +12,7 @@ from django.db.models import QuerySet
 
 from domains.models import Domain, UserProfile
 from domains.services import domains, profiles
+from domains.services.roles import execution_role
 from studio.core.errors import ValidationException
 from studio.web.api.auth import Caller
 from studio.web.api.registry import (
@@ -196,10 +197,7 @@ def describe_user_profile(caller: Caller, params: dict[str, Any]) -> dict[str, A
             "HomeEfsFileSystemUid": str(profile.home_uid) if profile.home_uid else None,
             # The SDK's get_execution_role() reads this first: the profile's own role, else
             # the domain's, as the profile's apps and jobs use.
-            "UserSettings": {
-                **own,
-                "ExecutionRole": own.get("ExecutionRole") or profile.domain.execution_role,
-            },
+            "UserSettings": {**own, "ExecutionRole": execution_role(profile)},
         }
     )
 
