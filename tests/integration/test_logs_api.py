@@ -439,3 +439,102 @@ def test_processing_transform_and_endpoint_logs_under_sagemakers_groups(
         e["message"]
         for e in alice_logs.get_log_events(logGroupName=group, logStreamName=stream)["events"]
     ]
+
+
+def signed_post(url: str, key_id: str, secret: str, service: str, headers: dict, body: bytes):
+    import httpx
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    request = AWSRequest(method="POST", url=url + "/", data=body, headers=headers)
+    SigV4Auth(Credentials(key_id, secret), service, "us-east-1").add_auth(request)
+    return httpx.post(url + "/", content=body, headers=dict(request.headers.items()))
+
+
+GROUP_BODY = b'{"logGroupName": "/aws/sagemaker/TrainingJobs"'
+STREAM_BODY = GROUP_BODY + b', "logStreamName": "a/b"'
+
+
+@pytest.mark.parametrize(
+    "operation,body,code",
+    [
+        ("GetLogEvents", b"{not json", "SerializationException"),
+        ("GetLogEvents", b"[1, 2]", "InvalidParameterException"),
+        ("GetLogEvents", b"null", "InvalidParameterException"),
+        (
+            "GetLogEvents",
+            b'{"logGroupName": "/aws/sagemaker/TrainingJobs"}',
+            "InvalidParameterException",
+        ),
+        ("GetLogEvents", b'{"logStreamName": "a/b"}', "InvalidParameterException"),
+        (
+            "GetLogEvents",
+            b'{"logGroupName": 5, "logStreamName": "a/b"}',
+            "InvalidParameterException",
+        ),
+        (
+            "GetLogEvents",
+            STREAM_BODY + b', "limit": true}',
+            "InvalidParameterException",
+        ),
+        (
+            "GetLogEvents",
+            STREAM_BODY + b', "startTime": -1}',
+            "InvalidParameterException",
+        ),
+        (
+            "GetLogEvents",
+            STREAM_BODY + b', "startTime": 1e400}',
+            "InvalidParameterException",
+        ),
+        (
+            "GetLogEvents",
+            b'{"logGroupName": "/aws/sagemaker/TrainingJobs", "logStreamName": "a/b", "extra": 1}',
+            "SerializationException",
+        ),
+        (
+            "FilterLogEvents",
+            b'{"logGroupName": "/aws/sagemaker/TrainingJobs", "logStreamNames": "a/b"}',
+            "InvalidParameterException",
+        ),
+        (
+            "FilterLogEvents",
+            GROUP_BODY + b', "logStreamNames": ["a"], "logStreamNamePrefix": "a"}',
+            "InvalidParameterException",
+        ),
+        (
+            "FilterLogEvents",
+            b'{"logGroupName": "/aws/sagemaker/TrainingJobs", "nextToken": "bm90IGpzb24"}',
+            "InvalidParameterException",
+        ),
+        (
+            "FilterLogEvents",
+            GROUP_BODY + b', "nextToken": "eyJwIjogeyJhIjogLTF9fQ=="}',  # {"p": {"a": -1}}
+            "InvalidParameterException",
+        ),
+        (
+            "DescribeLogStreams",
+            b'{"logGroupName": "/aws/sagemaker/TrainingJobs", "nextToken": "eyJhIjogMX0="}',
+            "InvalidParameterException",
+        ),
+        (
+            "DescribeLogStreams",
+            b'{"logGroupName": "/aws/sagemaker/TrainingJobs", "logGroupIdentifier": "x"}',
+            "InvalidParameterException",
+        ),
+        ("PutLogEvents", b"{}", "UnknownOperationException"),
+    ],
+)
+def test_malformed_requests_are_refused_by_name_never_a_500(
+    asgi_server, alice, alice_profile, operation, body, code
+):
+    key, secret = create_access_key(alice, alice_profile.domain.domain_id, alice_profile.name)
+    headers = {
+        "X-Amz-Target": f"Logs_20140328.{operation}",
+        "Content-Type": "application/x-amz-json-1.1",
+    }
+    answer = signed_post(asgi_server, key.access_key_id, secret, "logs", headers, body)
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["__type"] == code
+    assert answer.headers["x-amzn-RequestId"]
