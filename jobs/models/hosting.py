@@ -7,7 +7,6 @@ answer `/ping` before the endpoint's `generation` moves to it (blue/green); the 
 traffic only to the InService instances of the endpoint's current generation.
 """
 
-from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
@@ -195,5 +194,7 @@ class EndpointInstance(Metered, LifecycleModel):
 
     @property
     def container_name(self) -> str:
-        domain_id, name = self.endpoint.domain.domain_id, self.endpoint.name
-        return f"{settings.STUDIO_REDIS_PREFIX}-ep-{domain_id}-{name}-{self.pk}"
+        """Also its hostname: cut to Linux's limit as jobs' are (SDK endpoint names are long)."""
+        from jobs.execution import container_name  # jobs.execution imports these models
+
+        return container_name("ep", self.endpoint, str(self.pk))

@@ -61,3 +61,16 @@ def test_job_directories_sit_below_their_domain(settings, tmp_path, job_dir):
     assert ours.is_relative_to(tmp_path / "jobs")
     with pytest.raises(ValidationException):
         job_dir("..", "churn")
+
+
+def test_an_endpoint_instance_named_as_the_sdk_names_fits_the_hostname_limit(settings):
+    from domains.models import Domain
+    from jobs.models import Endpoint, EndpointInstance
+
+    settings.STUDIO_REDIS_PREFIX = "studio-test-main-23045"
+    endpoint = Endpoint(
+        name="sdk-sklearn-2026-11-28-11-20-29-701", domain=Domain(domain_id="d-abc123def456")
+    )
+    names = {EndpointInstance(pk=pk, endpoint=endpoint).container_name for pk in (1, 2)}
+    assert len(names) == 2
+    assert all(len(name) <= MAX_CONTAINER_NAME for name in names)
