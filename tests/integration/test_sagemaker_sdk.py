@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SDK_DIR = ROOT / "tests" / "sdk"
 SDK_PYTHON = {2: ROOT / ".venv-sdk2" / "bin" / "python", 3: ROOT / ".venv-sdk3" / "bin" / "python"}
 REGION = "us-east-1"
+ROWS = [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3], [5.9, 3.0, 4.2, 1.5]]  # as the workflow's
 
 
 def sdk_python(line: int) -> Path:
@@ -55,9 +56,22 @@ def keys(alice, alice_profile) -> tuple[str, str]:
     return key.access_key_id, secret
 
 
+# The SDK reports usage to an AWS bucket unless told not to; here nothing leaves loopback.
+NO_TELEMETRY = """SchemaVersion: '1.0'
+SageMaker:
+  PythonSDK:
+    Modules:
+      TelemetryOptOut: true
+"""
+
+
 def sdk_environment(url: str, keys: tuple[str, str], home: Path) -> dict[str, str]:
-    """What a user sets: keys, region and Studio's URL for every AWS service; nothing else
-    from this machine's environment reaches the SDK."""
+    """What a user sets: keys, region and Studio's URL for every AWS service (and telemetry
+    off, in the SDK's user config file); nothing else from this machine's environment reaches
+    the SDK."""
+    config = home / ".config" / "sagemaker" / "config.yaml"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text(NO_TELEMETRY)
     return {
         "PATH": os.environ["PATH"],
         "HOME": str(home),
@@ -80,7 +94,8 @@ def run_workflow(python: Path, workdir: Path, env: dict[str, str], *args: str) -
         timeout=900,
     )
     output = run.stdout + run.stderr
-    assert run.returncode == 0, output[-6000:]
+    (workdir / "sdk-output.log").write_text(output)
+    assert run.returncode == 0, f"{workdir / 'sdk-output.log'}:\n{output[-3000:]}"
     result = next(line for line in run.stdout.splitlines() if line.startswith("RESULT "))
     return {"output": output, **json.loads(result.removeprefix("RESULT "))}
 
@@ -116,8 +131,7 @@ def test_the_sdk_fits_deploys_predicts_and_runs_a_built_in_unchanged(
     # fit(logs=True) streamed the job's own log from CloudWatch Logs.
     assert "trained on 150 rows" in result["output"]
     model = trained_model(result["model_data"])
-    rows = [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3], [5.9, 3.0, 4.2, 1.5]]
-    assert result["predictions"] == model.predict(rows).tolist()
+    assert result["predictions"] == model.predict(ROWS).tolist()
     assert error_code(lambda: api.describe_endpoint(EndpointName=result["endpoint"])) == (
         "ValidationException"
     )
@@ -165,5 +179,4 @@ def test_the_same_workflow_runs_unchanged_in_a_notebook_cell(
     assert result["role"].startswith(f"arn:aws:iam::{alice_profile.domain.account_id}:role/")
     assert "trained on 150 rows" in printed
     model = trained_model(result["model_data"])
-    rows = [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3], [5.9, 3.0, 4.2, 1.5]]
-    assert result["predictions"] == model.predict(rows).tolist()
+    assert result["predictions"] == model.predict(ROWS).tolist()

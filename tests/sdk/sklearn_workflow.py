@@ -45,7 +45,7 @@ def main() -> None:
         instance_type=INSTANCE,
         framework_version="1.2-1",
         py_version="py3",
-        hyperparameters={"C": 0.5},
+        hyperparameters={"max_iter": 1000},
         base_job_name="sdk-sklearn",
         sagemaker_session=session,
     )

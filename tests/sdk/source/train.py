@@ -15,11 +15,11 @@ def model_fn(model_dir):
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
-    parser.add_argument("--C", type=float, default=1.0)
+    parser.add_argument("--max_iter", type=int, default=100)
     parser.add_argument("--model-dir", default=os.environ.get("SM_MODEL_DIR"))
     parser.add_argument("--train", default=os.environ.get("SM_CHANNEL_TRAIN"))
     args = parser.parse_args()
     frame = pd.read_csv(os.path.join(args.train, "train.csv"), header=None)
-    model = LogisticRegression(C=args.C, max_iter=1000).fit(frame.iloc[:, 1:], frame.iloc[:, 0])
+    model = LogisticRegression(max_iter=args.max_iter).fit(frame.iloc[:, 1:], frame.iloc[:, 0])
     joblib.dump(model, os.path.join(args.model_dir, "model.joblib"))
     print(f"trained on {len(frame)} rows")
