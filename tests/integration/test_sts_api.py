@@ -128,3 +128,29 @@ def test_assume_role_gives_session_credentials_of_the_callers_own_key(
     delete_access_key(alice, key.access_key_id)
     with pytest.raises(UnrecognizedClient):
         sts.session_key(credentials["AccessKeyId"], credentials["SessionToken"])
+
+
+@pytest.mark.parametrize(
+    "body,code",
+    [
+        (b"Action=AssumeRole&Version=2011-06-15", "ValidationError"),
+        (b"Action=AssumeRole&RoleArn=arn%3Aaws%3Aiam%3A%3A1%3Arole%2Fx", "ValidationError"),
+        (b"Action=AssumeRole&RoleArn=x&RoleSessionName=a", "ValidationError"),
+        (b"Action=AssumeRole&RoleArn=x&RoleSessionName=ok1&DurationSeconds=10", "ValidationError"),
+        (b"Action=AssumeRole&RoleArn=x&RoleSessionName=ok1&DurationSeconds=-9", "ValidationError"),
+        (b"Action=AssumeRole&RoleArn=x&RoleSessionName=a%3Cb%3E", "ValidationError"),
+        (b"%%%garbage&&&=", "InvalidAction"),
+        (b"\xff\xfe\x00", "InvalidAction"),
+        (b"Action=GetCallerIdentity%00", "InvalidAction"),
+    ],
+)
+def test_malformed_queries_are_refused_in_stss_xml_never_a_500(asgi_server, alice_key, body, code):
+    from tests.integration.test_logs_api import signed_post
+
+    key, secret = alice_key
+    headers = {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"}
+    answer = signed_post(asgi_server, key.access_key_id, secret, "sts", headers, body)
+    assert answer.status_code == 400, answer.text
+    assert answer.headers["content-type"].startswith("text/xml")
+    assert f"<Code>{code}</Code>" in answer.text and "<Type>Sender</Type>" in answer.text
+    assert "<RequestId>" in answer.text
