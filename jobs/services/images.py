@@ -12,11 +12,14 @@ a new image or version is CREATED at once, and deleting one never deletes the co
 """
 
 import re
+from dataclasses import dataclass
+from datetime import datetime
 
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 
 from domains.permissions import User, authorize
+from domains.services.tags import forget_tags, save_tags
 from jobs import builtin_algorithms
 from jobs.models import Image, ImageStatus, ImageVersion, ImageVersionStatus
 from jobs.models.images import (
@@ -46,6 +49,16 @@ IMAGE_ARN = re.compile(r"arn:aws[\w-]*:sagemaker:[^:]+:[0-9]{12}:image/(?P<name>
 IMAGE_VERSION_ARN = re.compile(
     r"arn:aws[\w-]*:sagemaker:[^:]+:[0-9]{12}:image-version/(?P<name>[a-z0-9.-]+)/(?P<version>[0-9]+)"
 )
+
+
+@dataclass(frozen=True)
+class TimeFilters:
+    """A List operation's CreationTimeAfter/Before and LastModifiedTimeAfter/Before."""
+
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+    modified_after: datetime | None = None
+    modified_before: datetime | None = None
 
 
 def _authorize_read(actor: User, action: str) -> None:
@@ -120,6 +133,7 @@ def create_image(
     display_name: str = "",
     description: str = "",
     role_arn: str | None = None,
+    tags: list[dict[str, str]] | None = None,
 ) -> Image:
     authorize(actor, "sagemaker:CreateImage")
     validate_name(name, "ImageName", "ImageName")
@@ -145,6 +159,8 @@ def create_image(
         except IntegrityError as error:  # a concurrent CreateImage of the same name won
             raise ResourceInUse(f"Image {name} already exists.") from error
         record_creation(image)
+        if tags:
+            save_tags(actor, image.arn, tags)
     return image
 
 
@@ -153,14 +169,105 @@ def describe_image(actor: User, name: str) -> Image:
     return _get_image(name)
 
 
-def list_images(actor: User, *, name_contains: str | None = None) -> QuerySet[Image]:
-    """Newest first, as ListImages sorts by default (CREATION_TIME, DESCENDING)."""
+def _narrowed(items: QuerySet, times: TimeFilters, sort: str, order: str) -> QuerySet:
+    """`items` within the time bounds (After inclusive, Before exclusive), in SageMaker's
+    SortBy/SortOrder, ties broken by the primary key so that pages resume exactly."""
+    for column, after, before in (
+        ("created_at", times.created_after, times.created_before),
+        ("last_modified_at", times.modified_after, times.modified_before),
+    ):
+        if after is not None:
+            items = items.filter(**{f"{column}__gte": after})
+        if before is not None:
+            items = items.filter(**{f"{column}__lt": before})
+    if order == "ASCENDING":
+        return items.order_by(sort, "pk")
+    return items.order_by(f"-{sort}", "-pk")
+
+
+def _sort_column(sort_by: str | None, columns: dict[str, str], field: str = "SortBy") -> str:
+    column = columns.get(sort_by or "CREATION_TIME")
+    if column is None:
+        raise ValidationException(
+            f"{field} must be one of {', '.join(columns)}, not {sort_by!r}.", field
+        )
+    return column
+
+
+def _sort_order(sort_order: str | None) -> str:
+    if sort_order not in (None, "ASCENDING", "DESCENDING"):
+        raise ValidationException(
+            f"SortOrder must be ASCENDING or DESCENDING, not {sort_order!r}.", "SortOrder"
+        )
+    return sort_order or "DESCENDING"
+
+
+def list_images(
+    actor: User,
+    *,
+    name_contains: str | None = None,
+    times: TimeFilters = TimeFilters(),
+    sort_by: str | None = None,
+    sort_order: str | None = None,
+) -> QuerySet[Image]:
+    """ListImages: newest first by default (CREATION_TIME, DESCENDING)."""
     _authorize_read(actor, "sagemaker:ListImages")
     images = Image.objects.all()
     if name_contains:
         validate(name_contains, "ImageNameContains", "NameContains")
         images = images.filter(name__icontains=name_contains)
-    return images.order_by("-created_at", "name")
+    columns = {
+        "CREATION_TIME": "created_at",
+        "LAST_MODIFIED_TIME": "last_modified_at",
+        "IMAGE_NAME": "name",
+    }
+    return _narrowed(images, times, _sort_column(sort_by, columns), _sort_order(sort_order))
+
+
+def update_image(
+    actor: User,
+    name: str,
+    *,
+    description: str | None = None,
+    display_name: str | None = None,
+    role_arn: str | None = None,
+    delete_properties: list[str] | None = None,
+) -> Image:
+    """UpdateImage: a new DisplayName, Description or RoleArn, or DeleteProperties clearing
+    DisplayName and Description. Refused while the image is being deleted (ResourceInUse)."""
+    authorize(actor, "sagemaker:UpdateImage")
+    changes: dict[str, str] = {}
+    for prop in delete_properties or []:
+        if prop not in ("DisplayName", "Description"):
+            raise ValidationException(
+                f"DeleteProperties may hold DisplayName and Description, not {prop!r}.",
+                "DeleteProperties",
+            )
+        changes["display_name" if prop == "DisplayName" else "description"] = ""
+    for value, shape, member, column in (
+        (display_name, "ImageDisplayName", "DisplayName", "display_name"),
+        (description, "ImageDescription", "Description", "description"),
+        (role_arn, "RoleArn", "RoleArn", "role_arn"),
+    ):
+        if value is None:
+            continue
+        if column in changes:
+            raise ValidationException(
+                f"{member} cannot be both set and in DeleteProperties.", member
+            )
+        validate(value, shape, member)
+        changes[column] = value
+    with transaction.atomic():
+        image = _get_image(name, for_update=True)
+        if image.status not in (ImageStatus.CREATED, ImageStatus.UPDATE_FAILED):
+            raise ResourceInUse(f"Image {image.name} is {image.status}; it cannot be updated.")
+        transition(image, ImageStatus.UPDATING)
+        for column, value in changes.items():
+            setattr(image, column, value)
+        image.save(update_fields=[*changes, "last_modified_at"])
+        # Nothing to rebuild: the new properties are the image's at once.
+        transition(image, ImageStatus.CREATED)
+    return image
 
 
 def delete_image(actor: User, name: str) -> None:
@@ -171,6 +278,7 @@ def delete_image(actor: User, name: str) -> None:
         for version in image.versions.select_related("image"):
             transition(version, ImageVersionStatus.DELETING)
         transition(image, ImageStatus.DELETING)
+        forget_tags(image.arn)
         image.delete()
 
 
@@ -226,9 +334,23 @@ def describe_image_version(
     return _get_version(_get_image(image_name), version)
 
 
-def list_image_versions(actor: User, image_name: str) -> QuerySet[ImageVersion]:
+def list_image_versions(
+    actor: User,
+    image_name: str,
+    *,
+    times: TimeFilters = TimeFilters(),
+    sort_by: str | None = None,
+    sort_order: str | None = None,
+) -> QuerySet[ImageVersion]:
+    """ListImageVersions: newest first by default (CREATION_TIME, DESCENDING)."""
     _authorize_read(actor, "sagemaker:ListImageVersions")
-    return _get_image(image_name).versions.select_related("image").order_by("-version")
+    versions = _get_image(image_name).versions.select_related("image")
+    columns = {
+        "CREATION_TIME": "created_at",
+        "LAST_MODIFIED_TIME": "last_modified_at",
+        "VERSION": "version",
+    }
+    return _narrowed(versions, times, _sort_column(sort_by, columns), _sort_order(sort_order))
 
 
 def delete_image_version(actor: User, image_name: str, version: int) -> None:
