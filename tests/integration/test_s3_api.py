@@ -477,3 +477,18 @@ def test_signed_aws_chunked_upload(asgi_server, alice_keys, s3, bucket):
     assert b"SignatureDoesNotMatch" in refused.content
     # The object is still the one the good upload stored.
     assert s3.get_object(Bucket=bucket, Key="signed-chunks")["Body"].read() == b"".join(chunks)
+
+
+def test_studios_own_presigned_links(asgi_server, s3, bucket, alice_profile, alice_keys):
+    from studio.core.errors import AccessDenied
+    from studio.web.s3.presign import presign
+
+    s3.put_object(Bucket=bucket, Key="data/report.csv", Body=b"a,b\n")
+    url = presign(alice_profile, "GET", f"s3://{bucket}/data/report.csv", 60, endpoint=asgi_server)
+    got = httpx.get(url)
+    assert (got.status_code, got.content) == (200, b"a,b\n")
+    put_url = presign(alice_profile, "PUT", f"s3://{bucket}/data/new.csv", 60, endpoint=asgi_server)
+    assert httpx.put(put_url, content=b"new").status_code == 200
+    assert s3.get_object(Bucket=bucket, Key="data/new.csv")["Body"].read() == b"new"
+    with pytest.raises(AccessDenied):
+        presign(alice_profile, "GET", "s3://studio-d-someoneelse/x", 60, endpoint=asgi_server)
