@@ -78,3 +78,25 @@ def test_a_job_cannot_name_the_workers_own_files(instance_types, alice, alice_pr
     with pytest.raises(ValidationException, match="sagemaker_submit_directory"):
         create_training_job(alice, domain_id, sneaky)
     assert not TrainingJob.objects.exists()
+
+
+def test_a_job_cannot_name_a_bucket_another_domain_created_through_s3(
+    alice, alice_profile, make_domain, make_profile, carol
+):
+    """Buckets created through the S3 endpoint, and the SageMaker SDK's default bucket of
+    another domain's account (created or not), are that domain's for jobs too."""
+    from studio.core.models import Bucket
+
+    other = make_domain("elsewhere")
+    make_profile(other, carol, "carol")
+    Bucket.objects.create(name="carols-s3-bucket", domain=other)
+    domain_id = alice_profile.domain.domain_id
+    for uri in (
+        "s3://carols-s3-bucket/train/",
+        f"s3://sagemaker-us-east-1-{other.account_id}/train/",
+    ):
+        with pytest.raises(AccessDenied, match="belongs to another domain"):
+            create_training_job(
+                alice, domain_id, training_request("steal", InputDataConfig=input_from(uri))
+            )
+    assert not TrainingJob.objects.exists()
