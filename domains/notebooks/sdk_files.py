@@ -18,8 +18,8 @@ from pathlib import Path
 
 from django.conf import settings
 
-from domains.models import App, UserProfile
-from domains.user_settings import merge_user_settings
+from domains.models import App
+from domains.services.roles import execution_role
 from studio.core.runtime import Mount
 
 SDK_DIR = "sdk"  # in the boot directory
@@ -28,20 +28,6 @@ METADATA_FILE = "resource-metadata.json"
 SDK_CONFIG_DIR = "/etc/xdg/sagemaker"  # platformdirs' site_config_dir("sagemaker") on Linux
 SDK_CONFIG_FILE = "config.yaml"
 AWS_CONFIG = "aws-config"
-# Studio's policies stand for IAM roles: a profile with no ExecutionRole in its settings (nor
-# its domain's defaults) runs as this role name in its domain's account.
-DEFAULT_ROLE_NAME = "studio"
-
-
-def execution_role(profile: UserProfile) -> str:
-    """The profile's execution role ARN: UserSettings.ExecutionRole, else the domain's
-    DefaultUserSettings.ExecutionRole (SageMaker's own order), else Studio's default role in
-    the domain's account."""
-    merged = merge_user_settings(profile.domain.default_user_settings, profile.user_settings)
-    role = merged.get("ExecutionRole")
-    if isinstance(role, str) and role:
-        return role
-    return f"arn:aws:iam::{profile.domain.account_id}:role/{DEFAULT_ROLE_NAME}"
 
 
 def sdk_default_bucket(account_id: str) -> str:
@@ -50,7 +36,9 @@ def sdk_default_bucket(account_id: str) -> str:
 
 
 def resource_metadata(app: App) -> dict[str, str]:
-    """What SageMaker Studio writes to /opt/ml/metadata/resource-metadata.json in an app."""
+    """What SageMaker Studio writes to /opt/ml/metadata/resource-metadata.json in an app. The
+    role is the one DescribeUserProfile answers (`roles.execution_role`: the profile's own,
+    else its domain's, else `role/studio` of the domain's account)."""
     space = app.space
     return {
         "AppType": app.app_type,
