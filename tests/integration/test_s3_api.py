@@ -4,6 +4,7 @@ common mistakes (docs/s3.md)."""
 
 import hashlib
 import io
+import socket
 import threading
 import time
 
@@ -327,20 +328,45 @@ def test_common_mistakes_get_s3s_error_codes(asgi_server, s3, bucket, alice_keys
     assert response["ResponseMetadata"]["HTTPHeaders"]["x-amz-id-2"]
 
 
-def test_virtual_hosted_addressing(asgi_server, alice_keys, bucket, s3):
-    """With a host name for endpoint, boto3 puts the bucket in Host (`bucket.localhost`)."""
-    s3.put_object(Bucket=bucket, Key="v.txt", Body=b"virtual")
-    url = asgi_server.replace("127.0.0.1", "localhost")
-    virtual = s3_client(url, *alice_keys, s3={"addressing_style": "virtual"})
-    request = virtual.generate_presigned_url(
-        "get_object", Params={"Bucket": bucket, "Key": "v.txt"}
+def test_virtual_hosted_addressing(asgi_server, alice_keys, bucket, s3, monkeypatch, tmp_path):
+    """Told to (boto3 addresses a custom endpoint path-style by default, even by host name),
+    boto3 puts the bucket in Host: `<bucket>.localhost`."""
+    resolve = socket.getaddrinfo
+
+    def loopback(host, *args, **kwargs):
+        # What a browser or systemd-resolved does for *.localhost; this host's resolver does not.
+        return resolve("127.0.0.1" if host.endswith(".localhost") else host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", loopback)
+    sent = []
+    virtual = s3_client(
+        asgi_server.replace("127.0.0.1", "localhost"),
+        *alice_keys,
+        s3={"addressing_style": "virtual"},
     )
-    assert f"//{bucket}.localhost:" in request
-    # Sent to the loopback address with the bucket's Host, as DNS would resolve it.
-    got = httpx.get(
-        request.replace(f"{bucket}.localhost", "127.0.0.1"), headers={"Host": request.split("/")[2]}
+    virtual.meta.events.register("before-send.s3", lambda request, **_: sent.append(request.url))
+    virtual.put_object(Bucket=bucket, Key="dir/v.txt", Body=b"virtual")
+    assert sent[-1].startswith(f"http://{bucket}.localhost:")
+    assert virtual.get_object(Bucket=bucket, Key="dir/v.txt")["Body"].read() == b"virtual"
+    assert s3.get_object(Bucket=bucket, Key="dir/v.txt")["Body"].read() == b"virtual"
+    listed = virtual.list_objects_v2(Bucket=bucket, Delimiter="/")
+    assert [p["Prefix"] for p in listed["CommonPrefixes"]] == ["dir/"]
+    virtual.head_bucket(Bucket=bucket)
+    big = tmp_path / "big.bin"
+    big.write_bytes(b"v" * (6 * MB))
+    virtual.upload_file(
+        str(big),
+        bucket,
+        "big.bin",
+        Config=TransferConfig(multipart_threshold=5 * MB, multipart_chunksize=5 * MB),
     )
-    assert (got.status_code, got.content) == (200, b"virtual")
+    assert virtual.head_object(Bucket=bucket, Key="big.bin")["ETag"].endswith('-2"')
+    url = virtual.generate_presigned_url(
+        "get_object", Params={"Bucket": bucket, "Key": "dir/v.txt"}
+    )
+    assert url.startswith(f"http://{bucket}.localhost:")
+    assert httpx.get(url).content == b"virtual"
+    assert error_code(lambda: virtual.get_object(Bucket=bucket, Key="nope")) == "NoSuchKey"
 
 
 def _rss() -> int:
