@@ -127,6 +127,27 @@ class Targets:
         arns.append(f"arn:aws:iam::{self.own_account}:role/studio")
         return arns
 
+    def log_groups(self) -> list[str]:
+        """SageMaker's log groups, one of another domain's endpoints, and ones Studio has not."""
+        kinds = ("TrainingJobs", "ProcessingJobs", "TransformJobs", "NotebookInstances")
+        return [
+            *(f"/aws/sagemaker/{kind}" for kind in kinds),
+            *(f"/aws/sagemaker/Endpoints/{name}" for name in self.names),
+            "/aws/sagemaker/Endpoints/../TrainingJobs",
+            "/aws/lambda/x",
+            "arn:aws:logs:us-east-1:000000000000:log-group:/aws/sagemaker/TrainingJobs",
+        ]
+
+    def log_streams(self) -> list[str]:
+        """SageMaker's stream names (<job>/algo-1-<epoch>, <variant>/<instance>) of the
+        caller's, another domain's and no resource."""
+        return [
+            *(f"{name}/algo-1-1700000000" for name in self.names),
+            *(f"AllTraffic/{name}" for name in self.names),
+            *self.names,
+            "../../etc/passwd",
+        ]
+
     def uris(self) -> list[str]:
         return [
             f"s3://{self.own_bucket}/data/train.csv",
@@ -145,8 +166,9 @@ def _kebab(name: str) -> str:
 class Bodies:
     """Strategies for one test's targets (the pool of names differs from test to test)."""
 
-    def __init__(self, targets: Targets):
+    def __init__(self, targets: Targets, shapes: dict[str, dict] = SHAPES):
         self.targets = targets
+        self.shapes = shapes
         self._cache: dict[tuple[str, str, int], st.SearchStrategy] = {}
 
     def fitting(self, shape_name: str | None) -> st.SearchStrategy[dict]:
@@ -163,7 +185,7 @@ class Bodies:
         return self._cache[key]
 
     def _build(self, shape_name: str, member: str, depth: int) -> st.SearchStrategy:
-        spec = SHAPES[shape_name]
+        spec = self.shapes[shape_name]
         kind = spec["type"]
         if kind == "structure":
             members = spec.get("members", {})
@@ -232,6 +254,10 @@ class Bodies:
     def _pool(self, member: str) -> list[str]:
         """Known values for a member by its name: ids, names, ARNs and URIs of real rows."""
         t = self.targets
+        if member.startswith("logGroup"):
+            return t.log_groups()
+        if member.startswith("logStream"):
+            return t.log_streams()
         if member in ("DomainId", "DomainIdEquals"):
             return t.domain_ids()
         if "UserProfileName" in member or member == "OwnerUserProfileName":

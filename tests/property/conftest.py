@@ -7,16 +7,20 @@ runs: the work a request asks for after its commit is captured (`on_commit`) and
 and anything sent outright stays in this process's Redis queue, where the fingerprint sees it.
 """
 
+import contextlib
 import logging
 import shutil
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import pytest
 from django.test import Client
 
+from tests.conftest import wait_for
+from tests.e2e.conftest import free_port
 from tests.property.bodies import Targets
-from tests.property.signing import HOST, sign
+from tests.property.signing import HOST, send_raw, sign
 
 SAGEMAKER_JSON = "application/x-amz-json-1.1"
 OWN, THEIRS, NONE = "mine", "theirs", "nosuch"
@@ -35,8 +39,9 @@ class FailureLog(logging.Handler):
     def last(self) -> str:
         if not self.records:
             return "(nothing logged)"
-        record = self.records[-1]
-        return logging.Formatter().format(record)
+        # The latest with a traceback (Django's own "Internal Server Error" line comes after).
+        traced = [r for r in self.records if r.exc_info] or self.records
+        return logging.Formatter().format(traced[-1])
 
 
 @dataclass
@@ -51,6 +56,7 @@ class Tenant:
     domain: object
     other: object
     targets: Targets
+    base_url: str = ""  # a live server's, or "" for Django's test client
     failures: FailureLog = field(default_factory=FailureLog)
 
     def call(
@@ -63,11 +69,23 @@ class Tenant:
         *,
         key: tuple[str, str] | None = None,
         query: str = "",
+        unsigned: bool = False,
+        payload_hash: str | None = None,
     ):
-        """`method path?query` with `body`, signed for `service` (alice's key by default)."""
+        """`method path?query` with `body`, signed for `service` (alice's key by default, not
+        at all if `unsigned`); `path` and `query` as sent on the wire (percent-encoded)."""
         key_id, secret = key or (self.key_id, self.secret)
-        url = f"http://{HOST}{path}" + (f"?{query}" if query else "")
-        signed = sign(method, url, body, service, key_id, secret, {"Host": HOST, **headers})
+        target = path + (f"?{query}" if query else "")
+        host = self.base_url.removeprefix("http://") if self.base_url else HOST
+        url = (self.base_url or f"http://{HOST}") + target
+        headers = {"Host": host, **headers}
+        if not unsigned:
+            headers = sign(
+                method, url, body, service, key_id, secret, headers, payload_hash=payload_hash
+            )
+        if self.base_url:
+            return send_raw(self.base_url, method, target, body, headers)
+        signed = dict(headers)
         content_type = signed.pop("Content-Type", "")
         return self.client.generic(
             method,
@@ -88,8 +106,9 @@ class Tenant:
         )
 
 
-@pytest.fixture
-def tenant(db, root, alice, carol) -> Iterator[Tenant]:
+def _tenant(root, alice, carol, base_url: str = "") -> Tenant:
+    """The two domains, members, keys and same-named resources, made through the services
+    (the worker's provisioning tasks run here, as no worker runs in these tests)."""
     from domains.models import Domain, UserProfile
     from domains.services import (
         create_access_key,
@@ -102,7 +121,7 @@ def tenant(db, root, alice, carol) -> Iterator[Tenant]:
 
     def member_of(name: str, user) -> tuple[Domain, str, str]:
         domain = create_domain(root, name=name)
-        provision_domain(domain.pk)  # the worker's task, run here: no worker in these tests
+        provision_domain(domain.pk)
         profile = create_user_profile(root, domain.domain_id, name=user.username, user=user)
         provision_user_profile(profile.pk)
         assert UserProfile.objects.get(pk=profile.pk).status == "InService"
@@ -124,12 +143,21 @@ def tenant(db, root, alice, carol) -> Iterator[Tenant]:
         names=(THEIRS, OWN, NONE),
         profiles=("carol", "alice", "nobody"),
     )
-    tenant = Tenant(Client(), key_id, secret, other_key_id, other_secret, domain, other, targets)
+    tenant = Tenant(
+        Client(), key_id, secret, other_key_id, other_secret, domain, other, targets, base_url
+    )
     for who, name in (((other_key_id, other_secret), THEIRS), ((key_id, secret), OWN)):
         created = tenant.sagemaker(
             "CreateModelPackageGroup", f'{{"ModelPackageGroupName": "{name}"}}'.encode(), who
         )
         assert created.status_code == 200, created.content
+    return tenant
+
+
+@contextlib.contextmanager
+def _watching(tenant: Tenant) -> Iterator[Tenant]:
+    from studio.core import storage
+
     logger = logging.getLogger()
     logger.addHandler(tenant.failures)
     try:
@@ -137,3 +165,34 @@ def tenant(db, root, alice, carol) -> Iterator[Tenant]:
     finally:
         logger.removeHandler(tenant.failures)
         shutil.rmtree(storage.artifact_store().root, ignore_errors=True)
+
+
+@pytest.fixture
+def tenant(db, root, alice, carol) -> Iterator[Tenant]:
+    """The tenants, in the test's transaction (rolled back after), called through Django's
+    test client: the fastest way through the real middleware and dispatcher."""
+    with _watching(_tenant(root, alice, carol)) as tenant:
+        yield tenant
+
+
+@pytest.fixture
+def live_tenant(transactional_db, root, alice, carol) -> Iterator[Tenant]:
+    """The tenants, committed, called over HTTP on a live server (uvicorn in a thread of this
+    process), for what Django's test client cannot send as a client does: S3 signs the path
+    as it is sent, percent-encoded, which the test client decodes first. No Celery worker
+    runs, so what a request sends to the queue stays there for the fingerprint to see."""
+    from studio.web.asgi import application
+    from studio.web.server import server as web_server
+
+    server, sockets = web_server(application, "127.0.0.1", free_port(), log_level="warning")
+    thread = threading.Thread(target=server.run, args=(sockets,), name="uvicorn", daemon=True)
+    thread.start()
+    wait_for(lambda: server.started or not thread.is_alive(), 20, "uvicorn to start")
+    assert server.started, "uvicorn exited at start"
+    try:
+        url = f"http://127.0.0.1:{server.config.port}"
+        with _watching(_tenant(root, alice, carol, url)) as tenant:
+            yield tenant
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)
