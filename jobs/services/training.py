@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from domains.permissions import User, authorize
 from domains.services.lookup import get_domain
+from domains.services.tags import forget_tags
 from jobs import builtin_algorithms
 from jobs.models import TrainingJob
 from jobs.models.base import JobIdentity
@@ -235,8 +236,8 @@ def stop_training_job(actor: User, domain_id: str, name: str) -> TrainingJob:
 
 def delete_training_job(actor: User, domain_id: str, name: str) -> None:
     """DeleteTrainingJob: forget a job that has ended (Completed, Failed or Stopped), so that
-    its name can be used again: its row, its metrics, its status history and its tree on the
-    host (logs). What it wrote to the store stays, as SageMaker leaves S3 alone."""
+    its name can be used again: its row, its metrics, its status history, its tags and its
+    tree on the host (logs). What it wrote to the store stays, as SageMaker leaves S3 alone."""
     delete_ended_job(TrainingJob, actor, domain_id, name, workspace.job_dir(domain_id, name))
 
 
@@ -261,6 +262,7 @@ def delete_ended_job(model, actor: User, domain_id: str, name: str, tree: Path) 
         StatusTransition.objects.filter(
             resource_type=model.RESOURCE_TYPE, resource_id=job.resource_id
         ).delete()
+        forget_tags(job.arn)
         job.delete()
         transaction.on_commit(partial(remove_job_tree, tree))
 

@@ -557,3 +557,42 @@ def test_status_history_keyed_by_name_is_gone_with_a_deleted_job(api, alice_prof
     )
     api.delete_training_job(TrainingJobName="old")
     assert not StatusTransition.objects.filter(resource_id=job.resource_id).exists()
+
+
+# Tags on Create*
+
+
+def test_create_requests_keep_their_tags_and_bad_tags_create_nothing(
+    api, alice_profile, instance_types
+):
+    tags = [{"Key": "team", "Value": "fraud"}]
+    arns = [
+        api.create_model(ModelName="tagged", PrimaryContainer={"Image": IMAGE}, Tags=tags)[
+            "ModelArn"
+        ],
+        api.create_endpoint_config(
+            EndpointConfigName="tagged",
+            ProductionVariants=[
+                {
+                    "VariantName": "AllTraffic",
+                    "ModelName": "tagged",
+                    "InstanceType": "ml.m5.large",
+                    "InitialInstanceCount": 1,
+                }
+            ],
+            Tags=tags,
+        )["EndpointConfigArn"],
+        api.create_model_package_group(ModelPackageGroupName="tagged", Tags=tags)[
+            "ModelPackageGroupArn"
+        ],
+    ]
+    for arn in arns:
+        assert api.list_tags(ResourceArn=arn)["Tags"] == tags
+    for bad in ([{"Key": "aws:owner", "Value": "x"}], [{"Key": "a<b", "Value": "x"}], tags * 2):
+        error = error_of(
+            lambda bad=bad: api.create_model(
+                ModelName="refused", PrimaryContainer={"Image": IMAGE}, Tags=bad
+            )
+        )
+        assert error["Code"] == "ValidationException" and "Tags" in error["Message"]
+    assert not Model.objects.filter(name="refused").exists()

@@ -15,6 +15,7 @@ from studio.core.shapes import shape
 from studio.web.api.auth import Caller
 from studio.web.api.registry import (
     Columns,
+    create_tagged,
     listing,
     narrowed,
     operation,
@@ -40,7 +41,9 @@ def _echo(request: dict[str, Any], response_shape: str) -> dict[str, Any]:
 
 @operation("CreateModel")
 def create_model(caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
-    model = hosted_models.create_model(caller.user, caller.domain_id, params)
+    model = create_tagged(
+        caller, params, lambda: hosted_models.create_model(caller.user, caller.domain_id, params)
+    )
     return {"ModelArn": model.arn}
 
 
@@ -82,7 +85,11 @@ def delete_model(caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
 
 @operation("CreateEndpointConfig")
 def create_endpoint_config(caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
-    config = endpoint_configs.create_endpoint_config(caller.user, caller.domain_id, params)
+    config = create_tagged(
+        caller,
+        params,
+        lambda: endpoint_configs.create_endpoint_config(caller.user, caller.domain_id, params),
+    )
     return {"EndpointConfigArn": config.arn}
 
 
@@ -128,7 +135,9 @@ def delete_endpoint_config(caller: Caller, params: dict[str, Any]) -> dict[str, 
 
 @operation("CreateEndpoint")
 def create_endpoint(caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
-    endpoint = endpoints.create_endpoint(caller.user, caller.domain_id, params)
+    endpoint = create_tagged(
+        caller, params, lambda: endpoints.create_endpoint(caller.user, caller.domain_id, params)
+    )
     return {"EndpointArn": endpoint.arn}
 
 

@@ -13,6 +13,7 @@ from studio.core.shapes import shape
 from studio.web.api.auth import Caller
 from studio.web.api.registry import (
     Columns,
+    create_tagged,
     listing,
     narrowed,
     operation,
@@ -67,7 +68,11 @@ def _processing_job(caller: Caller, name: str) -> ProcessingJob:
 
 @operation("CreateTrainingJob")
 def create_training_job(caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
-    job = training.create_training_job(caller.user, caller.domain_id, params)
+    job = create_tagged(
+        caller,
+        params,
+        lambda: training.create_training_job(caller.user, caller.domain_id, params),
+    )
     return {"TrainingJobArn": job.arn}
 
 
@@ -166,7 +171,11 @@ def delete_training_job(caller: Caller, params: dict[str, Any]) -> dict[str, Any
 
 @operation("CreateProcessingJob")
 def create_processing_job(caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
-    job = processing.create_processing_job(caller.user, caller.domain_id, params)
+    job = create_tagged(
+        caller,
+        params,
+        lambda: processing.create_processing_job(caller.user, caller.domain_id, params),
+    )
     return {"ProcessingJobArn": job.arn}
 
 

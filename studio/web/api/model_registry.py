@@ -7,7 +7,14 @@ from jobs.models import ModelPackage, ModelPackageGroup
 from jobs.services import registry
 from studio.core.shapes import shape
 from studio.web.api.auth import Caller
-from studio.web.api.registry import listing, moment, operation, timestamp, without_none
+from studio.web.api.registry import (
+    create_tagged,
+    listing,
+    moment,
+    operation,
+    timestamp,
+    without_none,
+)
 
 
 def _group_summary(group: ModelPackageGroup) -> dict[str, Any]:
@@ -24,7 +31,11 @@ def _group_summary(group: ModelPackageGroup) -> dict[str, Any]:
 
 @operation("CreateModelPackageGroup")
 def create_model_package_group(caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
-    group = registry.create_model_package_group(caller.user, caller.domain_id, params)
+    group = create_tagged(
+        caller,
+        params,
+        lambda: registry.create_model_package_group(caller.user, caller.domain_id, params),
+    )
     return {"ModelPackageGroupArn": group.arn}
 
 
@@ -63,7 +74,11 @@ def delete_model_package_group(caller: Caller, params: dict[str, Any]) -> dict[s
 
 @operation("CreateModelPackage")
 def create_model_package(caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
-    package = registry.create_model_package(caller.user, caller.domain_id, params)
+    package = create_tagged(
+        caller,
+        params,
+        lambda: registry.create_model_package(caller.user, caller.domain_id, params),
+    )
     return {"ModelPackageArn": package.arn}
 
 

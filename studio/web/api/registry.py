@@ -5,15 +5,18 @@ reads them."""
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from django.core import signing
+from django.db import transaction
 from django.db.models import Q, QuerySet
 
+from domains.services.tags import save_tags, validate_tags
 from studio.core.errors import ResourceNotFound, ValidationException
 from studio.web.api.auth import Caller
 
 Operation = Callable[[Caller, dict[str, Any]], dict[str, Any]]
+Created = TypeVar("Created")
 OPERATIONS: dict[str, Operation] = {}
 
 DEFAULT_PAGE = 10  # SageMaker's default MaxResults for its List operations
@@ -63,6 +66,20 @@ def moment(params: dict[str, Any], field: str) -> datetime | None:
 def timestamp(value: datetime | None) -> float | None:
     """botocore reads JSON timestamps as seconds since the epoch."""
     return value.timestamp() if value else None
+
+
+def create_tagged(caller: Caller, params: dict[str, Any], create: Callable[[], Created]) -> Created:
+    """`create()` (a Create* service call) and the request's Tags saved for what it made, in
+    one transaction: tags AWS would refuse are refused before anything is made, and a resource
+    is never left without the tags its request carried. The resource has `arn`."""
+    tags = params.get("Tags")
+    if not tags:
+        return create()
+    validate_tags(tags)
+    with transaction.atomic():
+        created = create()
+        save_tags(caller.user, created.arn, tags)
+    return created
 
 
 # Filters and order

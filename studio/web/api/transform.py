@@ -9,6 +9,7 @@ from studio.core.shapes import shape
 from studio.web.api.auth import Caller
 from studio.web.api.registry import (
     Columns,
+    create_tagged,
     listing,
     narrowed,
     operation,
@@ -22,7 +23,11 @@ COLUMNS = Columns(default_sort="CreationTime", default_order="Descending")
 
 @operation("CreateTransformJob")
 def create_transform_job(caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
-    job = transform.create_transform_job(caller.user, caller.domain_id, params)
+    job = create_tagged(
+        caller,
+        params,
+        lambda: transform.create_transform_job(caller.user, caller.domain_id, params),
+    )
     return {"TransformJobArn": job.arn}
 
 

@@ -3,6 +3,7 @@ rest-json service), and how the router answers them: the code in `x-amzn-ErrorTy
 body, so that boto3 raises `client.exceptions.<code>` with the message."""
 
 import json
+import uuid
 from typing import Any
 
 from studio.core.errors import StudioError
@@ -74,6 +75,7 @@ async def send_error(send: Send, error: StudioError) -> None:
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(body)).encode()),
                 (b"x-amzn-errortype", error.code.encode()),
+                (b"x-amzn-requestid", str(uuid.uuid4()).encode()),
             ],
         }
     )
