@@ -79,6 +79,14 @@ def test_bucket_lifecycle_and_listing(s3, alice_profile):
         error_code(lambda: s3.head_bucket(Bucket=sdk_bucket, ExpectedBucketOwner="000000000000"))
         == "403"
     )
+    # As the SDK lists its default bucket when a default prefix is set: checked on every action.
+    s3.list_objects_v2(Bucket=sdk_bucket, Prefix="p/", ExpectedBucketOwner=domain.account_id)
+    assert (
+        error_code(
+            lambda: s3.list_objects_v2(Bucket=sdk_bucket, ExpectedBucketOwner="000000000000")
+        )
+        == "AccessDenied"
+    )
     assert error_code(lambda: s3.create_bucket(Bucket="alice-data")) == "BucketAlreadyOwnedByYou"
     assert s3.get_bucket_location(Bucket="alice-data")["LocationConstraint"] is None
     s3.put_object(Bucket="alice-data", Key="x", Body=b"1")

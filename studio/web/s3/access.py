@@ -98,3 +98,12 @@ def key_parts(bucket_name: str, key: str) -> tuple[str, ...]:
         return relative_parts(key, "Key")
     except ValidationException as refused:
         raise S3Error("InvalidArgument", refused.message, ArgumentName="key") from None
+
+
+def check_expected_owner(signed: Signed, name: str, expected: str) -> None:
+    """AccessDenied unless `expected` (x-amz-expected-bucket-owner) is the account id of the
+    bucket's domain (the caller's own, for a shared bucket), as S3 checks it on every action."""
+    owner = owner_of(name)
+    account = (owner.domain or signed.caller.profile.domain).account_id
+    if owner.platform or expected != account:
+        raise access_denied()

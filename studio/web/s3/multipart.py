@@ -22,7 +22,7 @@ from studio.web.s3 import xml
 from studio.web.s3.access import BucketAccess, bucket, key_parts
 from studio.web.s3.auth import Signed
 from studio.web.s3.body import CHECKSUMS, Body
-from studio.web.s3.objects import DEFAULT_CONTENT_TYPE, store, user_metadata
+from studio.web.s3.objects import DEFAULT_CONTENT_TYPE, require_length, store, user_metadata
 from studio.web.s3.xml import S3Error, answer
 
 MAX_PARTS = 10000
@@ -97,6 +97,7 @@ def upload_part(signed: Signed, request: HttpRequest, bucket_name: str, key: str
     access = bucket(signed, bucket_name, "PutObject")
     upload = _upload(access, key, request.GET["uploadId"])
     number = _part_number(request)
+    require_length(request, signed)
     body = Body(request, signed, settings.STUDIO_S3_MAX_PART_BYTES)
     directory = uploads_root() / upload.upload_id
     target = directory / str(number)

@@ -160,6 +160,7 @@ def put_object(signed: Signed, request: HttpRequest, bucket_name: str, key: str)
     access = bucket(signed, bucket_name, "PutObject")
     parts = key_parts(bucket_name, key)
     metadata = user_metadata(request)
+    require_length(request, signed)
     body = Body(request, signed, settings.STUDIO_S3_MAX_OBJECT_BYTES)
     described = store(
         access,
@@ -190,17 +191,18 @@ def _when(header: str) -> datetime | None:
 
 
 def check_conditions(request: HttpRequest, described: Described) -> int | None:
-    """412 or 304 as S3 answers the conditional headers (RFC 7232's order), else None."""
+    """PreconditionFailed (naming the header), or 304, as S3 answers the conditional headers
+    (RFC 7232's order); None when the object is to be sent."""
     headers = request.headers
     modified = described.last_modified
     if "If-Match" in headers:
         tags = _etags(headers["If-Match"])
         if "*" not in tags and described.etag not in tags:
-            return 412
+            raise _precondition_failed("If-Match")
     elif "If-Unmodified-Since" in headers:
         since = _when(headers["If-Unmodified-Since"])
         if since is not None and modified > since:
-            return 412
+            raise _precondition_failed("If-Unmodified-Since")
     if "If-None-Match" in headers:
         tags = _etags(headers["If-None-Match"])
         if "*" in tags or described.etag in tags:
@@ -210,6 +212,23 @@ def check_conditions(request: HttpRequest, described: Described) -> int | None:
         if since is not None and modified <= since:
             return 304
     return None
+
+
+def _precondition_failed(condition: str) -> S3Error:
+    return S3Error(
+        "PreconditionFailed",
+        "At least one of the pre-conditions you specified did not hold",
+        412,
+        Condition=condition,
+    )
+
+
+def require_length(request: HttpRequest, signed: Signed) -> None:
+    """MissingContentLength (411) for a body of unknown length, as S3 answers a PUT."""
+    if "Content-Length" not in request.headers and not signed.payload.startswith("STREAMING-"):
+        raise S3Error(
+            "MissingContentLength", "You must provide the Content-Length HTTP header.", 411
+        )
 
 
 def byte_range(header: str, size: int) -> tuple[int, int] | None:
@@ -257,13 +276,6 @@ def get_object(
     headers = described.headers(
         checksums=request.headers.get("x-amz-checksum-mode", "").upper() == "ENABLED"
     )
-    if conditional == 412:
-        raise S3Error(
-            "PreconditionFailed",
-            "At least one of the pre-conditions you specified did not hold",
-            412,
-            Condition="If-Match",
-        )
     if conditional == 304:
         return answer(
             status=304,
@@ -341,11 +353,7 @@ def copy_object(signed: Signed, request: HttpRequest, bucket_name: str, key: str
     parts = key_parts(bucket_name, key)
     described = describe(source, source_key, source_parts)
     if check_conditions_copy(request, described):
-        raise S3Error(
-            "PreconditionFailed",
-            "At least one of the pre-conditions you specified did not hold",
-            412,
-        )
+        raise _precondition_failed("x-amz-copy-source-If-*")
     replace = request.headers.get("x-amz-metadata-directive", "COPY").upper() == "REPLACE"
     fd = files.open_regular(source.root, source_parts)
     if fd is None:

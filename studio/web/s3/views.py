@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse
 
 from studio.core.errors import StudioError
 from studio.web.s3 import buckets, multipart, objects
+from studio.web.s3.access import check_expected_owner
 from studio.web.s3.auth import Signed, authenticate
 from studio.web.s3.xml import S3Error, error
 
@@ -55,6 +56,9 @@ def route(signed: Signed, request: HttpRequest, bucket: str, key: str) -> HttpRe
             f"Studio's S3 endpoint does not serve ?{sorted(unserved)[0]}.",
             501,
         )
+    expected_owner = request.headers.get("x-amz-expected-bucket-owner")
+    if bucket and expected_owner is not None:
+        check_expected_owner(signed, bucket, expected_owner)
     if not bucket:
         if method == "GET":
             return buckets.list_buckets(signed)
