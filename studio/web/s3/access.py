@@ -107,3 +107,14 @@ def check_expected_owner(signed: Signed, name: str, expected: str) -> None:
     account = (owner.domain or signed.caller.profile.domain).account_id
     if owner.platform or expected != account:
         raise access_denied()
+
+
+def check_bucket_name(name: str) -> None:
+    """InvalidBucketName for a name the store cannot hold (its URI rules: 3-63 lowercase
+    letters, digits, dots and hyphens), before it reaches a query or a path."""
+    try:
+        parse_uri(f"s3://{name}/", "Bucket")
+    except ValidationException:
+        raise S3Error(
+            "InvalidBucketName", "The specified bucket is not valid.", BucketName=name
+        ) from None

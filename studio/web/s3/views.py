@@ -11,7 +11,7 @@ from django.http import HttpRequest, HttpResponse
 
 from studio.core.errors import StudioError
 from studio.web.s3 import buckets, multipart, objects
-from studio.web.s3.access import check_expected_owner
+from studio.web.s3.access import check_bucket_name, check_expected_owner
 from studio.web.s3.auth import Signed, authenticate
 from studio.web.s3.xml import S3Error, error
 
@@ -56,6 +56,8 @@ def route(signed: Signed, request: HttpRequest, bucket: str, key: str) -> HttpRe
             f"Studio's S3 endpoint does not serve ?{sorted(unserved)[0]}.",
             501,
         )
+    if bucket:
+        check_bucket_name(bucket)
     expected_owner = request.headers.get("x-amz-expected-bucket-owner")
     if bucket and expected_owner is not None:
         check_expected_owner(signed, bucket, expected_owner)

@@ -1,5 +1,6 @@
 """S3's answers and errors as XML (the namespace and element names of botocore's s3 model)."""
 
+import re
 import secrets
 from collections.abc import Iterable
 from datetime import datetime
@@ -8,6 +9,12 @@ from xml.etree import ElementTree as ET
 from django.http import HttpResponse
 
 NAMESPACE = "http://s3.amazonaws.com/doc/2006-03-01/"
+# Characters XML 1.0 cannot hold: a name or header echoed in an answer has them escaped.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def xml_text(value: object) -> str:
+    return _NOT_XML.sub(lambda m: f"\\x{ord(m.group()):02x}", str(value))
 
 
 class S3Error(Exception):
@@ -57,14 +64,14 @@ def _build(parent: ET.Element, name: str, value: object) -> None:
     elif isinstance(value, bool):
         child.text = "true" if value else "false"
     else:
-        child.text = str(value)
+        child.text = xml_text(value)
 
 
 def document(root: str, members: dict[str, object], text: str | None = None) -> bytes:
     """`<root xmlns=S3>` with `members` as elements: a list repeats its element, a dict
     nests, None is left out. Or `text` as its content."""
     element = ET.Element(root, xmlns=NAMESPACE)
-    element.text = text
+    element.text = None if text is None else xml_text(text)
     for name, value in members.items():
         _build(element, name, value)
     return b'<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(element)
