@@ -13,6 +13,7 @@ from domains.services import create_access_key
 from tests.conftest import wait_for
 from tests.integration.api import error_code, sagemaker
 from tests.integration.notebooks import running
+from tests.integration.test_hosting_api import ShapeChecker
 
 pytestmark = pytest.mark.usefixtures("live", "instance_types")
 
@@ -29,7 +30,10 @@ def admin_profile(domain, alice, make_profile):
 @pytest.fixture
 def api(asgi_server, alice, admin_profile):
     key, secret = create_access_key(alice, admin_profile.domain.domain_id, admin_profile.name)
-    return sagemaker(asgi_server, key.access_key_id, secret)
+    client = sagemaker(asgi_server, key.access_key_id, secret)
+    # Every answer is checked against its operation's response shape in botocore's model.
+    ShapeChecker(client)
+    return client
 
 
 def create(api, name: str, script: str = "echo hi\n", **extra):

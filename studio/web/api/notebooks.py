@@ -65,10 +65,13 @@ def describe_space(caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
     space = spaces.describe_space(
         caller.user, domain_of(caller, params["DomainId"]), params["SpaceName"]
     )
+    summary = _space_summary(space)
+    del summary["SpaceSharingSettingsSummary"], summary["OwnershipSettingsSummary"]
     return without_none(
         {
-            **_space_summary(space),
+            **summary,
             "SpaceArn": space.arn,
+            "HomeEfsFileSystemUid": str(space.home_uid),
             "FailureReason": space.failure_reason,
             "SpaceSettings": space.space_settings or None,
             "SpaceSharingSettings": {"SharingType": space.sharing_type},
