@@ -28,7 +28,8 @@ from typing import BinaryIO
 
 from django.conf import settings
 
-from domains.permissions import User
+from domains.models import StudioStatus
+from domains.permissions import User, bound_profile
 from domains.services.lookup import get_domain
 from jobs.models import Endpoint, ProcessingJob, TrainingJob, TransformJob
 from jobs.services.endpoints import describe_endpoint, list_endpoints
@@ -181,6 +182,24 @@ def _visible_endpoint(actor: User, domain_id: str, name: str) -> Endpoint | None
         return None
 
 
+def require_active(actor: User, action: str) -> None:
+    """Refuse a suspended (or not yet InService) profile outright, as every SageMaker action
+    does: what it may not read is not "not found" but denied."""
+    profile = bound_profile(actor)
+    if profile is None:
+        return
+    why = None
+    if profile.is_suspended:
+        why = "the profile is suspended; ask a domain admin to resume it"
+    elif profile.status != StudioStatus.IN_SERVICE:
+        why = f"the profile is {profile.status}, not InService"
+    if why:
+        raise AccessDenied(
+            f"User profile '{profile.name}' in domain '{profile.domain.name}' is not "
+            f"authorized to perform {action}: {why}."
+        )
+
+
 def check_group(actor: User, domain_id: str, group: str) -> None:
     """Raise ResourceNotFoundException unless `group` is a log group the caller can see."""
     if group in JOB_KINDS:
@@ -253,6 +272,7 @@ def describe_log_groups(
 ) -> tuple[list[LogGroupInfo], str | None]:
     """One page of the log groups the caller can see, by name: the three job groups, and one
     per endpoint; `pattern` matches anywhere in the name, ignoring case."""
+    require_active(actor, "logs:DescribeLogGroups")
     if prefix and pattern:
         raise InvalidParameterException(
             "LogGroup name prefix and LogGroup name pattern are mutually exclusive parameters."
@@ -320,6 +340,7 @@ def describe_log_streams(
 ) -> tuple[list[StreamInfo], str | None]:
     """One page of the group's streams that have a log, and the token of the next page. By
     name, a token is the last name returned, so pages do not shift as jobs are added."""
+    require_active(actor, "logs:DescribeLogStreams")
     if order_by not in ("LogStreamName", "LastEventTime"):
         raise InvalidParameterException(
             "orderBy must be LogStreamName or LastEventTime.", "orderBy"
@@ -543,6 +564,7 @@ def get_log_events(
     """GetLogEvents: events at or after `start_time`, before `end_time`; without a token the
     earliest (`start_from_head`) or the latest; a forward token read at the end of the stream
     comes back unchanged, which is how callers know they have everything for now."""
+    require_active(actor, "logs:GetLogEvents")
     _check_range(start_time, end_time)
     direction, at = (
         _parse_token(token) if token is not None else ("f" if start_from_head else "", 0)
@@ -621,6 +643,7 @@ def filter_log_events(
     """FilterLogEvents: the matching events of the group's streams (those named, or those with
     the prefix, or all), interleaved by time. A call reads at most FILTER_SCAN_BYTES; the
     token then says where each stream resumes."""
+    require_active(actor, "logs:FilterLogEvents")
     if stream_names and prefix:
         raise InvalidParameterException(
             "Cannot specify both logStreamNames and logStreamNamePrefix."

@@ -11,7 +11,13 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from domains.services import create_access_key, create_policy, update_user_profile
+from domains.services import (
+    create_access_key,
+    create_policy,
+    resume_user_profile,
+    suspend_user_profile,
+    update_user_profile,
+)
 from jobs.models import TrainingJob
 from tests.attacks.conftest import Canaries, Member
 from tests.attacks.test_job_name_attacks import alices, carols, ended  # noqa: F401  (fixtures)
@@ -220,4 +226,32 @@ def test_dots_slashes_and_encodings_name_nothing(
     # The real stream still reads: the refusals above were about the names, not the caller.
     assert logs.get_log_events(logGroupName=GROUP, logStreamName=real)["events"]
     canaries.assert_absent(*answers)
+    canaries.assert_nothing_outside()
+
+
+def test_a_suspended_profiles_key_is_denied_every_read(
+    runtime,
+    member: Member,
+    alices,  # noqa: F811
+    root,
+    data,
+    canaries: Canaries,
+):
+    alices.train("mine", SCRIPT, "alice")
+    assert ended(member.api, "mine")["TrainingJobStatus"] == "Completed"
+    logs = logs_client(member.url, member.key_id, member.secret)
+    real = stream_of(member.domain_id, "mine")
+    calls = {
+        "DescribeLogGroups": lambda: logs.describe_log_groups(),
+        "DescribeLogStreams": lambda: logs.describe_log_streams(logGroupName=GROUP),
+        "GetLogEvents": lambda: logs.get_log_events(logGroupName=GROUP, logStreamName=real),
+        "FilterLogEvents": lambda: logs.filter_log_events(logGroupName=GROUP),
+    }
+    suspend_user_profile(root, member.domain_id, member.profile.name)
+    for name, call in calls.items():
+        code, message = failure(call)
+        assert code == "AccessDeniedException", name
+        assert f"logs:{name}" in message and "suspended" in message
+    resume_user_profile(root, member.domain_id, member.profile.name)
+    assert logs.get_log_events(logGroupName=GROUP, logStreamName=real)["events"]
     canaries.assert_nothing_outside()
