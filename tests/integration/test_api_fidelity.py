@@ -525,7 +525,9 @@ def required(output: str) -> list[str]:
     return model["shapes"][model["operations"][output]["output"]["shape"]]["required"]
 
 
-def test_describe_answers_hold_every_member_botocore_requires(api, alice, alice_profile):
+def test_describe_answers_hold_every_member_botocore_requires(
+    api, alice, alice_profile, instance_types
+):
     job = training_row(alice_profile, "running", "InProgress")
     described = api.describe_training_job(TrainingJobName="running")
     also = ["AlgorithmSpecification", "ResourceConfig", "RoleArn"]
@@ -547,6 +549,32 @@ def test_describe_answers_hold_every_member_botocore_requires(api, alice, alice_
         {"ModelName": "m", "PrimaryContainer": {"Image": IMAGE}},
     )
     assert set(required("DescribeModel")) <= set(api.describe_model(ModelName="m"))
+    api.create_endpoint_config(
+        EndpointConfigName="c",
+        ProductionVariants=[
+            {
+                "VariantName": "AllTraffic",
+                "ModelName": "m",
+                "InstanceType": "ml.m5.large",
+                "InitialInstanceCount": 1,
+            }
+        ],
+    )
+    described = api.describe_endpoint_config(EndpointConfigName="c")
+    assert set(required("DescribeEndpointConfig")) <= set(described)
+    api.create_model_package_group(ModelPackageGroupName="g")
+    described = api.describe_model_package_group(ModelPackageGroupName="g")
+    assert set(required("DescribeModelPackageGroup")) <= set(described)
+    api.create_model_package(
+        ModelPackageGroupName="g",
+        InferenceSpecification={
+            "Containers": [{"Image": IMAGE}],
+            "SupportedContentTypes": ["text/csv"],
+            "SupportedResponseMIMETypes": ["text/csv"],
+        },
+    )
+    described = api.describe_model_package(ModelPackageName="g/1")
+    assert set(required("DescribeModelPackage")) <= set(described)
 
 
 def test_status_history_keyed_by_name_is_gone_with_a_deleted_job(api, alice_profile):
