@@ -11,7 +11,12 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 from django.utils import timezone
 
-from domains.services import create_access_key, delete_access_key, update_user_profile
+from domains.services import (
+    create_access_key,
+    delete_access_key,
+    suspend_user_profile,
+    update_user_profile,
+)
 from studio.core.errors import UnrecognizedClient
 from studio.web.api import sts
 from tests.integration.api import error_code
@@ -95,7 +100,7 @@ def test_refusals_are_stss_own_codes(asgi_server, alice_key):
 
 
 def test_assume_role_gives_session_credentials_of_the_callers_own_key(
-    asgi_server, alice, alice_profile, alice_key
+    asgi_server, alice, alice_profile, alice_key, root
 ):
     key, secret = alice_key
     account = alice_profile.domain.account_id
@@ -121,11 +126,16 @@ def test_assume_role_gives_session_credentials_of_the_callers_own_key(
     assert error_code(lambda: client.assume_role(RoleArn=denied, RoleSessionName="x1")) == (
         "AccessDenied"
     )
+    # A suspended profile gets no session (it still learns who it is, as from STS).
+    suspend_user_profile(root, alice_profile.domain.domain_id, alice_profile.name)
+    code = error_code(lambda: client.assume_role(RoleArn=role, RoleSessionName="nightly"))
+    assert code == "AccessDenied"
+    assert client.get_caller_identity()["Account"] == account
     # The session ends with its key, and at its expiry.
     expired = sts.issue_session(key.access_key_id, -1)
     with pytest.raises(sts.ExpiredToken):
         sts.session_key(expired[0], expired[2])
-    delete_access_key(alice, key.access_key_id)
+    delete_access_key(root, key.access_key_id)
     with pytest.raises(UnrecognizedClient):
         sts.session_key(credentials["AccessKeyId"], credentials["SessionToken"])
 

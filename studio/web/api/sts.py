@@ -129,6 +129,13 @@ def assume_role(caller: Caller, params: dict[str, str]) -> str:
             f"{MAX_SESSION_SECONDS}",
         )
     account, _, arn = _identity(caller)
+    if caller.profile.is_suspended:
+        raise StsError(
+            "AccessDenied",
+            f"User: {arn} is not authorized to perform: sts:AssumeRole: the user profile is "
+            "suspended; ask a domain admin to resume it.",
+            403,
+        )
     own = execution_role(caller.profile)
     if role != own:
         raise StsError(
