@@ -74,15 +74,17 @@ def create_user_profile(
     check_attachable(domain, user_settings, "UserSettings")
     _validate_role(role)
     validate_tags(tags)
-    if user is NEW_ACCOUNT:
-        user = _new_account(f"{name}@{domain.domain_id}")
-    if not isinstance(user, get_user_model()) or user.pk is None:
+    new_account = user is NEW_ACCOUNT
+    if not new_account and (not isinstance(user, get_user_model()) or user.pk is None):
         raise ValidationException("User must be an existing user account.", "User")
 
     with transaction.atomic():
         domain = get_domain(actor, domain_id, for_update=True)
         if domain.status != StudioStatus.IN_SERVICE:
             raise ResourceInUse(f"Domain {domain_id} is {domain.status}; wait until InService.")
+        if new_account:
+            # In the transaction, so that a refused creation leaves no account behind.
+            user = _new_account(f"{name}@{domain.domain_id}")
         # Locked, so that two domains' admins cannot both attach the same account at once.
         user = get_user_model().objects.select_for_update().get(pk=user.pk)
         _check_attachable(actor, domain, user)

@@ -4,6 +4,7 @@ SageMaker SDK reads it, AppType, and the List operations' sorting."""
 
 import pytest
 from botocore.exceptions import ClientError
+from django.contrib.auth import get_user_model
 
 from domains.models import Domain, UserProfile
 from domains.services import create_access_key, create_space
@@ -11,6 +12,7 @@ from tests.conftest import settled, wait_for
 from tests.integration.api import error_code, sagemaker
 from tests.integration.test_hosting_api import ShapeChecker
 
+User = get_user_model()
 pytestmark = pytest.mark.usefixtures("live", "instance_types")
 
 
@@ -102,6 +104,8 @@ def test_profile_errors_are_sagemakers(admin_api, loose_api, domain, admin_profi
             DomainId=domain_id, UserProfileName=admin_profile.name
         )
     ) == ("ResourceInUse")
+    # The account it would have made for the profile is not left behind.
+    assert not User.objects.filter(username=f"{admin_profile.name}@{domain_id}").exists()
     for call in (
         lambda: admin_api.describe_user_profile(DomainId=domain_id, UserProfileName="nobody"),
         lambda: admin_api.update_user_profile(
