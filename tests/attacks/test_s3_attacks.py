@@ -16,6 +16,7 @@ from django.conf import settings
 
 from domains.services import create_access_key
 from studio.core import storage
+from studio.core.errors import ResourceNotFound
 from tests.integration.api import error_code
 from tests.integration.test_s3_api import s3_client
 
@@ -167,6 +168,14 @@ def test_links_planted_in_the_store_are_never_followed(alice_s3, member, canarie
     assert sorted(os.listdir(victim)) == ["keep.txt"]
     alice_s3.delete_object(Bucket=bucket, Key="victim/keep.txt")
     assert (victim / "keep.txt").read_text() == "keep"
+    # The store itself, as every other reader uses it, does not go through them either.
+    store = storage.artifact_store()
+    store.delete(f"s3://{bucket}/victim/keep.txt")
+    store.delete(f"s3://{bucket}/victim/")
+    assert (victim / "keep.txt").read_text() == "keep"
+    for key in ("etc/passwd", "secret", "other/private/secret.csv"):
+        with pytest.raises(ResourceNotFound):
+            store.open(f"s3://{bucket}/{key}")
     alice_s3.copy_object(
         Bucket=bucket, Key="copy", CopySource={"Bucket": bucket, "Key": "real.txt"}
     )

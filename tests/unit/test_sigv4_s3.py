@@ -260,3 +260,14 @@ def test_presigned_query_expiry():
     assert signature(as_signed, cred, SECRET) == cred.signature
     with pytest.raises(Expired):
         parse_presigned(request, datetime(2013, 5, 25, 0, 0, 1, tzinfo=UTC))
+
+
+def test_sigv2_presigned_urls_are_routed_to_s3_and_nothing_else_is():
+    from studio.web.api.sigv4 import signing_service
+
+    v2 = "AWSAccessKeyId=AKIAX&Signature=abc%3D&Expires=1795863976"
+    assert signing_service("", v2) == "s3"
+    assert signing_service("", "AWSAccessKeyId=AKIAX&Expires=1") is None
+    # A request with its own Authorization header goes where that header's scope says.
+    header = "AWS4-HMAC-SHA256 Credential=AKIAX/20260101/us-east-1/sts/aws4_request, x"
+    assert signing_service(header, v2) == "sts"

@@ -16,7 +16,7 @@ domains, as buckets in one AWS account are.
 """
 
 from studio.core.errors import AccessDenied
-from studio.core.storage.buckets import domain_bucket, owner_of
+from studio.core.storage.buckets import RESERVED, domain_bucket, owner_of
 from studio.core.storage.store import (
     CHUNK,
     ArtifactStore,
@@ -49,8 +49,11 @@ def check_access(uri: str, domain_id: str, field: str) -> ParsedUri:
     refuse_host_files(parsed, field)
     if parsed.scheme != "s3" or parsed.bucket == domain_bucket(domain_id):
         return parsed
-    owner = owner_of(parsed.bucket)
-    if not owner.shared and (owner.domain is None or owner.domain.domain_id != domain_id):
+    # Every other studio-* name is another domain's or the platform's: no need to ask which.
+    owner = None if RESERVED.fullmatch(parsed.bucket) else owner_of(parsed.bucket)
+    if owner is None or (
+        not owner.shared and (owner.domain is None or owner.domain.domain_id != domain_id)
+    ):
         raise AccessDenied(
             f"{field}: bucket {parsed.bucket} belongs to another domain or to the platform. "
             f"Use this domain's bucket, s3://{domain_bucket(domain_id)}/, or a shared one."

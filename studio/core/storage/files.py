@@ -11,6 +11,7 @@ and writes objects only through these functions; names arrive checked by `paths.
 import contextlib
 import os
 import secrets
+import shutil
 import stat
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -102,22 +103,34 @@ def write(
         os.close(parent)
 
 
-def unlink(root: Path, parts: tuple[str, ...]) -> bool:
-    """Remove the file (or link: removing one follows nothing) `root/parts...`, and the
+def unlink(root: Path, parts: tuple[str, ...], *, trees: bool = False) -> bool:
+    """Remove the file (or link: removing one follows nothing) `root/parts...` (with `trees`,
+    a directory and all below it too, by descriptor, never through a link), and the
     directories above it it leaves empty (S3 has no directories). Whether one was there."""
     try:
         parent = open_dir(root, parts[:-1])
     except OSError:
         return False
+    removed = False
     try:
-        os.unlink(parts[-1], dir_fd=parent)
-        removed = True
-    except IsADirectoryError:
-        removed = False
+        info = os.stat(parts[-1], dir_fd=parent, follow_symlinks=False)
+        if stat.S_ISDIR(info.st_mode):
+            if trees:
+                shutil.rmtree(parts[-1], dir_fd=parent, ignore_errors=True)
+                removed = True
+        else:
+            os.unlink(parts[-1], dir_fd=parent)
+            removed = True
     except OSError:
         removed = False
     finally:
         os.close(parent)
+    _prune(root, parts)
+    return removed
+
+
+def _prune(root: Path, parts: tuple[str, ...]) -> None:
+    """Remove the directories above `parts` that are empty now."""
     for depth in range(len(parts) - 1, 0, -1):
         try:
             above = open_dir(root, parts[: depth - 1])
@@ -129,7 +142,6 @@ def unlink(root: Path, parts: tuple[str, ...]) -> bool:
             break  # not empty, or not there
         finally:
             os.close(above)
-    return removed
 
 
 def walk(root: Path, parts: tuple[str, ...]) -> Iterator[tuple[str, os.stat_result]]:

@@ -25,7 +25,7 @@ from typing import BinaryIO
 from django.conf import settings
 
 from studio.core.errors import ResourceInUse, ResourceNotFound, ValidationException
-from studio.core.storage import paths
+from studio.core.storage import files, paths
 from studio.core.storage.uris import ParsedUri, parse_uri
 
 CHUNK = 1024 * 1024
@@ -108,6 +108,20 @@ class LocalArtifactStore(ArtifactStore):
         return paths.safe_join(bucket, parsed.key, field) if parsed.key else bucket
 
     def open(self, uri: str, field: str = "S3Uri") -> BinaryIO:
+        parsed = parse_uri(uri, field)
+        if parsed.scheme == "s3":
+            # No link is followed anywhere on the way (files.py): a link is not an object,
+            # nor is a linked directory a prefix, wherever it points.
+            fd = (
+                files.open_regular(
+                    self.root / parsed.bucket, paths.relative_parts(parsed.key, field)
+                )
+                if parsed.key
+                else None
+            )
+            if fd is not None:
+                return os.fdopen(fd, "rb")
+            raise ResourceNotFound(f"No object at {uri} ({field}).")
         try:
             # O_NOFOLLOW: a link is not an object, wherever it points.
             fd = os.open(self.path(uri, field), os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
@@ -162,6 +176,13 @@ class LocalArtifactStore(ArtifactStore):
         return sorted(found, key=lambda o: o.name)
 
     def delete(self, uri: str, field: str = "S3Uri") -> None:
+        parsed = parse_uri(uri, field)
+        if parsed.scheme == "s3" and parsed.key:
+            # By descriptor, below the bucket: a linked directory on the way is not entered.
+            files.unlink(
+                self.root / parsed.bucket, paths.relative_parts(parsed.key, field), trees=True
+            )
+            return
         path = self.path(uri, field)
         if path.is_dir() and not path.is_symlink():
             shutil.rmtree(path, ignore_errors=True)
