@@ -49,6 +49,12 @@ def own(path: Path, tree: confined.Tree) -> None:
         os.chown(path, tree.uid, tree.gid, follow_symlinks=False)
 
 
+def own_all(path: Path, tree: confined.Tree) -> None:
+    """`own` for a directory the worker just filled from the store, and all in it."""
+    for each in [path, *path.rglob("*")]:
+        own(each, tree)
+
+
 def copy_in(uri: str, target: Path, field: str) -> None:
     """Copy what `uri` names from the store into a directory the worker just made. The names
     come from the store, which only Studio writes; they are joined with the one checked join
@@ -119,8 +125,21 @@ def prepare(
         target = safe_join(root / "input" / "data", channel["ChannelName"], field)
         target.mkdir(parents=True)
         copy_in(channel["DataSource"]["S3DataSource"]["S3Uri"], target, "S3Uri")
+        # The job's own copy, as on SageMaker (whose containers run as root): scripts may
+        # chmod it, as the SDK 3.x's driver does (`chmod +x .../sm_drivers/sm_train.sh`).
+        own_all(target, tree)
     (root / "input" / "data").mkdir(parents=True, exist_ok=True)
-    for writable in ("model", "output", "output/data", "checkpoints", "code"):
+    # input/ and input/data/ are writable as on SageMaker: the SDK 3.x's driver writes
+    # input/sm_training.env. input/config/ stays the worker's.
+    for writable in (
+        "input",
+        "input/data",
+        "model",
+        "output",
+        "output/data",
+        "checkpoints",
+        "code",
+    ):
         (root / writable).mkdir(parents=True, exist_ok=True)
         own(root / writable, tree)
     _place_code(tree, hyperparameters)
@@ -144,8 +163,7 @@ def restore_checkpoints(request: dict[str, Any], tree: confined.Tree) -> None:
     target = safe_join(tree.root, checkpoint_dir(request), "CheckpointConfig.LocalPath")
     target.mkdir(parents=True, exist_ok=True)
     copy_in(config["S3Uri"], target, "CheckpointConfig.S3Uri")
-    for path in [target, *target.rglob("*")]:
-        own(path, tree)
+    own_all(target, tree)
 
 
 def save_checkpoints(request: dict[str, Any], tree: confined.Tree) -> None:

@@ -82,12 +82,13 @@ def sdk_environment(url: str, keys: tuple[str, str], home: Path) -> dict[str, st
         "AWS_CONFIG_FILE": str(home / "no-aws-config"),
         "AWS_SHARED_CREDENTIALS_FILE": str(home / "no-aws-credentials"),
         "SAGEMAKER_SUPPRESS_V2_WARNING": "1",
+        "SAGEMAKER_VALIDATE_ROLE": "false",
     }
 
 
-def run_workflow(python: Path, workdir: Path, env: dict[str, str], *args: str) -> dict:
+def run_workflow(python: Path, script: str, workdir: Path, env: dict[str, str], *args: str) -> dict:
     run = subprocess.run(
-        [str(python), str(SDK_DIR / "sklearn_workflow.py"), str(workdir), *args],
+        [str(python), str(SDK_DIR / script), str(workdir), *args],
         env=env,
         capture_output=True,
         text=True,
@@ -119,6 +120,7 @@ def test_the_sdk_fits_deploys_predicts_and_runs_a_built_in_unchanged(
 
     result = run_workflow(
         sdk_python(2),
+        "sklearn_workflow.py",
         workdir,
         sdk_environment(asgi_server, keys, workdir),
         "--role",
@@ -138,6 +140,31 @@ def test_the_sdk_fits_deploys_predicts_and_runs_a_built_in_unchanged(
     built_in = api.describe_training_job(TrainingJobName=result["builtin_job"])
     assert built_in["TrainingJobStatus"] == "Completed"
     assert built_in["ModelArtifacts"]["S3ModelArtifacts"] == result["builtin_model_data"]
+
+
+def test_the_sdk_3_model_trainer_trains_script_mode_with_its_log_streamed(
+    asgi_server, alice_profile, keys, workdir, instance_types
+):
+    api = sagemaker(asgi_server, *keys)
+    role = api.describe_user_profile(
+        DomainId=alice_profile.domain.domain_id, UserProfileName=alice_profile.name
+    )["UserSettings"]["ExecutionRole"]
+    bucket = f"sagemaker-{REGION}-{alice_profile.domain.account_id}"
+
+    result = run_workflow(
+        sdk_python(3),
+        "v3_workflow.py",
+        workdir,
+        sdk_environment(asgi_server, keys, workdir),
+        "--role",
+        role,
+        "--bucket",
+        bucket,
+    )
+
+    assert result["status"] == "Completed"
+    assert "trained on 150 rows" in result["output"]
+    assert trained_model(result["model_data"]).predict(ROWS).tolist() == [0, 2, 1]
 
 
 # The workflow again, as a notebook cell: written into the space's home and run in the kernel,
