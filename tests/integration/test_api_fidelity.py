@@ -624,3 +624,26 @@ def test_create_requests_keep_their_tags_and_bad_tags_create_nothing(
         )
         assert error["Code"] == "ValidationException" and "Tags" in error["Message"]
     assert not Model.objects.filter(name="refused").exists()
+
+
+def test_a_name_already_taken_is_answered_as_aws_and_the_sdk_expect(api, instance_types):
+    """The SDK's Session.create_model reuses a model only on ValidationException "Cannot
+    create already existing model"; its create-if-missing helper accepts that too."""
+    api.create_model(ModelName="taken", PrimaryContainer={"Image": IMAGE})
+    error = error_of(lambda: api.create_model(ModelName="taken", PrimaryContainer={"Image": IMAGE}))
+    assert error["Code"] == "ValidationException"
+    assert error["Message"].startswith("Cannot create already existing model")
+    variants = [
+        {
+            "VariantName": "AllTraffic",
+            "ModelName": "taken",
+            "InstanceType": "ml.m5.large",
+            "InitialInstanceCount": 1,
+        }
+    ]
+    api.create_endpoint_config(EndpointConfigName="taken", ProductionVariants=variants)
+    error = error_of(
+        lambda: api.create_endpoint_config(EndpointConfigName="taken", ProductionVariants=variants)
+    )
+    assert error["Code"] == "ValidationException"
+    assert error["Message"].startswith("Cannot create already existing endpoint configuration")

@@ -4,13 +4,14 @@ the SageMaker SDK's `deploy()` run here. What is deployed is the worker's (jobs/
 Describe reads what the services recorded and the instances the worker runs."""
 
 from collections import Counter
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from jobs.models import Endpoint, EndpointConfig, EndpointInstance, Model
 from jobs.models.hosting import EndpointStatus, InstanceStatus
 from jobs.services import endpoint_configs, endpoints, hosted_models
 from jobs.services.images import resolve_image
-from studio.core.errors import ValidationException
+from studio.core.errors import ResourceInUse, ValidationException
 from studio.core.shapes import shape
 from studio.web.api.auth import Caller
 from studio.web.api.registry import (
@@ -28,6 +29,8 @@ from studio.web.api.registry import (
 # Descending.
 UNCHANGING = Columns(modified=None, status=None)
 ENDPOINTS = Columns()
+Created = TypeVar("Created")
+ALREADY_EXISTING = "Cannot create already existing"
 
 
 def _echo(request: dict[str, Any], response_shape: str) -> dict[str, Any]:
@@ -36,13 +39,31 @@ def _echo(request: dict[str, Any], response_shape: str) -> dict[str, Any]:
     return {key: value for key, value in request.items() if key in members}
 
 
+def _created(field: str, create: Callable[[], Created]) -> Created:
+    """`create()`, a Create{Model,EndpointConfig,Endpoint} service call. AWS answers a name
+    already taken with ValidationException "Cannot create already existing ..." (the SDK's
+    `Session.create_model` matches on exactly that to reuse a model); the services raise
+    ResourceInUse with the same words for the dashboard."""
+    try:
+        return create()
+    except ResourceInUse as error:
+        if not error.message.startswith(ALREADY_EXISTING):
+            raise
+        raise ValidationException(error.message, field) from None
+
+
 # Models
 
 
 @operation("CreateModel")
 def create_model(caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
-    model = create_tagged(
-        caller, params, lambda: hosted_models.create_model(caller.user, caller.domain_id, params)
+    model = _created(
+        "ModelName",
+        lambda: create_tagged(
+            caller,
+            params,
+            lambda: hosted_models.create_model(caller.user, caller.domain_id, params),
+        ),
     )
     return {"ModelArn": model.arn}
 
@@ -85,10 +106,13 @@ def delete_model(caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
 
 @operation("CreateEndpointConfig")
 def create_endpoint_config(caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
-    config = create_tagged(
-        caller,
-        params,
-        lambda: endpoint_configs.create_endpoint_config(caller.user, caller.domain_id, params),
+    config = _created(
+        "EndpointConfigName",
+        lambda: create_tagged(
+            caller,
+            params,
+            lambda: endpoint_configs.create_endpoint_config(caller.user, caller.domain_id, params),
+        ),
     )
     return {"EndpointConfigArn": config.arn}
 
@@ -135,8 +159,13 @@ def delete_endpoint_config(caller: Caller, params: dict[str, Any]) -> dict[str, 
 
 @operation("CreateEndpoint")
 def create_endpoint(caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
-    endpoint = create_tagged(
-        caller, params, lambda: endpoints.create_endpoint(caller.user, caller.domain_id, params)
+    endpoint = _created(
+        "EndpointName",
+        lambda: create_tagged(
+            caller,
+            params,
+            lambda: endpoints.create_endpoint(caller.user, caller.domain_id, params),
+        ),
     )
     return {"EndpointArn": endpoint.arn}
 
