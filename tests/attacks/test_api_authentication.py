@@ -1,11 +1,20 @@
 """Refused credentials, with the real boto3 against a live server: a wrong secret, an unknown
 key, a signature made 20 minutes off the server's clock, another domain's key, a suspended
-profile's key and a disabled key. Each is refused with AWS's code, and what the request would
-have made or removed is checked afterwards: nothing changed."""
+profile's key and a disabled key, for sagemaker, sagemaker-runtime, S3, STS and Logs; presigned
+S3 URLs used after they expired or with another key's signature. Each is refused with AWS's
+code, and what the request would have made or removed is checked afterwards: nothing changed."""
 
+import re
+import time
+import xml.etree.ElementTree as ElementTree
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from urllib.parse import parse_qs, quote, urlsplit
 
+import boto3
+import httpx
 import pytest
+from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from domains.models import Space
@@ -17,6 +26,7 @@ from domains.services import (
 )
 from tests.conftest import settled
 from tests.integration.api import sagemaker, sagemaker_runtime
+from tests.integration.conftest import put
 
 pytestmark = pytest.mark.usefixtures("live")
 
@@ -132,3 +142,188 @@ def test_a_disabled_key_is_an_unrecognized_client(member, lab):
     runtime = sagemaker_runtime(member.url, member.key_id, member.secret)
     assert refused(invoke(runtime))[0] == "UnrecognizedClientException"
     assert_untouched(lab)
+
+
+# -- S3, STS and Logs: the same refusals in each service's own codes --------------------------
+
+
+def client(service: str, url: str, key_id: str, secret: str):
+    return boto3.client(
+        service,
+        endpoint_url=url,
+        region_name="us-east-1",
+        aws_access_key_id=key_id,
+        aws_secret_access_key=secret,
+        config=Config(retries={"max_attempts": 1}, s3={"addressing_style": "path"}),
+    )
+
+
+@pytest.fixture
+def bucket(member) -> str:
+    """alice's domain bucket, holding one object refused requests try to read or replace."""
+    from studio.core import storage
+
+    name = storage.domain_bucket(member.domain_id)
+    put(f"s3://{name}/kept.csv", KEPT)
+    return name
+
+
+KEPT = b"a,b\n1,2\n"
+
+
+def stored(bucket: str, key: str) -> bytes | None:
+    from studio.core import storage
+
+    path = Path(storage.artifact_store().root) / bucket / key
+    return path.read_bytes() if path.is_file() else None
+
+
+def assert_bucket_untouched(bucket: str) -> None:
+    assert stored(bucket, "kept.csv") == KEPT
+    assert stored(bucket, "forged.csv") is None
+
+
+def s3_attempts(s3, bucket: str) -> list:
+    return [
+        lambda: s3.put_object(Bucket=bucket, Key="forged.csv", Body=b"forged"),
+        lambda: s3.delete_object(Bucket=bucket, Key="kept.csv"),
+        lambda: s3.get_object(Bucket=bucket, Key="kept.csv"),
+        lambda: s3.list_objects_v2(Bucket=bucket),
+    ]
+
+
+def other_services(url: str, key_id: str, secret: str) -> list[tuple[str, object]]:
+    """STS's and Logs' calls, with the key."""
+    sts = client("sts", url, key_id, secret)
+    logs = client("logs", url, key_id, secret)
+    return [
+        ("sts", sts.get_caller_identity),
+        ("logs", lambda: logs.describe_log_streams(logGroupName="/aws/sagemaker/TrainingJobs")),
+    ]
+
+
+def test_s3_sts_and_logs_refuse_a_wrong_secret(member, bucket):
+    wrong = member.secret[:-1] + "x"
+    s3 = client("s3", member.url, member.key_id, wrong)
+    for call in s3_attempts(s3, bucket):
+        assert refused(call)[0] == "SignatureDoesNotMatch"
+    codes = {"sts": "SignatureDoesNotMatch", "logs": "InvalidSignatureException"}
+    for service, call in other_services(member.url, member.key_id, wrong):
+        assert refused(call)[0] == codes[service], service
+    assert_bucket_untouched(bucket)
+
+
+def test_s3_sts_and_logs_refuse_an_unknown_key(member, bucket):
+    s3 = client("s3", member.url, "SKIANOSUCHKEY0000000", member.secret)
+    for call in s3_attempts(s3, bucket):
+        assert refused(call)[0] == "InvalidAccessKeyId"
+    codes = {"sts": "InvalidClientTokenId", "logs": "UnrecognizedClientException"}
+    for service, call in other_services(member.url, "SKIANOSUCHKEY0000000", member.secret):
+        assert refused(call)[0] == codes[service], service
+    assert_bucket_untouched(bucket)
+
+
+def test_s3_sts_and_logs_refuse_a_signature_20_minutes_old(member, bucket, monkeypatch):
+    monkeypatch.setattr(
+        "botocore.auth.get_current_datetime",
+        lambda remove_tzinfo=True: (datetime.now(UTC) - timedelta(minutes=20)).replace(tzinfo=None),
+    )
+    s3 = client("s3", member.url, member.key_id, member.secret)
+    for call in s3_attempts(s3, bucket):
+        assert refused(call)[0] == "RequestTimeTooSkewed"
+    codes = {"sts": "SignatureDoesNotMatch", "logs": "InvalidSignatureException"}
+    for service, call in other_services(member.url, member.key_id, member.secret):
+        code, message = refused(call)
+        assert code == codes[service], service
+        assert "Signature expired" in message, service
+    assert_bucket_untouched(bucket)
+
+
+def test_another_domains_s3_key_is_denied_this_domains_bucket(
+    member, bucket, make_domain, make_profile, carol
+):
+    other = make_domain("elsewhere")
+    make_profile(other, carol)
+    key, secret = create_access_key(carol, other.domain_id, "carol")
+    s3 = client("s3", member.url, key.access_key_id, secret)
+    for call in s3_attempts(s3, bucket):
+        assert refused(call)[0] == "AccessDenied"
+    assert bucket not in [b["Name"] for b in s3.list_buckets()["Buckets"]]
+    assert_bucket_untouched(bucket)
+
+
+def test_a_suspended_profiles_key_is_denied_s3(member, bucket, root):
+    suspend_user_profile(root, member.domain_id, member.profile.name)
+    s3 = client("s3", member.url, member.key_id, member.secret)
+    for call in s3_attempts(s3, bucket):
+        assert refused(call)[0] == "AccessDenied"
+    assert_bucket_untouched(bucket)
+
+
+def test_a_disabled_key_is_an_invalid_access_key_for_s3(member, bucket):
+    update_access_key(member.user, member.key_id, "Inactive")
+    s3 = client("s3", member.url, member.key_id, member.secret)
+    for call in s3_attempts(s3, bucket):
+        assert refused(call)[0] == "InvalidAccessKeyId"
+    assert_bucket_untouched(bucket)
+
+
+def s3_code(response: httpx.Response) -> str:
+    return ElementTree.fromstring(response.content).findtext("Code") or ""
+
+
+LIFETIME = 5  # seconds: long enough to be used once under CI's load, short to wait out
+
+
+@pytest.mark.parametrize("version", ["s3v4", "s3"])
+def test_a_presigned_url_used_after_it_expired_is_access_denied(member, bucket, version):
+    s3 = presigner(member.url, member.key_id, member.secret, version)
+    made = time.monotonic()
+    get = s3.generate_presigned_url(
+        "get_object", Params={"Bucket": bucket, "Key": "kept.csv"}, ExpiresIn=LIFETIME
+    )
+    put_url = s3.generate_presigned_url(
+        "put_object", Params={"Bucket": bucket, "Key": "forged.csv"}, ExpiresIn=LIFETIME
+    )
+    assert httpx.get(get).content == KEPT  # while it lasts
+    time.sleep(max(0.0, made + LIFETIME + 1.1 - time.monotonic()))
+    expired = httpx.get(get)
+    assert (expired.status_code, s3_code(expired)) == (403, "AccessDenied")
+    assert b"Request has expired" in expired.content
+    refused_put = httpx.put(put_url, content=b"forged")
+    assert (refused_put.status_code, s3_code(refused_put)) == (403, "AccessDenied")
+    assert_bucket_untouched(bucket)
+
+
+def presigner(url: str, key_id: str, secret: str, version: str):
+    return boto3.client(
+        "s3",
+        endpoint_url=url,
+        region_name="us-east-1",
+        aws_access_key_id=key_id,
+        aws_secret_access_key=secret,
+        config=Config(signature_version=version, s3={"addressing_style": "path"}),
+    )
+
+
+@pytest.mark.parametrize("version,name", [("s3v4", "X-Amz-Signature"), ("s3", "Signature")])
+def test_a_presigned_url_with_another_keys_signature_does_not_match(
+    member, bucket, make_domain, make_profile, carol, version, name
+):
+    other = make_domain("elsewhere")
+    make_profile(other, carol)
+    key, secret = create_access_key(carol, other.domain_id, "carol")
+    mine = presigner(member.url, member.key_id, member.secret, version)
+    theirs = presigner(member.url, key.access_key_id, secret, version)
+    params = {"Bucket": bucket, "Key": "forged.csv"}
+    url = mine.generate_presigned_url("put_object", Params=params, ExpiresIn=300)
+    their_url = theirs.generate_presigned_url("put_object", Params=params, ExpiresIn=300)
+    their_signature = quote(parse_qs(urlsplit(their_url).query)[name][0], safe="")
+    swapped = re.sub(rf"([?&]){name}=[^&]+", rf"\g<1>{name}={their_signature}", url)
+    assert swapped != url
+    answer = httpx.put(swapped, content=b"forged")
+    assert (answer.status_code, s3_code(answer)) == (403, "SignatureDoesNotMatch")
+    # carol's own URL for alice's bucket is signed right, and denied.
+    answer = httpx.put(their_url, content=b"forged")
+    assert (answer.status_code, s3_code(answer)) == (403, "AccessDenied")
+    assert_bucket_untouched(bucket)

@@ -82,21 +82,23 @@ def fingerprint(domain_pk: int) -> Fingerprint:
 
 
 def _files() -> str:
-    """Names, sizes and modification times of every file in the artifact store."""
+    """Names, sizes and modification times of every file in the artifact store, and the
+    names of its directories (not their times: a temporary file made and removed again in a
+    directory changes its time, and nothing anyone can read)."""
     from studio.core.storage import artifact_store
 
     root = Path(artifact_store().root)
     digest = hashlib.md5()
     for directory, dirs, files in os.walk(root):
         dirs.sort()
-        for name in sorted(files) + [f"{d}/" for d in dirs]:
-            path = Path(directory) / name
+        here = Path(directory)
+        digest.update(f"{here.relative_to(root)}/\n".encode())
+        for name in sorted(files):
             try:
-                stat = path.stat()
+                stat = (here / name).stat()
             except FileNotFoundError:
                 continue
-            size = 0 if name.endswith("/") else stat.st_size
-            digest.update(f"{path.relative_to(root)}\0{size}\0{stat.st_mtime_ns}\n".encode())
+            digest.update(f"{name}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
     return digest.hexdigest()
 
 

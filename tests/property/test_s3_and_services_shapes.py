@@ -423,3 +423,28 @@ def test_an_sts_error_naming_a_control_character_is_well_formed_xml(tenant):
     headers = {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"}
     response = tenant.call("sts", "POST", "/", body, headers)
     assert xml_error(response, "STS Action=%1F", tenant.failures)["Code"] == "InvalidAction"
+
+
+def _listing(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+def test_a_refused_aws_chunked_put_leaves_the_store_as_it_was(live_tenant):
+    """An aws-chunked PUT whose body is not aws-chunked is refused (InvalidChunkSizeError), and
+    neither the object it would replace nor anything else in the store changes."""
+    from studio.core import storage
+
+    bucket = live_tenant.targets.own_bucket
+    storage.artifact_store().put(f"s3://{bucket}/data/train.csv", io.BytesIO(b"1,2\n"))
+    root = Path(storage.artifact_store().root)
+    before = _listing(root)
+    response = live_tenant.call(
+        "s3",
+        "PUT",
+        f"/{bucket}/data/train.csv",
+        b"",
+        {},
+        payload_hash="STREAMING-AWS4-HMAC-SHA256-PAYLOAD",
+    )
+    assert xml_error(response, "aws-chunked PUT", live_tenant.failures) is not None
+    assert _listing(root) == before
