@@ -5,10 +5,11 @@ import asyncio
 import errno
 import hashlib
 import os
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from typing import BinaryIO
 from urllib.parse import unquote
 
 from django.conf import settings
@@ -294,7 +295,9 @@ def get_object(
     if span:
         status = 206
         headers["Content-Range"] = f"bytes {start}-{end}/{size}"
-        headers.pop("x-amz-checksum-crc32", None)
+        # A checksum is of the whole object, not of the range sent.
+        for name in [h for h in headers if h.startswith("x-amz-checksum-")]:
+            del headers[name]
     if head:
         return answer(status=status, headers=headers)
     fd = files.open_regular(access.root, parts)
@@ -337,12 +340,9 @@ def copy_source(request: HttpRequest) -> tuple[str, str]:
     return bucket_name, key
 
 
-def _copied_chunks(fd: int) -> Iterable[bytes]:
-    try:
-        while data := os.read(fd, CHUNK):
-            yield data
-    finally:
-        os.close(fd)
+def _copied_chunks(source: BinaryIO) -> Iterator[bytes]:
+    while data := source.read(CHUNK):
+        yield data
 
 
 def copy_object(signed: Signed, request: HttpRequest, bucket_name: str, key: str) -> HttpResponse:
@@ -358,18 +358,19 @@ def copy_object(signed: Signed, request: HttpRequest, bucket_name: str, key: str
     fd = files.open_regular(source.root, source_parts)
     if fd is None:
         raise no_such_key(source_key)
-    copied = store(
-        target,
-        key,
-        parts,
-        _copied_chunks(fd),
-        etag=lambda: described.etag,
-        content_type=(request.headers.get("Content-Type") or DEFAULT_CONTENT_TYPE)
-        if replace
-        else described.content_type,
-        metadata=user_metadata(request) if replace else described.metadata,
-        checksums=lambda: described.checksums,
-    )
+    with os.fdopen(fd, "rb") as source_file:
+        copied = store(
+            target,
+            key,
+            parts,
+            _copied_chunks(source_file),
+            etag=lambda: described.etag,
+            content_type=(request.headers.get("Content-Type") or DEFAULT_CONTENT_TYPE)
+            if replace
+            else described.content_type,
+            metadata=user_metadata(request) if replace else described.metadata,
+            checksums=lambda: described.checksums,
+        )
     return answer(
         "CopyObjectResult",
         {"ETag": f'"{copied.etag}"', "LastModified": xml.timestamp(copied.last_modified)},
