@@ -1,7 +1,8 @@
 """Studio's S3-compatible endpoint over the artifact store (docs/s3.md).
 
 `views.dispatch` is where every request signed for `s3` arrives (studio/web/api/middleware.py);
-`auth` checks its signature and yields its body as it streams in; `buckets`, `objects` and
-`multipart` are the service functions, one per S3 action, each checking the caller's policy;
-`xml` writes S3's answers and errors.
+`auth` checks its signature (SigV4 header or query, SigV2 query) and `body` checks its body as
+it streams in; `access` decides whose the bucket is and asks the caller's policy; `buckets`,
+`objects` and `multipart` serve one S3 action a function; `xml` writes S3's answers and
+errors; `presign` makes links for the dashboard.
 """
