@@ -93,3 +93,16 @@ def test_look_alikes_are_not_sagemaker_uris():
         assert sagemaker_repository(reference) is None
     assert runtime_reference("myteam/trainer:1.2") == "myteam/trainer:1.2"
     assert runtime_reference("sklearn") == builtin_algorithms.BUILTIN_IMAGE
+
+
+def test_processing_names_its_own_member():
+    from jobs.services.processing import IMAGE_URI, processing_image
+
+    assert processing_image({"AppSpecification": {"ImageUri": SKLEARN}}) == (
+        builtin_algorithms.BUILTIN_IMAGE
+    )
+    bad = "763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-training:2.1-cpu-py310"
+    with pytest.raises(ValidationException) as caught:
+        processing_image({"AppSpecification": {"ImageUri": bad}})
+    assert caught.value.field == IMAGE_URI
+    assert caught.value.message.startswith(f"{IMAGE_URI} {bad}")
