@@ -27,7 +27,7 @@ ROWS = [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3], [5.9, 3.0, 4.2, 1.5]]
 
 # The SDK's typical entry point: training under the __main__ guard, serving handlers beside it,
 # and a module of its own imported from the same directory.
-TRAIN_PY = '''
+TRAIN_PY = """
 import json
 import os
 
@@ -55,7 +55,7 @@ def output_fn(prediction, accept):
 
 if __name__ == "__main__":
     raise SystemExit("train.py ran its training on import")
-'''
+"""
 HELPERS_PY = 'MARK = "custom handlers"\n'
 
 
