@@ -425,8 +425,11 @@ def test_an_sts_error_naming_a_control_character_is_well_formed_xml(tenant):
     assert xml_error(response, "STS Action=%1F", tenant.failures)["Code"] == "InvalidAction"
 
 
-def _listing(root: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+def _listing(root: Path) -> dict[str, bytes | None]:
+    """Every file's content and every directory (None) under `root`."""
+    return {
+        str(p.relative_to(root)): p.read_bytes() if p.is_file() else None for p in root.rglob("*")
+    }
 
 
 def test_a_refused_aws_chunked_put_leaves_the_store_as_it_was(live_tenant):
@@ -447,4 +450,28 @@ def test_a_refused_aws_chunked_put_leaves_the_store_as_it_was(live_tenant):
         payload_hash="STREAMING-AWS4-HMAC-SHA256-PAYLOAD",
     )
     assert xml_error(response, "aws-chunked PUT", live_tenant.failures) is not None
+    assert _listing(root) == before
+
+
+def test_a_refused_put_to_a_new_prefix_leaves_no_directory_behind(live_tenant):
+    """A PUT refused while its body streams in (here an aws-chunked body that is not) leaves
+    nothing of the key it named: no object, and no directory for its prefix, which a listing
+    with a delimiter would show as a CommonPrefix."""
+    from studio.core import storage
+
+    bucket = live_tenant.targets.own_bucket
+    storage.artifact_store().put(f"s3://{bucket}/data/train.csv", io.BytesIO(b"1,2\n"))
+    root = Path(storage.artifact_store().root)
+    before = _listing(root)
+    response = live_tenant.call(
+        "s3",
+        "PUT",
+        f"/{bucket}/new-prefix/object.csv",
+        b"not chunked",
+        {},
+        payload_hash="STREAMING-UNSIGNED-PAYLOAD-TRAILER",
+    )
+    assert xml_error(response, "aws-chunked PUT", live_tenant.failures) is not None
+    listed = live_tenant.call("s3", "GET", f"/{bucket}", b"", {}, query="delimiter=%2F&list-type=2")
+    assert b"new-prefix" not in listed.content
     assert _listing(root) == before
