@@ -8,17 +8,22 @@ and anything sent outright stays in this process's Redis queue, where the finger
 """
 
 import contextlib
+import importlib
+import io
+import json
 import logging
 import shutil
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 
 import pytest
 from django.test import Client
 
 from tests.conftest import wait_for
 from tests.e2e.conftest import free_port
+from tests.integration.training import request as training_request
 from tests.property.bodies import Targets
 from tests.property.signing import HOST, send_raw, sign
 
@@ -109,7 +114,7 @@ class Tenant:
 def _tenant(root, alice, carol, base_url: str = "") -> Tenant:
     """The two domains, members, keys and same-named resources, made through the services
     (the worker's provisioning tasks run here, as no worker runs in these tests)."""
-    from domains.models import Domain, UserProfile
+    from domains.models import Domain, UserProfile, role_arn
     from domains.services import (
         create_access_key,
         create_domain,
@@ -146,12 +151,35 @@ def _tenant(root, alice, carol, base_url: str = "") -> Tenant:
     tenant = Tenant(
         Client(), key_id, secret, other_key_id, other_secret, domain, other, targets, base_url
     )
-    for who, name in (((other_key_id, other_secret), THEIRS), ((key_id, secret), OWN)):
-        created = tenant.sagemaker(
-            "CreateModelPackageGroup", f'{{"ModelPackageGroupName": "{name}"}}'.encode(), who
-        )
-        assert created.status_code == 200, created.content
+    _seed_instance_types()
+    for who, name, bucket, account in (
+        ((other_key_id, other_secret), THEIRS, targets.other_bucket, other.account_id),
+        ((key_id, secret), OWN, targets.own_bucket, domain.account_id),
+    ):
+        data = f"s3://{bucket}/data/train.csv"
+        storage.artifact_store().put(data, io.BytesIO(b"1,0.5,0.2\n0,-0.5,-0.1\n"))
+        job = training_request(name, RoleArn=role_arn(account))
+        job["AlgorithmSpecification"]["TrainingInputMode"] = "File"
+        job["InputDataConfig"][0]["DataSource"]["S3DataSource"]["S3Uri"] = data
+        job["OutputDataConfig"]["S3OutputPath"] = f"s3://{bucket}/output"
+        requests = [("CreateModelPackageGroup", {"ModelPackageGroupName": name})]
+        if not base_url:
+            # Only where no worker can see it (the test's transaction): a committed job would
+            # run if a worker of the session were up.
+            requests.append(("CreateTrainingJob", job))
+        for operation, body in requests:
+            created = tenant.sagemaker(operation, json.dumps(body).encode(), who)
+            assert created.status_code == 200, (operation, created.content)
     return tenant
+
+
+def _seed_instance_types() -> None:
+    """The instance-type catalog its migration seeds (emptied by transactional tests' flush)."""
+    from metering.catalog import InstanceType
+
+    if not InstanceType.objects.exists():
+        seed = importlib.import_module("jobs.migrations.0002_seed_instance_types").seed
+        seed(SimpleNamespace(get_model=lambda *_: InstanceType), None)
 
 
 @contextlib.contextmanager
