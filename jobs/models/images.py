@@ -139,13 +139,13 @@ class Image(LifecycleModel):
         return self.versions.filter(status=ImageVersionStatus.CREATED).order_by("-version").first()
 
     def describe(self) -> dict[str, Any]:
-        """DescribeImageResponse."""
+        """DescribeImageResponse, timestamps as seconds since the epoch (as on the wire)."""
         response = {
-            "CreationTime": self.created_at,
+            "CreationTime": self.created_at.timestamp(),
             "ImageArn": self.arn,
             "ImageName": self.name,
             "ImageStatus": self.status,
-            "LastModifiedTime": self.last_modified_at,
+            "LastModifiedTime": self.last_modified_at.timestamp(),
             "RoleArn": self.role_arn,
             "DisplayName": self.display_name,
             "Description": self.description,
@@ -192,15 +192,16 @@ class ImageVersion(LifecycleModel):
     def describe(self) -> dict[str, Any]:
         """DescribeImageVersionResponse. The registry is the runtime's own image store, so the
         container image is what the runtime runs for the base image (SageMaker would copy it
-        into its ECR): the base image itself, or Studio's image a SageMaker URI stands for."""
+        into its ECR): the base image itself, or Studio's image a SageMaker URI stands for.
+        Timestamps as seconds since the epoch (as on the wire)."""
         response = {
             "BaseImage": self.base_image,
             "ContainerImage": runtime_reference(self.base_image),
-            "CreationTime": self.created_at,
+            "CreationTime": self.created_at.timestamp(),
             "ImageArn": self.image.arn,
             "ImageVersionArn": self.arn,
             "ImageVersionStatus": self.status,
-            "LastModifiedTime": self.last_modified_at,
+            "LastModifiedTime": self.last_modified_at.timestamp(),
             "Version": self.version,
             "FailureReason": self.failure_reason,
         }

@@ -12,7 +12,7 @@ from jobs.models import Image, ImageVersion
 from jobs.services import images
 from studio.core.errors import ValidationException
 from studio.web.api.auth import Caller
-from studio.web.api.registry import listing, moment, operation, timestamp, without_none
+from studio.web.api.registry import listing, moment, operation, without_none
 
 # CreateImageVersion's members that describe a SageMaker-provided image's release; Studio
 # keeps no such metadata, so a request giving one is told so rather than have it dropped.
@@ -37,20 +37,12 @@ def _times(params: dict[str, Any]) -> images.TimeFilters:
     )
 
 
-def _with_times(described: dict[str, Any]) -> dict[str, Any]:
-    return {
-        **described,
-        "CreationTime": timestamp(described["CreationTime"]),
-        "LastModifiedTime": timestamp(described["LastModifiedTime"]),
-    }
-
-
 def _image(image: Image) -> dict[str, Any]:
-    return without_none(_with_times(image.describe()))
+    return without_none(image.describe())
 
 
 def _version_summary(version: ImageVersion) -> dict[str, Any]:
-    described = _with_times(version.describe())
+    described = version.describe()
     return without_none(
         {
             key: described.get(key)
@@ -147,7 +139,7 @@ def create_image_version(caller: Caller, params: dict[str, Any]) -> dict[str, An
 def describe_image_version(caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
     _no_alias(params)
     version = images.describe_image_version(caller.user, params["ImageName"], params.get("Version"))
-    return without_none(_with_times(version.describe()))
+    return without_none(version.describe())
 
 
 @operation("ListImageVersions")
