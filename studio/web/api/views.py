@@ -12,9 +12,11 @@ from studio.core.errors import StudioError, UnknownOperation, ValidationExceptio
 from studio.core.shapes import input_shape, reject_nulls, validate
 from studio.web.api import (  # noqa: F401  (they register their operations)
     hosting,
+    images,
     jobs,
     model_registry,
     notebooks,
+    presigned_domain_urls,
     tenancy,
     transform,
 )
