@@ -6,6 +6,18 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 
+def aws(service: str, url: str, key_id: str, secret: str, **config):
+    """A boto3 client of any AWS service Studio answers, at Studio's URL."""
+    return boto3.client(
+        service,
+        endpoint_url=url,
+        region_name="us-east-1",
+        aws_access_key_id=key_id,
+        aws_secret_access_key=secret,
+        config=Config(retries={"max_attempts": 1}, **config),
+    )
+
+
 def sagemaker(url: str, key_id: str, secret: str, **config):
     return boto3.client(
         "sagemaker",

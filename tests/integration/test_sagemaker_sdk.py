@@ -82,7 +82,6 @@ def sdk_environment(url: str, keys: tuple[str, str], home: Path) -> dict[str, st
         "AWS_CONFIG_FILE": str(home / "no-aws-config"),
         "AWS_SHARED_CREDENTIALS_FILE": str(home / "no-aws-credentials"),
         "SAGEMAKER_SUPPRESS_V2_WARNING": "1",
-        "SAGEMAKER_VALIDATE_ROLE": "false",
     }
 
 

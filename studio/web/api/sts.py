@@ -14,69 +14,32 @@ until they expire and only while that key is Active (below; docs/sts-and-logs.md
 import base64
 import hashlib
 import hmac
-import logging
 import re
-import uuid
 from datetime import datetime, timedelta
-from urllib.parse import parse_qsl
-from xml.sax.saxutils import escape
 
-from django.conf import settings
 from django.core import signing
-from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
-from domains.models import AccessKey, AccessKeyStatus, UserProfile
+from domains.models import DEFAULT_ROLE_NAME, AccessKey, AccessKeyStatus
+from domains.services.roles import execution_role
 from studio.core.crypto import decrypt
 from studio.core.errors import StudioError, UnrecognizedClient
-from studio.web.api.auth import Caller, authenticate
-
-log = logging.getLogger(__name__)
+from studio.web.api import query_protocol
+from studio.web.api.auth import Caller
+from studio.web.api.query_protocol import QueryError, QueryService, members
 
 NAMESPACE = "https://sts.amazonaws.com/doc/2011-06-15/"
 VERSION = "2011-06-15"
-DEFAULT_ROLE_NAME = "studio"  # the execution role when neither profile nor domain names one
 ROLE_ARN = re.compile(
     r"arn:aws[a-z\-]*:iam::(?P<account>\d{12}):role/(?:[\w+=,.@\-]+/)*(?P<name>[\w+=,.@\-]+)"
 )
 SESSION_NAME = re.compile(r"[\w+=,.@-]{2,64}")
 
 
-class StsError(StudioError):
-    """An STS error: its code, HTTP status and whether the caller (Sender) or STS is at fault."""
-
-    def __init__(self, code: str, message: str, status: int = 400, fault: str = "Sender"):
-        super().__init__(message)
-        self.code = code
-        self.http_status = status
-        self.fault = fault
-
-
 class ExpiredToken(StudioError):
     code = "ExpiredTokenException"
     http_status = 400
-
-
-# The codes STS answers for what studio/web/api/auth.py refuses.
-AUTH_CODES = {
-    "UnrecognizedClientException": "InvalidClientTokenId",
-    "InvalidSignatureException": "SignatureDoesNotMatch",
-    "IncompleteSignatureException": "IncompleteSignature",
-    "MissingAuthenticationTokenException": "MissingAuthenticationToken",
-    "ExpiredTokenException": "ExpiredToken",
-}
-
-
-def execution_role(profile: UserProfile) -> str:
-    """The role a profile's jobs run as: its UserSettings.ExecutionRole, else its domain's
-    DefaultUserSettings.ExecutionRole, else the domain account's `studio` role."""
-    domain = profile.domain
-    return (
-        (profile.user_settings or {}).get("ExecutionRole")
-        or (domain.default_user_settings or {}).get("ExecutionRole")
-        or f"arn:aws:iam::{domain.account_id}:role/{DEFAULT_ROLE_NAME}"
-    )
 
 
 def role_name(role_arn: str) -> str:
@@ -104,17 +67,17 @@ def _identity(caller: Caller) -> tuple[str, str, str]:
 
 def get_caller_identity(caller: Caller, params: dict[str, str]) -> str:
     account, user_id, arn = _identity(caller)
-    return _members({"UserId": user_id, "Account": account, "Arn": arn})
+    return members({"UserId": user_id, "Account": account, "Arn": arn})
 
 
 def assume_role(caller: Caller, params: dict[str, str]) -> str:
     role, session = params.get("RoleArn"), params.get("RoleSessionName")
     if not role:
-        raise StsError("ValidationError", "RoleArn is required.")
+        raise QueryError("ValidationError", "RoleArn is required.")
     if not session:
-        raise StsError("ValidationError", "RoleSessionName is required.")
+        raise QueryError("ValidationError", "RoleSessionName is required.")
     if not SESSION_NAME.fullmatch(session):
-        raise StsError(
+        raise QueryError(
             "ValidationError",
             "1 validation error detected: Value at 'roleSessionName' failed to satisfy "
             "constraint: Member must have length between 2 and 64 and satisfy regular "
@@ -122,7 +85,7 @@ def assume_role(caller: Caller, params: dict[str, str]) -> str:
         )
     duration = params.get("DurationSeconds", str(DEFAULT_SESSION_SECONDS))
     if not duration.isdigit() or not MIN_SESSION_SECONDS <= int(duration) <= MAX_SESSION_SECONDS:
-        raise StsError(
+        raise QueryError(
             "ValidationError",
             "1 validation error detected: Value at 'durationSeconds' failed to satisfy "
             f"constraint: Member must have value between {MIN_SESSION_SECONDS} and "
@@ -130,7 +93,7 @@ def assume_role(caller: Caller, params: dict[str, str]) -> str:
         )
     account, _, arn = _identity(caller)
     if caller.profile.is_suspended:
-        raise StsError(
+        raise QueryError(
             "AccessDenied",
             f"User: {arn} is not authorized to perform: sts:AssumeRole: the user profile is "
             "suspended; ask a domain admin to resume it.",
@@ -138,7 +101,7 @@ def assume_role(caller: Caller, params: dict[str, str]) -> str:
         )
     own = execution_role(caller.profile)
     if role != own:
-        raise StsError(
+        raise QueryError(
             "AccessDenied",
             f"User: {arn} is not authorized to perform: sts:AssumeRole on resource: {role}. "
             f"A Studio key may assume only its profile's execution role, {own}.",
@@ -146,9 +109,9 @@ def assume_role(caller: Caller, params: dict[str, str]) -> str:
         )
     key_id, secret, token, expires = issue_session(caller.key.access_key_id, int(duration))
     name = role_name(own)
-    return _members(
+    return members(
         {
-            "Credentials": _members(
+            "Credentials": members(
                 {
                     "AccessKeyId": key_id,
                     "SecretAccessKey": secret,
@@ -156,7 +119,7 @@ def assume_role(caller: Caller, params: dict[str, str]) -> str:
                     "Expiration": f"{expires:%Y-%m-%dT%H:%M:%SZ}",
                 }
             ),
-            "AssumedRoleUser": _members(
+            "AssumedRoleUser": members(
                 {
                     "AssumedRoleId": f"{role_id(account, name)}:{session}",
                     "Arn": f"arn:aws:sts::{account}:assumed-role/{name}/{session}",
@@ -229,88 +192,13 @@ def session_key(access_key_id: str, token: str | None) -> tuple[AccessKey, str]:
     return parent, _session_secret(token, decrypt(parent.secret_ciphertext))
 
 
-OPERATIONS = {"GetCallerIdentity": get_caller_identity, "AssumeRole": assume_role}
-
-
-def _members(values: dict[str, str], escaped: bool = False) -> str:
-    """XML elements of `values` (already XML when `escaped`)."""
-    return "".join(f"<{k}>{v if escaped else escape(v)}</{k}>" for k, v in values.items())
-
-
-def _xml(status: int, body: str, request_id: str) -> HttpResponse:
-    response = HttpResponse(
-        f'<?xml version="1.0" encoding="UTF-8"?>\n{body}',
-        status=status,
-        content_type="text/xml",
-    )
-    response["x-amzn-RequestId"] = request_id
-    return response
-
-
-def _result(action: str, members: str, request_id: str) -> HttpResponse:
-    return _xml(
-        200,
-        f'<{action}Response xmlns="{NAMESPACE}"><{action}Result>{members}</{action}Result>'
-        f"<ResponseMetadata><RequestId>{request_id}</RequestId></ResponseMetadata>"
-        f"</{action}Response>",
-        request_id,
-    )
-
-
-def _error(error: StudioError, request_id: str) -> HttpResponse:
-    if not isinstance(error, StsError):
-        code = AUTH_CODES.get(error.code, error.code)
-        fault = "Receiver" if error.http_status >= 500 else "Sender"
-        error = StsError(code, error.message, error.http_status, fault)
-    return _xml(
-        error.http_status,
-        f'<ErrorResponse xmlns="{NAMESPACE}"><Error><Type>{error.fault}</Type>'
-        f"<Code>{escape(error.code)}</Code><Message>{escape(error.message)}</Message></Error>"
-        f"<RequestId>{request_id}</RequestId></ErrorResponse>",
-        request_id,
-    )
-
-
-def _params(request: HttpRequest) -> dict[str, str]:
-    """The query's parameters: the form body of a POST (as botocore sends), else the URL's."""
-    try:
-        body = request.body
-    except RequestDataTooBig:
-        raise StsError(
-            "ValidationError",
-            f"The request body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes.",
-        ) from None
-    query = body.decode("utf-8", errors="replace") if body else request.META.get("QUERY_STRING", "")
-    return dict(parse_qsl(query, keep_blank_values=True))
+STS = QueryService(
+    signing_name="sts",
+    namespace=NAMESPACE,
+    version=VERSION,
+    operations={"GetCallerIdentity": get_caller_identity, "AssumeRole": assume_role},
+)
 
 
 def dispatch(request: HttpRequest) -> HttpResponse:
-    """A request signed for `sts`, whatever its path (studio/web/api/middleware.py)."""
-    request_id = str(uuid.uuid4())
-    action = ""
-    try:
-        params = _params(request)
-        caller = authenticate(request, service="sts")
-        action = params.get("Action", "")
-        operation = OPERATIONS.get(action)
-        if operation is None:
-            raise StsError(
-                "InvalidAction",
-                f"Could not find operation {action or '(no Action)'} for version "
-                f"{params.get('Version', VERSION)}; Studio's STS answers "
-                f"{' and '.join(OPERATIONS)}.",
-            )
-        return _result(action, operation(caller, params), request_id)
-    except StudioError as error:
-        return _error(error, request_id)
-    except Exception:
-        log.exception("STS %s failed", action)
-        return _error(
-            StsError(
-                "InternalFailure",
-                "Studio failed on this request; its web log says why.",
-                500,
-                "Receiver",
-            ),
-            request_id,
-        )
+    return query_protocol.dispatch(STS, request)
