@@ -2,9 +2,6 @@
 the live server (shapes as botocore parses them, sorting, pages, not-found errors), changed
 only by the installation's superusers (a key, which acts as its profile, is refused and
 nothing changes), and every operation's request and answer checked against botocore's model.
-
-`studio.web.api.images` is imported here because studio/web/api/views.py does not list it yet
-(its owner adds it); the operation registry is global, so the live server answers it.
 """
 
 from types import SimpleNamespace
@@ -12,7 +9,6 @@ from types import SimpleNamespace
 import pytest
 from botocore.exceptions import ClientError
 
-import studio.web.api.images  # registers the Image operations (views.py lists it next)
 import studio.web.api.tags  # noqa: F401  (makes images taggable, as the live API does)
 from domains.services import create_access_key
 from domains.services.tags import list_tags
@@ -20,6 +16,7 @@ from jobs.models import Image, ImageVersion
 from jobs.services import images
 from studio.core.errors import AccessDenied, ResourceInUse, ResourceNotFound, ValidationException
 from studio.core.shapes import input_shape, validate
+from studio.web.api import views  # noqa: F401  (registers every operation, images' too)
 from studio.web.api.registry import OPERATIONS
 from tests.integration.api import sagemaker
 
