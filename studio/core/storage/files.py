@@ -77,30 +77,61 @@ def write(
 ) -> os.stat_result:
     """Write `chunks` to `root/parts...` atomically (beside it, then renamed into place):
     readers see the old file or the whole new one. If iterating `chunks` or `before_rename`
-    raises, nothing changes. The directories on the way are made, never followed if links."""
-    parent = open_dir(root, parts[:-1], create=True)
-    tmp = f".{parts[-1][:200]}.{secrets.token_hex(4)}.part"
+    raises, nothing changes: not even the directories made on the way (never followed if
+    links) are left behind."""
+    parent, fd, tmp = _create_beside(root, parts)
+    written = False
     try:
+        with os.fdopen(fd, "wb", closefd=False) as out:
+            for chunk in chunks:
+                out.write(chunk)
+        if before_rename is not None:
+            before_rename()
+        os.rename(tmp, parts[-1], src_dir_fd=parent, dst_dir_fd=parent)
+        written = True
+        return os.fstat(fd)
+    finally:
+        os.close(fd)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp, dir_fd=parent)
+        os.close(parent)
+        if not written:
+            _prune(root, parts)
+
+
+def _create_beside(root: Path, parts: tuple[str, ...]) -> tuple[int, int, str]:
+    """(the parent directory, a new temporary file in it, its name). The temporary file keeps
+    its directory from being pruned as empty by a concurrent delete or failed write; one
+    pruned between making it and creating the file is made again."""
+    tmp = f".{parts[-1][:200]}.{secrets.token_hex(4)}.part"
+    for _ in range(10):
+        parent = open_dir(root, parts[:-1], create=True)
         fd = os.open(
             tmp,
             os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
             0o644,
             dir_fd=parent,
         )
-        try:
-            with os.fdopen(fd, "wb", closefd=False) as out:
-                for chunk in chunks:
-                    out.write(chunk)
-            if before_rename is not None:
-                before_rename()
-            os.rename(tmp, parts[-1], src_dir_fd=parent, dst_dir_fd=parent)
-            return os.fstat(fd)
-        finally:
-            os.close(fd)
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp, dir_fd=parent)
-    finally:
+        if _reachable(root, parts[:-1], parent):
+            return parent, fd, tmp
+        os.close(fd)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp, dir_fd=parent)
         os.close(parent)
+    raise OSError(f"the directory of {'/'.join(parts)} keeps being removed")
+
+
+def _reachable(root: Path, parts: tuple[str, ...], fd: int) -> bool:
+    """Whether `root/parts...` is still the directory `fd` is open on."""
+    try:
+        again = open_dir(root, parts)
+    except OSError:
+        return False
+    try:
+        mine, now = os.fstat(fd), os.fstat(again)
+        return (mine.st_dev, mine.st_ino) == (now.st_dev, now.st_ino)
+    finally:
+        os.close(again)
 
 
 def unlink(root: Path, parts: tuple[str, ...], *, trees: bool = False) -> bool:
