@@ -11,6 +11,7 @@ from django.db.models import QuerySet
 from domains.models import Domain, StudioStatus, UserProfile
 from domains.permissions import User, authorize, enforce_quotas, profile_quotas
 from domains.services.lookup import get_domain
+from domains.services.roles import execution_role
 from jobs.models import TrainingJobStatus as JobStatus
 from metering import catalog, usage
 from metering.catalog import InstanceType
@@ -47,6 +48,14 @@ class Code:
 def role_arn() -> str:
     """A RoleArn for requests that leave it out (Studio's policies replace IAM roles)."""
     return f"arn:aws:iam::{settings.STUDIO_ACCOUNT_ID}:role/studio"
+
+
+def with_role(request: Any, member: str, profile: UserProfile) -> Any:
+    """`request` with `member` (RoleArn, ExecutionRoleArn) defaulting to `profile`'s execution
+    role, in its domain's account, where the caller left it out."""
+    if isinstance(request, dict) and member not in request:
+        return {**request, member: execution_role(profile)}
+    return request
 
 
 def check_instances(instance_type: str, count: int, field: str) -> InstanceType:

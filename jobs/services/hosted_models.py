@@ -12,7 +12,7 @@ from domains.permissions import User, authorize
 from domains.services.lookup import get_domain
 from jobs import builtin_algorithms
 from jobs.models import Model, ModelPackage, TrainingJob, TrainingJobStatus
-from jobs.services.common import require_profile, role_arn
+from jobs.services.common import require_profile, role_arn, with_role
 from jobs.services.images import resolve_image
 from jobs.services.training import describe_training_job, training_job_artifacts
 from studio.core import storage
@@ -129,6 +129,7 @@ def create_model(actor: User, domain_id: str, request: dict[str, Any]) -> Model:
     # Before validation, which looks into the store: nothing about another domain's bucket may
     # show, not even whether a path exists.
     storage.check_request_uris(request, domain.domain_id)
+    request = with_role(request, "ExecutionRoleArn", profile)
     request = validate_model_request(request, domain.domain_id, actor)
     name = request["ModelName"]
     try:

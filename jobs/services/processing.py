@@ -23,6 +23,7 @@ from jobs.services.common import (
     request_stop,
     require_profile,
     role_arn,
+    with_role,
 )
 from jobs.services.images import resolve_image
 from jobs.services.training import delete_ended_job
@@ -183,7 +184,7 @@ def create_processing_job(
     # Before validation, which looks into the store: nothing about another domain's
     # bucket (or the host's files) may show, not even whether a path exists.
     storage.check_request_uris(request, domain.domain_id)
-    request = validate_processing_request(request, uploaded)
+    request = validate_processing_request(with_role(request, "RoleArn", profile), uploaded)
     check_max_runtime(profile, request)
     cluster = request["ProcessingResources"]["ClusterConfig"]
     if code is not None:

@@ -15,7 +15,6 @@ import json
 from datetime import datetime
 from typing import Any, NoReturn
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -135,7 +134,7 @@ def user_context(actor: User, profile: UserProfile | None, domain: Domain) -> di
     return {
         "DomainId": domain.domain_id,
         "IamIdentity": {
-            "Arn": f"arn:aws:iam::{settings.STUDIO_ACCOUNT_ID}:user/{actor.get_username()}",
+            "Arn": f"arn:aws:iam::{domain.account_id}:user/{actor.get_username()}",
             "PrincipalId": actor.get_username(),
         },
     }

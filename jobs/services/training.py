@@ -31,8 +31,9 @@ from jobs.services.common import (
     request_stop,
     require_profile,
     role_arn,
+    with_role,
 )
-from jobs.services.images import resolve_image, training_image
+from jobs.services.images import builtin_algorithm, resolve_image, training_image
 from jobs.training import workspace
 from jobs.training.logs import compile_metric_regex
 from studio.core import storage
@@ -120,7 +121,9 @@ def validate_training_request(request: dict[str, Any]) -> dict[str, Any]:
         if required not in request:
             _fail(f"{required} is required.", required)
     _check_algorithm(request["AlgorithmSpecification"])
-    algorithm = request["AlgorithmSpecification"].get("AlgorithmName")
+    algorithm = builtin_algorithm(
+        request["AlgorithmSpecification"], request.get("HyperParameters", {})
+    )
     if algorithm:
         # As SageMaker checks a built-in's hyperparameters: refused now, the name left free.
         hyperparameters = request.get("HyperParameters", {})
@@ -194,7 +197,7 @@ def create_training_job(
     # Before validation, which looks into the store: nothing about another domain's
     # bucket (or the host's files) may show, not even whether a path exists.
     storage.check_request_uris(request, domain.domain_id)
-    request = validate_training_request(request)
+    request = validate_training_request(with_role(request, "RoleArn", profile))
     check_max_runtime(profile, request)
     config = request["ResourceConfig"]
     name = request["TrainingJobName"]

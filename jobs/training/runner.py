@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from jobs import builtin_algorithms, execution
 from jobs.models import MetricPoint, TrainingJob, TrainingJobStatus
+from jobs.services.images import builtin_algorithm
 from jobs.training import workspace
 from jobs.training.logs import LogSink, MetricParser, log_path
 from metering.catalog import InstanceType
@@ -35,9 +36,11 @@ def container_spec(job: TrainingJob, host: str, tree: confined.Tree) -> Containe
     algorithm = request["AlgorithmSpecification"]
     # The profile's uid has no home in the image: give the job a writable one.
     env = {"HOME": "/tmp", **request.get("Environment", {}), "TRAINING_JOB_NAME": job.name}
-    if algorithm.get("AlgorithmName"):
+    # AlgorithmName, or a SageMaker image URI of a built-in (linear-learner, kmeans, ...).
+    builtin = builtin_algorithm(algorithm, request.get("HyperParameters", {}))
+    if builtin:
         image = builtin_algorithms.BUILTIN_IMAGE
-        env["STUDIO_BUILTIN_ALGORITHM"] = algorithm["AlgorithmName"]
+        env["STUDIO_BUILTIN_ALGORITHM"] = builtin
     else:
         # Resolved from a reference or an Image(Version)Arn when the job was created.
         image = job.runtime_state.get("image", algorithm["TrainingImage"])
@@ -65,8 +68,9 @@ def container_spec(job: TrainingJob, host: str, tree: confined.Tree) -> Containe
 def _metric_parser(job: TrainingJob) -> MetricParser:
     algorithm = job.request["AlgorithmSpecification"]
     definitions = list(algorithm.get("MetricDefinitions", []))
-    if algorithm.get("AlgorithmName"):
-        definitions += builtin_algorithms.metric_definitions()[algorithm["AlgorithmName"]]
+    builtin = builtin_algorithm(algorithm, job.request.get("HyperParameters", {}))
+    if builtin:
+        definitions += builtin_algorithms.metric_definitions()[builtin]
     return MetricParser(definitions)
 
 
