@@ -23,6 +23,10 @@ SHAPES: dict[str, dict] = sagemaker_shapes()
 MAX_DEPTH = 3
 MAX_STRING = 80  # drawn strings; the over-long ones come from GARBAGE_STRINGS
 MAX_ITEMS = 3
+OPTIONAL = 3  # optional members in one object, at most
+# Optional in SageMaker's shapes, but what a request names in practice (and Studio requires):
+# drawn always, so that bodies get past them to the services.
+EXPECTED = {"ModelName", "PrimaryContainer", "AlgorithmSpecification", "RoleArn", "Image"}
 
 # Strings that break patterns and lengths, or aim at the host: traversal, NUL, controls,
 # markup, huge, non-BMP, lone surrogates (valid JSON escapes, not valid UTF-8), shell.
@@ -112,7 +116,9 @@ class Targets:
     profiles: tuple[str, ...]
 
     def domain_ids(self) -> list[str]:
-        return [self.own_domain, self.other_domain, "d-000000000000", "d-" + "x" * 60]
+        # The caller's own most often, so that requests get past the domain to the service.
+        own = [self.own_domain] * 4
+        return [*own, self.other_domain, "d-000000000000", "d-" + "x" * 60]
 
     def arns(self, member: str) -> list[str]:
         resource = _kebab(member.removesuffix("Arn").removesuffix("Equals"))
@@ -190,11 +196,10 @@ class Bodies:
         if kind == "structure":
             members = spec.get("members", {})
             required = [m for m in spec.get("required", []) if m in members]
+            required += [m for m in members if m in EXPECTED and m not in required]
             optional = [m for m in members if m not in required] if depth < MAX_DEPTH else []
-            return st.fixed_dictionaries(
-                {m: self.value(members[m]["shape"], m, depth + 1) for m in required},
-                optional={m: self.value(members[m]["shape"], m, depth + 1) for m in optional},
-            )
+            values = {m: self.value(members[m]["shape"], m, depth + 1) for m in members}
+            return _structures(required, optional, values)
         if kind == "list":
             low = spec.get("min", 0)
             return st.lists(
@@ -262,6 +267,8 @@ class Bodies:
             return t.domain_ids()
         if "UserProfileName" in member or member == "OwnerUserProfileName":
             return list(t.profiles)
+        if member.endswith("RoleArn"):
+            return [f"arn:aws:iam::{t.own_account}:role/studio"] * 3 + t.arns(member)
         if member.endswith("Arn") or member.endswith("ArnEquals"):
             return t.arns(member)
         if member.endswith("Uri") or member in ("S3OutputPath", "S3Uri", "ModelDataUrl"):
@@ -269,6 +276,25 @@ class Bodies:
         if member.endswith("Name") or member.endswith("NameEquals") or member == "NameContains":
             return list(t.names)
         return []
+
+
+def _structures(
+    required: list[str], optional: list[str], values: dict[str, st.SearchStrategy]
+) -> st.SearchStrategy[dict]:
+    """An object with its required members and a few optional ones (at most OPTIONAL): with
+    each of SageMaker's many optional members in half the bodies, nearly every body would
+    carry one Studio refuses, and the services behind it would never be reached."""
+
+    @st.composite
+    def build(draw: st.DrawFn) -> dict:
+        chosen = (
+            draw(st.lists(st.sampled_from(optional), max_size=OPTIONAL, unique=True))
+            if optional
+            else []
+        )
+        return {m: draw(values[m]) for m in [*required, *chosen]}
+
+    return build()
 
 
 def paths(value: Any, prefix: tuple = ()) -> list[tuple]:
