@@ -37,6 +37,7 @@ from domains.notebooks.launcher import (
     release,
     server_answers,
 )
+from domains.services.roles import execution_role
 from studio.core.crypto import decrypt
 from studio.core.queue import enqueue
 from studio.core.runtime import State, get_runtime, runtime_name
@@ -46,7 +47,8 @@ log = logging.getLogger(__name__)
 
 def fingerprint(app: App) -> str:
     """What a server for `app` would be started with: its resource spec, the content of its
-    lifecycle configuration and the region its credentials name."""
+    lifecycle configuration, the region its credentials name and the execution role its SDK
+    files name (a role changed since makes a warm server stale)."""
     script = ""
     arn = app.resource_spec.get("LifecycleConfigArn")
     if arn:
@@ -56,7 +58,8 @@ def fingerprint(app: App) -> str:
             .values_list("content", flat=True)
             .first()
         ) or ""
-    data = json.dumps([app.resource_spec, script, settings.STUDIO_REGION], sort_keys=True)
+    role = execution_role(app.space.owner)
+    data = json.dumps([app.resource_spec, script, settings.STUDIO_REGION, role], sort_keys=True)
     return hashlib.sha256(data.encode()).hexdigest()
 
 

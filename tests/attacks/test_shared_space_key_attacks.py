@@ -247,7 +247,8 @@ def test_a_private_space_kernel_keeps_the_owners_full_key(jupyter, member, data,
     canaries.assert_absent(answers, printed)
     for label, answer in answers.items():
         assert "ok" in answer, (label, answer)
-    assert [s["SpaceName"] for s in answers["spaces"]["ok"]["Spaces"]] == ["alice-lab", "alice-old"]
+    # SageMaker's default order: by creation time.
+    assert [s["SpaceName"] for s in answers["spaces"]["ok"]["Spaces"]] == ["alice-old", "alice-lab"]
     job.refresh_from_db()
     assert job.status in {"Stopping", "Stopped"}
     wait_for(lambda: not Space.objects.filter(name="alice-old").exists(), 30, "the space to go")
