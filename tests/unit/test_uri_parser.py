@@ -99,6 +99,7 @@ def test_another_domains_and_the_platforms_buckets_are_reserved(uri):
         check_access(uri, OWN, FIELD)
 
 
+@pytest.mark.django_db  # who owns a shared-looking name is a row, or none
 @pytest.mark.parametrize(
     "uri", ["s3://studio-d-own/x", "S3://studio-d-own/x", "s3://studios/x", "s3://my-studio/x"]
 )

@@ -1,32 +1,21 @@
-"""Who owns a bucket: the one rule both the S3 endpoint and the jobs' URI check read
-(docs/s3.md, "Buckets"), so that what a job may name and what a key may reach agree.
-
-- `studio-<domain id>` is that domain's own bucket; every other `studio`, `studio-*` and
-  `studio.*` name is the platform's, no domain's.
-- A bucket a domain created through the S3 endpoint (a `studio.core.models.Bucket` row) is
-  that domain's.
-- `sagemaker-<region>-<account id>`, the SageMaker SDK's default bucket, is the domain's whose
-  account id it names, created or not, so no other domain can take (or write into) it first.
-- Any other name is shared by every domain, as buckets of one AWS account are.
-"""
+"""Buckets' names and owners, as the core layer sees them: the names that are reserved, and
+an `Owner` answered by the lookup the domains app registers (`domains/buckets.py` holds the
+rule; docs/s3.md, "Buckets"). The core knows no domains, so it asks."""
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from domains.models import Domain
+from typing import Any
 
 DOMAIN_BUCKET_PREFIX = "studio-"
 RESERVED = re.compile(r"studio([.-].*)?")
-SDK_DEFAULT = re.compile(r"sagemaker-[a-z0-9-]+-(?P<account>\d{12})")
 
 
 @dataclass(frozen=True)
 class Owner:
     """A bucket's owner: a domain, the platform (`platform`), or nobody (shared)."""
 
-    domain: "Domain | None" = None
+    domain: Any = None  # a domains.models.Domain
     platform: bool = False
     # Whether the owner made it (a row, or its own studio bucket): it exists even if empty.
     created: bool = False
@@ -40,28 +29,16 @@ def domain_bucket(domain_id: str) -> str:
     return f"{DOMAIN_BUCKET_PREFIX}{domain_id}"
 
 
-def owner_of(bucket: str) -> Owner:
-    from domains.models import Domain
-    from studio.core.models import Bucket
+_lookup: Callable[[str], Owner] | None = None
 
-    if RESERVED.fullmatch(bucket):
-        domain_id = bucket.removeprefix(DOMAIN_BUCKET_PREFIX)
-        domain = (
-            Domain.objects.filter(domain_id=domain_id).first()
-            if bucket.startswith(DOMAIN_BUCKET_PREFIX)
-            else None
-        )
-        return (
-            Owner(domain, platform=True, created=True)
-            if domain is None
-            else Owner(domain, created=True)
-        )
-    row = Bucket.objects.select_related("domain").filter(name=bucket).first()
-    if row is not None:
-        return Owner(row.domain, created=True)
-    match = SDK_DEFAULT.fullmatch(bucket)
-    if match is not None:
-        domain = Domain.objects.filter(account_id=match["account"]).first()
-        if domain is not None:
-            return Owner(domain)
-    return Owner()
+
+def register_owner_lookup(lookup: Callable[[str], Owner]) -> None:
+    """Called once by the domains app when it is ready."""
+    global _lookup
+    _lookup = lookup
+
+
+def owner_of(bucket: str) -> Owner:
+    if _lookup is None:
+        raise RuntimeError("No bucket owner lookup: the domains app is not installed.")
+    return _lookup(bucket)

@@ -13,10 +13,11 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse
 
+from domains.buckets import SDK_DEFAULT
 from studio.core.errors import ValidationException
 from studio.core.models import Bucket, MultipartUpload, ObjectMetadata
 from studio.core.storage import files
-from studio.core.storage.buckets import SDK_DEFAULT, domain_bucket, owner_of
+from studio.core.storage.buckets import domain_bucket, owner_of
 from studio.core.storage.paths import relative_parts
 from studio.web.s3 import xml
 from studio.web.s3.access import artifacts_root, bucket, check_policy, on_disk
