@@ -140,6 +140,38 @@ def test_assume_role_gives_session_credentials_of_the_callers_own_key(
         sts.session_key(credentials["AccessKeyId"], credentials["SessionToken"])
 
 
+def test_assumed_role_credentials_sign_requests_as_the_callers_own_key(
+    asgi_server, alice_profile, alice_key, root
+):
+    key, secret = alice_key
+    role = f"arn:aws:iam::{alice_profile.domain.account_id}:role/studio"
+    credentials = sts_client(asgi_server, key.access_key_id, secret).assume_role(
+        RoleArn=role, RoleSessionName="nightly"
+    )["Credentials"]
+    session = (credentials["AccessKeyId"], credentials["SecretAccessKey"])
+    token = credentials["SessionToken"]
+
+    as_session = sts_client(asgi_server, *session, token=token).get_caller_identity()
+    spaces = boto3.client(
+        "sagemaker",
+        endpoint_url=asgi_server,
+        region_name="us-east-1",
+        aws_access_key_id=session[0],
+        aws_secret_access_key=session[1],
+        aws_session_token=token,
+    ).list_spaces()
+
+    assert as_session["Account"] == alice_profile.domain.account_id
+    assert spaces["Spaces"] == []
+    # Without its token, or once its parent key is gone, the session is no one.
+    assert error_code(lambda: sts_client(asgi_server, *session).get_caller_identity()) == (
+        "InvalidClientTokenId"
+    )
+    delete_access_key(root, key.access_key_id)
+    code = error_code(lambda: sts_client(asgi_server, *session, token=token).get_caller_identity())
+    assert code == "InvalidClientTokenId"
+
+
 @pytest.mark.parametrize(
     "body,code",
     [

@@ -17,6 +17,7 @@ from studio.core.errors import InvalidSignature, UnrecognizedClient
 from studio.web.api.sigv4 import Credential, SignedRequest, parse_authorization, verify
 
 SERVICE = "sagemaker"  # the signing name of both sagemaker and sagemaker-runtime
+SESSION_PREFIX = "ASIA"  # as AWS marks temporary (STS session) access key ids
 # last_used_at is for people ("is this key still used?"): a write per minute is plenty.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
@@ -56,14 +57,24 @@ def authenticate(request: HttpRequest, service: str = SERVICE) -> Caller:
     sagemaker, s3, sts, logs); raises the error AWS would answer with."""
     signed = signed_request(request)
     credential = parse_authorization(signed)
-    key, secret = key_of(credential, service)
+    key, secret = key_of(credential, service, signed.headers.get("x-amz-security-token"))
     verify(signed, credential, secret, now=datetime.now(UTC))
     return used(key)
 
 
-def key_of(credential: Credential, service: str) -> tuple[AccessKey, str]:
+def key_of(
+    credential: Credential, service: str, session_token: str | None = None
+) -> tuple[AccessKey, str]:
     """The active key `credential` names and its secret, if it is scoped to `service` in this
-    installation's region; raises the error AWS would answer with."""
+    installation's region; raises the error AWS would answer with. Session credentials (STS's
+    AssumeRole: an `ASIA` key id and its token) stand for their parent key, with their own
+    secret."""
+    if credential.access_key_id.startswith(SESSION_PREFIX):
+        from studio.web.api.sts import session_key  # sts answers with this module's callers
+
+        key, secret = session_key(credential.access_key_id, session_token)
+        _check_scope(credential, service)
+        return key, secret
     key = (
         AccessKey.objects.select_related("profile__domain", "profile__user", "app__space__domain")
         .filter(access_key_id=credential.access_key_id)
@@ -71,6 +82,11 @@ def key_of(credential: Credential, service: str) -> tuple[AccessKey, str]:
     )
     if key is None or key.status != AccessKeyStatus.ACTIVE:
         raise UnrecognizedClient("The security token included in the request is invalid.")
+    _check_scope(credential, service)
+    return key, decrypt(key.secret_ciphertext)
+
+
+def _check_scope(credential: Credential, service: str) -> None:
     if credential.service != service:
         raise InvalidSignature(
             f"Credential should be scoped to service {service}, not {credential.service}."
@@ -80,7 +96,6 @@ def key_of(credential: Credential, service: str) -> tuple[AccessKey, str]:
             f"Credential should be scoped to region {settings.STUDIO_REGION}, not "
             f"{credential.region}; set AWS_DEFAULT_REGION={settings.STUDIO_REGION}."
         )
-    return key, decrypt(key.secret_ciphertext)
 
 
 def used(key: AccessKey) -> Caller:

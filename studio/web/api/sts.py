@@ -26,7 +26,7 @@ from domains.services.roles import execution_role
 from studio.core.crypto import decrypt
 from studio.core.errors import StudioError, UnrecognizedClient
 from studio.web.api import query_protocol
-from studio.web.api.auth import Caller
+from studio.web.api.auth import SESSION_PREFIX, Caller
 from studio.web.api.query_protocol import QueryError, QueryService, members
 
 NAMESPACE = "https://sts.amazonaws.com/doc/2011-06-15/"
@@ -139,7 +139,6 @@ def assume_role(caller: Caller, params: dict[str, str]) -> str:
 # credentials is checked against the parent key, which must still exist and be Active, and
 # is refused once the session expires.
 
-SESSION_PREFIX = "ASIA"  # as AWS marks temporary access key ids
 MIN_SESSION_SECONDS, DEFAULT_SESSION_SECONDS, MAX_SESSION_SECONDS = 900, 3600, 43200
 _SALT = "studio.web.api.sts.session"
 

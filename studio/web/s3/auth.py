@@ -6,7 +6,7 @@ import base64
 import hmac
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from urllib.parse import unquote
+from urllib.parse import parse_qs, unquote
 
 from django.conf import settings
 from django.http import HttpRequest
@@ -64,6 +64,11 @@ V2_SIGNED_PARAMETERS = frozenset(
 )  # fmt: skip
 
 
+def _query_token(query: str) -> str | None:
+    """A presigned URL's session token (X-Amz-Security-Token), if it carries one."""
+    return (parse_qs(query).get("X-Amz-Security-Token") or [None])[0]
+
+
 def authenticate(request: HttpRequest, bucket: str = "", virtual: bool = False) -> Signed:
     """The caller whose key signed `request` for S3, or the S3Error AWS answers with.
     `bucket` and `virtual` say how it was addressed (SigV2 signs the path-style path)."""
@@ -83,7 +88,8 @@ def authenticate(request: HttpRequest, bucket: str = "", virtual: bool = False) 
             if payload not in PAYLOAD_MODES and not _is_sha256(payload):
                 raise _bad_payload_header(payload)
             signed = replace(signed, payload_hash=payload)
-        key, secret = key_of(credential, SERVICE)
+        token = signed.headers.get("x-amz-security-token") or _query_token(query)
+        key, secret = key_of(credential, SERVICE, token)
         verify(signed, credential, secret, now)
     except Expired:
         raise access_denied("Request has expired") from None
