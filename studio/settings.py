@@ -78,6 +78,9 @@ STUDIO_RUNTIME = os.environ.get("STUDIO_RUNTIME", "auto")
 if STUDIO_RUNTIME not in {"docker", "sandbox", "auto"}:
     raise ValueError(f"STUDIO_RUNTIME must be docker, sandbox or auto, not {STUDIO_RUNTIME!r}")
 STUDIO_REGION = os.environ.get("STUDIO_REGION", "us-east-1")
+# Studio's address as browsers reach it: presigned sign-in links (CreatePresignedDomainUrl)
+# may be asked for from a notebook, whose own address for Studio no browser can reach.
+STUDIO_PUBLIC_URL = os.environ.get("STUDIO_PUBLIC_URL", "http://localhost:8000").rstrip("/")
 STUDIO_ACCOUNT_ID = os.environ.get("STUDIO_ACCOUNT_ID", "000000000000")
 # Home directories of user profiles get uids from here up, as SageMaker's EFS homes do.
 STUDIO_HOME_UID_BASE = int(os.environ.get("STUDIO_HOME_UID_BASE", "200000"))

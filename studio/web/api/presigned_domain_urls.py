@@ -30,7 +30,6 @@ ACTION = "sagemaker:CreatePresignedDomainUrl"
 DEFAULT_EXPIRES_IN = 300
 DEFAULT_SESSION_SECONDS = 43_200
 # Where the links point when STUDIO_PUBLIC_URL is not set: `studio serve`'s default address.
-DEFAULT_PUBLIC_URL = "http://localhost:8000"
 # SageMaker's app types a LandingUri may name; Studio runs JupyterLab only.
 APP_LANDING = re.compile(r"app:(?P<type>[A-Za-z]+):(?P<path>.*)", re.DOTALL)
 KNOWN_APP_TYPES = {"JupyterServer", "JupyterLab", "RStudioServerPro", "CodeEditor", "Canvas"}
@@ -155,7 +154,7 @@ def create_presigned_domain_url(
 def public_url() -> str:
     """Studio's address as browsers reach it (STUDIO_PUBLIC_URL): an API call may come from
     inside a notebook, whose own address for Studio (the forwarder's) no browser can reach."""
-    return (getattr(settings, "STUDIO_PUBLIC_URL", "") or DEFAULT_PUBLIC_URL).rstrip("/")
+    return settings.STUDIO_PUBLIC_URL
 
 
 @operation("CreatePresignedDomainUrl")
