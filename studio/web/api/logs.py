@@ -6,7 +6,6 @@ model of the service; the answers come from jobs/services/cloudwatch_logs.py."""
 import json
 import logging
 import re
-import uuid
 from collections.abc import Callable
 from functools import cache
 from typing import Any
@@ -14,17 +13,17 @@ from typing import Any
 from botocore.loaders import Loader
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 
 from jobs.services import cloudwatch_logs as logs
 from jobs.services.cloudwatch_logs import InvalidParameterException
 from studio.core.errors import StudioError
 from studio.web.api.auth import Caller, authenticate
+from studio.web.api.json_protocol import answer, error_answer, failure_answer
 
 log = logging.getLogger(__name__)
 
 TARGET_PREFIX = "Logs_20140328."
-CONTENT_TYPE = "application/x-amz-json-1.1"
 _GROUP_ARN = re.compile(
     r"arn:aws[a-z\-]*:logs:[a-z0-9\-]+:(?P<account>\d{12}):log-group:(?P<name>[^:*]+)(?::\*)?"
 )
@@ -248,18 +247,6 @@ OPERATIONS: dict[str, Operation] = {
 }
 
 
-def _answer(status: int, data: dict) -> HttpResponse:
-    response = JsonResponse(data, status=status, content_type=CONTENT_TYPE)
-    response["x-amzn-RequestId"] = str(uuid.uuid4())
-    return response
-
-
-def _error(error: StudioError) -> HttpResponse:
-    response = _answer(error.http_status, error.as_dict())
-    response["x-amzn-ErrorType"] = error.code
-    return response
-
-
 def dispatch(request: HttpRequest) -> HttpResponse:
     """A request signed for `logs`, whatever its path (studio/web/api/middleware.py)."""
     target = request.headers.get("X-Amz-Target", "")
@@ -283,12 +270,12 @@ def dispatch(request: HttpRequest) -> HttpResponse:
         except (json.JSONDecodeError, UnicodeDecodeError):
             raise SerializationException("The request body is not JSON.") from None
         _check(params, _model()["operations"][name]["input"]["shape"], "")
-        return _answer(200, function(caller, params))
+        return answer(200, function(caller, params))
     except StudioError as error:
         if error.code in ("ResourceNotFound", "ValidationException"):
             # A SageMaker lookup's answer is, to CloudWatch Logs, a group it does not have.
             error = logs.group_missing()
-        return _error(error)
+        return error_answer(error)
     except Exception:
         log.exception("Logs %s failed", target)
-        return _error(StudioError("Studio failed on this request; its web log says why."))
+        return failure_answer()

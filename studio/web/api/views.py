@@ -2,11 +2,10 @@
 
 import json
 import logging
-import uuid
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 
 from studio.core.errors import StudioError, UnknownOperation, ValidationException
 from studio.core.shapes import input_shape, reject_nulls, validate
@@ -21,12 +20,12 @@ from studio.web.api import (  # noqa: F401  (they register their operations)
     transform,
 )
 from studio.web.api.auth import authenticate
+from studio.web.api.json_protocol import answer, error_answer, failure_answer
 from studio.web.api.registry import OPERATIONS
 
 log = logging.getLogger(__name__)
 
 TARGET_PREFIX = "SageMaker."
-CONTENT_TYPE = "application/x-amz-json-1.1"
 # SageMaker's deepest request shapes nest about a dozen levels; a body deeper than this is not
 # one, and the walks that validate it are recursive.
 MAX_DEPTH = 64
@@ -34,20 +33,6 @@ MAX_DEPTH = 64
 
 def is_api_request(request: HttpRequest) -> bool:
     return request.method == "POST" and "HTTP_X_AMZ_TARGET" in request.META
-
-
-def _answer(status: int, data: dict) -> HttpResponse:
-    response = JsonResponse(data, status=status, content_type=CONTENT_TYPE)
-    # Every answer, success or error, carries a request id as AWS's do (botocore reads it into
-    # ResponseMetadata.RequestId); Studio's log names it when a request fails.
-    response["x-amzn-RequestId"] = str(uuid.uuid4())
-    return response
-
-
-def _error(error: StudioError) -> HttpResponse:
-    response = _answer(error.http_status, error.as_dict())
-    response["x-amzn-ErrorType"] = error.code
-    return response
 
 
 def dispatch(request: HttpRequest) -> HttpResponse:
@@ -64,12 +49,12 @@ def dispatch(request: HttpRequest) -> HttpResponse:
         params = _params(request)
         reject_nulls(params)
         validate(params, input_shape(name), "")
-        return _answer(200, function(caller, params))
+        return answer(200, function(caller, params))
     except StudioError as error:
-        return _error(error)
+        return error_answer(error)
     except Exception:
         # A bug, not the caller's doing: answered as AWS does, and logged whole for us.
-        response = _error(StudioError("Studio failed on this request; its web log says why."))
+        response = failure_answer()
         log.exception("API %s failed (request %s)", target, response["x-amzn-RequestId"])
         return response
 
