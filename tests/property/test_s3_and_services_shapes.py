@@ -475,3 +475,16 @@ def test_a_refused_put_to_a_new_prefix_leaves_no_directory_behind(live_tenant):
     listed = live_tenant.call("s3", "GET", f"/{bucket}", b"", {}, query="delimiter=%2F&list-type=2")
     assert b"new-prefix" not in listed.content
     assert _listing(root) == before
+
+
+def test_a_sigv2_presigned_url_with_a_non_ascii_signature_is_refused_not_a_500(live_tenant):
+    bucket = live_tenant.targets.own_bucket
+    target = presigned_target(
+        live_tenant, "GET", f"/{bucket}/data/train.csv", "", "v2", ("replace", "Signature", "\x80")
+    )
+    assert "Signature=%C2%80" in target
+    response = live_tenant.call("s3", "GET", target, b"", {}, unsigned=True)
+    assert xml_error(response, f"GET {target}", live_tenant.failures)["Code"] in (
+        "SignatureDoesNotMatch",
+        "AuthorizationQueryParametersError",
+    )
