@@ -426,16 +426,7 @@ def _offset_at(base_ms: int, ms: int | None) -> int | None:
 
 def _complete_end(f: BinaryIO, size: int) -> int:
     """Where the log's last whole line ends: a line still being written is not an event yet."""
-    pos = size
-    while pos > 0:
-        start = max(0, pos - _READ)
-        f.seek(start)
-        chunk = f.read(pos - start)
-        newline = chunk.rfind(b"\n")
-        if newline >= 0:
-            return start + newline + 1
-        pos = start
-    return 0
+    return _line_start_before(f, size)
 
 
 def _line_start_before(f: BinaryIO, offset: int) -> int:

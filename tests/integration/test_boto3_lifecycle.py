@@ -75,47 +75,26 @@ def test_a_boto3_script_runs_the_whole_lifecycle(asgi_server, keys, alice_profil
     assert error_code(lambda: s3.list_objects_v2(Bucket="no-such-bucket-here")) == "NoSuchBucket"
 
     # Training: a built-in by its ECR URI, waited on with boto3's waiter.
-    api.create_training_job(
-        TrainingJobName="boto3-linear",
-        AlgorithmSpecification={"TrainingImage": LINEAR_LEARNER, "TrainingInputMode": "File"},
-        RoleArn=role_of(api, alice_profile),
-        HyperParameters={"predictor_type": "binary_classifier", "feature_dim": "2"},
-        InputDataConfig=[
+    training = {
+        "TrainingJobName": "boto3-linear",
+        "AlgorithmSpecification": {"TrainingImage": LINEAR_LEARNER, "TrainingInputMode": "File"},
+        "RoleArn": role_of(api, alice_profile),
+        "HyperParameters": {"predictor_type": "binary_classifier", "feature_dim": "2"},
+        "InputDataConfig": [
             {
                 "ChannelName": "train",
                 "ContentType": "text/csv",
                 "DataSource": {
-                    "S3DataSource": {
-                        "S3DataType": "S3Prefix",
-                        "S3Uri": f"s3://{bucket}/data/",
-                    }
+                    "S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": f"s3://{bucket}/data/"}
                 },
             }
         ],
-        OutputDataConfig={"S3OutputPath": f"s3://{bucket}/output"},
-        ResourceConfig={"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 1},
-        StoppingCondition={"MaxRuntimeInSeconds": 600},
-    )
-    assert (
-        error_code(
-            lambda: api.create_training_job(
-                TrainingJobName="boto3-linear",
-                AlgorithmSpecification={
-                    "TrainingImage": LINEAR_LEARNER,
-                    "TrainingInputMode": "File",
-                },
-                RoleArn=role_of(api, alice_profile),
-                OutputDataConfig={"S3OutputPath": f"s3://{bucket}/output"},
-                ResourceConfig={
-                    "InstanceType": "ml.m5.large",
-                    "InstanceCount": 1,
-                    "VolumeSizeInGB": 1,
-                },
-                StoppingCondition={"MaxRuntimeInSeconds": 600},
-            )
-        )
-        == "ResourceInUse"
-    )
+        "OutputDataConfig": {"S3OutputPath": f"s3://{bucket}/output"},
+        "ResourceConfig": {"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 1},
+        "StoppingCondition": {"MaxRuntimeInSeconds": 600},
+    }
+    api.create_training_job(**training)
+    assert error_code(lambda: api.create_training_job(**training)) == "ResourceInUse"
     api.get_waiter("training_job_completed_or_stopped").wait(
         TrainingJobName="boto3-linear", WaiterConfig=FAST
     )

@@ -4,6 +4,7 @@
 this protocol Studio answers; each passes its namespace and operations."""
 
 import logging
+import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,6 +30,13 @@ AUTH_CODES = {
 }
 
 QueryOperation = Callable[[Caller, dict[str, str]], str]
+# What XML 1.0 cannot carry at all, escaped or not (a caller's name may hold any of it).
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def text(value: str) -> str:
+    """`value` as XML character data: escaped, and what XML cannot hold replaced by U+FFFD."""
+    return escape(_NOT_XML.sub("\ufffd", value))
 
 
 class QueryError(StudioError):
@@ -54,7 +62,7 @@ class QueryService:
 
 def members(values: dict[str, str], escaped: bool = False) -> str:
     """XML elements of `values` (already XML when `escaped`)."""
-    return "".join(f"<{k}>{v if escaped else escape(v)}</{k}>" for k, v in values.items())
+    return "".join(f"<{k}>{v if escaped else text(v)}</{k}>" for k, v in values.items())
 
 
 def _xml(status: int, body: str, request_id: str) -> HttpResponse:
@@ -83,7 +91,7 @@ def _error(service: QueryService, error: StudioError, request_id: str) -> HttpRe
     return _xml(
         error.http_status,
         f'<ErrorResponse xmlns="{service.namespace}"><Error><Type>{error.fault}</Type>'
-        f"<Code>{escape(error.code)}</Code><Message>{escape(error.message)}</Message></Error>"
+        f"<Code>{text(error.code)}</Code><Message>{text(error.message)}</Message></Error>"
         f"<RequestId>{request_id}</RequestId></ErrorResponse>",
         request_id,
     )

@@ -4,7 +4,8 @@
 `SAGEMAKER_SUBMIT_DIRECTORY` (a local directory). It may define `model_fn(model_dir)`,
 `input_fn(body, content_type)`, `predict_fn(data, model)`, `output_fn(prediction, accept)` or
 `transform_fn(model, body, content_type, accept)`; what it leaves out is done as for a plain
-model (joblib's `model.joblib`, the formats of `payloads`, `predict`, `{"predictions": ...}`).
+model (joblib's `model.joblib`, the formats of `payloads`, `predict`), except that JSON
+answers are the bare array, as SageMaker's default `output_fn` writes them.
 As in SageMaker, `input_fn` gets a str for text/csv and application/json bodies, else bytes.
 """
 
@@ -117,7 +118,10 @@ class UserModel(Model):
             prediction = self.estimator.predict(data)
         if hasattr(module, "output_fn"):
             return _response(module.output_fn(prediction, media), media)
-        return encode_values(prediction, choose_accept(media, self.accepts, self.default_accept))
+        # As the scikit-learn container's default output_fn (sagemaker-inference's encoder):
+        # JSON is the bare array, which the SDK's JSONDeserializer hands back as a list.
+        media = choose_accept(media, self.accepts, self.default_accept)
+        return encode_values(prediction, media, wrapped=False)
 
 
 def _response(result: Any, media: str) -> Response:

@@ -147,8 +147,9 @@ class PlainModel(Model):
         return encode_values(prediction, media)
 
 
-def encode_values(prediction: Any, media: str) -> Response:
-    """`predict` output as `{"predictions": [...]}`, CSV (a line per row), JSON Lines or .npy."""
+def encode_values(prediction: Any, media: str, *, wrapped: bool = True) -> Response:
+    """`predict` output as `{"predictions": [...]}` (the bare array unless `wrapped`), CSV (a
+    line per row), JSON Lines or .npy."""
     array = np.asarray(prediction)
     if media == NPY:
         if array.dtype.kind not in "biufc":
@@ -160,7 +161,7 @@ def encode_values(prediction: Any, media: str) -> Response:
         return Response(buffer.getvalue(), NPY)
     values = array.tolist()
     if media == JSON:
-        return Response(_json({"predictions": values}), JSON)
+        return Response(_json({"predictions": values} if wrapped else values), JSON)
     if media == JSONLINES:
         return Response(b"".join(_json(value) + b"\n" for value in values), JSONLINES)
     lines = (_csv_line(value if isinstance(value, list) else [value]) for value in values)
