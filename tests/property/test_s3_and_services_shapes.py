@@ -150,7 +150,7 @@ def s3_requests(draw, targets, keys_of_theirs):
         value = draw(st.one_of(st.none(), st.sampled_from(QUERY_VALUES), st.text(max_size=20)))
         if value is None:
             pairs.append(name)
-        elif value.startswith("%"):  # raw, as written
+        elif value in QUERY_VALUES and value.startswith("%"):  # raw, as written
             pairs.append(f"{name}={value}")
         else:
             pairs.append(f"{quote(name, safe='-_.~')}={quote(value, safe='-_.~')}")
@@ -227,7 +227,8 @@ def presigned_target(tenant, method: str, path: str, query: str, auth: str, tamp
     elif tamper[0] == "drop":
         pairs = [(n, e, v) for n, e, v in pairs if n != tamper[1]]
     else:
-        value = quote(tamper[2], safe="") if not tamper[2].startswith("%") else tamper[2]
+        raw = tamper[2] in QUERY_VALUES and tamper[2].startswith("%")
+        value = tamper[2] if raw else quote(tamper[2], safe="")
         pairs = [(n, e, value if n == tamper[1] else v) for n, e, v in pairs]
     return base + "?" + "&".join(n + e + v for n, e, v in pairs)
 
