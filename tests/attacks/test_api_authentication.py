@@ -327,3 +327,70 @@ def test_a_presigned_url_with_another_keys_signature_does_not_match(
     answer = httpx.put(their_url, content=b"forged")
     assert (answer.status_code, s3_code(answer)) == (403, "AccessDenied")
     assert_bucket_untouched(bucket)
+
+
+# -- STS session credentials (AssumeRole): refused once their parent is, or altered -------------
+
+
+def session_of(member) -> dict:
+    """Session credentials AssumeRole gives alice's key, as the SDK asks for them."""
+    from domains.models import role_arn
+
+    sts = client("sts", member.url, member.key_id, member.secret)
+    account = member.profile.domain.account_id
+    return sts.assume_role(
+        RoleArn=role_arn(account), RoleSessionName="attack", DurationSeconds=900
+    )["Credentials"]
+
+
+def session_client(service: str, url: str, credentials: dict, token: str | None = None):
+    return boto3.client(
+        service,
+        endpoint_url=url,
+        region_name="us-east-1",
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=token or credentials["SessionToken"],
+        config=Config(retries={"max_attempts": 1}, s3={"addressing_style": "path"}),
+    )
+
+
+def test_session_credentials_are_refused_once_their_key_is_disabled(member, lab, bucket):
+    credentials = session_of(member)
+    api = session_client("sagemaker", member.url, credentials)
+    assert [s["SpaceName"] for s in api.list_spaces()["Spaces"]] == ["lab"]  # they work
+    update_access_key(member.user, member.key_id, "Inactive")
+    for call in attempts(api, member.domain_id):
+        assert refused(call)[0] == "UnrecognizedClientException"
+    s3 = session_client("s3", member.url, credentials)
+    for call in s3_attempts(s3, bucket):
+        assert refused(call)[0] == "InvalidAccessKeyId"
+    assert_untouched(lab)
+    assert_bucket_untouched(bucket)
+
+
+def test_an_altered_session_token_is_refused(member, lab, bucket):
+    credentials = session_of(member)
+    token = credentials["SessionToken"]
+    altered = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
+    api = session_client("sagemaker", member.url, credentials, altered)
+    for call in attempts(api, member.domain_id):
+        assert refused(call)[0] == "UnrecognizedClientException"
+    s3 = session_client("s3", member.url, credentials, altered)
+    for call in s3_attempts(s3, bucket):
+        assert refused(call)[0] == "InvalidAccessKeyId"
+    assert_untouched(lab)
+    assert_bucket_untouched(bucket)
+
+
+def test_session_credentials_of_a_profile_suspended_since_are_denied(member, lab, bucket, root):
+    credentials = session_of(member)
+    suspend_user_profile(root, member.domain_id, member.profile.name)
+    api = session_client("sagemaker", member.url, credentials)
+    for call in attempts(api, member.domain_id):
+        assert refused(call)[0] == "AccessDeniedException"
+    s3 = session_client("s3", member.url, credentials)
+    for call in s3_attempts(s3, bucket):
+        assert refused(call)[0] == "AccessDenied"
+    assert_untouched(lab)
+    assert_bucket_untouched(bucket)
