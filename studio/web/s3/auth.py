@@ -183,7 +183,8 @@ def _authenticate_v2(request: HttpRequest, virtual_bucket: str) -> Signed:
     expected = base64.b64encode(
         hmac.digest(secret.encode(), string_to_sign.encode(), "sha1")
     ).decode()
-    if not hmac.compare_digest(expected, params["Signature"]):
+    # Bytes: a signature a client sent may hold anything, which str comparison refuses.
+    if not hmac.compare_digest(expected.encode(), params["Signature"].encode()):
         raise S3Error(
             "SignatureDoesNotMatch",
             "The request signature we calculated does not match the signature you provided. "

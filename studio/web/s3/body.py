@@ -227,7 +227,7 @@ class Body:
             expected = trailer_signature(
                 self.signed.key, self.signed.stamp, self.signed.credential, previous, canonical
             )
-            if signature is None or not hmac.compare_digest(expected, signature):
+            if signature is None or not hmac.compare_digest(expected.encode(), signature.encode()):
                 raise S3Error(
                     "SignatureDoesNotMatch",
                     "The trailer signature we calculated does not match the one you provided.",
