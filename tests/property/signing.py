@@ -3,7 +3,7 @@ hand: bodies boto3 would never send, to Django's test client or a live server.""
 
 import http.client
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from unittest import mock
 from urllib.parse import urlsplit
 
@@ -68,19 +68,6 @@ class _S3Signer(S3SigV4Auth):
 
     def payload(self, request: AWSRequest) -> str:
         return self.payload_hash or super().payload(request)
-
-
-def as_meta(headers: dict[str, str]) -> dict[str, str]:
-    """Signed headers as Django's test client takes them (WSGI environ keys)."""
-    meta = {}
-    for name, value in headers.items():
-        key = name.upper().replace("-", "_")
-        meta[key if key in ("CONTENT_TYPE", "CONTENT_LENGTH") else f"HTTP_{key}"] = value
-    return meta
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass
