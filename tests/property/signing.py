@@ -3,8 +3,6 @@ hand: bodies boto3 would never send, to Django's test client or a live server.""
 
 import http.client
 from dataclasses import dataclass
-from datetime import datetime
-from unittest import mock
 from urllib.parse import urlsplit
 
 from botocore.auth import HmacV1QueryAuth, S3SigV4Auth, S3SigV4QueryAuth, SigV4Auth
@@ -23,13 +21,11 @@ def sign(
     key_id: str,
     secret: str,
     headers: dict[str, str] | None = None,
-    when: datetime | None = None,
     payload_hash: str | None = None,
 ) -> dict[str, str]:
-    """The headers of `method url` with `body`, signed for `service` with the key; `when`
-    signs with another clock than now (an expired or future signature); `payload_hash` is what
-    S3's x-amz-content-sha256 says of the body (UNSIGNED-PAYLOAD, a streaming mode, a wrong
-    hash) instead of the body's hash."""
+    """The headers of `method url` with `body`, signed for `service` with the key;
+    `payload_hash` is what S3's x-amz-content-sha256 says of the body (UNSIGNED-PAYLOAD, a
+    streaming mode, a wrong hash) instead of the body's hash."""
     request = AWSRequest(method=method, url=url, data=body, headers=dict(headers or {}))
     credentials = Credentials(key_id, secret)
     if service != "s3":
@@ -37,12 +33,7 @@ def sign(
     else:
         signer = _S3Signer(credentials, service, REGION)
         signer.payload_hash = payload_hash
-    if when is None:
-        signer.add_auth(request)
-    else:
-        # botocore reads the time through this function: the signature then carries `when`.
-        with mock.patch("botocore.auth.get_current_datetime", return_value=when):
-            signer.add_auth(request)
+    signer.add_auth(request)
     return dict(request.headers.items())
 
 
