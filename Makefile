@@ -20,7 +20,7 @@ up: install system-packages images
 	$(BIN)/studio up $(ARGS)
 
 test: install test-packages sdk-venvs
-	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
+	$(BIN)/pytest -n 2 --durations=25 $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

@@ -15,6 +15,7 @@ from jobs.training.workspace import job_dir
 from metering.catalog import InstanceType
 from studio.core.runtime import get_runtime
 from studio.core.runtime.base import LABEL_NAME
+from studio.core.storage import artifact_store
 from tests.attacks.conftest import Member
 from tests.attacks.test_post_run_attacks import ROLE, sourcedir, wait_training
 from tests.conftest import settled, wait_for
@@ -201,7 +202,9 @@ def test_a_job_writing_past_its_volume_size_is_stopped_and_failed(runtime, membe
 
     assert answer["TrainingJobStatus"] == "Failed"
     assert "VolumeSizeInGB (1 GB)" in answer["FailureReason"], answer["FailureReason"]
-    assert "ModelArtifacts" not in answer or not answer["ModelArtifacts"].get("S3ModelArtifacts")
+    # DescribeTrainingJob always names where the model would go; nothing was packed there.
+    packed = answer["ModelArtifacts"]["S3ModelArtifacts"]
+    assert not artifact_store().exists(packed)
     canaries.assert_absent(answer)
     canaries.assert_nothing_outside()
 
